@@ -1,0 +1,334 @@
+/*
+ * cli_member.c: `coopgate member add|list|show|set-layer|remove`.
+ * Works on the store directly (the daemon may run: SQLite's WAL and busy
+ * timeout make that safe).  Must never: create a channel (channels come
+ * from the config), or report success for something it did not change.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gateway/cli.h"
+#include "gateway/config.h"
+#include "gateway/util.h"
+#include "store/store.h"
+
+static const char member_usage[] =
+	"usage: coopgate member add ADDRESS [--name N] [--jid JID] [--layer L]\n"
+	"                  [--org O] [--channel C]... [--delivery MODE]\n"
+	"       coopgate member list [--channel C]\n"
+	"       coopgate member show ADDRESS\n"
+	"       coopgate member set-layer ADDRESS LAYER\n"
+	"       coopgate member remove ADDRESS [--channel C]\n";
+
+static int
+bad_usage(const char *what)
+{
+	if (what)
+		fprintf(stderr, "coopgate: member: %s\n", what);
+	fputs(member_usage, stderr);
+	return CG_EX_USAGE;
+}
+
+/* A plausible address: one '@', something on each side, no spaces. */
+static int
+looks_like_address(const char *a)
+{
+	const char *at = strchr(a, '@');
+	return at && at != a && at[1] && !strchr(at + 1, '@') &&
+	       !strpbrk(a, " \t\r\n<>,;\"");
+}
+
+static void
+format_date(int64_t t, char *buf, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(buf, n, "%Y-%m-%d", &tm);
+}
+
+struct member_opts {
+	const char *name, *jid, *org, *layer, *delivery;
+	const char **channels;
+	size_t nchannels;
+};
+
+static int
+parse_opts(int argc, char **argv, struct member_opts *o)
+{
+	static const struct option opts[] = {
+		{"name", required_argument, NULL, 'n'},
+		{"jid", required_argument, NULL, 'j'},
+		{"layer", required_argument, NULL, 'l'},
+		{"org", required_argument, NULL, 'o'},
+		{"channel", required_argument, NULL, 'C'},
+		{"delivery", required_argument, NULL, 'd'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': o->name = optarg; break;
+		case 'j': o->jid = optarg; break;
+		case 'l': o->layer = optarg; break;
+		case 'o': o->org = optarg; break;
+		case 'd': o->delivery = optarg; break;
+		case 'C':
+			o->channels = cg_realloc(o->channels,
+						 (o->nchannels + 1) *
+							 sizeof *o->channels);
+			o->channels[o->nchannels++] = optarg;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+check_channels(const struct cg_config *cfg, const struct member_opts *o)
+{
+	for (size_t i = 0; i < o->nchannels; i++)
+		if (cg_config_channel(cfg, o->channels[i]) == NULL) {
+			fprintf(stderr, "coopgate: channel %s: no such channel "
+				"in %s\n", o->channels[i], cfg->path);
+			return -1;
+		}
+	return 0;
+}
+
+static int64_t
+find_member(struct cg_store *s, const char *address)
+{
+	char *a = cg_lowercase(address);
+	int64_t id = cg_store_contact_find(s, CG_ID_EMAIL, a);
+	free(a);
+	if (id == 0)
+		fprintf(stderr, "coopgate: %s: no such member\n", address);
+	return id;
+}
+
+static int
+member_add(struct cg_store *s, const struct cg_config *cfg, int argc,
+	   char **argv)
+{
+	struct member_opts o = {0};
+	int rc = CG_EX_USAGE;
+	if (parse_opts(argc, argv, &o) != 0 || optind != argc - 1) {
+		free(o.channels);
+		return bad_usage("add takes one ADDRESS and options");
+	}
+	char *addr = cg_lowercase(argv[optind]);
+	struct cg_member_input in = {
+		.address = addr, .name = o.name, .jid = o.jid, .org = o.org,
+		.channels = o.channels, .nchannels = o.nchannels,
+		.delivery = CG_DELIVERY_EACH, .source = "cli",
+	};
+	if (!looks_like_address(addr)) {
+		fprintf(stderr, "coopgate: %s: not an email address\n", addr);
+		goto out;
+	}
+	if (o.jid && (!looks_like_address(o.jid) || strchr(o.jid, '/'))) {
+		fprintf(stderr, "coopgate: %s: not a bare JID\n", o.jid);
+		goto out;
+	}
+	if (o.layer && cg_layer_parse(o.layer, &in.layer) != 0) {
+		fprintf(stderr, "coopgate: %s: unknown layer (guest, partner, "
+			"member, core)\n", o.layer);
+		goto out;
+	}
+	in.has_layer = o.layer != NULL;
+	if (o.delivery && cg_delivery_parse(o.delivery, &in.delivery) != 0) {
+		fprintf(stderr, "coopgate: %s: unknown delivery mode (each, "
+			"digest, none)\n", o.delivery);
+		goto out;
+	}
+	rc = CG_EX_CONFIG;
+	if (check_channels(cfg, &o) != 0)
+		goto out;
+	int64_t id;
+	rc = CG_EX_DATAERR;
+	if (cg_store_begin(s) != 0)
+		goto out;
+	if (cg_store_member_upsert(s, &in, &id) != 0) {
+		cg_store_rollback(s);
+		fprintf(stderr, "coopgate: %s: %s\n", addr, cg_store_errmsg(s));
+		goto out;
+	}
+	if (cg_store_commit(s) != 0)
+		goto out;
+	printf("%s: saved", addr);
+	for (size_t i = 0; i < o.nchannels; i++)
+		printf("%s%s", i ? ", " : "; subscribed to ", o.channels[i]);
+	printf("\n");
+	rc = CG_EX_OK;
+out:
+	free(addr);
+	free(o.channels);
+	return rc;
+}
+
+static int
+print_line(const struct cg_contact *c, void *arg)
+{
+	printf("%-32s %-8s %-24s %s\n", c->nemails ? c->emails[0] : "-",
+	       cg_layer_name(c->layer), c->name ? c->name : "-",
+	       c->org ? c->org : "-");
+	return 0;
+}
+
+static int
+member_list(struct cg_store *s, const struct cg_config *cfg, int argc,
+	    char **argv)
+{
+	struct member_opts o = {0};
+	if (parse_opts(argc, argv, &o) != 0 || optind != argc ||
+	    o.nchannels > 1 || o.name || o.jid || o.org || o.layer) {
+		free(o.channels);
+		return bad_usage("list takes only --channel C");
+	}
+	const char *ch = o.nchannels ? o.channels[0] : NULL;
+	int rc = check_channels(cfg, &o) == 0 ? CG_EX_OK : CG_EX_CONFIG;
+	free(o.channels);
+	if (rc != CG_EX_OK)
+		return rc;
+	if (cg_store_contact_each(s, ch, print_line, NULL) != 0)
+		return CG_EX_UNAVAILABLE;
+	return CG_EX_OK;
+}
+
+static int
+member_show(struct cg_store *s, int argc, char **argv)
+{
+	if (argc != 2)
+		return bad_usage("show takes one ADDRESS");
+	int64_t id = find_member(s, argv[1]);
+	if (id == 0)
+		return CG_EX_DATAERR;
+	struct cg_contact c;
+	struct cg_subscription *subs = NULL;
+	size_t nsubs = 0;
+	if (cg_store_contact_get(s, id, &c) != 0 ||
+	    cg_store_contact_subscriptions(s, id, &subs, &nsubs) != 0)
+		return CG_EX_UNAVAILABLE;
+	char since[16], created[16];
+	format_date(c.layer_since, since, sizeof since);
+	format_date(c.created, created, sizeof created);
+	printf("Name: %s\n", c.name ? c.name : "-");
+	for (size_t i = 0; i < c.nemails; i++)
+		printf("Email: %s\n", c.emails[i]);
+	for (size_t i = 0; i < c.njids; i++)
+		printf("JID: %s\n", c.jids[i]);
+	printf("Organisation: %s\n", c.org ? c.org : "-");
+	printf("Layer: %s since %s\n", cg_layer_name(c.layer), since);
+	printf("Source: %s\n", c.source ? c.source : "-");
+	printf("Created: %s\n", created);
+	for (size_t i = 0; i < nsubs; i++)
+		printf("Channel: %s (%s, %s)\n", subs[i].channel,
+		       cg_delivery_name(subs[i].delivery), subs[i].source);
+	if (nsubs == 0)
+		printf("Channel: none\n");
+	cg_subscriptions_free(subs, nsubs);
+	cg_contact_free(&c);
+	return CG_EX_OK;
+}
+
+static int
+member_set_layer(struct cg_store *s, int argc, char **argv)
+{
+	if (argc != 3)
+		return bad_usage("set-layer takes ADDRESS LAYER");
+	enum cg_layer l;
+	if (cg_layer_parse(argv[2], &l) != 0) {
+		fprintf(stderr, "coopgate: %s: unknown layer (guest, partner, "
+			"member, core)\n", argv[2]);
+		return CG_EX_USAGE;
+	}
+	int64_t id = find_member(s, argv[1]);
+	if (id == 0)
+		return CG_EX_DATAERR;
+	if (cg_store_contact_set_layer(s, id, l, "cli") != 0)
+		return CG_EX_UNAVAILABLE;
+	printf("%s: layer %s\n", argv[1], cg_layer_name(l));
+	return CG_EX_OK;
+}
+
+static int
+member_remove(struct cg_store *s, const struct cg_config *cfg, int argc,
+	      char **argv)
+{
+	struct member_opts o = {0};
+	if (parse_opts(argc, argv, &o) != 0 || optind != argc - 1 ||
+	    o.nchannels > 1) {
+		free(o.channels);
+		return bad_usage("remove takes ADDRESS [--channel C]");
+	}
+	const char *ch = o.nchannels ? o.channels[0] : NULL;
+	int rc = check_channels(cfg, &o) == 0 ? CG_EX_OK : CG_EX_CONFIG;
+	free(o.channels);
+	if (rc != CG_EX_OK)
+		return rc;
+	const char *addr = argv[optind];
+	int64_t id = find_member(s, addr);
+	if (id == 0)
+		return CG_EX_DATAERR;
+	int r = cg_store_member_remove(s, id, ch);
+	if (r < 0)
+		return CG_EX_UNAVAILABLE;
+	if (r == 0) {
+		fprintf(stderr, "coopgate: %s: not subscribed to %s\n", addr,
+			ch);
+		return CG_EX_DATAERR;
+	}
+	if (ch)
+		printf("%s: unsubscribed from %s\n", addr, ch);
+	else
+		printf("%s: removed\n", addr);
+	return CG_EX_OK;
+}
+
+int
+cg_cli_member(int argc, char **argv, const char *config_path)
+{
+	if (argc < 2)
+		return bad_usage(NULL);
+	const char *sub = argv[1];
+	if (strcmp(sub, "add") && strcmp(sub, "list") && strcmp(sub, "show") &&
+	    strcmp(sub, "set-layer") && strcmp(sub, "remove")) {
+		fprintf(stderr, "coopgate: member %s: unknown subcommand\n",
+			sub);
+		return bad_usage(NULL);
+	}
+	int rc;
+	struct cg_config *cfg = cg_cli_load_config(config_path, &rc);
+	if (cfg == NULL)
+		return rc;
+	struct cg_store *s;
+	char *err = NULL;
+	if (cg_store_open(cfg->gateway.data_dir, 0, &s, &err) != 0) {
+		fprintf(stderr, "coopgate: %s\n", err);
+		free(err);
+		cg_cli_config_free(cfg);
+		return CG_EX_UNAVAILABLE;
+	}
+	argc--;
+	argv++;
+	if (strcmp(sub, "add") == 0)
+		rc = member_add(s, cfg, argc, argv);
+	else if (strcmp(sub, "list") == 0)
+		rc = member_list(s, cfg, argc, argv);
+	else if (strcmp(sub, "show") == 0)
+		rc = member_show(s, argc, argv);
+	else if (strcmp(sub, "set-layer") == 0)
+		rc = member_set_layer(s, argc, argv);
+	else
+		rc = member_remove(s, cfg, argc, argv);
+	cg_store_close(s);
+	cg_cli_config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,155 @@
+/*
+ * config.h: the one typed view of coopgate.conf (libconfig syntax).  Every
+ * key of CONTRACT.md's config section has a field here; gateway/config.c is
+ * the only code that calls libconfig.
+ *
+ * Ownership: cg_config_load() fills a struct the caller owns and releases
+ * with cg_config_free().  Secrets read from *_file keys live only in the
+ * `*_secret` fields; nothing logs them.
+ */
+#ifndef CG_CONFIG_H
+#define CG_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum cg_layer { CG_LAYER_GUEST, CG_LAYER_PARTNER, CG_LAYER_MEMBER, CG_LAYER_CORE };
+enum cg_tls { CG_TLS_IMPLICIT, CG_TLS_STARTTLS, CG_TLS_NONE };
+enum cg_delivery { CG_DELIVERY_EACH, CG_DELIVERY_DIGEST, CG_DELIVERY_NONE };
+enum cg_crm_context { CG_CRM_FOOTER, CG_CRM_HEADER, CG_CRM_NONE };
+enum cg_xmpp_mode { CG_XMPP_CLIENT, CG_XMPP_COMPONENT };
+
+/* Names <-> enums; parse functions return 0 on success, -1 if unknown. */
+const char *cg_layer_name(enum cg_layer l);
+int cg_layer_parse(const char *s, enum cg_layer *out);
+const char *cg_delivery_name(enum cg_delivery d);
+int cg_delivery_parse(const char *s, enum cg_delivery *out);
+const char *cg_tls_name(enum cg_tls t);
+
+struct cg_cfg_gateway {
+	char *domain;   /* "lists.example.org" */
+	char *data_dir; /* default "/var/lib/coopgate" */
+	char *log_level; /* error|warn|info|debug, default "info" */
+};
+
+struct cg_cfg_imap {
+	int present;
+	char *host;
+	int port;             /* default 993 (implicit), 143 otherwise */
+	enum cg_tls tls;      /* default implicit */
+	char *user;
+	char *password_file;  /* NULL when password given inline */
+	char *password;       /* the secret (from the file or inline) */
+	char *mailbox;        /* default "INBOX" */
+	char *processed_mailbox; /* optional: move here instead of \Seen */
+	char *ca_file;        /* NULL: system store */
+	char *trusted_authserv_id; /* optional */
+	int64_t max_message_size;  /* bytes, default 25 MB */
+};
+
+struct cg_cfg_smtp {
+	int present;
+	char *host;
+	int port;             /* default 587 (starttls), 465 implicit, 25 none */
+	enum cg_tls tls;      /* default starttls */
+	char *user;           /* optional: no AUTH without it */
+	char *password_file;
+	char *password;
+	char *ca_file;
+	int64_t max_attachment_size; /* bytes, default 10 MB */
+};
+
+struct cg_cfg_xmpp {
+	int present;
+	enum cg_xmpp_mode mode; /* default client */
+	char *jid;
+	char *password_file;
+	char *password;
+	char *host;             /* optional */
+	int port;               /* default 5222 (client), 5347 (component) */
+	enum cg_tls tls;        /* "required" -> CG_TLS_STARTTLS, "none" */
+	char *ca_file;
+	char *nick;             /* default "gateway" */
+	char *upload_service;   /* optional */
+	char *component_domain; /* component mode */
+	char *component_secret_file;
+	char *component_secret;
+	int fetch_external;     /* bool, default 0 */
+};
+
+struct cg_cfg_channel {
+	char *name;
+	char *address;          /* must be inside gateway.domain */
+	char *room;             /* a bare JID */
+	char *description;
+	enum cg_layer post_layer;     /* default member */
+	enum cg_crm_context crm_context; /* default footer */
+	int chat_batch;         /* seconds, default 120 */
+	int line;               /* line in the config file, for messages */
+};
+
+struct cg_cfg_member {
+	char *address;
+	char *name;
+	char *jid;
+	enum cg_layer layer;    /* default member */
+	char *org;
+	char **channels;
+	size_t nchannels;
+	enum cg_delivery delivery; /* default each */
+	int line;
+};
+
+struct cg_cfg_outbox {
+	int max_attempts;       /* default 10, then dead-letter */
+	int retry_base;         /* seconds, default 30 */
+	int retry_max;          /* seconds, default 3600 */
+};
+
+struct cg_config {
+	char *path;             /* the file loaded */
+	struct cg_cfg_gateway gateway;
+	struct cg_cfg_imap imap;
+	struct cg_cfg_smtp smtp;
+	struct cg_cfg_xmpp xmpp;
+	struct cg_cfg_channel *channels;
+	size_t nchannels;
+	struct cg_cfg_member *members;
+	size_t nmembers;
+	struct cg_cfg_outbox outbox;
+	int nominations_required; /* onboarding.nominations_required, default 2 */
+	int64_t box_quota_mb;     /* box.quota_mb, default 0 = unlimited */
+};
+
+/* One problem found while loading: "FILE:LINE: message". */
+struct cg_config_error {
+	char *file;
+	int line;               /* 0 when no line applies */
+	char *message;
+};
+
+struct cg_config_errors {
+	struct cg_config_error *v;
+	size_t n;
+};
+
+/*
+ * Parse and validate `path`.  Collects every problem found (not only the
+ * first) into errs.  Returns 0 when the config is valid, -1 otherwise; on -1
+ * cfg may be partially filled and must still be freed.
+ */
+int cg_config_load(const char *path, struct cg_config *cfg,
+		   struct cg_config_errors *errs);
+void cg_config_free(struct cg_config *cfg);
+void cg_config_errors_free(struct cg_config_errors *errs);
+/* Print "FILE:LINE: message" lines to the stream. */
+void cg_config_errors_print(const struct cg_config_errors *errs, void *stream);
+
+/* Lookup helpers. */
+const struct cg_cfg_channel *cg_config_channel(const struct cg_config *cfg,
+					       const char *name);
+/* Pick the config path: -c, then $COOPGATE_CONFIG, ./coopgate.conf,
+ * /etc/coopgate/coopgate.conf.  Returns a static or argument string. */
+const char *cg_config_default_path(const char *opt);
+
+#endif

@@ -1,0 +1,81 @@
+/*
+ * gateway.h: the one struct cg_gateway passed around (no other global
+ * mutable state), and the calls bridges make into the gateway.
+ */
+#ifndef CG_GATEWAY_H
+#define CG_GATEWAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gateway/config.h"
+#include "gateway/msg.h"
+
+struct cg_store;
+struct cg_loop;
+struct cg_bridge;
+
+#define CG_MAX_BRIDGES 4
+#define CG_MAX_POLLFDS 64
+
+struct cg_gateway {
+	struct cg_config *cfg;  /* owned; replaced on SIGHUP */
+	struct cg_store *store; /* owned */
+	struct cg_loop *loop;   /* owned */
+	struct cg_bridge *bridges[CG_MAX_BRIDGES];
+	size_t nbridges;
+	int outbox_kick;        /* set when new rows are due now */
+	int64_t *inflight;      /* outbox rows a bridge is delivering */
+	size_t ninflight;
+	/* Which bridge asked for each pollfd of the current loop turn. */
+	struct cg_bridge *turn_owner[CG_MAX_POLLFDS];
+};
+
+/* What the pipeline decided about one message. */
+enum cg_ingest_result {
+	CG_INGEST_STORED,    /* stored; outbox rows written */
+	CG_INGEST_DUPLICATE, /* already stored: nothing written */
+	CG_INGEST_DROPPED,   /* stored nothing on purpose (loop, auto, no
+				channel); the source may be acknowledged */
+	CG_INGEST_ERROR,     /* nothing stored; do not acknowledge */
+};
+
+struct cg_ingest_info {
+	int64_t message_id;  /* stored message (or the duplicate's original) */
+	int64_t thread_id;
+	int64_t parent_id;
+	int64_t contact_id;
+	int new_thread;
+	size_t outbox_rows;
+	const char *reason;  /* why dropped/error, static string */
+};
+
+/*
+ * The pipeline (pipeline.c): dedup, route, thread, authorize, then ONE
+ * transaction with message + thread + interaction + outbox rows.  When
+ * `extra` is non-NULL it runs inside the same transaction after the message
+ * is written (bridges use it to store their watermark atomically); a
+ * non-zero return rolls everything back.
+ */
+typedef int cg_ingest_extra_fn(struct cg_gateway *gw, void *arg);
+enum cg_ingest_result cg_gateway_ingest(struct cg_gateway *gw,
+					struct cg_msg *m,
+					cg_ingest_extra_fn *extra, void *arg,
+					struct cg_ingest_info *info);
+/* The same decisions without writing (for `coopgate inspect`). */
+enum cg_ingest_result cg_gateway_decide(struct cg_gateway *gw,
+					struct cg_msg *m,
+					struct cg_ingest_info *info);
+
+/* Bridges report connection state (stored for `coopgate status`). */
+void cg_gateway_bridge_state(struct cg_gateway *gw, const char *bridge,
+			     int connected, const char *error);
+/* A bridge finishes an outbox row it reported as CG_INFLIGHT. */
+struct cg_outbox_item;
+void cg_outbox_complete(struct cg_gateway *gw, struct cg_outbox_item *d);
+
+/* Message-ID for a message created by the gateway: "cg.TOKEN.N@domain". */
+char *cg_gateway_message_id(const struct cg_gateway *gw,
+			    const char *thread_token);
+
+#endif

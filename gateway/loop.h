@@ -1,0 +1,36 @@
+/*
+ * loop.h: the one event loop (after Redis's ae.c): a poll() over the signal
+ * self-pipe and the fds each bridge asks for, plus a small timer list.
+ * Single-threaded; callbacks run in the loop thread.
+ */
+#ifndef CG_LOOP_H
+#define CG_LOOP_H
+
+#include <stdint.h>
+
+struct cg_loop;
+typedef void cg_timer_fn(struct cg_loop *l, void *arg);
+typedef void cg_signal_fn(struct cg_loop *l, int signo, void *arg);
+
+struct cg_loop *cg_loop_new(void);
+void cg_loop_free(struct cg_loop *l);
+/* Watch SIGTERM/SIGINT/SIGHUP etc. through the self-pipe. */
+int cg_loop_on_signal(struct cg_loop *l, int signo, cg_signal_fn *fn,
+		      void *arg);
+/* One-shot timer after delay_ms; returns an id > 0. */
+uint64_t cg_loop_timer(struct cg_loop *l, int64_t delay_ms, cg_timer_fn *fn,
+		       void *arg);
+void cg_loop_timer_cancel(struct cg_loop *l, uint64_t id);
+/* Run until cg_loop_stop(); `turn` is called every turn with the fds poll()
+ * returned (see gateway.c). */
+typedef int64_t cg_turn_prepare_fn(struct cg_loop *l, struct pollfd *pfds,
+				   int *npfds, int max, void *arg);
+typedef void cg_turn_ready_fn(struct cg_loop *l, struct pollfd *pfds,
+			      int npfds, void *arg);
+void cg_loop_set_turn(struct cg_loop *l, cg_turn_prepare_fn *prepare,
+		      cg_turn_ready_fn *ready, void *arg);
+int cg_loop_run(struct cg_loop *l);
+void cg_loop_stop(struct cg_loop *l);
+int cg_loop_stopping(const struct cg_loop *l);
+
+#endif

@@ -1,0 +1,340 @@
+/*
+ * pipeline.c: the one place that decides what happens to a message.
+ *
+ *   dedup (external id) -> loop guard -> route (channel) -> sender contact
+ *   -> authorize (layer) -> thread -> ONE transaction writing message,
+ *   external ids, attachments, thread, interaction and one outbox row per
+ *   destination.
+ *
+ * decide() only reads, so `coopgate inspect` runs exactly the daemon's
+ * logic without writing.  Must never: write outside the one transaction,
+ * relay an auto-generated message, or merge threads by subject.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bridges/bridge.h"
+#include "gateway/gateway.h"
+#include "gateway/log.h"
+#include "gateway/util.h"
+#include "store/store.h"
+
+struct decision {
+	const struct cg_cfg_channel *ch;
+	int64_t channel_id;
+	int64_t contact_id;     /* 0: unknown sender, becomes a guest */
+	enum cg_layer layer;
+	int64_t parent_id;
+	int64_t thread_id;      /* 0: a new thread */
+	int64_t duplicate_of;
+};
+
+/* "cg.TOKEN.N@domain" or "cg.TOKEN@domain" -> TOKEN (caller frees). */
+static char *
+token_of(const struct cg_gateway *gw, const char *id)
+{
+	const char *at = strrchr(id, '@');
+	if (strncmp(id, "cg.", 3) != 0 || at == NULL ||
+	    strcasecmp(at + 1, gw->cfg->gateway.domain) != 0)
+		return NULL;
+	const char *t = id + 3;
+	size_t n = strcspn(t, ".@");
+	return n ? cg_strndup(t, n) : NULL;
+}
+
+char *
+cg_gateway_message_id(const struct cg_gateway *gw, const char *thread_token)
+{
+	char *r = cg_random_hex(16);
+	char *id = cg_asprintf("cg.%s.%s@%s", thread_token, r,
+			       gw->cfg->gateway.domain);
+	free(r);
+	return id;
+}
+
+/* Route by channel name (set by the bridge) or by recipient address. */
+static const struct cg_cfg_channel *
+route(const struct cg_gateway *gw, const struct cg_msg *m)
+{
+	if (m->channel)
+		return cg_config_channel(gw->cfg, m->channel);
+	for (size_t i = 0; i < m->nrcpts; i++)
+		for (size_t j = 0; j < gw->cfg->nchannels; j++)
+			if (strcasecmp(m->rcpts[i],
+				       gw->cfg->channels[j].address) == 0)
+				return &gw->cfg->channels[j];
+	return NULL;
+}
+
+/* A message whose List-Id is one of ours came back: a loop. */
+static int
+is_loop(const struct cg_gateway *gw, const struct cg_msg *m)
+{
+	if (m->ext_id) {
+		char *tok = token_of(gw, m->ext_id);
+		free(tok);
+		if (tok)
+			return 1;
+	}
+	if (m->list_id && cg_has_suffix_ci(m->list_id, gw->cfg->gateway.domain))
+		return 1;
+	return 0;
+}
+
+/* Parent = the last reference the store knows; else the thread a token or
+ * the xmpp <thread> names.  Never by subject. */
+static void
+find_thread(struct cg_gateway *gw, const struct cg_msg *m, struct decision *d)
+{
+	const char *net = cg_network_name(m->network);
+	for (size_t i = m->nrefs; i-- > 0;) {
+		int64_t id = cg_store_extid_find(gw->store, net, m->refs[i]);
+		if (id == 0 && m->network == CG_NET_XMPP)
+			id = cg_store_extid_find(gw->store, "email", m->refs[i]);
+		if (id == 0)
+			continue;
+		struct cg_stored_msg p;
+		if (cg_store_message_get(gw->store, id, &p) != 0)
+			continue;
+		int same = p.channel_id == d->channel_id;
+		if (same) {
+			d->parent_id = p.id;
+			d->thread_id = p.thread_id;
+		}
+		cg_stored_msg_free(&p);
+		if (same)
+			return;
+	}
+	/* An In-Reply-To to a Message-ID we made (a batch, a digest) still
+	 * names its thread by token. */
+	for (size_t i = m->nrefs; i-- > 0;) {
+		char *tok = token_of(gw, m->refs[i]);
+		if (tok) {
+			d->thread_id = cg_store_thread_by_token(gw->store, tok);
+			free(tok);
+			if (d->thread_id)
+				return;
+		}
+	}
+	if (m->thread_key)
+		d->thread_id = cg_store_thread_by_token(gw->store, m->thread_key);
+}
+
+static enum cg_ingest_result
+decide(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
+       struct cg_ingest_info *info)
+{
+	memset(d, 0, sizeof *d);
+	memset(info, 0, sizeof *info);
+	const char *net = cg_network_name(m->network);
+
+	if (m->ext_id) {
+		d->duplicate_of = cg_store_extid_find(gw->store, net, m->ext_id);
+		if (d->duplicate_of) {
+			m->flags |= CG_MSG_DUPLICATE;
+			info->message_id = d->duplicate_of;
+			info->reason = "duplicate: already stored";
+			return CG_INGEST_DUPLICATE;
+		}
+	}
+	if (is_loop(gw, m)) {
+		m->flags |= CG_MSG_LOOP;
+		info->reason = "loop: carries this gateway's own id";
+		return CG_INGEST_DROPPED;
+	}
+	if (m->flags & CG_MSG_AUTO) {
+		info->reason = "auto-generated: never relayed";
+		return CG_INGEST_DROPPED;
+	}
+	if (m->flags & CG_MSG_OVERSIZE) {
+		info->reason = "oversize: not relayed";
+		return CG_INGEST_DROPPED;
+	}
+	d->ch = route(gw, m);
+	if (d->ch == NULL ||
+	    (d->channel_id = cg_store_channel_id(gw->store, d->ch->name)) == 0) {
+		m->flags |= CG_MSG_NOCHANNEL;
+		info->reason = "no channel for any recipient address";
+		return CG_INGEST_DROPPED;
+	}
+	enum cg_identity_kind kind =
+		m->network == CG_NET_XMPP ? CG_ID_JID : CG_ID_EMAIL;
+	d->contact_id = cg_store_contact_find(gw->store, kind, m->sender_addr);
+	d->layer = CG_LAYER_GUEST;
+	if (d->contact_id) {
+		struct cg_contact c;
+		if (cg_store_contact_get(gw->store, d->contact_id, &c) == 0)
+			d->layer = c.layer;
+		cg_contact_free(&c);
+	}
+	if (d->layer < d->ch->post_layer)
+		m->flags |= CG_MSG_HELD;
+	find_thread(gw, m, d);
+	info->contact_id = d->contact_id;
+	info->thread_id = d->thread_id;
+	info->parent_id = d->parent_id;
+	info->new_thread = d->thread_id == 0;
+	if (m->flags & CG_MSG_HELD)
+		info->reason = "held: sender below the channel's post_layer";
+	return CG_INGEST_STORED;
+}
+
+enum cg_ingest_result
+cg_gateway_decide(struct cg_gateway *gw, struct cg_msg *m,
+		  struct cg_ingest_info *info)
+{
+	struct decision d;
+	return decide(gw, m, &d, info);
+}
+
+/* One outbox row per destination other than the message's origin. */
+static int
+add_destinations(struct cg_gateway *gw, const struct cg_msg *m,
+		 const struct decision *d, int64_t msg_id, size_t *rows)
+{
+	int64_t now_ms = cg_now_ms();
+	if (m->network != CG_NET_XMPP && d->ch->room && gw->cfg->xmpp.present) {
+		if (cg_store_outbox_add(gw->store, msg_id, "xmpp", d->ch->room,
+					now_ms) != 0)
+			return -1;
+		(*rows)++;
+	}
+	if (!gw->cfg->smtp.present)
+		return 0;
+	/* Chat lines wait for the room to be quiet (chat_batch); the email
+	 * bridge gathers the thread's due lines into one mail. */
+	int64_t due = m->network == CG_NET_XMPP ?
+			      now_ms + (int64_t)d->ch->chat_batch * 1000 :
+			      now_ms;
+	struct cg_recipient *r;
+	size_t n;
+	if (cg_store_channel_recipients(gw->store, d->channel_id,
+					CG_DELIVERY_EACH, d->contact_id, &r,
+					&n) != 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (m->sender_addr && strcasecmp(r[i].address,
+						 m->sender_addr) == 0)
+			continue;
+		rc = cg_store_outbox_add(gw->store, msg_id, "email",
+					 r[i].address, due);
+		(*rows)++;
+	}
+	cg_recipients_free(r, n);
+	return rc;
+}
+
+static int
+write_message(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
+	      struct cg_ingest_info *info)
+{
+	struct cg_store *s = gw->store;
+	const char *net = cg_network_name(m->network);
+	int64_t now = cg_now();
+	int rc = -1;
+	char *msgid = NULL;
+	struct cg_thread t = {0};
+
+	if (d->contact_id == 0 && m->sender_addr) {
+		d->contact_id = cg_store_contact_auto(
+			s, m->network == CG_NET_XMPP ? CG_ID_JID : CG_ID_EMAIL,
+			m->sender_addr, m->sender_name);
+		if (d->contact_id == 0)
+			return -1;
+	}
+	if (d->thread_id == 0) {
+		d->thread_id = cg_store_thread_create(s, d->channel_id,
+						      m->subject, now);
+		if (d->thread_id == 0)
+			return -1;
+		info->new_thread = 1;
+	}
+	if (cg_store_thread_get(s, d->thread_id, &t) != 0)
+		return -1;
+	/* Mail keeps its own Message-ID; everything else gets one of ours
+	 * carrying the thread token. */
+	msgid = m->network == CG_NET_EMAIL && m->ext_id ?
+			cg_strdup(m->ext_id) :
+			cg_gateway_message_id(gw, t.token);
+	struct cg_stored_msg sm = {
+		.channel_id = d->channel_id,
+		.thread_id = d->thread_id,
+		.parent_id = d->parent_id,
+		.contact_id = d->contact_id,
+		.network = (char *)net,
+		.message_id = msgid,
+		.sender_addr = m->sender_addr,
+		.sender_name = m->sender_name,
+		.subject = m->subject ? m->subject : t.subject,
+		.body = m->text,
+		.trimmed = m->trimmed ? m->trimmed : m->text,
+		.flags = m->flags,
+		.received = m->received ? m->received : now,
+	};
+	if (cg_store_message_insert(s, &sm, m->raw, m->rawlen) != 0)
+		goto out;
+	if (m->ext_id && cg_store_extid_add(s, net, m->ext_id, sm.id) != 0)
+		goto out;
+	/* Our Message-ID is how email replies find this message. */
+	if (cg_store_extid_add(s, "email", msgid, sm.id) != 0)
+		goto out;
+	for (size_t i = 0; i < m->natt; i++)
+		if (cg_store_attachment_add(s, sm.id, (int)i, m->att[i].name,
+					    m->att[i].type, m->att[i].data,
+					    m->att[i].size) != 0)
+			goto out;
+	if (cg_store_thread_touch(s, d->thread_id, sm.id, now) != 0)
+		goto out;
+	if (cg_store_interaction_add(s, d->contact_id, d->channel_id,
+				     d->thread_id, sm.id, net, "in", now) != 0)
+		goto out;
+	if (!(m->flags & CG_MSG_HELD) &&
+	    add_destinations(gw, m, d, sm.id, &info->outbox_rows) != 0)
+		goto out;
+	info->message_id = sm.id;
+	info->thread_id = d->thread_id;
+	info->contact_id = d->contact_id;
+	rc = 0;
+out:
+	free(msgid);
+	cg_thread_free(&t);
+	return rc;
+}
+
+enum cg_ingest_result
+cg_gateway_ingest(struct cg_gateway *gw, struct cg_msg *m,
+		  cg_ingest_extra_fn *extra, void *arg,
+		  struct cg_ingest_info *info)
+{
+	struct decision d;
+	enum cg_ingest_result r = decide(gw, m, &d, info);
+	if (r == CG_INGEST_STORED && !m->ext_id && m->network == CG_NET_EMAIL)
+		cg_debug("mail from %s has no Message-ID; one is assigned",
+			 m->sender_addr ? m->sender_addr : "(unknown)");
+	if (cg_store_begin(gw->store) != 0) {
+		info->reason = "store: cannot begin transaction";
+		return CG_INGEST_ERROR;
+	}
+	if (r == CG_INGEST_STORED && write_message(gw, m, &d, info) != 0) {
+		cg_store_rollback(gw->store);
+		info->reason = "store: cannot write message";
+		return CG_INGEST_ERROR;
+	}
+	/* The bridge's watermark moves in the same transaction, also for
+	 * messages dropped on purpose: they are done with. */
+	if (extra && extra(gw, arg) != 0) {
+		cg_store_rollback(gw->store);
+		info->reason = "store: cannot record source position";
+		return CG_INGEST_ERROR;
+	}
+	if (cg_store_commit(gw->store) != 0) {
+		cg_store_rollback(gw->store);
+		info->reason = "store: commit failed";
+		return CG_INGEST_ERROR;
+	}
+	if (info->outbox_rows)
+		gw->outbox_kick = 1;
+	return r;
+}

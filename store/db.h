@@ -1,0 +1,49 @@
+/*
+ * db.h: private to store/: the SQLite handle, the prepared-statement cache
+ * and binding helpers shared by the .c files of store/.  Nothing outside store/ includes
+ * this file.
+ */
+#ifndef CG_DB_H
+#define CG_DB_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define CG_STMT_CACHE 96
+
+struct cg_store {
+	sqlite3 *db;
+	char *path;
+	int readonly;
+	char *err;              /* last error message */
+	struct {
+		const char *sql; /* the static string: cached by address */
+		sqlite3_stmt *st;
+	} cache[CG_STMT_CACHE];
+	int ncache;
+};
+
+/*
+ * A ready statement for a static SQL string, reset and with bindings
+ * cleared; NULL on error (logged).  Never finalize it; it lives as long as
+ * the store.  Call db_done() after stepping.
+ */
+sqlite3_stmt *db_stmt(struct cg_store *s, const char *sql);
+void db_done(sqlite3_stmt *st);
+/* Record and log an error naming `what`; returns -1. */
+int db_fail(struct cg_store *s, const char *what);
+
+void db_bind_text(sqlite3_stmt *st, int i, const char *v); /* NULL -> NULL */
+void db_bind_id(sqlite3_stmt *st, int i, int64_t v);       /* 0 -> NULL */
+char *db_col_text(sqlite3_stmt *st, int i);                /* malloc'd/NULL */
+/* Run a statement expected to return no rows; -1 on error. */
+int db_exec(struct cg_store *s, sqlite3_stmt *st, const char *what);
+/* Run a statement returning one int64 in column 0 (0 when no row). */
+int64_t db_scalar(struct cg_store *s, sqlite3_stmt *st, const char *what);
+
+const char *db_layer_name(enum cg_layer l);
+enum cg_layer db_layer_parse(const char *s);
+
+#endif

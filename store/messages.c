@@ -1,0 +1,285 @@
+/*
+ * messages.c: threads, stored messages, external ids, attachments and CRM
+ * interactions.  Must never: store one external id twice (PRIMARY KEY
+ * (network, ext_id)) or change a stored message's Message-ID.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/log.h"
+#include "gateway/util.h"
+#include "store/db.h"
+
+void
+cg_thread_free(struct cg_thread *t)
+{
+	if (t == NULL)
+		return;
+	free(t->token);
+	free(t->subject);
+	memset(t, 0, sizeof *t);
+}
+
+static const char SQL_THREAD_GET[] =
+	"SELECT channel_id, token, subject, root_message_id, created, "
+	"last_activity FROM thread WHERE id = ?1";
+static const char SQL_THREAD_CREATE[] =
+	"INSERT INTO thread(channel_id, token, subject, created, last_activity) "
+	"VALUES (?1, ?2, ?3, ?4, ?4)";
+static const char SQL_THREAD_TOUCH[] =
+	"UPDATE thread SET last_activity = ?3, "
+	"root_message_id = coalesce(root_message_id, ?2) WHERE id = ?1";
+
+int
+cg_store_thread_get(struct cg_store *s, int64_t id, struct cg_thread *out)
+{
+	memset(out, 0, sizeof *out);
+	sqlite3_stmt *st = db_stmt(s, SQL_THREAD_GET);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		db_done(st);
+		return -1;
+	}
+	out->id = id;
+	out->channel_id = sqlite3_column_int64(st, 0);
+	out->token = db_col_text(st, 1);
+	out->subject = db_col_text(st, 2);
+	out->root_message_id = sqlite3_column_int64(st, 3);
+	out->created = sqlite3_column_int64(st, 4);
+	out->last_activity = sqlite3_column_int64(st, 5);
+	db_done(st);
+	return 0;
+}
+
+int64_t
+cg_store_thread_create(struct cg_store *s, int64_t channel_id,
+		       const char *subject, int64_t now)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_THREAD_CREATE);
+	if (st == NULL)
+		return 0;
+	/* 12 hex digits: a token that appears in our Message-IDs. */
+	char *token = cg_random_hex(12);
+	sqlite3_bind_int64(st, 1, channel_id);
+	db_bind_text(st, 2, token);
+	db_bind_text(st, 3, subject);
+	sqlite3_bind_int64(st, 4, now);
+	free(token);
+	if (db_exec(s, st, "create thread") != 0)
+		return 0;
+	return sqlite3_last_insert_rowid(s->db);
+}
+
+static const char SQL_THREAD_BY_TOKEN[] =
+	"SELECT id FROM thread WHERE token = ?1";
+
+int64_t
+cg_store_thread_by_token(struct cg_store *s, const char *token)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_THREAD_BY_TOKEN);
+	if (st == NULL)
+		return 0;
+	db_bind_text(st, 1, token);
+	return db_scalar(s, st, token);
+}
+
+int
+cg_store_thread_touch(struct cg_store *s, int64_t id, int64_t root_msg,
+		      int64_t now)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_THREAD_TOUCH);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	db_bind_id(st, 2, root_msg);
+	sqlite3_bind_int64(st, 3, now);
+	return db_exec(s, st, "touch thread");
+}
+
+void
+cg_stored_msg_free(struct cg_stored_msg *m)
+{
+	if (m == NULL)
+		return;
+	free(m->network);
+	free(m->message_id);
+	free(m->sender_addr);
+	free(m->sender_name);
+	free(m->subject);
+	free(m->body);
+	free(m->trimmed);
+	memset(m, 0, sizeof *m);
+}
+
+static const char SQL_EXTID_FIND[] =
+	"SELECT message_id FROM extid WHERE network = ?1 AND ext_id = ?2";
+static const char SQL_EXTID_ADD[] =
+	"INSERT INTO extid(network, ext_id, message_id) VALUES (?1, ?2, ?3) "
+	"ON CONFLICT DO NOTHING";
+
+int64_t
+cg_store_extid_find(struct cg_store *s, const char *network,
+		    const char *ext_id)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_EXTID_FIND);
+	if (st == NULL || ext_id == NULL)
+		return 0;
+	db_bind_text(st, 1, network);
+	db_bind_text(st, 2, ext_id);
+	return db_scalar(s, st, ext_id);
+}
+
+int
+cg_store_extid_add(struct cg_store *s, const char *network, const char *ext_id,
+		   int64_t message_id)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_EXTID_ADD);
+	if (st == NULL)
+		return -1;
+	db_bind_text(st, 1, network);
+	db_bind_text(st, 2, ext_id);
+	sqlite3_bind_int64(st, 3, message_id);
+	return db_exec(s, st, ext_id);
+}
+
+static const char SQL_MESSAGE_INSERT[] =
+	"INSERT INTO message(channel_id, thread_id, parent_id, contact_id, "
+	"network, message_id, sender_addr, sender_name, subject, body, "
+	"trimmed, raw, flags, received) VALUES "
+	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+
+int
+cg_store_message_insert(struct cg_store *s, struct cg_stored_msg *m,
+			const char *raw, size_t rawlen)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_MESSAGE_INSERT);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, m->channel_id);
+	sqlite3_bind_int64(st, 2, m->thread_id);
+	db_bind_id(st, 3, m->parent_id);
+	db_bind_id(st, 4, m->contact_id);
+	db_bind_text(st, 5, m->network);
+	db_bind_text(st, 6, m->message_id);
+	db_bind_text(st, 7, m->sender_addr);
+	db_bind_text(st, 8, m->sender_name);
+	db_bind_text(st, 9, m->subject);
+	db_bind_text(st, 10, m->body);
+	db_bind_text(st, 11, m->trimmed);
+	if (raw)
+		sqlite3_bind_blob64(st, 12, raw, rawlen, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 12);
+	sqlite3_bind_int64(st, 13, (sqlite3_int64)m->flags);
+	sqlite3_bind_int64(st, 14, m->received);
+	if (db_exec(s, st, m->message_id) != 0)
+		return -1;
+	m->id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+static const char SQL_MESSAGE_GET[] =
+	"SELECT channel_id, thread_id, parent_id, contact_id, network, "
+	"message_id, sender_addr, sender_name, subject, body, trimmed, flags, "
+	"received FROM message WHERE id = ?1";
+
+int
+cg_store_message_get(struct cg_store *s, int64_t id, struct cg_stored_msg *out)
+{
+	memset(out, 0, sizeof *out);
+	sqlite3_stmt *st = db_stmt(s, SQL_MESSAGE_GET);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		db_done(st);
+		free(s->err);
+		s->err = cg_asprintf("message %lld: not found", (long long)id);
+		return -1;
+	}
+	out->id = id;
+	out->channel_id = sqlite3_column_int64(st, 0);
+	out->thread_id = sqlite3_column_int64(st, 1);
+	out->parent_id = sqlite3_column_int64(st, 2);
+	out->contact_id = sqlite3_column_int64(st, 3);
+	out->network = db_col_text(st, 4);
+	out->message_id = db_col_text(st, 5);
+	out->sender_addr = db_col_text(st, 6);
+	out->sender_name = db_col_text(st, 7);
+	out->subject = db_col_text(st, 8);
+	out->body = db_col_text(st, 9);
+	out->trimmed = db_col_text(st, 10);
+	out->flags = (unsigned)sqlite3_column_int64(st, 11);
+	out->received = sqlite3_column_int64(st, 12);
+	db_done(st);
+	return 0;
+}
+
+static const char SQL_THREAD_IDS[] =
+	"SELECT message_id FROM message WHERE thread_id = ?1 AND id <= ?2 "
+	"ORDER BY id";
+
+int
+cg_store_thread_message_ids(struct cg_store *s, int64_t thread_id,
+			    int64_t upto, char ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	sqlite3_stmt *st = db_stmt(s, SQL_THREAD_IDS);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, thread_id);
+	sqlite3_bind_int64(st, 2, upto);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		*out = cg_realloc(*out, (*n + 1) * sizeof **out);
+		(*out)[(*n)++] = db_col_text(st, 0);
+	}
+	db_done(st);
+	return 0;
+}
+
+static const char SQL_ATTACHMENT_ADD[] =
+	"INSERT INTO attachment(message_id, idx, name, type, size, data) "
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+int
+cg_store_attachment_add(struct cg_store *s, int64_t message_id, int idx,
+			const char *name, const char *type, const void *data,
+			size_t size)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_ATTACHMENT_ADD);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, message_id);
+	sqlite3_bind_int(st, 2, idx);
+	db_bind_text(st, 3, name);
+	db_bind_text(st, 4, type);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)size);
+	sqlite3_bind_blob64(st, 6, data, size, SQLITE_STATIC);
+	return db_exec(s, st, "attachment");
+}
+
+static const char SQL_INTERACTION_ADD[] =
+	"INSERT INTO interaction(contact_id, channel_id, thread_id, message_id, "
+	"network, direction, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+int
+cg_store_interaction_add(struct cg_store *s, int64_t contact_id,
+			 int64_t channel_id, int64_t thread_id,
+			 int64_t message_id, const char *network,
+			 const char *direction, int64_t at)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_INTERACTION_ADD);
+	if (st == NULL)
+		return -1;
+	db_bind_id(st, 1, contact_id);
+	db_bind_id(st, 2, channel_id);
+	db_bind_id(st, 3, thread_id);
+	db_bind_id(st, 4, message_id);
+	db_bind_text(st, 5, network);
+	db_bind_text(st, 6, direction);
+	sqlite3_bind_int64(st, 7, at);
+	return db_exec(s, st, "interaction");
+}

@@ -1,0 +1,285 @@
+/*
+ * outbox.c (store side): the outbox table and bridge connection state.
+ * The retry policy lives in gateway/outbox.c; this file only reads and
+ * writes rows.  Must never: move a row out of 'done' or 'dead'.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/util.h"
+#include "store/db.h"
+
+void
+cg_outbox_rows_free(struct cg_outbox_row *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].bridge);
+		free(v[i].destination);
+		free(v[i].last_error);
+	}
+	free(v);
+}
+
+static const char SQL_OUTBOX_ADD[] =
+	"INSERT INTO outbox(message_id, bridge, destination, next_attempt_ms, "
+	"created) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
+
+int
+cg_store_outbox_add(struct cg_store *s, int64_t message_id, const char *bridge,
+		    const char *destination, int64_t due_ms)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_OUTBOX_ADD);
+	if (st == NULL)
+		return -1;
+	db_bind_id(st, 1, message_id);
+	db_bind_text(st, 2, bridge);
+	db_bind_text(st, 3, destination);
+	sqlite3_bind_int64(st, 4, due_ms);
+	sqlite3_bind_int64(st, 5, cg_now());
+	return db_exec(s, st, destination);
+}
+
+#define ROW_COLS "id, message_id, bridge, destination, attempts, " \
+		 "next_attempt_ms, last_error"
+
+static void
+row_read(sqlite3_stmt *st, struct cg_outbox_row *r)
+{
+	r->id = sqlite3_column_int64(st, 0);
+	r->message_id = sqlite3_column_int64(st, 1);
+	r->bridge = db_col_text(st, 2);
+	r->destination = db_col_text(st, 3);
+	r->attempts = sqlite3_column_int(st, 4);
+	r->next_attempt_ms = sqlite3_column_int64(st, 5);
+	r->last_error = db_col_text(st, 6);
+}
+
+static int
+rows_read(struct cg_store *s, sqlite3_stmt *st, struct cg_outbox_row **out,
+	  size_t *n)
+{
+	size_t cap = 0;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			*out = cg_realloc(*out, cap * sizeof **out);
+		}
+		row_read(st, &(*out)[(*n)++]);
+	}
+	db_done(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(s, "outbox");
+	return 0;
+}
+
+static const char SQL_OUTBOX_DUE[] =
+	"SELECT " ROW_COLS " FROM outbox WHERE state = 'pending' AND "
+	"bridge = ?1 AND next_attempt_ms <= ?2 ORDER BY next_attempt_ms, id "
+	"LIMIT ?3";
+
+int
+cg_store_outbox_due(struct cg_store *s, const char *bridge, int64_t now_ms,
+		    size_t limit, struct cg_outbox_row **out, size_t *n)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_OUTBOX_DUE);
+	if (st == NULL)
+		return -1;
+	db_bind_text(st, 1, bridge);
+	sqlite3_bind_int64(st, 2, now_ms);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
+	return rows_read(s, st, out, n);
+}
+
+static const char SQL_OUTBOX_NEXT[] =
+	"SELECT min(next_attempt_ms) FROM outbox WHERE state = 'pending' AND "
+	"bridge = ?1";
+static const char SQL_OUTBOX_NEXT_ANY[] =
+	"SELECT min(next_attempt_ms) FROM outbox WHERE state = 'pending'";
+
+int64_t
+cg_store_outbox_next_due(struct cg_store *s, const char *bridge)
+{
+	sqlite3_stmt *st = db_stmt(s, bridge ? SQL_OUTBOX_NEXT :
+					       SQL_OUTBOX_NEXT_ANY);
+	if (st == NULL)
+		return 0;
+	if (bridge)
+		db_bind_text(st, 1, bridge);
+	return db_scalar(s, st, "outbox next due");
+}
+
+static const char SQL_OUTBOX_DONE[] =
+	"UPDATE outbox SET state = 'done', far_id = ?2, done_at = ?3, "
+	"attempts = attempts + 1, last_error = NULL "
+	"WHERE id = ?1 AND state = 'pending'";
+static const char SQL_OUTBOX_RETRY[] =
+	"UPDATE outbox SET attempts = ?2, next_attempt_ms = ?3, "
+	"last_error = ?4 WHERE id = ?1 AND state = 'pending'";
+static const char SQL_OUTBOX_DEAD[] =
+	"UPDATE outbox SET state = 'dead', attempts = ?2, last_error = ?3, "
+	"done_at = ?4 WHERE id = ?1 AND state = 'pending'";
+
+int
+cg_store_outbox_done(struct cg_store *s, int64_t id, const char *far_id,
+		     int64_t now)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_OUTBOX_DONE);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	db_bind_text(st, 2, far_id);
+	sqlite3_bind_int64(st, 3, now);
+	return db_exec(s, st, "outbox done");
+}
+
+int
+cg_store_outbox_retry(struct cg_store *s, int64_t id, int attempts,
+		      int64_t next_ms, const char *error)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_OUTBOX_RETRY);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, attempts);
+	sqlite3_bind_int64(st, 3, next_ms);
+	db_bind_text(st, 4, error);
+	return db_exec(s, st, "outbox retry");
+}
+
+int
+cg_store_outbox_dead(struct cg_store *s, int64_t id, int attempts,
+		     const char *error)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_OUTBOX_DEAD);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, attempts);
+	db_bind_text(st, 3, error);
+	sqlite3_bind_int64(st, 4, cg_now());
+	return db_exec(s, st, "outbox dead-letter");
+}
+
+static const char SQL_OUTBOX_GET[] =
+	"SELECT " ROW_COLS ", state, far_id FROM outbox WHERE id = ?1";
+
+int
+cg_store_outbox_get(struct cg_store *s, int64_t id, struct cg_outbox_row *out,
+		    enum cg_outbox_state *state, char **far_id)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_OUTBOX_GET);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		db_done(st);
+		return -1;
+	}
+	row_read(st, out);
+	const char *stt = (const char *)sqlite3_column_text(st, 7);
+	*state = strcmp(stt, "done") == 0   ? CG_OUT_DONE :
+		 strcmp(stt, "dead") == 0   ? CG_OUT_DEAD :
+					      CG_OUT_PENDING;
+	if (far_id)
+		*far_id = db_col_text(st, 8);
+	db_done(st);
+	return 0;
+}
+
+static const char SQL_OUTBOX_COUNTS[] =
+	"SELECT coalesce(sum(state = 'pending'), 0), "
+	"coalesce(sum(state = 'done'), 0), coalesce(sum(state = 'dead'), 0) "
+	"FROM outbox WHERE bridge = ?1";
+
+int
+cg_store_outbox_counts(struct cg_store *s, const char *bridge,
+		       struct cg_outbox_counts *out)
+{
+	memset(out, 0, sizeof *out);
+	sqlite3_stmt *st = db_stmt(s, SQL_OUTBOX_COUNTS);
+	if (st == NULL)
+		return -1;
+	db_bind_text(st, 1, bridge);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		out->pending = sqlite3_column_int64(st, 0);
+		out->done = sqlite3_column_int64(st, 1);
+		out->dead = sqlite3_column_int64(st, 2);
+	}
+	db_done(st);
+	return 0;
+}
+
+static const char SQL_OUTBOX_DEAD_LIST[] =
+	"SELECT " ROW_COLS " FROM outbox WHERE state = 'dead' "
+	"ORDER BY done_at DESC, id DESC LIMIT ?1";
+
+int
+cg_store_outbox_dead_list(struct cg_store *s, size_t limit,
+			  struct cg_outbox_row **out, size_t *n)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_OUTBOX_DEAD_LIST);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
+	return rows_read(s, st, out, n);
+}
+
+static const char SQL_BRIDGE_STATE_SET[] =
+	"INSERT INTO bridge_state(name, connected, since, last_error, updated) "
+	"VALUES (?1, ?2, ?3, ?4, ?3) ON CONFLICT(name) DO UPDATE SET "
+	"since = CASE WHEN connected = excluded.connected THEN since "
+	"ELSE excluded.since END, connected = excluded.connected, "
+	"last_error = coalesce(excluded.last_error, last_error), "
+	"updated = excluded.updated";
+static const char SQL_BRIDGE_STATES[] =
+	"SELECT name, connected, since, last_error, updated FROM bridge_state "
+	"ORDER BY name";
+
+int
+cg_store_bridge_state_set(struct cg_store *s, const char *name, int connected,
+			  const char *last_error, int64_t now)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_BRIDGE_STATE_SET);
+	if (st == NULL)
+		return -1;
+	db_bind_text(st, 1, name);
+	sqlite3_bind_int(st, 2, connected);
+	sqlite3_bind_int64(st, 3, now);
+	db_bind_text(st, 4, last_error);
+	return db_exec(s, st, name);
+}
+
+int
+cg_store_bridge_states(struct cg_store *s, struct cg_bridge_state **out,
+		       size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	sqlite3_stmt *st = db_stmt(s, SQL_BRIDGE_STATES);
+	if (st == NULL)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		*out = cg_realloc(*out, (*n + 1) * sizeof **out);
+		struct cg_bridge_state *b = &(*out)[(*n)++];
+		b->name = db_col_text(st, 0);
+		b->connected = sqlite3_column_int(st, 1);
+		b->since = sqlite3_column_int64(st, 2);
+		b->last_error = db_col_text(st, 3);
+		b->updated = sqlite3_column_int64(st, 4);
+	}
+	db_done(st);
+	return 0;
+}
+
+void
+cg_bridge_states_free(struct cg_bridge_state *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].last_error);
+	}
+	free(v);
+}

@@ -1,0 +1,297 @@
+/*
+ * test_pipeline.c: the gateway's decisions on constructed messages: dedup,
+ * loop guard, routing, layers, threads, and the one transaction.
+ */
+#include "testutil.h"
+
+static struct fixture *
+setup(void)
+{
+	struct fixture *f = fixture_new();
+	fixture_member(f, "alice@example.org", CG_LAYER_CORE, "dev",
+		       CG_DELIVERY_EACH);
+	fixture_member(f, "bob@example.org", CG_LAYER_MEMBER, "dev",
+		       CG_DELIVERY_EACH);
+	fixture_member(f, "dora@example.org", CG_LAYER_MEMBER, "dev",
+		       CG_DELIVERY_DIGEST);
+	fixture_member(f, "nora@example.org", CG_LAYER_MEMBER, "dev",
+		       CG_DELIVERY_NONE);
+	return f;
+}
+
+static enum cg_ingest_result
+ingest(struct fixture *f, struct cg_msg *m, struct cg_ingest_info *info)
+{
+	enum cg_ingest_result r = cg_gateway_ingest(&f->gw, m, NULL, NULL,
+						    info);
+	cg_msg_free(m);
+	return r;
+}
+
+static size_t
+pending(struct fixture *f, const char *bridge)
+{
+	struct cg_outbox_counts c;
+	assert_int_equal(cg_store_outbox_counts(f->gw.store, bridge, &c), 0);
+	return (size_t)c.pending;
+}
+
+static void
+test_new_post_fans_out_to_each_members_but_not_sender_digest_or_none(void **s)
+{
+	struct fixture *f = setup();
+	struct cg_msg m = mail("root@example.org", "alice@example.org",
+			       "dev@lists.example.org", "Plan");
+	struct cg_ingest_info info;
+	assert_int_equal(ingest(f, &m, &info), CG_INGEST_STORED);
+	assert_true(info.new_thread);
+	assert_int_equal(info.outbox_rows, 2); /* bob by mail + the room */
+	assert_int_equal(pending(f, "email"), 1);
+	assert_int_equal(pending(f, "xmpp"), 1);
+	struct cg_outbox_row *rows;
+	size_t n;
+	assert_int_equal(cg_store_outbox_due(f->gw.store, "email", cg_now_ms(),
+					     10, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].destination, "bob@example.org");
+	cg_outbox_rows_free(rows, n);
+	assert_int_equal(cg_store_outbox_due(f->gw.store, "xmpp", cg_now_ms(),
+					     10, &rows, &n), 0);
+	assert_string_equal(rows[0].destination, "dev@conference.example.org");
+	cg_outbox_rows_free(rows, n);
+	fixture_free(f);
+}
+
+static void
+test_same_message_id_is_stored_once(void **s)
+{
+	struct fixture *f = setup();
+	struct cg_ingest_info a, b;
+	struct cg_msg m = mail("dup@example.org", "alice@example.org",
+			       "dev@lists.example.org", "Once");
+	assert_int_equal(ingest(f, &m, &a), CG_INGEST_STORED);
+	m = mail("dup@example.org", "alice@example.org",
+		 "dev@lists.example.org", "Once");
+	assert_int_equal(ingest(f, &m, &b), CG_INGEST_DUPLICATE);
+	assert_int_equal(b.message_id, a.message_id);
+	assert_int_equal(pending(f, "email"), 1);
+	fixture_free(f);
+}
+
+static void
+test_reply_joins_thread_of_last_known_reference(void **s)
+{
+	struct fixture *f = setup();
+	struct cg_ingest_info root, reply, second;
+	struct cg_msg m = mail("root@example.org", "alice@example.org",
+			       "dev@lists.example.org", "Plan");
+	ingest(f, &m, &root);
+	m = mail("r1@example.org", "bob@example.org", "dev@lists.example.org",
+		 "Re: Plan");
+	cg_msg_add_ref(&m, "root@example.org");
+	ingest(f, &m, &reply);
+	assert_false(reply.new_thread);
+	assert_int_equal(reply.thread_id, root.thread_id);
+	assert_int_equal(reply.parent_id, root.message_id);
+	/* References: root, r1, unknown: the parent is r1, the last one the
+	 * store knows. */
+	m = mail("r2@example.org", "alice@example.org",
+		 "dev@lists.example.org", "Re: Plan");
+	cg_msg_add_ref(&m, "root@example.org");
+	cg_msg_add_ref(&m, "r1@example.org");
+	cg_msg_add_ref(&m, "never-seen@example.org");
+	ingest(f, &m, &second);
+	assert_int_equal(second.thread_id, root.thread_id);
+	assert_int_equal(second.parent_id, reply.message_id);
+	fixture_free(f);
+}
+
+static void
+test_unknown_references_start_a_new_thread_even_with_same_subject(void **s)
+{
+	struct fixture *f = setup();
+	struct cg_ingest_info a, b;
+	struct cg_msg m = mail("a@example.org", "alice@example.org",
+			       "dev@lists.example.org", "Plan");
+	ingest(f, &m, &a);
+	m = mail("b@example.org", "bob@example.org", "dev@lists.example.org",
+		 "Re: Plan");
+	cg_msg_add_ref(&m, "elsewhere@example.org");
+	ingest(f, &m, &b);
+	assert_true(b.new_thread);
+	assert_int_not_equal(b.thread_id, a.thread_id);
+	fixture_free(f);
+}
+
+static void
+test_in_reply_to_our_token_message_id_finds_the_thread(void **s)
+{
+	struct fixture *f = setup();
+	struct cg_ingest_info a, b;
+	struct cg_msg m = mail("a@example.org", "alice@example.org",
+			       "dev@lists.example.org", "Plan");
+	ingest(f, &m, &a);
+	struct cg_thread t;
+	assert_int_equal(cg_store_thread_get(f->gw.store, a.thread_id, &t), 0);
+	/* e.g. a batched chat mail whose own id was never stored */
+	char *ours = cg_asprintf("cg.%s.batch1@lists.example.org", t.token);
+	cg_thread_free(&t);
+	m = mail("b@example.org", "bob@example.org", "dev@lists.example.org",
+		 "Re: Plan");
+	cg_msg_add_ref(&m, ours);
+	free(ours);
+	ingest(f, &m, &b);
+	assert_int_equal(b.thread_id, a.thread_id);
+	fixture_free(f);
+}
+
+static void
+test_auto_generated_loop_and_unrouted_mail_is_dropped(void **s)
+{
+	struct fixture *f = setup();
+	struct cg_ingest_info info;
+	struct cg_msg m = mail("auto@example.org", "alice@example.org",
+			       "dev@lists.example.org", "Out of office");
+	m.flags |= CG_MSG_AUTO;
+	assert_int_equal(ingest(f, &m, &info), CG_INGEST_DROPPED);
+
+	m = mail("x1@example.org", "alice@example.org",
+		 "dev@lists.example.org", "Looped");
+	m.list_id = cg_strdup("dev.lists.example.org");
+	assert_int_equal(ingest(f, &m, &info), CG_INGEST_DROPPED);
+
+	m = mail("cg.abc.def@lists.example.org", "alice@example.org",
+		 "dev@lists.example.org", "Our own");
+	assert_int_equal(ingest(f, &m, &info), CG_INGEST_DROPPED);
+
+	m = mail("x2@example.org", "alice@example.org",
+		 "nochannel@lists.example.org", "Where");
+	assert_int_equal(ingest(f, &m, &info), CG_INGEST_DROPPED);
+	assert_non_null(strstr(info.reason, "no channel"));
+	assert_int_equal(pending(f, "email") + pending(f, "xmpp"), 0);
+	fixture_free(f);
+}
+
+static void
+test_unknown_sender_becomes_guest_and_is_held_in_member_channel(void **s)
+{
+	struct fixture *f = setup();
+	struct cg_ingest_info info;
+	struct cg_msg m = mail("g@example.org", "stranger@example.net",
+			       "dev@lists.example.org", "Hello");
+	assert_int_equal(ingest(f, &m, &info), CG_INGEST_STORED);
+	assert_int_equal(info.outbox_rows, 0);
+	int64_t c = cg_store_contact_find(f->gw.store, CG_ID_EMAIL,
+					  "stranger@example.net");
+	assert_int_equal(c, info.contact_id);
+	struct cg_contact ct;
+	assert_int_equal(cg_store_contact_get(f->gw.store, c, &ct), 0);
+	assert_int_equal(ct.layer, CG_LAYER_GUEST);
+	cg_contact_free(&ct);
+	struct cg_stored_msg sm;
+	assert_int_equal(cg_store_message_get(f->gw.store, info.message_id,
+					      &sm), 0);
+	assert_true(sm.flags & CG_MSG_HELD);
+	cg_stored_msg_free(&sm);
+	/* In the open channel a guest may post. */
+	m = mail("g2@example.org", "stranger@example.net",
+		 "open@lists.example.org", "Hello");
+	assert_int_equal(ingest(f, &m, &info), CG_INGEST_STORED);
+	assert_int_equal(info.outbox_rows, 1); /* the room; no email members */
+	fixture_free(f);
+}
+
+static void
+test_chat_line_waits_for_the_batch_window_and_gets_our_message_id(void **s)
+{
+	struct fixture *f = setup();
+	const char *chans[] = {"dev"};
+	struct cg_member_input in = {
+		.address = "alice@example.org", .jid = "alice@example.org",
+		.channels = chans, .nchannels = 1, .source = "cli",
+	};
+	int64_t alice;
+	assert_int_equal(cg_store_member_upsert(f->gw.store, &in, &alice), 0);
+	struct cg_msg m = {0};
+	m.network = CG_NET_XMPP;
+	m.ext_id = cg_strdup("origin-1");
+	m.channel = cg_strdup("dev");
+	m.sender_addr = cg_strdup("alice@example.org");
+	m.text = cg_strdup("a chat line");
+	struct cg_ingest_info info;
+	int64_t before = cg_now_ms();
+	assert_int_equal(cg_gateway_ingest(&f->gw, &m, NULL, NULL, &info),
+			 CG_INGEST_STORED);
+	cg_msg_free(&m);
+	assert_int_equal(info.contact_id, alice);
+	assert_int_equal(pending(f, "xmpp"), 0); /* never back to the room */
+	struct cg_outbox_row *rows;
+	size_t n;
+	/* Nothing due now: the room must be quiet for chat_batch (120 s). */
+	assert_int_equal(cg_store_outbox_due(f->gw.store, "email", cg_now_ms(),
+					     10, &rows, &n), 0);
+	assert_int_equal(n, 0);
+	free(rows);
+	assert_int_equal(cg_store_outbox_due(f->gw.store, "email",
+					     before + 121000, 10, &rows, &n),
+			 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].destination, "bob@example.org");
+	assert_true(rows[0].next_attempt_ms >= before + 120000);
+	cg_outbox_rows_free(rows, n);
+	/* The line gets a Message-ID of ours carrying the thread token, and
+	 * an email reply to it finds it. */
+	struct cg_stored_msg sm;
+	struct cg_thread t;
+	assert_int_equal(cg_store_message_get(f->gw.store, info.message_id,
+					      &sm), 0);
+	assert_int_equal(cg_store_thread_get(f->gw.store, sm.thread_id, &t), 0);
+	char *prefix = cg_asprintf("cg.%s.", t.token);
+	assert_memory_equal(sm.message_id, prefix, strlen(prefix));
+	assert_true(cg_has_suffix_ci(sm.message_id, "@lists.example.org"));
+	assert_int_equal(cg_store_extid_find(f->gw.store, "email",
+					     sm.message_id), info.message_id);
+	free(prefix);
+	cg_thread_free(&t);
+	cg_stored_msg_free(&sm);
+	fixture_free(f);
+}
+
+static int
+failing_extra(struct cg_gateway *gw, void *arg)
+{
+	return -1;
+}
+
+static void
+test_failure_inside_the_transaction_writes_nothing(void **s)
+{
+	struct fixture *f = setup();
+	struct cg_msg m = mail("tx@example.org", "alice@example.org",
+			       "dev@lists.example.org", "Atomic");
+	struct cg_ingest_info info;
+	assert_int_equal(cg_gateway_ingest(&f->gw, &m, failing_extra, NULL,
+					   &info), CG_INGEST_ERROR);
+	cg_msg_free(&m);
+	assert_int_equal(cg_store_extid_find(f->gw.store, "email",
+					     "tx@example.org"), 0);
+	assert_int_equal(pending(f, "email") + pending(f, "xmpp"), 0);
+	fixture_free(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_new_post_fans_out_to_each_members_but_not_sender_digest_or_none),
+		cmocka_unit_test(test_same_message_id_is_stored_once),
+		cmocka_unit_test(test_reply_joins_thread_of_last_known_reference),
+		cmocka_unit_test(test_unknown_references_start_a_new_thread_even_with_same_subject),
+		cmocka_unit_test(test_in_reply_to_our_token_message_id_finds_the_thread),
+		cmocka_unit_test(test_auto_generated_loop_and_unrouted_mail_is_dropped),
+		cmocka_unit_test(test_unknown_sender_becomes_guest_and_is_held_in_member_channel),
+		cmocka_unit_test(test_chat_line_waits_for_the_batch_window_and_gets_our_message_id),
+		cmocka_unit_test(test_failure_inside_the_transaction_writes_nothing),
+	};
+	return cmocka_run_group_tests_name("pipeline", tests, NULL, NULL);
+}

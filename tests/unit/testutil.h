@@ -1,0 +1,109 @@
+/*
+ * testutil.h: shared set-up for the cmocka unit tests: a temp data dir with
+ * a migrated store, and a hand-built config with two channels.
+ */
+#ifndef CG_TESTUTIL_H
+#define CG_TESTUTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gateway/config.h"
+#include "gateway/gateway.h"
+#include "gateway/sync.h"
+#include "gateway/util.h"
+#include "store/store.h"
+
+struct fixture {
+	char dir[64];
+	struct cg_config cfg;
+	struct cg_gateway gw;
+};
+
+static inline void
+fixture_channel(struct cg_config *cfg, const char *name, enum cg_layer post)
+{
+	cfg->channels = cg_realloc(cfg->channels,
+				   (cfg->nchannels + 1) * sizeof *cfg->channels);
+	struct cg_cfg_channel *c = &cfg->channels[cfg->nchannels++];
+	memset(c, 0, sizeof *c);
+	c->name = cg_strdup(name);
+	c->address = cg_asprintf("%s@lists.example.org", name);
+	c->room = cg_asprintf("%s@conference.example.org", name);
+	c->post_layer = post;
+	c->chat_batch = 120;
+}
+
+/* A store with channels dev (post: member) and open (post: guest). */
+static inline struct fixture *
+fixture_new(void)
+{
+	struct fixture *f = cg_calloc(1, sizeof *f);
+	strcpy(f->dir, "/tmp/cgtest.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->cfg.gateway.domain = cg_strdup("lists.example.org");
+	f->cfg.gateway.data_dir = cg_strdup(f->dir);
+	f->cfg.gateway.log_level = cg_strdup("error");
+	f->cfg.smtp.present = 1;
+	f->cfg.xmpp.present = 1;
+	f->cfg.outbox.max_attempts = 3;
+	f->cfg.outbox.retry_base = 30;
+	f->cfg.outbox.retry_max = 3600;
+	fixture_channel(&f->cfg, "dev", CG_LAYER_MEMBER);
+	fixture_channel(&f->cfg, "open", CG_LAYER_GUEST);
+	char *err = NULL;
+	assert_int_equal(cg_store_open(f->dir, 1, &f->gw.store, &err), 0);
+	assert_int_equal(cg_sync_config(f->gw.store, &f->cfg), 0);
+	f->gw.cfg = &f->cfg;
+	return f;
+}
+
+static inline void
+fixture_member(struct fixture *f, const char *addr, enum cg_layer layer,
+	       const char *channel, enum cg_delivery d)
+{
+	const char *chans[1] = {channel};
+	struct cg_member_input in = {
+		.address = addr, .name = addr, .has_layer = 1, .layer = layer,
+		.channels = chans, .nchannels = channel ? 1 : 0,
+		.delivery = d, .source = "cli",
+	};
+	int64_t id;
+	assert_int_equal(cg_store_member_upsert(f->gw.store, &in, &id), 0);
+}
+
+static inline void
+fixture_free(struct fixture *f)
+{
+	cg_store_close(f->gw.store);
+	char *cmd = cg_asprintf("rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(f->gw.inflight);
+	cg_config_free(&f->cfg);
+	free(f);
+}
+
+/* A parsed-looking email message. */
+static inline struct cg_msg
+mail(const char *id, const char *from, const char *to, const char *subject)
+{
+	struct cg_msg m = {0};
+	m.network = CG_NET_EMAIL;
+	m.ext_id = cg_strdup(id);
+	m.sender_addr = cg_strdup(from);
+	m.subject = cg_strdup(subject);
+	m.text = cg_strdup("hello");
+	cg_msg_add_rcpt(&m, to);
+	return m;
+}
+
+#endif

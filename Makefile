@@ -87,8 +87,12 @@ unit: $(TESTBIN)
 		echo "== $$t"; $$t || fail=1; done; \
 	[ $$fail = 0 ] || { echo "unit tests failed"; exit 1; }
 
+# pytest exits 5 when it collected no test: for us that is a failure too,
+# said plainly rather than passed over.
 integration: $(BUILD)/coopgate
-	COOPGATE=$(CURDIR)/$(BUILD)/coopgate $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+	@COOPGATE=$(CURDIR)/$(BUILD)/coopgate $(PYTHON) -m pytest -q -p no:cacheprovider \
+		tests/integration $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc = 5 ]; then echo "integration: no test collected"; exit 1; fi; exit $$rc
 
 check: deps
 	$(MAKE) coopgate

@@ -1,0 +1,1362 @@
+/*
+ * config.c: load coopgate.conf (libconfig syntax) into struct cg_config and
+ * validate it.  This is the only file that calls libconfig.
+ *
+ * Loading walks the parsed tree twice.  The first pass reads every key
+ * through a per-section table of keys (type, range and choice checks;
+ * a key not in the table is an error with its line).  The second pass checks
+ * what needs several keys at once: required keys, password xor
+ * password_file, channel names, addresses and rooms against each other and
+ * against gateway.domain, members' channels; it also reads the secret files.
+ * Every problem is collected as "FILE:LINE: key: message" so that one run of
+ * `coopgate check-config` shows them all; only a libconfig syntax error stops
+ * early, because after one there is no tree to walk.
+ *
+ * Relative paths in *_file keys and gateway.data_dir are resolved against
+ * the directory of the config file, so secrets can live beside the config
+ * and the daemon may chdir("/") later.
+ *
+ * Must never: put a secret's value in a message (type errors name the type,
+ * never the value), or free a secret without wiping it.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libconfig.h>
+
+#include "gateway/config.h"
+#include "gateway/log.h"
+#include "gateway/util.h"
+
+#define MB (INT64_C(1024) * 1024)
+
+/* ---- names <-> enums ---------------------------------------------------- */
+
+struct choice {
+	const char *name;
+	int value;
+};
+
+static const struct choice layer_choices[] = {
+    {"guest", CG_LAYER_GUEST},
+    {"partner", CG_LAYER_PARTNER},
+    {"member", CG_LAYER_MEMBER},
+    {"core", CG_LAYER_CORE},
+    {NULL, 0},
+};
+static const struct choice delivery_choices[] = {
+    {"each", CG_DELIVERY_EACH},
+    {"digest", CG_DELIVERY_DIGEST},
+    {"none", CG_DELIVERY_NONE},
+    {NULL, 0},
+};
+static const struct choice tls_choices[] = {
+    {"implicit", CG_TLS_IMPLICIT},
+    {"starttls", CG_TLS_STARTTLS},
+    {"none", CG_TLS_NONE},
+    {NULL, 0},
+};
+/* XMPP always negotiates TLS in-band; "none" is for loopback tests. */
+static const struct choice xmpp_tls_choices[] = {
+    {"required", CG_TLS_STARTTLS},
+    {"none", CG_TLS_NONE},
+    {NULL, 0},
+};
+static const struct choice crm_choices[] = {
+    {"footer", CG_CRM_FOOTER},
+    {"header", CG_CRM_HEADER},
+    {"none", CG_CRM_NONE},
+    {NULL, 0},
+};
+static const struct choice xmpp_mode_choices[] = {
+    {"client", CG_XMPP_CLIENT},
+    {"component", CG_XMPP_COMPONENT},
+    {NULL, 0},
+};
+static const struct choice log_level_choices[] = {
+    {"error", CG_LOG_ERROR},
+    {"warn", CG_LOG_WARN},
+    {"info", CG_LOG_INFO},
+    {"debug", CG_LOG_DEBUG},
+    {NULL, 0},
+};
+
+/* Enum fields are written through the key tables as ints. */
+_Static_assert(sizeof(enum cg_layer) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum cg_tls) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum cg_delivery) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum cg_crm_context) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum cg_xmpp_mode) == sizeof(int), "enum size");
+
+static const char *
+choice_name(const struct choice *c, int value)
+{
+	for (; c->name; c++)
+		if (c->value == value)
+			return c->name;
+	return "?";
+}
+
+static const struct choice *
+choice_find(const struct choice *c, const char *name)
+{
+	for (; name && c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+/* "implicit, starttls, none" for messages; caller frees. */
+static char *
+choice_list(const struct choice *c)
+{
+	struct cg_buf b = CG_BUF_INIT;
+	for (const struct choice *p = c; p->name; p++)
+		cg_buf_printf(&b, "%s%s", p == c ? "" : ", ", p->name);
+	return cg_buf_steal(&b);
+}
+
+const char *
+cg_layer_name(enum cg_layer l)
+{
+	return choice_name(layer_choices, (int)l);
+}
+
+int
+cg_layer_parse(const char *s, enum cg_layer *out)
+{
+	const struct choice *c = choice_find(layer_choices, s);
+	if (c == NULL)
+		return -1;
+	*out = (enum cg_layer)c->value;
+	return 0;
+}
+
+const char *
+cg_delivery_name(enum cg_delivery d)
+{
+	return choice_name(delivery_choices, (int)d);
+}
+
+int
+cg_delivery_parse(const char *s, enum cg_delivery *out)
+{
+	const struct choice *c = choice_find(delivery_choices, s);
+	if (c == NULL)
+		return -1;
+	*out = (enum cg_delivery)c->value;
+	return 0;
+}
+
+const char *
+cg_tls_name(enum cg_tls t)
+{
+	return choice_name(tls_choices, (int)t);
+}
+
+/* ---- the shapes of names --------------------------------------------------
+ */
+
+/* A DNS name: dot-separated labels of letters, digits, '-' (or UTF-8). */
+static int
+is_domain(const char *s)
+{
+	size_t label = 0, total = 0;
+	for (const char *p = s;; p++, total++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '.' || c == '\0') {
+			if (label == 0 || label > 63)
+				return 0;
+			if (c == '\0')
+				return total <= 253;
+			label = 0;
+		} else if ((c < 0x80 && !isalnum(c) && c != '-') ||
+		           (label == 0 && c == '-')) {
+			return 0;
+		} else {
+			label++;
+		}
+	}
+}
+
+/* A host to connect to: a name or an address literal, no spaces. */
+static int
+is_host(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p <= 0x20 || *p == 0x7f || *p == '/' || *p == '@')
+			return 0;
+	return 1;
+}
+
+/* An RFC 5322 dot-atom local part (UTF-8 allowed, as with SMTPUTF8). */
+static int
+is_local_part(const char *s, size_t n)
+{
+	static const char atext[] = "!#$%&'*+-/=?^_`{|}~";
+	if (n == 0 || n > 64 || s[0] == '.' || s[n - 1] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '.' && s[i + 1] == '.')
+			return 0;
+		if (c >= 0x80 || isalnum(c) || c == '.' ||
+		    (c != '\0' && strchr(atext, c)))
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
+/* local@domain, as mail addresses are written in the config. */
+static int
+is_address(const char *s)
+{
+	const char *at = strchr(s, '@');
+	return at && is_local_part(s, (size_t)(at - s)) && is_domain(at + 1);
+}
+
+/* A JID localpart: RFC 7622 forbids spaces and "&'/:<>@. */
+static int
+is_jid_local(const char *s, size_t n)
+{
+	if (n == 0 || n > 1023)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= 0x20 || c == 0x7f || strchr("\"&'/:<>@", c))
+			return 0;
+	}
+	return 1;
+}
+
+/* local@domain with no resource: a room, or a person's account. */
+static int
+is_bare_jid(const char *s)
+{
+	const char *at = strchr(s, '@');
+	return at && is_jid_local(s, (size_t)(at - s)) && is_domain(at + 1);
+}
+
+/* local@domain[/resource]: the gateway's own account. */
+static int
+is_jid(const char *s)
+{
+	const char *slash = strchr(s, '/');
+	if (slash == NULL)
+		return is_bare_jid(s);
+	if (slash[1] == '\0')
+		return 0;
+	char *bare = cg_strndup(s, (size_t)(slash - s));
+	int ok = is_bare_jid(bare);
+	free(bare);
+	return ok;
+}
+
+/* Channel names become email local parts: [a-z0-9][a-z0-9._-]*. */
+static int
+is_channel_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64 ||
+	    !(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
+		return 0;
+	for (const char *p = s; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (!(c < 0x80 && (islower(c) || isdigit(c))) &&
+		    !strchr("._-", c))
+			return 0;
+	}
+	return 1;
+}
+
+/* The value double-quoted on one line: quotes, backslashes and control
+ * characters escaped, so a message can neither break nor spoof a line. */
+static char *
+quote(const char *s)
+{
+	struct cg_buf b = CG_BUF_INIT;
+	cg_buf_putc(&b, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\') {
+			cg_buf_putc(&b, '\\');
+			cg_buf_putc(&b, (char)*p);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			cg_buf_printf(&b, "\\x%02x", *p);
+		} else {
+			cg_buf_putc(&b, (char)*p);
+		}
+	}
+	cg_buf_putc(&b, '"');
+	return cg_buf_steal(&b);
+}
+
+/* ---- collecting errors ------------------------------------------------------
+ */
+
+struct loader {
+	const char *path; /* the config file, for messages */
+	char *dir;        /* its directory, for relative paths */
+	const config_setting_t *root;
+	struct cg_config *cfg;
+	struct cg_config_errors *errs;
+	int domain_ok; /* gateway.domain is set and well-formed */
+};
+
+static void
+add_error(struct cg_config_errors *errs, const char *file, int line,
+          char *message)
+{
+	errs->v = cg_realloc(errs->v, (errs->n + 1) * sizeof *errs->v);
+	errs->v[errs->n].file = cg_strdup(file);
+	errs->v[errs->n].line = line;
+	errs->v[errs->n].message = message;
+	errs->n++;
+}
+
+/* Report a problem at setting s (NULL: no line applies). */
+static void __attribute__((format(printf, 3, 4)))
+err_at(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+{
+	struct cg_buf b = CG_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	cg_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	const char *file = s && config_setting_source_file(s)
+	                       ? config_setting_source_file(s)
+	                       : ld->path;
+	add_error(ld->errs, file, s ? (int)config_setting_source_line(s) : 0,
+	          cg_buf_steal(&b));
+}
+
+/* "KEY: "VALUE" why", the value quoted; for values that are not secrets. */
+static void __attribute__((format(printf, 5, 6)))
+bad_value(struct loader *ld, const config_setting_t *s, const char *key,
+          const char *value, const char *fmt, ...)
+{
+	struct cg_buf b = CG_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	cg_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	char *q = quote(value);
+	err_at(ld, s, "%s: %s %s", key, q, cg_buf_str(&b));
+	free(q);
+	cg_buf_free(&b);
+}
+
+/* Messages read in file order; a stable insertion sort, the list is short. */
+static void
+sort_errors(struct cg_config_errors *errs)
+{
+	for (size_t i = 1; i < errs->n; i++) {
+		struct cg_config_error e = errs->v[i];
+		size_t j = i;
+		for (; j > 0 && errs->v[j - 1].line > e.line; j--)
+			errs->v[j] = errs->v[j - 1];
+		errs->v[j] = e;
+	}
+}
+
+/* ---- reading keys through tables --------------------------------------------
+ */
+
+enum kind {
+	K_STR,    /* non-empty string */
+	K_TEXT,   /* free text, may be empty */
+	K_HOST,   /* a host name */
+	K_PATH,   /* non-empty, relative to the config file's directory */
+	K_SECRET, /* inline secret: copied, then wiped in libconfig's tree */
+	K_NAME,   /* one of key->choices, stored as its name (char *) */
+	K_ENUM,   /* one of key->choices, stored as its value (enum) */
+	K_INT,    /* int in [min, max] */
+	K_INT64,  /* int64_t in [min, max] */
+	K_PORT,   /* int 1-65535 */
+	K_BOOL,   /* int 0/1 */
+	K_OTHER,  /* known, read by the section's own code */
+};
+
+struct key {
+	const char *name;
+	enum kind kind;
+	size_t off;
+	const struct choice *choices;
+	int64_t min, max;
+};
+
+/* clang-format off */
+#define KEY(n, k, o) {n, k, o, NULL, 0, 0}
+#define KEY_CHOICE(n, k, o, c) {n, k, o, c, 0, 0}
+#define KEY_RANGE(n, k, o, lo, hi) {n, k, o, NULL, lo, hi}
+#define KEY_END {NULL, K_OTHER, 0, NULL, 0, 0}
+/* clang-format on */
+
+#define GW(f) offsetof(struct cg_cfg_gateway, f)
+static const struct key gateway_keys[] = {
+    KEY("domain", K_STR, GW(domain)),
+    KEY("data_dir", K_PATH, GW(data_dir)),
+    KEY_CHOICE("log_level", K_NAME, GW(log_level), log_level_choices),
+    KEY_END,
+};
+
+#define IMAP(f) offsetof(struct cg_cfg_imap, f)
+static const struct key imap_keys[] = {
+    KEY("host", K_HOST, IMAP(host)),
+    KEY("port", K_PORT, IMAP(port)),
+    KEY_CHOICE("tls", K_ENUM, IMAP(tls), tls_choices),
+    KEY("user", K_STR, IMAP(user)),
+    KEY("password_file", K_PATH, IMAP(password_file)),
+    KEY("password", K_SECRET, IMAP(password)),
+    KEY("mailbox", K_STR, IMAP(mailbox)),
+    KEY("processed_mailbox", K_STR, IMAP(processed_mailbox)),
+    KEY("ca_file", K_PATH, IMAP(ca_file)),
+    KEY("trusted_authserv_id", K_STR, IMAP(trusted_authserv_id)),
+    KEY_RANGE("max_message_size", K_INT64, IMAP(max_message_size), 1,
+              INT64_MAX),
+    KEY_END,
+};
+
+#define SMTP(f) offsetof(struct cg_cfg_smtp, f)
+static const struct key smtp_keys[] = {
+    KEY("host", K_HOST, SMTP(host)),
+    KEY("port", K_PORT, SMTP(port)),
+    KEY_CHOICE("tls", K_ENUM, SMTP(tls), tls_choices),
+    KEY("user", K_STR, SMTP(user)),
+    KEY("password_file", K_PATH, SMTP(password_file)),
+    KEY("password", K_SECRET, SMTP(password)),
+    KEY("ca_file", K_PATH, SMTP(ca_file)),
+    KEY_RANGE("max_attachment_size", K_INT64, SMTP(max_attachment_size), 1,
+              INT64_MAX),
+    KEY_END,
+};
+
+#define XMPP(f) offsetof(struct cg_cfg_xmpp, f)
+static const struct key xmpp_keys[] = {
+    KEY("jid", K_STR, XMPP(jid)),
+    KEY("password_file", K_PATH, XMPP(password_file)),
+    KEY("password", K_SECRET, XMPP(password)),
+    KEY("host", K_HOST, XMPP(host)),
+    KEY("port", K_PORT, XMPP(port)),
+    KEY_CHOICE("tls", K_ENUM, XMPP(tls), xmpp_tls_choices),
+    KEY("ca_file", K_PATH, XMPP(ca_file)),
+    KEY("nick", K_STR, XMPP(nick)),
+    KEY("upload_service", K_STR, XMPP(upload_service)),
+    KEY_CHOICE("mode", K_ENUM, XMPP(mode), xmpp_mode_choices),
+    KEY("component_domain", K_STR, XMPP(component_domain)),
+    KEY("component_secret_file", K_PATH, XMPP(component_secret_file)),
+    KEY("fetch_external", K_BOOL, XMPP(fetch_external)),
+    KEY_END,
+};
+
+#define CHAN(f) offsetof(struct cg_cfg_channel, f)
+static const struct key channel_keys[] = {
+    KEY("name", K_STR, CHAN(name)),
+    KEY("address", K_STR, CHAN(address)),
+    KEY("room", K_STR, CHAN(room)),
+    KEY("description", K_TEXT, CHAN(description)),
+    KEY_CHOICE("post_layer", K_ENUM, CHAN(post_layer), layer_choices),
+    KEY_CHOICE("crm_context", K_ENUM, CHAN(crm_context), crm_choices),
+    KEY_RANGE("chat_batch", K_INT, CHAN(chat_batch), 0, INT_MAX),
+    KEY_END,
+};
+
+#define MEMB(f) offsetof(struct cg_cfg_member, f)
+static const struct key member_keys[] = {
+    KEY("address", K_STR, MEMB(address)),
+    KEY("name", K_TEXT, MEMB(name)),
+    KEY("jid", K_STR, MEMB(jid)),
+    KEY_CHOICE("layer", K_ENUM, MEMB(layer), layer_choices),
+    KEY("org", K_TEXT, MEMB(org)),
+    KEY("channels", K_OTHER, 0),
+    KEY_CHOICE("delivery", K_ENUM, MEMB(delivery), delivery_choices),
+    KEY_END,
+};
+
+static const struct key onboarding_keys[] = {
+    KEY_RANGE("nominations_required", K_INT,
+              offsetof(struct cg_config, nominations_required), 0, INT_MAX),
+    KEY_END,
+};
+
+static const struct key box_keys[] = {
+    KEY_RANGE("quota_mb", K_INT64, offsetof(struct cg_config, box_quota_mb), 0,
+              INT64_MAX),
+    KEY_END,
+};
+
+#define OUTBOX(f) offsetof(struct cg_cfg_outbox, f)
+static const struct key outbox_keys[] = {
+    KEY_RANGE("max_attempts", K_INT, OUTBOX(max_attempts), 1, INT_MAX),
+    KEY_RANGE("retry_base", K_INT, OUTBOX(retry_base), 1, INT_MAX),
+    KEY_RANGE("retry_max", K_INT, OUTBOX(retry_max), 1, INT_MAX),
+    KEY_END,
+};
+
+static const char *
+type_name(int type)
+{
+	switch (type) {
+	case CONFIG_TYPE_GROUP:
+		return "a group";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a float";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_ARRAY:
+		return "an array";
+	case CONFIG_TYPE_LIST:
+		return "a list";
+	}
+	return "nothing";
+}
+
+/* Type check; reports "KEY: must be an integer, not a string". */
+static int
+want_type(struct loader *ld, const config_setting_t *s, const char *key,
+          int type)
+{
+	int t = config_setting_type(s);
+	if (t == type || (type == CONFIG_TYPE_INT && t == CONFIG_TYPE_INT64))
+		return 1;
+	err_at(ld, s, "%s: must be %s, not %s", key, type_name(type),
+	       type_name(t));
+	return 0;
+}
+
+static char *
+resolve_path(const struct loader *ld, const char *v)
+{
+	if (v[0] == '/')
+		return cg_strdup(v);
+	return cg_asprintf("%s/%s", ld->dir, v);
+}
+
+static void
+read_string(struct loader *ld, const config_setting_t *s, const char *key,
+            const struct key *k, void *field)
+{
+	if (!want_type(ld, s, key, CONFIG_TYPE_STRING))
+		return;
+	const char *v = config_setting_get_string(s);
+	if (*v == '\0' && k->kind != K_TEXT) {
+		err_at(ld, s, "%s: must not be empty", key);
+		return;
+	}
+	const struct choice *c;
+	char *list;
+	switch (k->kind) {
+	case K_HOST:
+		if (!is_host(v)) {
+			bad_value(ld, s, key, v, "is not a host name");
+			return;
+		}
+		/* fall through */
+	case K_STR:
+	case K_TEXT:
+		*(char **)field = cg_strdup(v);
+		break;
+	case K_PATH:
+		*(char **)field = resolve_path(ld, v);
+		break;
+	case K_SECRET:
+		*(char **)field = cg_strdup(v);
+		/* libconfig frees its tree without wiping; the string is
+		 * heap memory it owns and frees right after loading. */
+		explicit_bzero((char *)v, strlen(v));
+		break;
+	case K_NAME:
+	case K_ENUM:
+		c = choice_find(k->choices, v);
+		if (c == NULL) {
+			list = choice_list(k->choices);
+			bad_value(ld, s, key, v, "is not one of %s", list);
+			free(list);
+		} else if (k->kind == K_NAME) {
+			*(char **)field = cg_strdup(c->name);
+		} else {
+			memcpy(field, &c->value, sizeof c->value);
+		}
+		break;
+	default:
+		abort(); /* read_key sends only string kinds here */
+	}
+}
+
+static void
+read_number(struct loader *ld, const config_setting_t *s, const char *key,
+            const struct key *k, void *field)
+{
+	if (!want_type(ld, s, key, CONFIG_TYPE_INT))
+		return;
+	long long v = config_setting_get_int64(s);
+	if (k->kind == K_PORT) {
+		if (v < 1 || v > 65535)
+			err_at(ld, s, "%s: %lld is not a port (1-65535)", key,
+			       v);
+		else
+			*(int *)field = (int)v;
+		return;
+	}
+	if (v < k->min)
+		err_at(ld, s, "%s: %lld must be %lld or more", key, v,
+		       (long long)k->min);
+	else if (v > k->max)
+		err_at(ld, s, "%s: %lld must be %lld or less", key, v,
+		       (long long)k->max);
+	else if (k->kind == K_INT)
+		*(int *)field = (int)v;
+	else
+		*(int64_t *)field = v;
+}
+
+static void
+read_key(struct loader *ld, const config_setting_t *s, const char *key,
+         const struct key *k, void *field)
+{
+	switch (k->kind) {
+	case K_INT:
+	case K_INT64:
+	case K_PORT:
+		read_number(ld, s, key, k, field);
+		break;
+	case K_BOOL:
+		if (want_type(ld, s, key, CONFIG_TYPE_BOOL))
+			*(int *)field = config_setting_get_bool(s);
+		break;
+	case K_OTHER:
+		break;
+	default:
+		read_string(ld, s, key, k, field);
+		break;
+	}
+}
+
+/* Read every key of a group into base through the table; unknown keys are
+ * errors.  prefix names the group in messages ("imap", "channels[2]"). */
+static void
+read_group(struct loader *ld, const config_setting_t *group, const char *prefix,
+           const struct key *keys, void *base)
+{
+	int n = config_setting_length(group);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s =
+		    config_setting_get_elem(group, (unsigned)i);
+		const char *name = config_setting_name(s);
+		const struct key *k = keys;
+		while (k->name && strcmp(k->name, name) != 0)
+			k++;
+		char *key = cg_asprintf("%s.%s", prefix, name);
+		if (k->name == NULL)
+			err_at(ld, s, "%s: unknown key", key);
+		else
+			read_key(ld, s, key, k, (char *)base + k->off);
+		free(key);
+	}
+}
+
+/* ---- sections ------------------------------------------------------------ */
+
+static const config_setting_t *
+get(const config_setting_t *group, const char *name)
+{
+	return group ? config_setting_get_member(group, name) : NULL;
+}
+
+/* Report a missing required key at its group's line. */
+static int
+require(struct loader *ld, const config_setting_t *group, const char *prefix,
+        const char *name)
+{
+	if (get(group, name))
+		return 1;
+	err_at(ld, group, "%s.%s: required key is missing", prefix, name);
+	return 0;
+}
+
+static void
+read_secret_file(struct loader *ld, const config_setting_t *s, const char *key,
+                 const char *file, char **out)
+{
+	char *err = NULL;
+	char *v = cg_secret_read(file, &err);
+	if (v == NULL) {
+		err_at(ld, s, "%s: %s", key, err);
+		free(err);
+		return;
+	}
+	cg_secret_free(*out);
+	*out = v;
+}
+
+/* password xor password_file; reads the file.  needed: one is required. */
+static void
+check_password(struct loader *ld, const config_setting_t *g, const char *prefix,
+               const char *file, char **password, int needed)
+{
+	const config_setting_t *ps = get(g, "password");
+	const config_setting_t *fs = get(g, "password_file");
+	if (ps && fs) {
+		err_at(ld, ps,
+		       "%s.password: give either password or password_file, "
+		       "not both",
+		       prefix);
+	} else if (!ps && !fs) {
+		if (needed)
+			err_at(ld, g,
+			       "%s.password_file: required key is missing "
+			       "(or give password)",
+			       prefix);
+	} else if (fs && file) {
+		char *key = cg_asprintf("%s.password_file", prefix);
+		read_secret_file(ld, fs, key, file, password);
+		free(key);
+	}
+}
+
+static void
+check_ca_file(struct loader *ld, const config_setting_t *g, const char *prefix,
+              const char *file)
+{
+	if (file && access(file, R_OK) != 0)
+		err_at(ld, get(g, "ca_file"), "%s.ca_file: %s: %s", prefix,
+		       file, strerror(errno));
+}
+
+static void
+check_gateway(struct loader *ld, const config_setting_t *g)
+{
+	struct cg_cfg_gateway *gw = &ld->cfg->gateway;
+	if (g == NULL) {
+		if (!get(ld->root, "gateway"))
+			err_at(ld, NULL,
+			       "gateway: required section is missing");
+	} else if (require(ld, g, "gateway", "domain") && gw->domain) {
+		if (is_domain(gw->domain))
+			ld->domain_ok = 1;
+		else
+			bad_value(ld, get(g, "domain"), "gateway.domain",
+			          gw->domain, "is not a domain name");
+	}
+	if (gw->data_dir == NULL)
+		gw->data_dir = cg_strdup("/var/lib/coopgate");
+	if (gw->log_level == NULL)
+		gw->log_level = cg_strdup("info");
+}
+
+static void
+check_imap(struct loader *ld, const config_setting_t *g)
+{
+	struct cg_cfg_imap *im = &ld->cfg->imap;
+	if (im->port == 0)
+		im->port = im->tls == CG_TLS_IMPLICIT ? 993 : 143;
+	if (im->mailbox == NULL)
+		im->mailbox = cg_strdup("INBOX");
+	if (!im->present)
+		return;
+	require(ld, g, "imap", "host");
+	require(ld, g, "imap", "user");
+	check_password(ld, g, "imap", im->password_file, &im->password, 1);
+	check_ca_file(ld, g, "imap", im->ca_file);
+	if (im->processed_mailbox &&
+	    strcmp(im->processed_mailbox, im->mailbox) == 0)
+		bad_value(ld, get(g, "processed_mailbox"),
+		          "imap.processed_mailbox", im->processed_mailbox,
+		          "is the same as imap.mailbox");
+}
+
+static void
+check_smtp(struct loader *ld, const config_setting_t *g)
+{
+	struct cg_cfg_smtp *sm = &ld->cfg->smtp;
+	if (sm->port == 0 && sm->tls == CG_TLS_STARTTLS)
+		sm->port = 587; /* submission */
+	else if (sm->port == 0 && sm->tls == CG_TLS_IMPLICIT)
+		sm->port = 465; /* submissions */
+	else if (sm->port == 0)
+		sm->port = 25;
+	if (!sm->present)
+		return;
+	require(ld, g, "smtp", "host");
+	const config_setting_t *user = get(g, "user");
+	if (user) {
+		check_password(ld, g, "smtp", sm->password_file, &sm->password,
+		               1);
+	} else {
+		const config_setting_t *ps = get(g, "password");
+		const config_setting_t *fs = get(g, "password_file");
+		if (ps || fs)
+			err_at(ld, ps ? ps : fs,
+			       "smtp.%s: set, but smtp.user is not (no AUTH "
+			       "without a user)",
+			       ps ? "password" : "password_file");
+	}
+	check_ca_file(ld, g, "smtp", sm->ca_file);
+}
+
+static void
+check_xmpp(struct loader *ld, const config_setting_t *g)
+{
+	struct cg_cfg_xmpp *xm = &ld->cfg->xmpp;
+	int component = xm->mode == CG_XMPP_COMPONENT;
+	if (xm->port == 0)
+		xm->port = component ? 5347 : 5222;
+	if (xm->nick == NULL)
+		xm->nick = cg_strdup("gateway");
+	if (!xm->present)
+		return;
+	if (!component)
+		require(ld, g, "xmpp", "jid");
+	if (xm->jid && !is_jid(xm->jid))
+		bad_value(ld, get(g, "jid"), "xmpp.jid", xm->jid,
+		          "is not a JID (local@domain[/resource])");
+	check_password(ld, g, "xmpp", xm->password_file, &xm->password,
+	               !component);
+	check_ca_file(ld, g, "xmpp", xm->ca_file);
+	if (xm->upload_service && !is_domain(xm->upload_service))
+		bad_value(ld, get(g, "upload_service"), "xmpp.upload_service",
+		          xm->upload_service, "is not a domain name");
+	if (xm->component_domain && !is_domain(xm->component_domain))
+		bad_value(ld, get(g, "component_domain"),
+		          "xmpp.component_domain", xm->component_domain,
+		          "is not a domain name");
+	if (component) {
+		require(ld, g, "xmpp", "component_domain");
+		if (require(ld, g, "xmpp", "component_secret_file") &&
+		    xm->component_secret_file)
+			read_secret_file(ld, get(g, "component_secret_file"),
+			                 "xmpp.component_secret_file",
+			                 xm->component_secret_file,
+			                 &xm->component_secret);
+	}
+}
+
+/* Read a top-level group section (NULL when absent or not a group). */
+static const config_setting_t *
+read_section(struct loader *ld, const char *name, const struct key *keys,
+             void *base, int *present)
+{
+	const config_setting_t *g = get(ld->root, name);
+	if (g == NULL || !want_type(ld, g, name, CONFIG_TYPE_GROUP))
+		return NULL;
+	if (present)
+		*present = 1;
+	read_group(ld, g, name, keys, base);
+	return g;
+}
+
+/* A top-level list of groups (channels, members): its length, or 0. */
+static const config_setting_t *
+get_list(struct loader *ld, const char *name)
+{
+	const config_setting_t *l = get(ld->root, name);
+	if (l == NULL)
+		return NULL;
+	int t = config_setting_type(l);
+	/* `x = [];` parses as an empty array: accept it as an empty list. */
+	if (t == CONFIG_TYPE_ARRAY && config_setting_length(l) == 0)
+		return l;
+	return want_type(ld, l, name, CONFIG_TYPE_LIST) ? l : NULL;
+}
+
+/* The i-th element of a list when it is a group, else NULL (reported). */
+static const config_setting_t *
+list_group(struct loader *ld, const config_setting_t *l, size_t i,
+           const char *key)
+{
+	const config_setting_t *e = config_setting_get_elem(l, (unsigned)i);
+	return want_type(ld, e, key, CONFIG_TYPE_GROUP) ? e : NULL;
+}
+
+static void
+read_channels(struct loader *ld)
+{
+	struct cg_config *cfg = ld->cfg;
+	const config_setting_t *l = get_list(ld, "channels");
+	if (l == NULL)
+		return;
+	cfg->nchannels = (size_t)config_setting_length(l);
+	cfg->channels = cg_calloc(cfg->nchannels, sizeof *cfg->channels);
+	for (size_t i = 0; i < cfg->nchannels; i++) {
+		struct cg_cfg_channel *c = &cfg->channels[i];
+		c->post_layer = CG_LAYER_MEMBER;
+		c->crm_context = CG_CRM_FOOTER;
+		c->chat_batch = 120;
+		char *prefix = cg_asprintf("channels[%zu]", i);
+		const config_setting_t *e = list_group(ld, l, i, prefix);
+		if (e) {
+			c->line = (int)config_setting_source_line(e);
+			read_group(ld, e, prefix, channel_keys, c);
+		}
+		free(prefix);
+	}
+}
+
+static void
+read_member_channels(struct loader *ld, const config_setting_t *s,
+                     const char *prefix, struct cg_cfg_member *m)
+{
+	int t = config_setting_type(s);
+	if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) {
+		err_at(ld, s,
+		       "%s.channels: must be an array of strings, not %s",
+		       prefix, type_name(t));
+		return;
+	}
+	size_t n = (size_t)config_setting_length(s);
+	m->channels = cg_calloc(n, sizeof *m->channels);
+	for (size_t i = 0; i < n; i++) {
+		const config_setting_t *e =
+		    config_setting_get_elem(s, (unsigned)i);
+		char *key = cg_asprintf("%s.channels[%zu]", prefix, i);
+		if (want_type(ld, e, key, CONFIG_TYPE_STRING))
+			m->channels[m->nchannels++] =
+			    cg_strdup(config_setting_get_string(e));
+		free(key);
+	}
+}
+
+static void
+read_members(struct loader *ld)
+{
+	struct cg_config *cfg = ld->cfg;
+	const config_setting_t *l = get_list(ld, "members");
+	if (l == NULL)
+		return;
+	cfg->nmembers = (size_t)config_setting_length(l);
+	cfg->members = cg_calloc(cfg->nmembers, sizeof *cfg->members);
+	for (size_t i = 0; i < cfg->nmembers; i++) {
+		struct cg_cfg_member *m = &cfg->members[i];
+		m->layer = CG_LAYER_MEMBER;
+		m->delivery = CG_DELIVERY_EACH;
+		char *prefix = cg_asprintf("members[%zu]", i);
+		const config_setting_t *e = list_group(ld, l, i, prefix);
+		if (e) {
+			m->line = (int)config_setting_source_line(e);
+			read_group(ld, e, prefix, member_keys, m);
+			const config_setting_t *ch = get(e, "channels");
+			if (ch)
+				read_member_channels(ld, ch, prefix, m);
+		}
+		free(prefix);
+	}
+}
+
+/* The index of an earlier channel whose field equals v, or -1. */
+static long
+earlier_channel(const struct cg_config *cfg, size_t i, size_t off,
+                const char *v)
+{
+	for (size_t j = 0; j < i; j++) {
+		const char *w =
+		    *(char *const *)((const char *)&cfg->channels[j] + off);
+		if (w && strcasecmp(w, v) == 0)
+			return (long)j;
+	}
+	return -1;
+}
+
+static void
+check_channel(struct loader *ld, const config_setting_t *e, size_t i)
+{
+	const struct cg_config *cfg = ld->cfg;
+	const struct cg_cfg_channel *c = &cfg->channels[i];
+	char *prefix = cg_asprintf("channels[%zu]", i);
+	char *key = NULL;
+	long j;
+
+	require(ld, e, prefix, "name");
+	require(ld, e, prefix, "address");
+	require(ld, e, prefix, "room");
+	if (c->name) {
+		key = cg_asprintf("%s.name", prefix);
+		if (!is_channel_name(c->name))
+			bad_value(
+			    ld, get(e, "name"), key, c->name,
+			    "is not a channel name ([a-z0-9][a-z0-9._-]*, "
+			    "at most 64 characters)");
+		else if ((j = earlier_channel(cfg, i, CHAN(name), c->name)) >=
+		         0)
+			bad_value(ld, get(e, "name"), key, c->name,
+			          "is already used by channels[%ld]", j);
+		free(key);
+	}
+	if (c->address) {
+		key = cg_asprintf("%s.address", prefix);
+		const char *at = strchr(c->address, '@');
+		if (!is_address(c->address))
+			bad_value(ld, get(e, "address"), key, c->address,
+			          "is not an address (local@domain)");
+		else if (ld->domain_ok &&
+		         strcasecmp(at + 1, cfg->gateway.domain) != 0)
+			bad_value(ld, get(e, "address"), key, c->address,
+			          "is not inside gateway.domain \"%s\"",
+			          cfg->gateway.domain);
+		else if ((j = earlier_channel(cfg, i, CHAN(address),
+		                              c->address)) >= 0)
+			bad_value(ld, get(e, "address"), key, c->address,
+			          "is already used by channels[%ld]", j);
+		free(key);
+	}
+	if (c->room) {
+		key = cg_asprintf("%s.room", prefix);
+		if (!is_bare_jid(c->room))
+			bad_value(ld, get(e, "room"), key, c->room,
+			          "is not a bare JID (local@domain)");
+		else if ((j = earlier_channel(cfg, i, CHAN(room), c->room)) >=
+		         0)
+			bad_value(ld, get(e, "room"), key, c->room,
+			          "is already used by channels[%ld]", j);
+		free(key);
+	}
+	free(prefix);
+}
+
+static void
+check_member_channels(struct loader *ld, const config_setting_t *e,
+                      const char *prefix, const struct cg_cfg_member *m)
+{
+	const config_setting_t *s = get(e, "channels");
+	for (size_t k = 0; k < m->nchannels; k++) {
+		const char *name = m->channels[k];
+		const config_setting_t *at =
+		    config_setting_get_elem(s, (unsigned)k);
+		char *q = quote(name);
+		int known = 0, twice = 0;
+		for (size_t j = 0; j < ld->cfg->nchannels; j++)
+			known |= ld->cfg->channels[j].name &&
+			         strcmp(ld->cfg->channels[j].name, name) == 0;
+		for (size_t j = 0; j < k; j++)
+			twice |= strcmp(m->channels[j], name) == 0;
+		if (!known)
+			err_at(ld, at ? at : s,
+			       "%s.channels: unknown channel %s", prefix, q);
+		else if (twice)
+			err_at(ld, at ? at : s,
+			       "%s.channels: channel %s is listed twice",
+			       prefix, q);
+		free(q);
+	}
+}
+
+static void
+check_member(struct loader *ld, const config_setting_t *e, size_t i)
+{
+	const struct cg_config *cfg = ld->cfg;
+	const struct cg_cfg_member *m = &cfg->members[i];
+	char *prefix = cg_asprintf("members[%zu]", i);
+	char *key;
+
+	require(ld, e, prefix, "address");
+	if (m->address) {
+		key = cg_asprintf("%s.address", prefix);
+		if (!is_address(m->address)) {
+			bad_value(ld, get(e, "address"), key, m->address,
+			          "is not an address (local@domain)");
+		} else {
+			for (size_t j = 0; j < i; j++) {
+				if (cfg->members[j].address &&
+				    strcasecmp(cfg->members[j].address,
+				               m->address) == 0) {
+					bad_value(ld, get(e, "address"), key,
+					          m->address,
+					          "is already used by "
+					          "members[%zu]",
+					          j);
+					break;
+				}
+			}
+		}
+		free(key);
+	}
+	if (m->jid && !is_bare_jid(m->jid)) {
+		key = cg_asprintf("%s.jid", prefix);
+		bad_value(ld, get(e, "jid"), key, m->jid,
+		          "is not a bare JID (local@domain)");
+		free(key);
+	}
+	check_member_channels(ld, e, prefix, m);
+	free(prefix);
+}
+
+static void
+check_lists(struct loader *ld)
+{
+	const config_setting_t *l = get(ld->root, "channels");
+	for (size_t i = 0; i < ld->cfg->nchannels; i++) {
+		const config_setting_t *e =
+		    config_setting_get_elem(l, (unsigned)i);
+		if (config_setting_is_group(e))
+			check_channel(ld, e, i);
+	}
+	l = get(ld->root, "members");
+	for (size_t i = 0; i < ld->cfg->nmembers; i++) {
+		const config_setting_t *e =
+		    config_setting_get_elem(l, (unsigned)i);
+		if (config_setting_is_group(e))
+			check_member(ld, e, i);
+	}
+}
+
+static void
+check_outbox(struct loader *ld, const config_setting_t *g)
+{
+	const struct cg_cfg_outbox *o = &ld->cfg->outbox;
+	if (o->retry_max < o->retry_base)
+		err_at(ld, get(g, "retry_max") ? get(g, "retry_max") : g,
+		       "outbox.retry_max: %d must not be less than "
+		       "outbox.retry_base (%d)",
+		       o->retry_max, o->retry_base);
+}
+
+static const char *const top_level_keys[] = {
+    "gateway", "imap",       "smtp", "xmpp",   "channels",
+    "members", "onboarding", "box",  "outbox", NULL,
+};
+
+static void
+load_tree(struct loader *ld)
+{
+	struct cg_config *cfg = ld->cfg;
+	int n = config_setting_length(ld->root);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s =
+		    config_setting_get_elem(ld->root, (unsigned)i);
+		const char *const *k = top_level_keys;
+		while (*k && strcmp(*k, config_setting_name(s)) != 0)
+			k++;
+		if (*k == NULL)
+			err_at(ld, s, "%s: unknown key",
+			       config_setting_name(s));
+	}
+
+	const config_setting_t *gw =
+	    read_section(ld, "gateway", gateway_keys, &cfg->gateway, NULL);
+	const config_setting_t *im =
+	    read_section(ld, "imap", imap_keys, &cfg->imap, &cfg->imap.present);
+	const config_setting_t *sm =
+	    read_section(ld, "smtp", smtp_keys, &cfg->smtp, &cfg->smtp.present);
+	const config_setting_t *xm =
+	    read_section(ld, "xmpp", xmpp_keys, &cfg->xmpp, &cfg->xmpp.present);
+	read_section(ld, "onboarding", onboarding_keys, cfg, NULL);
+	read_section(ld, "box", box_keys, cfg, NULL);
+	const config_setting_t *ob =
+	    read_section(ld, "outbox", outbox_keys, &cfg->outbox, NULL);
+	read_channels(ld);
+	read_members(ld);
+
+	check_gateway(ld, gw);
+	check_imap(ld, im);
+	check_smtp(ld, sm);
+	check_xmpp(ld, xm);
+	check_lists(ld);
+	check_outbox(ld, ob);
+}
+
+static void
+set_defaults(struct cg_config *cfg, const char *path)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->path = cg_strdup(path);
+	cfg->imap.tls = CG_TLS_IMPLICIT;
+	cfg->imap.max_message_size = 25 * MB;
+	cfg->smtp.tls = CG_TLS_STARTTLS;
+	cfg->smtp.max_attachment_size = 10 * MB;
+	cfg->xmpp.mode = CG_XMPP_CLIENT;
+	cfg->xmpp.tls = CG_TLS_STARTTLS;
+	cfg->outbox.max_attempts = 10;
+	cfg->outbox.retry_base = 30;
+	cfg->outbox.retry_max = 3600;
+	cfg->nominations_required = 2;
+	cfg->box_quota_mb = 0;
+}
+
+/* The absolute directory holding path (as given when it cannot resolve). */
+static char *
+config_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash == NULL   ? cg_strdup(".")
+	            : slash == path ? cg_strdup("/")
+	                            : cg_strndup(path, (size_t)(slash - path));
+	char *abs = realpath(dir, NULL); /* plain malloc, like cg_malloc */
+	if (abs == NULL)
+		return dir;
+	free(dir);
+	return abs;
+}
+
+static void
+parse_file(struct loader *ld, FILE *f)
+{
+	config_t lc;
+	config_init(&lc);
+	config_set_include_dir(&lc, ld->dir);
+	if (config_read(&lc, f) != CONFIG_TRUE) {
+		const char *file =
+		    config_error_file(&lc) ? config_error_file(&lc) : ld->path;
+		add_error(ld->errs, file, config_error_line(&lc),
+		          cg_strdup(config_error_text(&lc)));
+	} else {
+		ld->root = config_root_setting(&lc);
+		load_tree(ld);
+	}
+	config_destroy(&lc);
+}
+
+int
+cg_config_load(const char *path, struct cg_config *cfg,
+               struct cg_config_errors *errs)
+{
+	struct cg_config_errors discard = {NULL, 0};
+	if (errs == NULL)
+		errs = &discard;
+	errs->v = NULL;
+	errs->n = 0;
+	set_defaults(cfg, path);
+
+	struct loader ld = {.path = path, .cfg = cfg, .errs = errs};
+	struct stat st;
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		add_error(errs, path, 0, cg_strdup(strerror(errno)));
+	} else if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		add_error(errs, path, 0, cg_strdup(strerror(EISDIR)));
+	} else {
+		ld.dir = config_dir(path);
+		parse_file(&ld, f);
+		free(ld.dir);
+	}
+	if (f)
+		fclose(f);
+
+	sort_errors(errs);
+	int r = errs->n ? -1 : 0;
+	cg_config_errors_free(&discard);
+	return r;
+}
+
+/* ---- freeing, printing, lookups ------------------------------------------ */
+
+void
+cg_config_free(struct cg_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->path);
+	free(cfg->gateway.domain);
+	free(cfg->gateway.data_dir);
+	free(cfg->gateway.log_level);
+
+	free(cfg->imap.host);
+	free(cfg->imap.user);
+	free(cfg->imap.password_file);
+	cg_secret_free(cfg->imap.password);
+	free(cfg->imap.mailbox);
+	free(cfg->imap.processed_mailbox);
+	free(cfg->imap.ca_file);
+	free(cfg->imap.trusted_authserv_id);
+
+	free(cfg->smtp.host);
+	free(cfg->smtp.user);
+	free(cfg->smtp.password_file);
+	cg_secret_free(cfg->smtp.password);
+	free(cfg->smtp.ca_file);
+
+	free(cfg->xmpp.jid);
+	free(cfg->xmpp.password_file);
+	cg_secret_free(cfg->xmpp.password);
+	free(cfg->xmpp.host);
+	free(cfg->xmpp.ca_file);
+	free(cfg->xmpp.nick);
+	free(cfg->xmpp.upload_service);
+	free(cfg->xmpp.component_domain);
+	free(cfg->xmpp.component_secret_file);
+	cg_secret_free(cfg->xmpp.component_secret);
+
+	for (size_t i = 0; i < cfg->nchannels; i++) {
+		free(cfg->channels[i].name);
+		free(cfg->channels[i].address);
+		free(cfg->channels[i].room);
+		free(cfg->channels[i].description);
+	}
+	free(cfg->channels);
+	for (size_t i = 0; i < cfg->nmembers; i++) {
+		struct cg_cfg_member *m = &cfg->members[i];
+		free(m->address);
+		free(m->name);
+		free(m->jid);
+		free(m->org);
+		for (size_t j = 0; j < m->nchannels; j++)
+			free(m->channels[j]);
+		free(m->channels);
+	}
+	free(cfg->members);
+	memset(cfg, 0, sizeof *cfg);
+}
+
+void
+cg_config_errors_free(struct cg_config_errors *errs)
+{
+	if (errs == NULL)
+		return;
+	for (size_t i = 0; i < errs->n; i++) {
+		free(errs->v[i].file);
+		free(errs->v[i].message);
+	}
+	free(errs->v);
+	errs->v = NULL;
+	errs->n = 0;
+}
+
+void
+cg_config_errors_print(const struct cg_config_errors *errs, void *stream)
+{
+	FILE *f = stream ? stream : stderr;
+	for (size_t i = 0; i < errs->n; i++) {
+		const struct cg_config_error *e = &errs->v[i];
+		if (e->line > 0)
+			fprintf(f, "%s:%d: %s\n", e->file, e->line, e->message);
+		else
+			fprintf(f, "%s: %s\n", e->file, e->message);
+	}
+}
+
+/* Channel names are lowercase; the lookup ignores case, as mail does. */
+const struct cg_cfg_channel *
+cg_config_channel(const struct cg_config *cfg, const char *name)
+{
+	for (size_t i = 0; name && i < cfg->nchannels; i++)
+		if (cfg->channels[i].name &&
+		    strcasecmp(cfg->channels[i].name, name) == 0)
+			return &cfg->channels[i];
+	return NULL;
+}
+
+const char *
+cg_config_default_path(const char *opt)
+{
+	if (opt && *opt)
+		return opt;
+	const char *env = getenv("COOPGATE_CONFIG");
+	if (env && *env)
+		return env;
+	if (access("coopgate.conf", F_OK) == 0)
+		return "coopgate.conf";
+	return "/etc/coopgate/coopgate.conf";
+}

@@ -89,6 +89,7 @@ cg_buf_reserve(struct cg_buf *b, size_t extra)
 	}
 	b->data = cg_realloc(b->data, cap);
 	b->cap = cap;
+	b->data[b->len] = '\0';
 }
 
 void

@@ -1,0 +1,1847 @@
+/*
+ * mime.c: one incoming mail -> one cg_msg.  Owns reading RFC 5322 headers,
+ * the MIME tree, transfer encodings and charsets (RFC 2045-2047, 2231,
+ * 3464, 3676) and the HTML-to-text fallback.  libetpan does the parsing
+ * (mailmime_parse, mailimf_*, mailmime_encoded_phrase_parse, charconv);
+ * this file only fills the gaps it leaves (RFC 2231 parameters, flowed
+ * text, HTML, UTF-8 hygiene).
+ * Must never: touch the network or the store, read past a length it was
+ * given, recurse or loop without a bound, or hand out text that is not
+ * valid UTF-8.
+ */
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libetpan/libetpan.h>
+
+#include "bridges/email/mime.h"
+#include "gateway/msg.h"
+#include "gateway/util.h"
+
+#define MIME_MAX_DEPTH 32     /* nesting of multiparts we follow */
+#define MIME_MAX_PARTS 1000   /* parts we look at in one mail */
+#define MIME_MAX_SECTIONS 64  /* RFC 2231 continuations per parameter */
+#define MIME_MAX_NAME 200     /* bytes kept of an attachment name */
+#define MIME_MAX_HEADER 16384 /* bytes of a header value we decode */
+#define MIME_PAD 16           /* zeroed bytes after a copy we parse */
+
+/* ---- UTF-8 hygiene ---------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned long cp, min;
+	size_t len;
+
+	if (n == 0)
+		return 0;
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2, cp = s[0] & 0x1f, min = 0x80;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3, cp = s[0] & 0x0f, min = 0x800;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4, cp = s[0] & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+static int
+utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < n) {
+		size_t l = utf8_seq(p + i, n - i);
+		if (l == 0)
+			return 0;
+		i += l;
+	}
+	return 1;
+}
+
+static void
+put_utf8(struct cg_buf *b, unsigned long cp)
+{
+	char u[4];
+	if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		cp = 0xfffd;
+	if (cp < 0x80) {
+		cg_buf_putc(b, (char)cp);
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | (cp >> 6));
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		cg_buf_add(b, u, 2);
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | (cp >> 12));
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		cg_buf_add(b, u, 3);
+	} else {
+		u[0] = (char)(0xf0 | (cp >> 18));
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		cg_buf_add(b, u, 4);
+	}
+}
+
+/* Append s as valid UTF-8: bad bytes become U+FFFD, NULs are dropped. */
+static void
+utf8_clean_into(struct cg_buf *b, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	cg_buf_reserve(b, n);
+	b->data[b->len] = '\0'; /* reserve alone leaves it unterminated */
+	while (i < n) {
+		size_t l = utf8_seq(p + i, n - i);
+		if (l == 0) {
+			put_utf8(b, 0xfffd);
+			i++;
+		} else {
+			if (p[i] != '\0')
+				cg_buf_add(b, p + i, l);
+			i += l;
+		}
+	}
+}
+
+/* CRLF and lone CR to LF, in place. */
+static void
+normalize_newlines(char *s)
+{
+	char *w = s;
+	for (const char *r = s; *r; r++) {
+		if (*r == '\r') {
+			*w++ = '\n';
+			if (r[1] == '\n')
+				r++;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+}
+
+/* Control characters (tabs, newlines included) to spaces; for one-line
+ * strings such as a subject or a display name.  Trims the ends. */
+static char *
+one_line(char *s)
+{
+	if (s == NULL)
+		return NULL;
+	for (char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	size_t n = strlen(s);
+	while (n > 0 && s[n - 1] == ' ')
+		s[--n] = '\0';
+	size_t lead = strspn(s, " ");
+	memmove(s, s + lead, n - lead + 1);
+	return s;
+}
+
+/* ---- charsets --------------------------------------------------------- */
+
+static int
+charset_in(const char *cs, const char *const *names)
+{
+	for (; *names; names++)
+		if (strcasecmp(cs, *names) == 0)
+			return 1;
+	return 0;
+}
+
+/* A label we are willing to hand to iconv: short, plain characters. */
+static int
+charset_sane(const char *cs)
+{
+	size_t n = strlen(cs);
+	if (n == 0 || n > 40)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)cs[i]) && !strchr("-_.:", cs[i]))
+			return 0;
+	return 1;
+}
+
+static void
+charconv_into(struct cg_buf *b, const char *from, const char *data, size_t len)
+{
+	char *res = NULL;
+	size_t rlen = 0;
+	int r = charconv_buffer("utf-8", from, data, len, &res, &rlen);
+	if (r == MAIL_CHARCONV_ERROR_UNKNOWN_CHARSET)
+		r = charconv_buffer("utf-8", "windows-1252", data, len, &res,
+		                    &rlen);
+	if (r == MAIL_CHARCONV_NO_ERROR) {
+		utf8_clean_into(b, res, rlen);
+		charconv_buffer_free(res);
+	} else {
+		utf8_clean_into(b, data, len);
+	}
+}
+
+char *
+email_to_utf8(const char *data, size_t len, const char *charset)
+{
+	static const char *const ascii[] = {
+	    "us-ascii", "ascii", "ansi_x3.4-1968", "us", "iso646-us", NULL};
+	static const char *const utf8[] = {"utf-8", "utf8", "unicode-1-1-utf-8",
+	                                   NULL};
+	static const char *const latin1[] = {
+	    "iso-8859-1", "iso8859-1", "iso_8859-1", "latin1",
+	    "l1",         "cp819",     "ibm819",     NULL};
+	struct cg_buf b = CG_BUF_INIT;
+
+	if (data == NULL)
+		return cg_strdup("");
+	if (charset == NULL || *charset == '\0' || charset_in(charset, ascii)) {
+		if (utf8_valid(data, len))
+			utf8_clean_into(&b, data, len);
+		else
+			charconv_into(&b, "windows-1252", data, len);
+	} else if (charset_in(charset, utf8)) {
+		utf8_clean_into(&b, data, len);
+	} else if (charset_in(charset, latin1) || !charset_sane(charset)) {
+		/* As browsers do: ISO-8859-1 labels mean windows-1252. */
+		charconv_into(&b, "windows-1252", data, len);
+	} else {
+		charconv_into(&b, charset, data, len);
+	}
+	return cg_buf_steal(&b);
+}
+
+/* ---- headers ---------------------------------------------------------- */
+
+char *
+email_decode_header(const char *value, size_t len)
+{
+	struct cg_buf b = CG_BUF_INIT;
+	const char *from;
+	size_t idx = 0;
+
+	if (value == NULL)
+		return NULL;
+	if (len > MIME_MAX_HEADER) /* bounds the parser's rescans */
+		len = MIME_MAX_HEADER;
+	from = utf8_valid(value, len) ? "utf-8" : "windows-1252";
+	/*
+	 * mailmime_encoded_phrase_parse stops (or fails) at a stray "=?";
+	 * take that byte literally and go on.  Each turn advances idx.
+	 */
+	while (idx < len) {
+		size_t before = idx;
+		char *part = NULL;
+		int r = mailmime_encoded_phrase_parse(from, value, len, &idx,
+		                                      "utf-8", &part);
+		if (r == MAILIMF_NO_ERROR && part != NULL)
+			cg_buf_puts(&b, part);
+		free(part);
+		if (r != MAILIMF_NO_ERROR || idx <= before) {
+			idx = before;
+			cg_buf_putc(&b, value[idx]);
+			idx++;
+		}
+	}
+	struct cg_buf clean = CG_BUF_INIT;
+	utf8_clean_into(&clean, cg_buf_str(&b), b.len);
+	cg_buf_free(&b);
+	return one_line(cg_buf_steal(&clean));
+}
+
+static char *
+decode_cstr(const char *s)
+{
+	return s ? email_decode_header(s, strlen(s)) : NULL;
+}
+
+/* Field value without CR/LF (unfolded), trimmed. */
+static char *
+unfold(const char *v)
+{
+	struct cg_buf b = CG_BUF_INIT;
+	for (; v && *v; v++)
+		if (*v != '\r' && *v != '\n')
+			cg_buf_putc(&b, *v);
+	char *s = cg_buf_steal(&b);
+	size_t n = strlen(s);
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	size_t lead = 0;
+	while (isspace((unsigned char)s[lead]))
+		lead++;
+	memmove(s, s + lead, n - lead + 1);
+	return s;
+}
+
+/* The <...> ids in v, or the whole value when it has no brackets. */
+static void
+ids_from_text(const char *v, char ***ids, size_t *n)
+{
+	char *u = unfold(v);
+	const char *p = u;
+	int any = 0;
+	while ((p = strchr(p, '<')) != NULL) {
+		const char *e = strchr(p + 1, '>');
+		if (e == NULL)
+			break;
+		if (e > p + 1 &&
+		    memchr(p + 1, ' ', (size_t)(e - p - 1)) == NULL) {
+			*ids = cg_realloc(*ids, (*n + 1) * sizeof **ids);
+			(*ids)[(*n)++] = cg_strndup(p + 1, (size_t)(e - p - 1));
+			any = 1;
+		}
+		p = e + 1;
+	}
+	if (!any && *u && strchr(u, ' ') == NULL && strchr(u, '@')) {
+		*ids = cg_realloc(*ids, (*n + 1) * sizeof **ids);
+		(*ids)[(*n)++] = cg_strdup(u);
+	}
+	free(u);
+}
+
+static void
+ids_from_clist(clist *l, char ***ids, size_t *n)
+{
+	for (clistiter *c = l ? clist_begin(l) : NULL; c; c = clist_next(c)) {
+		const char *id = clist_content(c);
+		if (id == NULL || *id == '\0')
+			continue;
+		*ids = cg_realloc(*ids, (*n + 1) * sizeof **ids);
+		(*ids)[(*n)++] = cg_strdup(id);
+	}
+}
+
+static void
+ids_free(char **ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+static void
+set_sender(struct cg_msg *out, const char *addr, const char *name)
+{
+	if (out->sender_addr != NULL || addr == NULL)
+		return;
+	/* libetpan takes "Bob <bob@x" as the addr-spec "Bob<bob@x" */
+	const char *lt = strrchr(addr, '<');
+	size_t n;
+	if (lt) {
+		addr = lt + 1;
+		n = strcspn(addr, "> \t\r\n");
+	} else {
+		n = strlen(addr);
+	}
+	if (n == 0)
+		return;
+	struct cg_buf b = CG_BUF_INIT;
+	utf8_clean_into(&b, addr, n);
+	out->sender_addr = one_line(cg_lowercase(cg_buf_str(&b)));
+	cg_buf_free(&b);
+	if (name != NULL) {
+		out->sender_name = decode_cstr(name);
+		if (out->sender_name && *out->sender_name == '\0') {
+			free(out->sender_name);
+			out->sender_name = NULL;
+		}
+	}
+}
+
+/* From: that libetpan could not parse: "Name <a@b>" or a bare a@b. */
+static void
+sender_from_text(struct cg_msg *out, const char *v)
+{
+	char *u = unfold(v);
+	char *lt = strrchr(u, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+	if (lt && gt && memchr(lt, '@', (size_t)(gt - lt))) {
+		*gt = '\0';
+		*lt = '\0';
+		char *name = u;
+		size_t n = strlen(name);
+		while (n > 0 && (name[n - 1] == ' ' || name[n - 1] == '"'))
+			name[--n] = '\0';
+		while (*name == ' ' || *name == '"')
+			name++;
+		set_sender(out, lt + 1, *name ? name : NULL);
+	} else {
+		for (char *tok = strtok(u, " \t,;<>\"()"); tok;
+		     tok = strtok(NULL, " \t,;<>\"()"))
+			if (strchr(tok, '@')) {
+				set_sender(out, tok, NULL);
+				break;
+			}
+	}
+	free(u);
+}
+
+static void
+add_mailbox_list(struct cg_msg *out, struct mailimf_mailbox_list *l)
+{
+	if (l == NULL)
+		return;
+	for (clistiter *c = clist_begin(l->mb_list); c; c = clist_next(c)) {
+		struct mailimf_mailbox *mb = clist_content(c);
+		if (mb && mb->mb_addr_spec)
+			cg_msg_add_rcpt(out, mb->mb_addr_spec);
+	}
+}
+
+static void
+add_address_list(struct cg_msg *out, struct mailimf_address_list *l)
+{
+	if (l == NULL)
+		return;
+	for (clistiter *c = clist_begin(l->ad_list); c; c = clist_next(c)) {
+		struct mailimf_address *a = clist_content(c);
+		if (a->ad_type == MAILIMF_ADDRESS_MAILBOX &&
+		    a->ad_data.ad_mailbox)
+			cg_msg_add_rcpt(out,
+			                a->ad_data.ad_mailbox->mb_addr_spec);
+		else if (a->ad_type == MAILIMF_ADDRESS_GROUP &&
+		         a->ad_data.ad_group)
+			add_mailbox_list(out, a->ad_data.ad_group->grp_mb_list);
+	}
+}
+
+/* Delivered-To / X-Original-To, or a To/Cc libetpan left unparsed. */
+static void
+add_rcpts_text(struct cg_msg *out, const char *v)
+{
+	char *u = unfold(v);
+	size_t idx = 0;
+	struct mailimf_address_list *l = NULL;
+	if (mailimf_address_list_parse(u, strlen(u), &idx, &l) ==
+	    MAILIMF_NO_ERROR) {
+		add_address_list(out, l);
+		mailimf_address_list_free(l);
+	} else {
+		/* Unparseable: every <a@b> or bare a@b token. */
+		for (char *tok = strtok(u, " \t,;<>\"()"); tok;
+		     tok = strtok(NULL, " \t,;<>\"()"))
+			if (strchr(tok, '@') && tok[0] != '@')
+				cg_msg_add_rcpt(out, tok);
+	}
+	free(u);
+}
+
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int64_t
+date_to_unix(const struct mailimf_date_time *dt)
+{
+	int year = dt->dt_year;
+	if (year >= 0 && year < 50)
+		year += 2000;
+	else if (year >= 50 && year < 1000)
+		year += 1900;
+	if (year < 1970 || year > 9999 || dt->dt_month < 1 ||
+	    dt->dt_month > 12 || dt->dt_day < 1 || dt->dt_day > 31 ||
+	    dt->dt_hour < 0 || dt->dt_hour > 23 || dt->dt_min < 0 ||
+	    dt->dt_min > 59 || dt->dt_sec < 0 || dt->dt_sec > 60 ||
+	    dt->dt_zone < -2400 || dt->dt_zone > 2400)
+		return 0;
+	int zone = dt->dt_zone < 0 ? -dt->dt_zone : dt->dt_zone;
+	int64_t off = (int64_t)(zone / 100) * 3600 + (zone % 100) * 60;
+	if (dt->dt_zone < 0)
+		off = -off;
+	int64_t t = days_from_civil(year, dt->dt_month, dt->dt_day) * 86400 +
+	            dt->dt_hour * 3600 + dt->dt_min * 60 + dt->dt_sec - off;
+	return t > 0 ? t : 0;
+}
+
+static int
+header_is(const struct mailimf_optional_field *o, const char *name)
+{
+	return o && o->fld_name && strcasecmp(o->fld_name, name) == 0;
+}
+
+/* First token of v, lower case ("auto-replied; x=y" -> "auto-replied"). */
+static char *
+first_token(const char *v)
+{
+	char *u = unfold(v);
+	u[strcspn(u, " \t;(")] = '\0';
+	char *l = cg_lowercase(u);
+	free(u);
+	return l;
+}
+
+static int
+auto_header(const struct mailimf_optional_field *o)
+{
+	int is_auto = 0;
+	if (header_is(o, "Auto-Submitted")) {
+		char *t = first_token(o->fld_value);
+		is_auto = strcmp(t, "no") != 0;
+		free(t);
+	} else if (header_is(o, "Precedence")) {
+		char *t = first_token(o->fld_value);
+		is_auto = strcmp(t, "bulk") == 0 || strcmp(t, "junk") == 0 ||
+		          strcmp(t, "list") == 0 ||
+		          strcmp(t, "auto_reply") == 0;
+		free(t);
+	} else if (header_is(o, "X-Autoreply") ||
+	           header_is(o, "X-Autorespond")) {
+		is_auto = 1;
+	}
+	return is_auto;
+}
+
+static void
+read_optional(struct cg_msg *out, const struct mailimf_optional_field *o,
+              char ***refs, size_t *nrefs, char ***irt, size_t *nirt)
+{
+	if (o == NULL || o->fld_value == NULL)
+		return;
+	if (auto_header(o)) {
+		out->flags |= CG_MSG_AUTO;
+	} else if (header_is(o, "List-Id") && out->list_id == NULL) {
+		char *u = unfold(o->fld_value);
+		char *lt = strrchr(u, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+		if (lt && gt)
+			out->list_id =
+			    cg_strndup(lt + 1, (size_t)(gt - lt - 1));
+		else
+			out->list_id = cg_strdup(u);
+		free(u);
+	} else if (header_is(o, "Message-ID") && out->ext_id == NULL) {
+		char **ids = NULL;
+		size_t n = 0;
+		ids_from_text(o->fld_value, &ids, &n);
+		if (n > 0)
+			out->ext_id = cg_strdup(ids[0]);
+		ids_free(ids, n);
+	} else if (header_is(o, "References")) {
+		ids_from_text(o->fld_value, refs, nrefs);
+	} else if (header_is(o, "In-Reply-To")) {
+		ids_from_text(o->fld_value, irt, nirt);
+	} else if (header_is(o, "From")) {
+		sender_from_text(out, o->fld_value);
+	} else if (header_is(o, "To") || header_is(o, "Cc")) {
+		add_rcpts_text(out, o->fld_value);
+	}
+}
+
+static void
+read_headers(struct mailimf_fields *f, struct cg_msg *out)
+{
+	char **refs = NULL, **irt = NULL;
+	size_t nrefs = 0, nirt = 0;
+	clistiter *c;
+
+	for (c = clist_begin(f->fld_list); c; c = clist_next(c)) {
+		struct mailimf_field *fl = clist_content(c);
+		switch (fl->fld_type) {
+		case MAILIMF_FIELD_FROM:
+			if (fl->fld_data.fld_from &&
+			    fl->fld_data.fld_from->frm_mb_list) {
+				clist *l =
+				    fl->fld_data.fld_from->frm_mb_list->mb_list;
+				struct mailimf_mailbox *mb =
+				    clist_begin(l)
+				        ? clist_content(clist_begin(l))
+				        : NULL;
+				if (mb)
+					set_sender(out, mb->mb_addr_spec,
+					           mb->mb_display_name);
+			}
+			break;
+		case MAILIMF_FIELD_TO:
+			if (fl->fld_data.fld_to)
+				add_address_list(
+				    out, fl->fld_data.fld_to->to_addr_list);
+			break;
+		case MAILIMF_FIELD_CC:
+			if (fl->fld_data.fld_cc)
+				add_address_list(
+				    out, fl->fld_data.fld_cc->cc_addr_list);
+			break;
+		case MAILIMF_FIELD_MESSAGE_ID:
+			if (out->ext_id == NULL &&
+			    fl->fld_data.fld_message_id &&
+			    fl->fld_data.fld_message_id->mid_value &&
+			    *fl->fld_data.fld_message_id->mid_value)
+				out->ext_id = cg_strdup(
+				    fl->fld_data.fld_message_id->mid_value);
+			break;
+		case MAILIMF_FIELD_REFERENCES:
+			if (fl->fld_data.fld_references)
+				ids_from_clist(
+				    fl->fld_data.fld_references->mid_list,
+				    &refs, &nrefs);
+			break;
+		case MAILIMF_FIELD_IN_REPLY_TO:
+			if (fl->fld_data.fld_in_reply_to)
+				ids_from_clist(
+				    fl->fld_data.fld_in_reply_to->mid_list,
+				    &irt, &nirt);
+			break;
+		case MAILIMF_FIELD_SUBJECT:
+			if (out->subject == NULL && fl->fld_data.fld_subject)
+				out->subject = decode_cstr(
+				    fl->fld_data.fld_subject->sbj_value);
+			break;
+		case MAILIMF_FIELD_ORIG_DATE:
+			if (out->received == 0 && fl->fld_data.fld_orig_date &&
+			    fl->fld_data.fld_orig_date->dt_date_time)
+				out->received = date_to_unix(
+				    fl->fld_data.fld_orig_date->dt_date_time);
+			break;
+		case MAILIMF_FIELD_OPTIONAL_FIELD:
+			read_optional(out, fl->fld_data.fld_optional_field,
+			              &refs, &nrefs, &irt, &nirt);
+			break;
+		default:
+			break;
+		}
+	}
+	/* Delivered-To and X-Original-To after To and Cc, in header order. */
+	for (c = clist_begin(f->fld_list); c; c = clist_next(c)) {
+		struct mailimf_field *fl = clist_content(c);
+		struct mailimf_optional_field *o =
+		    fl->fld_data.fld_optional_field;
+		if (fl->fld_type == MAILIMF_FIELD_OPTIONAL_FIELD &&
+		    (header_is(o, "Delivered-To") ||
+		     header_is(o, "X-Original-To")) &&
+		    o->fld_value)
+			add_rcpts_text(out, o->fld_value);
+	}
+	for (size_t i = 0; i < nrefs; i++)
+		cg_msg_add_ref(out, refs[i]);
+	for (size_t i = 0; i < nirt; i++)
+		cg_msg_add_ref(out, irt[i]);
+	ids_free(refs, nrefs);
+	ids_free(irt, nirt);
+
+	if (out->sender_addr) {
+		const char *at = strchr(out->sender_addr, '@');
+		size_t local = at ? (size_t)(at - out->sender_addr)
+		                  : strlen(out->sender_addr);
+		if ((local == 13 &&
+		     strncmp(out->sender_addr, "mailer-daemon", 13) == 0) ||
+		    (local == 10 &&
+		     strncmp(out->sender_addr, "postmaster", 10) == 0))
+			out->flags |= CG_MSG_AUTO;
+	}
+}
+
+/* ---- MIME parameters (RFC 2231, which libetpan 1.9.4 does not do) ---- */
+
+struct param {
+	const char *name;
+	const char *value;
+};
+
+static void
+pct_decode_into(struct cg_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (s[0] == '%' && isxdigit((unsigned char)s[1]) &&
+		    isxdigit((unsigned char)s[2])) {
+			char hex[3] = {s[1], s[2], '\0'};
+			cg_buf_putc(b, (char)strtol(hex, NULL, 16));
+			s += 2;
+		} else {
+			cg_buf_putc(b, *s);
+		}
+	}
+}
+
+/* "want*N" or "want*N*": N, and *ext when the section is extended. */
+static int
+param_section(const char *name, const char *want, int *ext)
+{
+	size_t wl = strlen(want);
+	if (strncasecmp(name, want, wl) != 0 || name[wl] != '*' ||
+	    !isdigit((unsigned char)name[wl + 1]))
+		return -1;
+	char *end;
+	long n = strtol(name + wl + 1, &end, 10);
+	if (n < 0 || n >= MIME_MAX_SECTIONS)
+		return -1;
+	*ext = *end == '*';
+	if (*end == '*')
+		end++;
+	return *end == '\0' ? (int)n : -1;
+}
+
+/* charset'language'%XX-value, as bytes in *raw; the charset returned. */
+static char *
+split_extended(const char *v, struct cg_buf *raw)
+{
+	const char *q1 = strchr(v, '\''),
+	           *q2 = q1 ? strchr(q1 + 1, '\'') : NULL;
+	if (q1 == NULL || q2 == NULL) {
+		pct_decode_into(raw, v);
+		return NULL;
+	}
+	pct_decode_into(raw, q2 + 1);
+	return q1 > v ? cg_strndup(v, (size_t)(q1 - v)) : NULL;
+}
+
+static char *
+param_lookup(const struct param *p, size_t n, const char *want)
+{
+	size_t wl = strlen(want);
+	struct cg_buf raw = CG_BUF_INIT;
+	char *charset = NULL, *res;
+	int found = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (strncasecmp(p[i].name, want, wl) == 0 &&
+		    strcmp(p[i].name + wl, "*") == 0) {
+			charset = split_extended(p[i].value, &raw);
+			found = 1;
+			break;
+		}
+	for (int k = 0; !found || k > 0; k++) {
+		int hit = 0;
+		for (size_t i = 0; i < n && !hit; i++) {
+			int ext;
+			if (param_section(p[i].name, want, &ext) != k)
+				continue;
+			hit = 1;
+			if (ext && k == 0)
+				charset = split_extended(p[i].value, &raw);
+			else if (ext)
+				pct_decode_into(&raw, p[i].value);
+			else
+				cg_buf_puts(&raw, p[i].value);
+		}
+		if (!hit)
+			break;
+		found = 1;
+		if (k + 1 >= MIME_MAX_SECTIONS)
+			break;
+	}
+	if (found) {
+		res = email_to_utf8(raw.data ? raw.data : "", raw.len,
+		                    charset ? charset : "utf-8");
+		free(charset);
+		cg_buf_free(&raw);
+		return one_line(res);
+	}
+	cg_buf_free(&raw);
+	for (size_t i = 0; i < n; i++)
+		if (strcasecmp(p[i].name, want) == 0)
+			return decode_cstr(p[i].value);
+	return NULL;
+}
+
+static struct param *
+content_params(struct mailmime_content *ct, size_t *n)
+{
+	struct param *p = NULL;
+	*n = 0;
+	if (ct == NULL || ct->ct_parameters == NULL)
+		return NULL;
+	for (clistiter *c = clist_begin(ct->ct_parameters); c;
+	     c = clist_next(c)) {
+		struct mailmime_parameter *mp = clist_content(c);
+		if (mp == NULL || mp->pa_name == NULL || mp->pa_value == NULL)
+			continue;
+		p = cg_realloc(p, (*n + 1) * sizeof *p);
+		p[(*n)++] = (struct param){mp->pa_name, mp->pa_value};
+	}
+	return p;
+}
+
+static struct mailmime_disposition *
+part_disposition(struct mailmime *m)
+{
+	if (m->mm_mime_fields == NULL)
+		return NULL;
+	for (clistiter *c = clist_begin(m->mm_mime_fields->fld_list); c;
+	     c = clist_next(c)) {
+		struct mailmime_field *f = clist_content(c);
+		if (f->fld_type == MAILMIME_FIELD_DISPOSITION)
+			return f->fld_data.fld_disposition;
+	}
+	return NULL;
+}
+
+static struct param *
+disposition_params(struct mailmime_disposition *d, size_t *n)
+{
+	struct param *p = NULL;
+	*n = 0;
+	if (d == NULL || d->dsp_parms == NULL)
+		return NULL;
+	for (clistiter *c = clist_begin(d->dsp_parms); c; c = clist_next(c)) {
+		struct mailmime_disposition_parm *dp = clist_content(c);
+		struct param one = {NULL, NULL};
+		if (dp->pa_type == MAILMIME_DISPOSITION_PARM_FILENAME)
+			one =
+			    (struct param){"filename", dp->pa_data.pa_filename};
+		else if (dp->pa_type == MAILMIME_DISPOSITION_PARM_PARAMETER &&
+		         dp->pa_data.pa_parameter)
+			one =
+			    (struct param){dp->pa_data.pa_parameter->pa_name,
+			                   dp->pa_data.pa_parameter->pa_value};
+		if (one.name == NULL || one.value == NULL)
+			continue;
+		p = cg_realloc(p, (*n + 1) * sizeof *p);
+		p[(*n)++] = one;
+	}
+	return p;
+}
+
+/* ---- parts ------------------------------------------------------------ */
+
+/* "type/subtype" in lower case. */
+static char *
+content_type_str(struct mailmime_content *ct)
+{
+	const char *type = "application";
+	if (ct == NULL || ct->ct_type == NULL)
+		return cg_strdup("text/plain");
+	struct mailmime_type *t = ct->ct_type;
+	if (t->tp_type == MAILMIME_TYPE_DISCRETE_TYPE &&
+	    t->tp_data.tp_discrete_type) {
+		struct mailmime_discrete_type *d = t->tp_data.tp_discrete_type;
+		switch (d->dt_type) {
+		case MAILMIME_DISCRETE_TYPE_TEXT:
+			type = "text";
+			break;
+		case MAILMIME_DISCRETE_TYPE_IMAGE:
+			type = "image";
+			break;
+		case MAILMIME_DISCRETE_TYPE_AUDIO:
+			type = "audio";
+			break;
+		case MAILMIME_DISCRETE_TYPE_VIDEO:
+			type = "video";
+			break;
+		case MAILMIME_DISCRETE_TYPE_EXTENSION:
+			type = d->dt_extension ? d->dt_extension : type;
+			break;
+		default:
+			break;
+		}
+	} else if (t->tp_type == MAILMIME_TYPE_COMPOSITE_TYPE &&
+	           t->tp_data.tp_composite_type) {
+		struct mailmime_composite_type *c =
+		    t->tp_data.tp_composite_type;
+		if (c->ct_type == MAILMIME_COMPOSITE_TYPE_MESSAGE)
+			type = "message";
+		else if (c->ct_type == MAILMIME_COMPOSITE_TYPE_MULTIPART)
+			type = "multipart";
+		else if (c->ct_token)
+			type = c->ct_token;
+	}
+	char *s = cg_asprintf("%s/%s", type,
+	                      ct->ct_subtype ? ct->ct_subtype : "octet-stream");
+	char *l = cg_lowercase(s);
+	free(s);
+	struct cg_buf b = CG_BUF_INIT;
+	utf8_clean_into(&b, l, strlen(l));
+	free(l);
+	return one_line(cg_buf_steal(&b));
+}
+
+/* The transfer-decoded bytes of a part (NUL-terminated copy). */
+static char *
+part_bytes(struct mailmime *m, size_t *len)
+{
+	struct mailmime_data *d =
+	    m->mm_type == MAILMIME_SINGLE ? m->mm_data.mm_single : m->mm_body;
+	*len = 0;
+	if (d == NULL || d->dt_type != MAILMIME_DATA_TEXT ||
+	    d->dt_data.dt_text.dt_data == NULL)
+		return cg_strdup("");
+	const char *src = d->dt_data.dt_text.dt_data;
+	size_t srclen = d->dt_data.dt_text.dt_length;
+	if (!d->dt_encoded || m->mm_type != MAILMIME_SINGLE) {
+		*len = srclen;
+		return cg_strndup(src, srclen);
+	}
+	size_t idx = 0, rlen = 0;
+	char *res = NULL;
+	if (mailmime_part_parse(src, srclen, &idx, d->dt_encoding, &res,
+	                        &rlen) != MAILIMF_NO_ERROR) {
+		*len = srclen;
+		return cg_strndup(src, srclen);
+	}
+	char *copy = cg_strndup(res, rlen);
+	mailmime_decoded_part_free(res);
+	*len = rlen;
+	return copy;
+}
+
+/* <meta charset=...> in the first bytes of an HTML part without one. */
+static char *
+html_sniff_charset(const char *s, size_t n)
+{
+	if (n > 4096)
+		n = 4096;
+	for (size_t i = 0; i + 8 < n; i++) {
+		if (strncasecmp(s + i, "charset=", 8) != 0)
+			continue;
+		size_t j = i + 8;
+		while (j < n && (s[j] == '"' || s[j] == '\'' || s[j] == ' '))
+			j++;
+		size_t k = j;
+		while (k < n && k - j < 40 &&
+		       (isalnum((unsigned char)s[k]) || strchr("-_.:", s[k])))
+			k++;
+		if (k > j)
+			return cg_strndup(s + j, k - j);
+	}
+	return NULL;
+}
+
+static char *
+part_text(struct mailmime *m, int html)
+{
+	size_t len, np;
+	char *bytes = part_bytes(m, &len);
+	struct param *p = content_params(m->mm_content_type, &np);
+	char *charset = param_lookup(p, np, "charset");
+	if (charset == NULL && html)
+		charset = html_sniff_charset(bytes, len);
+	char *text = email_to_utf8(bytes, len, charset);
+	free(bytes);
+	free(charset);
+	normalize_newlines(text);
+	if (html) {
+		char *t = email_html_to_text(text, strlen(text));
+		free(text);
+		text = t;
+	} else {
+		char *format = param_lookup(p, np, "format");
+		char *delsp = param_lookup(p, np, "delsp");
+		if (format && strcasecmp(format, "flowed") == 0) {
+			char *t = email_unflow(
+			    text, delsp && strcasecmp(delsp, "yes") == 0);
+			free(text);
+			text = t;
+		}
+		free(format);
+		free(delsp);
+	}
+	free(p);
+	return text;
+}
+
+/* A file name safe to show and to store: no path, no control bytes. */
+static char *
+clean_name(char *name)
+{
+	if (name == NULL)
+		return NULL;
+	char *base = name;
+	for (char *s = name; *s; s++)
+		if (*s == '/' || *s == '\\')
+			base = s + 1;
+	memmove(name, base, strlen(base) + 1);
+	one_line(name);
+	size_t n = strlen(name);
+	if (n > MIME_MAX_NAME) {
+		n = MIME_MAX_NAME;
+		while (n > 0 && ((unsigned char)name[n] & 0xc0) == 0x80)
+			n--;
+		name[n] = '\0';
+	}
+	if (*name == '\0' || strcmp(name, ".") == 0 ||
+	    strcmp(name, "..") == 0) {
+		free(name);
+		return NULL;
+	}
+	return name;
+}
+
+struct walk {
+	struct cg_msg *out;
+	struct cg_buf text;
+	int parts;
+};
+
+static void
+add_attachment(struct walk *w, struct mailmime *m, const char *type, char *name)
+{
+	struct cg_msg *out = w->out;
+	size_t len;
+	char *data = part_bytes(m, &len);
+	out->att = cg_realloc(out->att, (out->natt + 1) * sizeof *out->att);
+	struct cg_attachment *a = &out->att[out->natt++];
+	a->name = clean_name(name);
+	a->type = cg_strdup(type);
+	a->data = (unsigned char *)data;
+	a->size = len;
+}
+
+static char *
+part_filename(struct mailmime *m, struct mailmime_disposition *d)
+{
+	size_t n;
+	struct param *p = disposition_params(d, &n);
+	char *name = param_lookup(p, n, "filename");
+	free(p);
+	if (name == NULL) {
+		p = content_params(m->mm_content_type, &n);
+		name = param_lookup(p, n, "name");
+		free(p);
+	}
+	return name;
+}
+
+static void
+append_body(struct walk *w, char *text)
+{
+	size_t n = strlen(text);
+	while (n > 0 && isspace((unsigned char)text[n - 1]))
+		text[--n] = '\0';
+	const char *s = text;
+	while (*s == '\n')
+		s++;
+	if (*s) {
+		if (w->text.len > 0)
+			cg_buf_puts(&w->text, "\n\n");
+		cg_buf_puts(&w->text, s);
+	}
+	free(text);
+}
+
+static void walk_part(struct walk *w, struct mailmime *m, int depth);
+
+/* The child of a multipart/alternative holding text/plain, if any. */
+static int
+has_plain(struct mailmime *m, int depth)
+{
+	if (m == NULL || depth > MIME_MAX_DEPTH)
+		return 0;
+	char *type = content_type_str(m->mm_content_type);
+	int yes = 0;
+	if (m->mm_type == MAILMIME_SINGLE) {
+		struct mailmime_disposition *d = part_disposition(m);
+		yes = strcmp(type, "text/plain") == 0 &&
+		      !(d && d->dsp_type &&
+		        d->dsp_type->dsp_type ==
+		            MAILMIME_DISPOSITION_TYPE_ATTACHMENT);
+	} else if (m->mm_type == MAILMIME_MULTIPLE) {
+		clist *l = m->mm_data.mm_multipart.mm_mp_list;
+		int alt = strcmp(type, "multipart/alternative") == 0;
+		for (clistiter *c = l ? clist_begin(l) : NULL; c && !yes;
+		     c = clist_next(c)) {
+			yes = has_plain(clist_content(c), depth + 1);
+			if (!alt)
+				break;
+		}
+	}
+	free(type);
+	return yes;
+}
+
+static int
+only_space(const char *s)
+{
+	for (; *s; s++)
+		if (!isspace((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+static void
+walk_alternative(struct walk *w, clist *l, int depth)
+{
+	struct mailmime *plain = NULL, *last = NULL;
+	for (clistiter *c = clist_begin(l); c; c = clist_next(c)) {
+		struct mailmime *child = clist_content(c);
+		if (plain == NULL && has_plain(child, depth + 1))
+			plain = child;
+		last = child;
+	}
+	if (plain != NULL) {
+		size_t before = w->text.len;
+		walk_part(w, plain, depth + 1);
+		/* An empty text/plain next to real HTML: use the HTML. */
+		if (!only_space(cg_buf_str(&w->text) + before) || last == plain)
+			return;
+		w->text.len = before;
+		if (w->text.data)
+			w->text.data[before] = '\0';
+	}
+	if (last != NULL)
+		walk_part(w, last, depth + 1);
+}
+
+static void
+walk_single(struct walk *w, struct mailmime *m)
+{
+	char *type = content_type_str(m->mm_content_type);
+	struct mailmime_disposition *d = part_disposition(m);
+	int attach =
+	    d && d->dsp_type &&
+	    d->dsp_type->dsp_type == MAILMIME_DISPOSITION_TYPE_ATTACHMENT;
+	char *name = part_filename(m, d);
+	int plain = strcmp(type, "text/plain") == 0;
+	int html = strcmp(type, "text/html") == 0;
+
+	if ((plain || html) && !attach && name == NULL) {
+		append_body(w, part_text(m, html));
+	} else if (strcmp(type, "application/pgp-signature") == 0 ||
+	           strcmp(type, "application/pkcs7-signature") == 0 ||
+	           strcmp(type, "application/x-pkcs7-signature") == 0) {
+		free(name); /* a signature is not a file anyone sent */
+	} else {
+		add_attachment(w, m, type, name);
+	}
+	free(type);
+}
+
+static void
+walk_message(struct walk *w, struct mailmime *m)
+{
+	char *name = part_filename(m, part_disposition(m));
+	if (name == NULL) {
+		struct mailimf_fields *f = m->mm_data.mm_message.mm_fields;
+		for (clistiter *c = f ? clist_begin(f->fld_list) : NULL; c;
+		     c = clist_next(c)) {
+			struct mailimf_field *fl = clist_content(c);
+			if (fl->fld_type == MAILIMF_FIELD_SUBJECT &&
+			    fl->fld_data.fld_subject) {
+				char *s = decode_cstr(
+				    fl->fld_data.fld_subject->sbj_value);
+				if (s && *s)
+					name = cg_asprintf("%s.eml", s);
+				free(s);
+				break;
+			}
+		}
+	}
+	add_attachment(w, m, "message/rfc822",
+	               name ? name : cg_strdup("message.eml"));
+}
+
+static void
+walk_part(struct walk *w, struct mailmime *m, int depth)
+{
+	if (m == NULL || depth > MIME_MAX_DEPTH || w->parts >= MIME_MAX_PARTS)
+		return;
+	w->parts++;
+	switch (m->mm_type) {
+	case MAILMIME_SINGLE:
+		walk_single(w, m);
+		break;
+	case MAILMIME_MESSAGE:
+		walk_message(w, m);
+		break;
+	case MAILMIME_MULTIPLE: {
+		clist *l = m->mm_data.mm_multipart.mm_mp_list;
+		char *type = content_type_str(m->mm_content_type);
+		if (l && strcmp(type, "multipart/alternative") == 0)
+			walk_alternative(w, l, depth);
+		else
+			for (clistiter *c = l ? clist_begin(l) : NULL; c;
+			     c = clist_next(c))
+				walk_part(w, clist_content(c), depth + 1);
+		free(type);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/* ---- the message ------------------------------------------------------ */
+
+static int
+fail(struct cg_msg *out, char **err, char *msg)
+{
+	cg_msg_free(out);
+	if (err)
+		*err = msg;
+	else
+		free(msg);
+	return -1;
+}
+
+/*
+ * libetpan 1.9.4 reads a byte past the end of a part that ends in a
+ * truncated "=X" quoted-printable escape; parse a copy with zeroed slack.
+ */
+static char *
+padded_copy(const char *raw, size_t len)
+{
+	char *copy = cg_calloc(len + MIME_PAD, 1);
+	memcpy(copy, raw, len);
+	return copy;
+}
+
+int
+email_parse(const char *raw, size_t len, struct cg_msg *out, char **err)
+{
+	struct mailmime *mime = NULL;
+	size_t idx = 0;
+	char *copy;
+	int r;
+
+	if (err)
+		*err = NULL;
+	if (raw == NULL || len == 0)
+		return fail(out, err, cg_strdup("empty message"));
+	copy = padded_copy(raw, len);
+	r = mailmime_parse(copy, len, &idx, &mime);
+	if (r != MAILIMF_NO_ERROR || mime == NULL) {
+		free(copy);
+		return fail(
+		    out, err,
+		    cg_asprintf("not a MIME message: libetpan error %d", r));
+	}
+	struct mailimf_fields *f = mime->mm_type == MAILMIME_MESSAGE
+	                               ? mime->mm_data.mm_message.mm_fields
+	                               : NULL;
+	if (f == NULL || f->fld_list == NULL || clist_isempty(f->fld_list)) {
+		mailmime_free(mime);
+		free(copy);
+		return fail(out, err,
+		            cg_strdup("not a MIME message: no header fields"));
+	}
+	out->network = CG_NET_EMAIL;
+	read_headers(f, out);
+	if (out->sender_addr == NULL) {
+		mailmime_free(mime);
+		free(copy);
+		return fail(out, err, cg_strdup("no From header"));
+	}
+
+	struct mailmime *body = mime->mm_data.mm_message.mm_msg_mime;
+	if (body && body->mm_content_type) {
+		char *type = content_type_str(body->mm_content_type);
+		if (strcmp(type, "multipart/report") == 0)
+			out->flags |= CG_MSG_AUTO;
+		free(type);
+	}
+	struct walk w = {out, CG_BUF_INIT, 0};
+	walk_part(&w, body, 0);
+	out->text = cg_buf_steal(&w.text);
+	mailmime_free(mime);
+	out->raw = copy; /* NUL-terminated, like every string here */
+	out->rawlen = len;
+	return 0;
+}
+
+/* ---- delivery status (RFC 3464) --------------------------------------- */
+
+static struct mailmime *
+find_type(struct mailmime *m, const char *want, int depth)
+{
+	if (m == NULL || depth > MIME_MAX_DEPTH)
+		return NULL;
+	char *type = content_type_str(m->mm_content_type);
+	int hit = strcmp(type, want) == 0;
+	free(type);
+	if (hit)
+		return m;
+	if (m->mm_type == MAILMIME_MULTIPLE) {
+		clist *l = m->mm_data.mm_multipart.mm_mp_list;
+		for (clistiter *c = l ? clist_begin(l) : NULL; c;
+		     c = clist_next(c)) {
+			struct mailmime *f =
+			    find_type(clist_content(c), want, depth + 1);
+			if (f)
+				return f;
+		}
+	} else if (m->mm_type == MAILMIME_MESSAGE && depth == 0) {
+		return find_type(m->mm_data.mm_message.mm_msg_mime, want,
+		                 depth + 1);
+	}
+	return NULL;
+}
+
+/* "rfc822; User@Example.org" -> "user@example.org". */
+static char *
+dsn_address(const char *v)
+{
+	char *u = unfold(v);
+	const char *semi = strchr(u, ';');
+	const char *a = semi ? semi + 1 : u;
+	while (*a == ' ' || *a == '\t' || *a == '<')
+		a++;
+	char *r = cg_strndup(a, strcspn(a, " \t>"));
+	free(u);
+	if (*r == '\0' || strchr(r, '@') == NULL) {
+		free(r);
+		return NULL;
+	}
+	char *l = cg_lowercase(r);
+	free(r);
+	return l;
+}
+
+/* One per-recipient block: 1 found (permanent or not), 0 none. */
+static int
+dsn_block(struct mailimf_fields *f, char **recipient, int *permanent)
+{
+	char *final = NULL, *orig = NULL, *status = NULL, *action = NULL;
+	int found = 0;
+	for (clistiter *c = clist_begin(f->fld_list); c; c = clist_next(c)) {
+		struct mailimf_field *fl = clist_content(c);
+		struct mailimf_optional_field *o =
+		    fl->fld_data.fld_optional_field;
+		if (fl->fld_type != MAILIMF_FIELD_OPTIONAL_FIELD || !o ||
+		    !o->fld_value)
+			continue;
+		if (header_is(o, "Final-Recipient") && !final)
+			final = dsn_address(o->fld_value);
+		else if (header_is(o, "Original-Recipient") && !orig)
+			orig = dsn_address(o->fld_value);
+		else if (header_is(o, "Status") && !status)
+			status = first_token(o->fld_value);
+		else if (header_is(o, "Action") && !action)
+			action = first_token(o->fld_value);
+	}
+	int perm = -1;
+	if (status && (status[0] == '5' || status[0] == '4') &&
+	    status[1] == '.')
+		perm = status[0] == '5';
+	else if (action && strcmp(action, "failed") == 0)
+		perm = 1;
+	else if (action && strcmp(action, "delayed") == 0)
+		perm = 0;
+	if (perm >= 0 && (orig || final)) {
+		*recipient = orig ? orig : final;
+		if (orig)
+			free(final);
+		*permanent = perm;
+		found = 1;
+	} else {
+		free(final);
+		free(orig);
+	}
+	free(status);
+	free(action);
+	return found;
+}
+
+int
+email_dsn_parse(const char *raw, size_t len, char **recipient, int *permanent)
+{
+	struct mailmime *mime = NULL;
+	size_t idx = 0;
+	int found = 0;
+
+	*recipient = NULL;
+	*permanent = 0;
+	if (raw == NULL || len == 0)
+		return -1;
+	char *copy = padded_copy(raw, len);
+	if (mailmime_parse(copy, len, &idx, &mime) != MAILIMF_NO_ERROR) {
+		free(copy);
+		return -1;
+	}
+	struct mailmime *ds = find_type(mime, "message/delivery-status", 0);
+	if (ds == NULL) {
+		mailmime_free(mime);
+		free(copy);
+		return -1;
+	}
+	size_t n;
+	char *data = part_bytes(ds, &n);
+	size_t pos = 0;
+	/* Blocks of fields separated by blank lines: bounded by the bytes. */
+	while (pos < n && !found) {
+		size_t before = pos;
+		struct mailimf_fields *f = NULL;
+		if (mailimf_optional_fields_parse(data, n, &pos, &f) ==
+		    MAILIMF_NO_ERROR) {
+			found = dsn_block(f, recipient, permanent);
+			mailimf_fields_free(f);
+		}
+		while (pos < n && (data[pos] == '\r' || data[pos] == '\n' ||
+		                   data[pos] == ' ' || data[pos] == '\t'))
+			pos++;
+		if (pos == before) { /* not a field: skip the line */
+			const char *nl = memchr(data + pos, '\n', n - pos);
+			pos = nl ? (size_t)(nl - data) + 1 : n;
+		}
+	}
+	free(data);
+	mailmime_free(mime);
+	free(copy);
+	return found ? 0 : -1;
+}
+
+/* ---- format=flowed (RFC 3676) ----------------------------------------- */
+
+char *
+email_unflow(const char *text, int delsp)
+{
+	struct cg_buf b = CG_BUF_INIT;
+	int open = 0, open_depth = 0;
+	const char *line = text;
+
+	while (line && *line) {
+		const char *nl = strchr(line, '\n');
+		size_t n = nl ? (size_t)(nl - line) : strlen(line);
+		int depth = 0;
+		while ((size_t)depth < n && line[depth] == '>')
+			depth++;
+		const char *c = line + depth;
+		size_t cn = n - (size_t)depth;
+		if (cn > 0 && c[0] == ' ') /* space-stuffing */
+			c++, cn--;
+		int sig = cn == 3 && memcmp(c, "-- ", 3) == 0;
+		int flowed = !sig && cn > 0 && c[cn - 1] == ' ';
+		if (open && depth != open_depth) {
+			cg_buf_putc(&b, '\n');
+			open = 0;
+		}
+		if (!open) {
+			for (int i = 0; i < depth; i++)
+				cg_buf_putc(&b, '>');
+			if (depth > 0 && cn > 0)
+				cg_buf_putc(&b, ' ');
+		}
+		cg_buf_add(&b, c, flowed && delsp ? cn - 1 : cn);
+		if (flowed) {
+			open = 1;
+			open_depth = depth;
+		} else {
+			cg_buf_putc(&b, '\n');
+			open = 0;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	if (open)
+		cg_buf_putc(&b, '\n');
+	return cg_buf_steal(&b);
+}
+
+/* ---- HTML to text ----------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	unsigned cp;
+} entities[] = {
+    {"amp", '&'},       {"lt", '<'},        {"gt", '>'},
+    {"quot", '"'},      {"apos", '\''},     {"nbsp", ' '},
+    {"copy", 0xa9},     {"reg", 0xae},      {"trade", 0x2122},
+    {"hellip", 0x2026}, {"mdash", 0x2014},  {"ndash", 0x2013},
+    {"lsquo", 0x2018},  {"rsquo", 0x2019},  {"sbquo", 0x201a},
+    {"ldquo", 0x201c},  {"rdquo", 0x201d},  {"bdquo", 0x201e},
+    {"laquo", 0xab},    {"raquo", 0xbb},    {"euro", 0x20ac},
+    {"pound", 0xa3},    {"yen", 0xa5},      {"cent", 0xa2},
+    {"sect", 0xa7},     {"deg", 0xb0},      {"plusmn", 0xb1},
+    {"times", 0xd7},    {"divide", 0xf7},   {"middot", 0xb7},
+    {"bull", 0x2022},   {"para", 0xb6},     {"iexcl", 0xa1},
+    {"iquest", 0xbf},   {"shy", 0xad},      {"zwnj", 0x200c},
+    {"zwj", 0x200d},    {"thinsp", 0x2009}, {"ensp", 0x2002},
+    {"emsp", 0x2003},   {"auml", 0xe4},     {"ouml", 0xf6},
+    {"uuml", 0xfc},     {"Auml", 0xc4},     {"Ouml", 0xd6},
+    {"Uuml", 0xdc},     {"szlig", 0xdf},    {"eacute", 0xe9},
+    {"egrave", 0xe8},   {"ecirc", 0xea},    {"euml", 0xeb},
+    {"Eacute", 0xc9},   {"Egrave", 0xc8},   {"aacute", 0xe1},
+    {"agrave", 0xe0},   {"acirc", 0xe2},    {"aring", 0xe5},
+    {"atilde", 0xe3},   {"aelig", 0xe6},    {"Aacute", 0xc1},
+    {"Agrave", 0xc0},   {"Aring", 0xc5},    {"AElig", 0xc6},
+    {"ccedil", 0xe7},   {"Ccedil", 0xc7},   {"iacute", 0xed},
+    {"igrave", 0xec},   {"icirc", 0xee},    {"iuml", 0xef},
+    {"ntilde", 0xf1},   {"Ntilde", 0xd1},   {"oacute", 0xf3},
+    {"ograve", 0xf2},   {"ocirc", 0xf4},    {"otilde", 0xf5},
+    {"oslash", 0xf8},   {"Oslash", 0xd8},   {"oelig", 0x153},
+    {"uacute", 0xfa},   {"ugrave", 0xf9},   {"ucirc", 0xfb},
+    {"yacute", 0xfd},   {"yuml", 0xff},     {"Oacute", 0xd3},
+    {"Uacute", 0xda},   {"Iacute", 0xcd},   {"Ecirc", 0xca},
+    {"larr", 0x2190},   {"rarr", 0x2192},   {"uarr", 0x2191},
+    {"darr", 0x2193},   {"hearts", 0x2665}, {"check", 0x2713},
+};
+
+/* An entity at s (starting with '&'): bytes used, *cp set; 0 if none. */
+static size_t
+html_entity(const char *s, size_t n, unsigned long *cp)
+{
+	size_t i = 1;
+	if (n < 3 || s[0] != '&')
+		return 0;
+	if (s[1] == '#') {
+		int hex = i + 1 < n && (s[2] == 'x' || s[2] == 'X');
+		unsigned long v = 0;
+		size_t start = hex ? 3 : 2, j = start;
+		while (j < n && j - start < 8 &&
+		       (hex ? isxdigit((unsigned char)s[j])
+		            : isdigit((unsigned char)s[j]))) {
+			int d = isdigit((unsigned char)s[j])
+			            ? s[j] - '0'
+			            : tolower((unsigned char)s[j]) - 'a' + 10;
+			v = v * (hex ? 16 : 10) + (unsigned long)d;
+			j++;
+		}
+		if (j == start)
+			return 0;
+		if (j < n && s[j] == ';')
+			j++;
+		/* Numeric references in 0x80-0x9f mean windows-1252 too. */
+		static const unsigned short c1[32] = {
+		    0x20ac, 0,      0x201a, 0x192,  0x201e, 0x2026, 0x2020,
+		    0x2021, 0x2c6,  0x2030, 0x160,  0x2039, 0x152,  0,
+		    0x17d,  0,      0,      0x2018, 0x2019, 0x201c, 0x201d,
+		    0x2022, 0x2013, 0x2014, 0x2dc,  0x2122, 0x161,  0x203a,
+		    0x153,  0,      0x17e,  0x178};
+		if (v >= 0x80 && v <= 0x9f && c1[v - 0x80])
+			v = c1[v - 0x80];
+		if (v == 0xa0)
+			v = ' ';
+		*cp = v;
+		return j;
+	}
+	while (i < n && i < 12 && isalnum((unsigned char)s[i]))
+		i++;
+	if (i == 1 || i >= n || s[i] != ';')
+		return 0;
+	for (size_t k = 0; k < sizeof entities / sizeof entities[0]; k++)
+		if (strlen(entities[k].name) == i - 1 &&
+		    strncmp(entities[k].name, s + 1, i - 1) == 0) {
+			*cp = entities[k].cp;
+			return i + 1;
+		}
+	return 0;
+}
+
+struct html_out {
+	struct cg_buf b;
+	int quote;      /* <blockquote> depth */
+	int pre;        /* inside <pre> */
+	int space;      /* a space is pending */
+	int newlines;   /* newlines at the end of b */
+	char *href;     /* link being written */
+	size_t href_at; /* where its text starts in b */
+};
+
+static void
+ho_break(struct html_out *o, int want)
+{
+	if (o->b.len == 0)
+		return;
+	while (o->newlines < want) {
+		cg_buf_putc(&o->b, '\n');
+		o->newlines++;
+	}
+	o->space = 0;
+}
+
+static void
+ho_char(struct html_out *o, unsigned long cp)
+{
+	if (cp == '\n' && o->pre) {
+		cg_buf_putc(&o->b, '\n');
+		o->newlines++;
+		o->space = 0;
+		return;
+	}
+	if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == '\f') {
+		if (o->pre)
+			cg_buf_putc(&o->b, (char)cp), o->newlines = 0;
+		else if (o->b.len > 0 && o->newlines == 0)
+			o->space = 1;
+		return;
+	}
+	if (cp == 0xad || cp == 0x200b || cp == 0x200c || cp == 0x200d ||
+	    cp == 0xfeff)
+		return;
+	if (o->b.len == 0 || o->newlines > 0) {
+		for (int i = 0; i < o->quote; i++)
+			cg_buf_putc(&o->b, '>');
+		if (o->quote > 0)
+			cg_buf_putc(&o->b, ' ');
+	} else if (o->space) {
+		cg_buf_putc(&o->b, ' ');
+	}
+	o->space = 0;
+	o->newlines = 0;
+	put_utf8(&o->b, cp);
+}
+
+static void
+ho_str(struct html_out *o, const char *s)
+{
+	for (; *s; s++)
+		ho_char(o, (unsigned char)*s);
+}
+
+/* Case-insensitive search for needle in s[0..n). */
+static const char *
+find_ci(const char *s, size_t n, const char *needle)
+{
+	size_t m = strlen(needle);
+	for (size_t i = 0; m <= n && i <= n - m; i++)
+		if (strncasecmp(s + i, needle, m) == 0)
+			return s + i;
+	return NULL;
+}
+
+/* Attribute value (entities decoded) from the inside of a tag. */
+static char *
+tag_attr(const char *a, size_t n, const char *name)
+{
+	size_t nl = strlen(name);
+	for (size_t i = 0; i + nl < n; i++) {
+		if (strncasecmp(a + i, name, nl) != 0 ||
+		    (i > 0 && !isspace((unsigned char)a[i - 1])))
+			continue;
+		size_t j = i + nl;
+		while (j < n && isspace((unsigned char)a[j]))
+			j++;
+		if (j >= n || a[j] != '=')
+			continue;
+		j++;
+		while (j < n && isspace((unsigned char)a[j]))
+			j++;
+		char q = j < n && (a[j] == '"' || a[j] == '\'') ? a[j] : 0;
+		if (q)
+			j++;
+		size_t k = j;
+		while (k < n && (q ? a[k] != q : !isspace((unsigned char)a[k])))
+			k++;
+		struct cg_buf b = CG_BUF_INIT;
+		for (size_t x = j; x < k;) {
+			unsigned long cp;
+			size_t used = html_entity(a + x, k - x, &cp);
+			if (used) {
+				put_utf8(&b, cp);
+				x += used;
+			} else {
+				cg_buf_putc(&b, a[x++]);
+			}
+		}
+		return cg_buf_steal(&b);
+	}
+	return NULL;
+}
+
+static int
+tag_in(const char *name, const char *const *list)
+{
+	for (; *list; list++)
+		if (strcasecmp(name, *list) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+link_end(struct html_out *o)
+{
+	if (o->href == NULL)
+		return;
+	const char *text = o->b.data ? o->b.data + o->href_at : "";
+	while (*text == ' ' || *text == '\n' || *text == '>')
+		text++;
+	const char *h = o->href;
+	if (strncasecmp(h, "mailto:", 7) == 0)
+		h += 7;
+	size_t hl = strlen(h);
+	while (hl > 0 && h[hl - 1] == '/')
+		hl--;
+	if (o->href_at <= o->b.len && *text &&
+	    !find_ci(text, strlen(text), h) &&
+	    !(strlen(text) >= hl && strncasecmp(text, h, hl) == 0)) {
+		ho_str(o, " <");
+		ho_str(o, o->href);
+		ho_str(o, ">");
+	}
+	free(o->href);
+	o->href = NULL;
+}
+
+static void
+html_tag(struct html_out *o, const char *name, int closing, const char *attrs,
+         size_t alen)
+{
+	static const char *const para[] = {"p",  "h1", "h2",    "h3", "h4",
+	                                   "h5", "h6", "table", "hr", "ul",
+	                                   "ol", "dl", NULL};
+	static const char *const line[] = {
+	    "div",    "tr",     "dt",      "dd",     "section",    "article",
+	    "header", "footer", "address", "center", "form",       "fieldset",
+	    "nav",    "aside",  "main",    "figure", "figcaption", "caption",
+	    "body",   "tbody",  "thead",   NULL};
+
+	if (strcasecmp(name, "br") == 0) {
+		if (o->b.len == 0)
+			return;
+		cg_buf_putc(&o->b, '\n');
+		o->newlines++;
+		o->space = 0;
+	} else if (strcasecmp(name, "blockquote") == 0) {
+		ho_break(o, 1);
+		o->quote += closing ? (o->quote > 0 ? -1 : 0) : 1;
+		if (o->quote > 16)
+			o->quote = 16;
+	} else if (strcasecmp(name, "pre") == 0) {
+		ho_break(o, 1);
+		o->pre = !closing;
+	} else if (strcasecmp(name, "li") == 0) {
+		ho_break(o, 1);
+		if (!closing)
+			ho_str(o, "- ");
+	} else if (strcasecmp(name, "td") == 0 || strcasecmp(name, "th") == 0) {
+		if (!closing && o->newlines == 0 && o->b.len > 0)
+			o->space = 1;
+	} else if (strcasecmp(name, "a") == 0) {
+		if (closing) {
+			link_end(o);
+		} else {
+			free(o->href);
+			o->href = tag_attr(attrs, alen, "href");
+			if (o->href && strncasecmp(o->href, "http", 4) != 0 &&
+			    strncasecmp(o->href, "mailto:", 7) != 0) {
+				free(o->href);
+				o->href = NULL;
+			}
+			o->href_at = o->b.len;
+		}
+	} else if (tag_in(name, para)) {
+		ho_break(o, 2);
+	} else if (tag_in(name, line)) {
+		ho_break(o, 1);
+	}
+}
+
+/* Text without trailing spaces on lines and with at most one blank line
+ * in a row; no blank lines at either end. */
+static char *
+tidy_lines(const char *s)
+{
+	struct cg_buf b = CG_BUF_INIT;
+	int blank = 0;
+	while (*s) {
+		size_t n = strcspn(s, "\n");
+		size_t m = n;
+		while (m > 0 && (s[m - 1] == ' ' || s[m - 1] == '\t'))
+			m--;
+		if (m == 0) {
+			blank++;
+		} else {
+			if (b.len > 0)
+				cg_buf_puts(&b, blank ? "\n\n" : "\n");
+			cg_buf_add(&b, s, m);
+			blank = 0;
+		}
+		s += n;
+		if (*s == '\n')
+			s++;
+	}
+	return cg_buf_steal(&b);
+}
+
+char *
+email_html_to_text(const char *html, size_t len)
+{
+	static const char *const skip[] = {"script", "style",    "head",
+	                                   "title",  "template", "noscript",
+	                                   "object", NULL};
+	struct html_out o = {CG_BUF_INIT, 0, 0, 0, 0, NULL, 0};
+	size_t i = 0;
+
+	while (i < len) {
+		char c = html[i];
+		if (c == '&') {
+			unsigned long cp;
+			size_t used = html_entity(html + i, len - i, &cp);
+			if (used) {
+				ho_char(&o, cp);
+				i += used;
+				continue;
+			}
+		}
+		if (c != '<') {
+			size_t l =
+			    utf8_seq((const unsigned char *)html + i, len - i);
+			if (l <= 1) {
+				ho_char(&o, l == 1 ? (unsigned char)c : 0xfffd);
+				i++;
+			} else {
+				/* pass the sequence through as one char */
+				unsigned long cp =
+				    (unsigned char)c & (0xff >> (l + 1));
+				for (size_t k = 1; k < l; k++)
+					cp = (cp << 6) | (html[i + k] & 0x3f);
+				ho_char(&o, cp);
+				i += l;
+			}
+			continue;
+		}
+		if (len - i >= 4 && memcmp(html + i, "<!--", 4) == 0) {
+			const char *e =
+			    find_ci(html + i + 4, len - i - 4, "-->");
+			i = e ? (size_t)(e - html) + 3 : len;
+			continue;
+		}
+		size_t j = i + 1;
+		int closing = j < len && html[j] == '/';
+		if (closing)
+			j++;
+		size_t ns = j;
+		while (j < len && j - ns < 16 &&
+		       isalnum((unsigned char)html[j]))
+			j++;
+		if (j == ns &&
+		    !(ns < len && (html[ns] == '!' || html[ns] == '?'))) {
+			ho_char(&o, '<'); /* a lone '<' in text */
+			i++;
+			continue;
+		}
+		char name[17];
+		memcpy(name, html + ns, j - ns);
+		name[j - ns] = '\0';
+		size_t as = j;
+		char q = 0;
+		while (j < len && (q || html[j] != '>')) {
+			if (q && html[j] == q)
+				q = 0;
+			else if (!q && (html[j] == '"' || html[j] == '\''))
+				q = html[j];
+			j++;
+		}
+		size_t ae = j;
+		i = j < len ? j + 1 : len;
+		if (!closing && tag_in(name, skip)) {
+			char end[20];
+			snprintf(end, sizeof end, "</%s", name);
+			const char *e = find_ci(html + i, len - i, end);
+			if (e == NULL) {
+				i = len;
+			} else {
+				const char *gt =
+				    memchr(e, '>', (size_t)(html + len - e));
+				i = gt ? (size_t)(gt - html) + 1 : len;
+			}
+			continue;
+		}
+		if (*name)
+			html_tag(&o, name, closing, html + as, ae - as);
+	}
+	link_end(&o);
+	char *t = tidy_lines(cg_buf_str(&o.b));
+	cg_buf_free(&o.b);
+	return t;
+}

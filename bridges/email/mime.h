@@ -1,0 +1,52 @@
+/*
+ * mime.h: reading a mail.  email_parse() turns the raw bytes of one
+ * message into a cg_msg: sender, subject and body as UTF-8, thread ids,
+ * recipients, attachments, auto-generated flags.  email_dsn_parse() reads
+ * an RFC 3464 delivery-status report.  Pure functions: no network, no
+ * store.  Everything returned is malloc'd and owned by the caller.
+ */
+#ifndef EMAIL_MIME_H
+#define EMAIL_MIME_H
+
+#include <stddef.h>
+
+struct cg_msg;
+
+/*
+ * Parse raw (len bytes, need not be NUL-terminated) into *out, which must
+ * be zeroed.  Sets network, ext_id (Message-ID without <>, NULL if none),
+ * sender_addr (lower case), sender_name, subject, text (never NULL; the
+ * text/plain body, else the HTML body as readable text), refs (References
+ * then In-Reply-To, oldest first, deduplicated), rcpts (To, Cc,
+ * Delivered-To, X-Original-To), list_id, att (every part that is not body
+ * text), flags (CG_MSG_AUTO), received (Date, 0 if none), raw/rawlen (a
+ * copy).  All strings are valid UTF-8.  Returns 0, or -1 with *err set
+ * (caller frees) and *out left zeroed when nothing usable was found.
+ */
+int email_parse(const char *raw, size_t len, struct cg_msg *out, char **err);
+
+/*
+ * Read an RFC 3464 delivery-status report (multipart/report with a
+ * message/delivery-status part).  On the first recipient whose Action is
+ * failed/delayed or whose Status is 4.x.x/5.x.x, sets *recipient (lower
+ * case, caller frees; Original-Recipient preferred over Final-Recipient)
+ * and *permanent (1 for 5.x.x / failed, 0 for 4.x.x / delayed) and
+ * returns 0.  Returns -1 when there is no such report or no failure in it.
+ */
+int email_dsn_parse(const char *raw, size_t len, char **recipient,
+                    int *permanent);
+
+/* Helpers email_parse uses, public for tests and other bridges. */
+
+/* Decode an RFC 2047 header value (folded or not) to UTF-8; raw 8-bit
+ * text is taken as UTF-8 when valid, else windows-1252.  Caller frees. */
+char *email_decode_header(const char *value, size_t len);
+/* Convert bytes in charset (NULL: us-ascii) to valid UTF-8 without NULs.
+ * Unknown charsets and ISO-8859-1 are read as windows-1252. Caller frees. */
+char *email_to_utf8(const char *data, size_t len, const char *charset);
+/* HTML (UTF-8) to readable plain text.  Caller frees. */
+char *email_html_to_text(const char *html, size_t len);
+/* Undo RFC 3676 format=flowed (LF line ends); delsp for DelSp=yes. */
+char *email_unflow(const char *text, int delsp);
+
+#endif

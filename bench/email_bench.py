@@ -1,0 +1,105 @@
+"""Email benchmarks with real servers; prints figures, asserts nothing.
+
+  ingest   N mails already in the gateway's IMAP mailbox (delivered over
+           LMTP while coopgate is stopped); coopgate starts; mails/s from
+           its "running" line until all N are in the store.
+  fan-out  one post to a channel with M members; recipients/s from the
+           moment the post is stored until Postfix has accepted (250) all
+           M deliveries (outbox rows done).
+Targets (DEVELOPERS brief): ingest >= 1,000 mails/s; fan-out >= 1,000/s.
+"""
+
+import os
+import smtplib
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests" / "integration"))
+if len(sys.argv) > 1:
+    os.environ["COOPGATE"] = sys.argv[1]
+
+from coopgate import Daemon, cli  # noqa: E402
+from helpers import make_message, remove_stack_dir, start_stack, write_coopgate_config  # noqa: E402
+
+N_MAILS = int(os.environ.get("BENCH_MAILS", "2000"))
+N_MEMBERS = int(os.environ.get("BENCH_MEMBERS", "1000"))
+
+
+def count(data, sql):
+    con = sqlite3.connect(f"file:{data / 'coopgate.db'}?mode=ro", uri=True, timeout=10)
+    try:
+        return con.execute(sql).fetchone()[0]
+    finally:
+        con.close()
+
+
+def wait_until(fn, target, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if fn() >= target:
+            return time.monotonic()
+        time.sleep(0.01)
+    raise SystemExit(f"bench: timed out waiting ({fn()} of {target})")
+
+
+def main():
+    stack = start_stack()
+    tmp = Path(tempfile.mkdtemp(prefix="cgbench."))
+    try:
+        lists = stack.LIST_DOMAIN
+        members = [{"address": f"m{i:04d}@{stack.MAIL_DOMAIN}", "name": f"Member {i}",
+                    "layer": "member", "channels": ["big"]} for i in range(N_MEMBERS)]
+        members.append({"address": stack.address("alice"), "name": "Alice Example",
+                        "layer": "core", "channels": ["big", "quiet"]})
+        conf = write_coopgate_config(
+            stack, tmp, xmpp=None, gateway={"log_level": "warn"},
+            channels=[{"name": "quiet", "address": f"quiet@{lists}", "post_layer": "guest",
+                       "room": f"quiet@{stack.MUC_DOMAIN}"},
+                      {"name": "big", "address": f"big@{lists}", "post_layer": "member",
+                       "room": f"big@{stack.MUC_DOMAIN}"}],
+            members=members)
+        data = tmp / "data"
+        cli(conf, "init", check=0)
+
+        # --- ingest
+        with smtplib.LMTP("127.0.0.1", stack.LMTP_PORT) as lmtp:
+            for i in range(N_MAILS):
+                m = make_message(stack.address("alice"), f"quiet@{lists}", f"bench {i}",
+                                 f"mail number {i}\n")
+                lmtp.sendmail(stack.address("alice"), [f"gateway@{stack.MAIL_DOMAIN}"],
+                              m.as_bytes())
+        d = Daemon(conf, tmp / "coopgate.log").start(ready=None)
+        d.wait_log("running", 30)
+        t0 = time.monotonic()
+        t1 = wait_until(lambda: count(data, "SELECT count(*) FROM message"), N_MAILS, 300)
+        print(f"bench: IMAP ingest: {N_MAILS} mails in {t1 - t0:.2f} s = "
+              f"{N_MAILS / (t1 - t0):.0f} mails/s (target >= 1000)")
+
+        # --- fan-out
+        m = make_message(stack.address("alice"), f"big@{lists}", "to everyone",
+                         "one post, many members\n")
+        with smtplib.LMTP("127.0.0.1", stack.LMTP_PORT) as lmtp:
+            lmtp.sendmail(stack.address("alice"), [f"gateway@{stack.MAIL_DOMAIN}"],
+                          m.as_bytes())
+        sql_rows = "SELECT count(*) FROM outbox WHERE bridge = 'email'"
+        t0 = wait_until(lambda: count(data, sql_rows), N_MEMBERS, 60)
+        t1 = wait_until(lambda: count(data, sql_rows + " AND state = 'done'"), N_MEMBERS, 300)
+        print(f"bench: SMTP fan-out: {N_MEMBERS} recipients in {t1 - t0:.2f} s = "
+              f"{N_MEMBERS / (t1 - t0):.0f} recipients/s handed to Postfix "
+              f"(target >= 1000; mlmmj: 21/s)")
+        rss = Path(f"/proc/{d.proc.pid}/status").read_text().split("VmHWM:")[1].split()[0]
+        print(f"bench: coopgate peak RSS {int(rss) / 1024:.1f} MB "
+              f"({N_MEMBERS + 1} members, 2 channels, after the runs above)")
+        d.stop()
+    finally:
+        stack.stop()
+        remove_stack_dir(stack)
+        os.system(f"rm -rf '{tmp}'")
+
+
+if __name__ == "__main__":
+    main()

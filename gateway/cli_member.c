@@ -69,7 +69,7 @@ parse_opts(int argc, char **argv, struct member_opts *o)
 		{NULL, 0, NULL, 0},
 	};
 	int c;
-	optind = 1;
+	optind = 0; /* 0: re-initialise GNU getopt (main used "+" ordering) */
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n': o->name = optarg; break;
@@ -129,6 +129,7 @@ member_add(struct cg_store *s, const struct cg_config *cfg, int argc,
 		.channels = o.channels, .nchannels = o.nchannels,
 		.delivery = CG_DELIVERY_EACH, .source = "cli",
 	};
+	rc = CG_EX_DATAERR;
 	if (!looks_like_address(addr)) {
 		fprintf(stderr, "coopgate: %s: not an email address\n", addr);
 		goto out;
@@ -137,6 +138,7 @@ member_add(struct cg_store *s, const struct cg_config *cfg, int argc,
 		fprintf(stderr, "coopgate: %s: not a bare JID\n", o.jid);
 		goto out;
 	}
+	rc = CG_EX_USAGE;
 	if (o.layer && cg_layer_parse(o.layer, &in.layer) != 0) {
 		fprintf(stderr, "coopgate: %s: unknown layer (guest, partner, "
 			"member, core)\n", o.layer);

@@ -256,7 +256,7 @@ main(int argc, char **argv)
 	cg_log_open(1, CG_LOG_WARN);
 	const char *path = cg_config_default_path(config_opt);
 	const char *cmd = argv[0];
-	optind = 1;
+	optind = 0;
 	if (strcmp(cmd, "help") == 0)
 		return cmd_help(argc, argv);
 	if (strcmp(cmd, "check-config") == 0)

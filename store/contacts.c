@@ -119,13 +119,9 @@ identity_add(struct cg_store *s, int64_t contact, enum cg_identity_kind kind,
 	int64_t owner = cg_store_contact_find(s, kind, value);
 	if (owner == contact)
 		return 0;
-	if (owner != 0) {
-		free(s->err);
-		s->err = cg_asprintf("%s: already belongs to another contact",
-				     value);
-		cg_error("%s", s->err);
-		return -1;
-	}
+	if (owner != 0)
+		return db_errorf(s, "%s: already belongs to another contact",
+				 value);
 	sqlite3_stmt *st = db_stmt(s, SQL_IDENTITY_INSERT);
 	if (st == NULL)
 		return -1;
@@ -233,13 +229,9 @@ member_apply(struct cg_store *s, const struct cg_member_input *in, int64_t id)
 	}
 	for (size_t i = 0; i < in->nchannels; i++) {
 		int64_t ch = cg_store_channel_id(s, in->channels[i]);
-		if (ch == 0) {
-			free(s->err);
-			s->err = cg_asprintf("channel %s: no such channel",
-					     in->channels[i]);
-			cg_error("%s", s->err);
-			return -1;
-		}
+		if (ch == 0)
+			return db_errorf(s, "channel %s: no such channel",
+					 in->channels[i]);
 		sqlite3_stmt *st = db_stmt(s, SQL_MEMBERSHIP_UPSERT);
 		if (st == NULL)
 			return -1;
@@ -300,16 +292,9 @@ int
 cg_store_contact_get(struct cg_store *s, int64_t id, struct cg_contact *out)
 {
 	memset(out, 0, sizeof *out);
-	sqlite3_stmt *st = db_stmt(s, SQL_CONTACT_GET);
+	sqlite3_stmt *st = db_row_by_id(s, SQL_CONTACT_GET, id, "contact");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		db_done(st);
-		free(s->err);
-		s->err = cg_asprintf("contact %lld: not found", (long long)id);
-		return -1;
-	}
 	out->id = id;
 	out->name = db_col_text(st, 0);
 	out->org = db_col_text(st, 1);

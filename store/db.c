@@ -9,6 +9,7 @@
  * from two threads.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,36 @@ db_fail(struct cg_store *s, const char *what)
 	s->err = cg_asprintf("%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 	cg_error("%s", s->err);
 	return -1;
+}
+
+int
+db_errorf(struct cg_store *s, const char *fmt, ...)
+{
+	struct cg_buf b = CG_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	cg_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	free(s->err);
+	s->err = cg_buf_steal(&b);
+	cg_error("%s", s->err);
+	return -1;
+}
+
+sqlite3_stmt *
+db_row_by_id(struct cg_store *s, const char *sql, int64_t id, const char *what)
+{
+	sqlite3_stmt *st = db_stmt(s, sql);
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		db_done(st);
+		free(s->err);
+		s->err = cg_asprintf("%s %lld: not found", what, (long long)id);
+		return NULL;
+	}
+	return st;
 }
 
 const char *
@@ -181,6 +212,7 @@ migrate(struct cg_store *s)
 			     cg_migrations[cg_migrations_count - 1].version :
 			     0;
 	if (have > newest) {
+		/* Not logged: the caller reports it (once). */
 		free(s->err);
 		s->err = cg_asprintf("%s: schema version %d is newer than this "
 				     "coopgate knows (%d); upgrade coopgate",

@@ -34,6 +34,16 @@ sqlite3_stmt *db_stmt(struct cg_store *s, const char *sql);
 void db_done(sqlite3_stmt *st);
 /* Record and log an error naming `what`; returns -1. */
 int db_fail(struct cg_store *s, const char *what);
+/* Record (and log) an error message of our own; returns -1. */
+int db_errorf(struct cg_store *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/*
+ * Bind id to ?1 of sql and step to its row: the statement, positioned on
+ * the row (call db_done() after reading), or NULL with the error
+ * "WHAT ID: not found" recorded (not logged: absence is often expected).
+ */
+sqlite3_stmt *db_row_by_id(struct cg_store *s, const char *sql, int64_t id,
+			   const char *what);
 
 void db_bind_text(sqlite3_stmt *st, int i, const char *v); /* NULL -> NULL */
 void db_bind_id(sqlite3_stmt *st, int i, int64_t v);       /* 0 -> NULL */

@@ -34,14 +34,9 @@ int
 cg_store_thread_get(struct cg_store *s, int64_t id, struct cg_thread *out)
 {
 	memset(out, 0, sizeof *out);
-	sqlite3_stmt *st = db_stmt(s, SQL_THREAD_GET);
+	sqlite3_stmt *st = db_row_by_id(s, SQL_THREAD_GET, id, "thread");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		db_done(st);
-		return -1;
-	}
 	out->id = id;
 	out->channel_id = sqlite3_column_int64(st, 0);
 	out->token = db_col_text(st, 1);
@@ -189,16 +184,9 @@ int
 cg_store_message_get(struct cg_store *s, int64_t id, struct cg_stored_msg *out)
 {
 	memset(out, 0, sizeof *out);
-	sqlite3_stmt *st = db_stmt(s, SQL_MESSAGE_GET);
+	sqlite3_stmt *st = db_row_by_id(s, SQL_MESSAGE_GET, id, "message");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		db_done(st);
-		free(s->err);
-		s->err = cg_asprintf("message %lld: not found", (long long)id);
-		return -1;
-	}
 	out->id = id;
 	out->channel_id = sqlite3_column_int64(st, 0);
 	out->thread_id = sqlite3_column_int64(st, 1);

@@ -170,14 +170,9 @@ int
 cg_store_outbox_get(struct cg_store *s, int64_t id, struct cg_outbox_row *out,
 		    enum cg_outbox_state *state, char **far_id)
 {
-	sqlite3_stmt *st = db_stmt(s, SQL_OUTBOX_GET);
+	sqlite3_stmt *st = db_row_by_id(s, SQL_OUTBOX_GET, id, "outbox row");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		db_done(st);
-		return -1;
-	}
 	row_read(st, out);
 	const char *stt = (const char *)sqlite3_column_text(st, 7);
 	*state = strcmp(stt, "done") == 0   ? CG_OUT_DONE :

@@ -92,9 +92,8 @@ bridges_start(struct cg_gateway *gw)
 	if ((gw->cfg->imap.present || gw->cfg->smtp.present) &&
 	    (b = cg_email_bridge_new(gw)) != NULL)
 		gw->bridges[gw->nbridges++] = b;
-	if (gw->cfg->xmpp.present)
-		cg_warn("xmpp: this build has no XMPP bridge yet; room "
-			"deliveries wait in the outbox");
+	if (gw->cfg->xmpp.present && (b = cg_xmpp_bridge_new(gw)) != NULL)
+		gw->bridges[gw->nbridges++] = b;
 	for (size_t i = 0; i < gw->nbridges; i++)
 		gw->bridges[i]->ops->start(gw->bridges[i]);
 }

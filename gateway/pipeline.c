@@ -338,3 +338,14 @@ cg_gateway_ingest(struct cg_gateway *gw, struct cg_msg *m,
 		gw->outbox_kick = 1;
 	return r;
 }
+
+/* Declared in gateway.h, was missing: the bridges' connection state for
+ * `coopgate status` (added by the email bridge's author). */
+void
+cg_gateway_bridge_state(struct cg_gateway *gw, const char *bridge,
+			int connected, const char *error)
+{
+	if (cg_store_bridge_state_set(gw->store, bridge, connected, error,
+				      cg_now()) != 0)
+		cg_warn("%s: cannot record the bridge state", bridge);
+}

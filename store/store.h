@@ -253,4 +253,26 @@ int cg_store_kv_set(struct cg_store *s, const char *key, const char *value);
 int cg_store_kv_get_int(struct cg_store *s, const char *key, int64_t *v);
 int cg_store_kv_set_int(struct cg_store *s, const char *key, int64_t v);
 
+/* ---- email bridge (store/email_state.c) ---- */
+/* The name of channel `id` (caller frees); NULL when unknown. */
+char *cg_store_channel_name(struct cg_store *s, int64_t id);
+/* The attachments of a stored message that hold their bytes (not yet moved
+ * to the SchutzBox), in order, at most max_size bytes each (larger ones are
+ * left out and counted in *skipped).  Release with cg_attachments_free(). */
+struct cg_attachment;
+int cg_store_message_attachments(struct cg_store *s, int64_t message_id,
+				 int64_t max_size, struct cg_attachment **out,
+				 size_t *n, size_t *skipped);
+void cg_attachments_free(struct cg_attachment *v, size_t n);
+
+/* ---- xmpp bridge (store/xmpp_state.c) ---- */
+/* One external id of message `message_id` on `network` ("xmpp": the room's
+ * stanza-id; "xmpp-origin": an XEP-0359 origin-id) into *out (caller frees;
+ * NULL when it has none).  0 ok, -1 on a store error. */
+int cg_store_message_extid(struct cg_store *s, int64_t message_id,
+			   const char *network, char **out);
+/* A person whose name is `name` (case-insensitive), else the only one
+ * whose name contains it; 0 when none or ambiguous. */
+int64_t cg_store_contact_find_name(struct cg_store *s, const char *name);
+
 #endif

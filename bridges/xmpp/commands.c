@@ -1,0 +1,138 @@
+/*
+ * commands.c: room commands.  A room line (or a private message through a
+ * room) starting with `!` is a command: it is never relayed, and the answer
+ * goes only to the asker, as a private message through the room
+ * (type chat to room/nick), so nobody else sees it.
+ *
+ *   !help                  the commands
+ *   !who NAME|ADDRESS      name, organisation, layer and since when, from
+ *                          the store (by email address, JID, or name)
+ *
+ * CONTRACT.md also names !nominate, !time and !search: they answer that
+ * they are not available yet.  Must never: write to the store (these only
+ * read), or answer into the room.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "bridges/xmpp/xmpp.h"
+#include "gateway/gateway.h"
+#include "gateway/log.h"
+#include "gateway/util.h"
+
+static const char HELP[] =
+    "coopgate commands (answers come only to you):\n"
+    "!help - this list\n"
+    "!who NAME|ADDRESS - who someone is: organisation, layer, since when\n"
+    "Lines starting with ! are not passed on to the mailing list.";
+
+static void
+reply(struct xmpp_bridge *xb, const char *to, const char *text)
+{
+	char *id = xmpp_new_id(xb, "cmd");
+	xmpp_stanza_t *m = xmpp_message_new(xb->ctx, "chat", to, id);
+	free(id);
+	xmpp_add_text_child(m, "body", text);
+	/* XEP-0045 7.5: mark a private message sent through a room */
+	xmpp_stanza_add_child_ex(m, xmpp_el(xb->ctx, "x", NS_MUC_USER), 0);
+	xmpp_send_release(xb, m);
+}
+
+static int64_t
+find_contact(struct cg_store *s, const char *arg)
+{
+	int64_t id = 0;
+	if (strchr(arg, '@')) {
+		char *lower = cg_lowercase(arg);
+		id = cg_store_contact_find(s, CG_ID_EMAIL, lower);
+		if (id == 0) {
+			char *bare = xmpp_bare_lower(lower);
+			id = cg_store_contact_find(s, CG_ID_JID, bare);
+			free(bare);
+		}
+		free(lower);
+	}
+	return id ? id : cg_store_contact_find_name(s, arg);
+}
+
+static void
+who(struct xmpp_bridge *xb, const char *asker, const char *arg)
+{
+	if (*arg == '\0') {
+		reply(xb, asker, "Usage: !who NAME|ADDRESS");
+		return;
+	}
+	struct cg_store *s = xb->gw->store;
+	int64_t id = find_contact(s, arg);
+	struct cg_contact c;
+	if (id == 0 || cg_store_contact_get(s, id, &c) != 0) {
+		char *t = cg_asprintf("!who: nobody known as %s", arg);
+		reply(xb, asker, t);
+		free(t);
+		return;
+	}
+	struct cg_buf b = CG_BUF_INIT;
+	cg_buf_puts(&b, c.name ? c.name : "(no name)");
+	if (c.nemails)
+		cg_buf_printf(&b, " <%s>", c.emails[0]);
+	cg_buf_printf(&b, ": %s", c.org ? c.org : "no organisation");
+	char since[32];
+	time_t t = (time_t)c.layer_since;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(since, sizeof since, "%Y-%m-%d", &tm);
+	cg_buf_printf(&b, "; layer %s since %s", cg_layer_name(c.layer), since);
+	for (size_t i = 0; i < c.njids; i++)
+		cg_buf_printf(&b, "%s%s", i ? ", " : "; XMPP ", c.jids[i]);
+	struct cg_subscription *subs;
+	size_t n;
+	if (cg_store_contact_subscriptions(s, id, &subs, &n) == 0) {
+		for (size_t i = 0; i < n; i++)
+			cg_buf_printf(&b, "%s%s", i ? ", " : "; channels ",
+			              subs[i].channel);
+		cg_subscriptions_free(subs, n);
+	}
+	reply(xb, asker, cg_buf_str(&b));
+	cg_buf_free(&b);
+	cg_contact_free(&c);
+}
+
+void
+commands_run(struct xmpp_bridge *xb, const char *asker, const char *line)
+{
+	while (isspace((unsigned char)*line))
+		line++;
+	if (*line == '!')
+		line++;
+	size_t n = strcspn(line, " \t\r\n");
+	char *cmd = cg_strndup(line, n);
+	const char *rest = line + n;
+	while (isspace((unsigned char)*rest))
+		rest++;
+	char *arg = cg_strndup(rest, strcspn(rest, "\r\n"));
+	for (size_t k = strlen(arg);
+	     k > 0 && isspace((unsigned char)arg[k - 1]);)
+		arg[--k] = '\0';
+	cg_info("xmpp: command !%s from %s", cmd, asker);
+	if (strcasecmp(cmd, "help") == 0) {
+		reply(xb, asker, HELP);
+	} else if (strcasecmp(cmd, "who") == 0) {
+		who(xb, asker, arg);
+	} else if (strcasecmp(cmd, "nominate") == 0 ||
+	           strcasecmp(cmd, "time") == 0 ||
+	           strcasecmp(cmd, "search") == 0) {
+		char *t =
+		    cg_asprintf("!%s is not available yet. Try !help.", cmd);
+		reply(xb, asker, t);
+		free(t);
+	} else {
+		char *t = cg_asprintf("Unknown command !%s. Try !help.", cmd);
+		reply(xb, asker, t);
+		free(t);
+	}
+	free(cmd);
+	free(arg);
+}

@@ -1,0 +1,349 @@
+/*
+ * deliver.c: outbox rows of bridge "xmpp" (destination = a room JID) become
+ * groupchat messages (stanza.c).  A row is CG_INFLIGHT until the room
+ * echoes our message back: then the room's stanza-id (mod_muc_mam adds it)
+ * and our origin-id are stored as the message's external ids, and the row
+ * is done with far_id = the stanza-id.  No echo within 30 s, a message
+ * error, or a lost connection: the row is retried (the outbox is the
+ * queue; libstrophe keeps nothing across a reconnect).
+ *
+ * The origin-id is "cg-ROW-HASH" (HASH: of the message's Message-ID), the
+ * same on every attempt of a row.  So an echo that arrives after its row
+ * timed out, or after a restart, still finds its row and marks it done,
+ * and a later MAM catch-up can tell what the room already has.
+ * Must never: take a row for a room we are not in (it is retried), or keep
+ * a pointer into the outbox batch deliver() was handed (bridge.h).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridges/xmpp/xmpp.h"
+#include "gateway/gateway.h"
+#include "gateway/log.h"
+#include "gateway/util.h"
+
+static uint32_t
+fnv1a(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; s && *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static char *
+origin_id_for(int64_t row_id, const char *message_id)
+{
+	return cg_asprintf("cg-%lld-%08" PRIx32, (long long)row_id,
+	                   fnv1a(message_id));
+}
+
+static void
+row_copy(struct cg_outbox_row *dst, const struct cg_outbox_row *src)
+{
+	*dst = *src;
+	dst->bridge = cg_strdup(src->bridge);
+	dst->destination = cg_strdup(src->destination);
+	dst->last_error = cg_strdup(src->last_error);
+}
+
+static void
+fail(struct cg_outbox_item *d, enum cg_delivery_status st, const char *why)
+{
+	d->status = st;
+	d->error = cg_strdup(why);
+}
+
+/* Finish pending row i with a result and forget it. */
+static void
+finish(struct xmpp_bridge *xb, size_t i, enum cg_delivery_status status,
+       const char *far_id, const char *error)
+{
+	struct xmpp_pending *p = &xb->pend[i];
+	struct cg_outbox_item it = {
+	    .row = &p->row,
+	    .status = status,
+	    .far_id = cg_strdup(far_id),
+	    .error = cg_strdup(error),
+	};
+	cg_outbox_complete(xb->gw, &it);
+	free(p->row.bridge);
+	free(p->row.destination);
+	free(p->row.last_error);
+	free(p->origin_id);
+	xb->pend[i] = xb->pend[--xb->npend];
+}
+
+/* Who said it: the name the message carried, else the contact's name,
+ * else the address (caller frees). */
+static char *
+display_name(struct xmpp_bridge *xb, const struct cg_stored_msg *m)
+{
+	if (m->sender_name && *m->sender_name)
+		return cg_strdup(m->sender_name);
+	struct cg_contact c;
+	if (m->contact_id &&
+	    cg_store_contact_get(xb->gw->store, m->contact_id, &c) == 0) {
+		char *n = c.name && *c.name ? cg_strdup(c.name) : NULL;
+		cg_contact_free(&c);
+		if (n)
+			return n;
+	}
+	return cg_strdup(m->sender_addr);
+}
+
+/* The parent's stanza-id, author and text, for a XEP-0461 reply. */
+struct parent_info {
+	char *stanza_id;
+	char *reply_to;
+	char *name;
+	char *text;
+};
+
+static void
+parent_load(struct xmpp_bridge *xb, const struct xmpp_room *r,
+            int64_t parent_id, struct parent_info *pi)
+{
+	memset(pi, 0, sizeof *pi);
+	if (parent_id == 0 ||
+	    cg_store_message_extid(xb->gw->store, parent_id, "xmpp",
+	                           &pi->stanza_id) != 0 ||
+	    pi->stanza_id == NULL)
+		return;
+	struct cg_stored_msg p;
+	if (cg_store_message_get(xb->gw->store, parent_id, &p) != 0)
+		return;
+	/* An email line was said in the room by us; a room line by its
+	 * nick (sender_name is the nick for those). */
+	int from_room =
+	    p.network && strcmp(p.network, "xmpp") == 0 && p.sender_name;
+	pi->reply_to =
+	    cg_asprintf("%s/%s", r->jid, from_room ? p.sender_name : r->nick);
+	pi->name = display_name(xb, &p);
+	pi->text = cg_strdup(p.trimmed ? p.trimmed : p.body);
+	cg_stored_msg_free(&p);
+}
+
+static void
+parent_free(struct parent_info *pi)
+{
+	free(pi->stanza_id);
+	free(pi->reply_to);
+	free(pi->name);
+	free(pi->text);
+}
+
+static void
+deliver_one(struct xmpp_bridge *xb, struct cg_outbox_item *d)
+{
+	const struct cg_outbox_row *row = d->row;
+	struct xmpp_room *r = muc_room(xb, row->destination);
+	if (r == NULL) {
+		fail(d, CG_FAILED, "no channel has this room");
+		return;
+	}
+	if (r->state != ROOM_JOINED) {
+		char *why =
+		    cg_asprintf("room not joined%s%s", r->error ? ": " : "",
+		                r->error ? r->error : "");
+		fail(d, CG_RETRY, why);
+		free(why);
+		return;
+	}
+	struct cg_stored_msg m;
+	struct cg_thread t = {0};
+	if (cg_store_message_get(xb->gw->store, row->message_id, &m) != 0) {
+		fail(d, CG_FAILED, "the message is no longer stored");
+		return;
+	}
+	if (cg_store_thread_get(xb->gw->store, m.thread_id, &t) != 0) {
+		cg_stored_msg_free(&m);
+		fail(d, CG_RETRY, cg_store_errmsg(xb->gw->store));
+		return;
+	}
+	struct parent_info pi;
+	parent_load(xb, r, m.parent_id, &pi);
+	char *name = display_name(xb, &m);
+	char *origin = origin_id_for(row->id, m.message_id);
+	struct xmpp_out o = {
+	    .room = r->jid,
+	    .id = origin,
+	    .subject = t.root_message_id == m.id ? t.subject : NULL,
+	    .name = name,
+	    .text = m.trimmed ? m.trimmed : m.body,
+	    .thread = t.token,
+	    .reply_id = pi.stanza_id,
+	    .reply_to = pi.reply_to,
+	    .quote_name = pi.name,
+	    .quote_text = pi.text,
+	};
+	xmpp_send_release(xb, xmpp_out_stanza(xb->ctx, &o));
+	cg_debug("xmpp: outbox %lld: message %lld sent to %s as %s%s%s",
+	         (long long)row->id, (long long)m.id, r->jid, origin,
+	         pi.stanza_id ? ", replying to " : "",
+	         pi.stanza_id ? pi.stanza_id : "");
+	xb->pend = cg_realloc(xb->pend, (xb->npend + 1) * sizeof *xb->pend);
+	struct xmpp_pending *p = &xb->pend[xb->npend++];
+	row_copy(&p->row, row);
+	p->origin_id = origin;
+	p->deadline = cg_mono_ms() + XMPP_ECHO_TIMEOUT;
+	d->status = CG_INFLIGHT;
+	parent_free(&pi);
+	free(name);
+	cg_thread_free(&t);
+	cg_stored_msg_free(&m);
+}
+
+size_t
+xmpp_deliver(struct cg_bridge *b, struct cg_outbox_item *d, size_t n)
+{
+	struct xmpp_bridge *xb = b->impl;
+	size_t i;
+	for (i = 0; i < n; i++) {
+		if (xb->state != XB_ONLINE || xb->npend >= XMPP_MAX_INFLIGHT)
+			break;
+		deliver_one(xb, &d[i]);
+	}
+	return i;
+}
+
+/* Store the ids the room gave our message: stanza-id and origin-id. */
+static void
+record_ids(struct xmpp_bridge *xb, int64_t message_id, const char *origin_id,
+           const char *stanza_id)
+{
+	struct cg_store *s = xb->gw->store;
+	if (cg_store_begin(s) != 0)
+		return;
+	int rc = 0;
+	if (stanza_id)
+		rc = cg_store_extid_add(s, "xmpp", stanza_id, message_id);
+	if (rc == 0)
+		rc =
+		    cg_store_extid_add(s, "xmpp-origin", origin_id, message_id);
+	if (rc == 0 && cg_store_commit(s) == 0)
+		return;
+	cg_store_rollback(s);
+	cg_error("xmpp: cannot store the ids of message %lld: %s",
+	         (long long)message_id, cg_store_errmsg(s));
+}
+
+/* An echo of ours whose row is not in flight (timed out, or sent before a
+ * restart): find the row by the origin-id. */
+static int
+late_echo(struct xmpp_bridge *xb, const char *origin_id, const char *stanza_id)
+{
+	long long row_id;
+	unsigned hash;
+	if (sscanf(origin_id, "cg-%lld-%8x", &row_id, &hash) != 2)
+		return 0;
+	struct cg_outbox_row row;
+	enum cg_outbox_state state;
+	char *far = NULL;
+	if (cg_store_outbox_get(xb->gw->store, row_id, &row, &state, &far) != 0)
+		return 1; /* ours by its form; nothing left to do */
+	struct cg_stored_msg m;
+	int known =
+	    cg_store_message_get(xb->gw->store, row.message_id, &m) == 0;
+	char *expect = known ? origin_id_for(row_id, m.message_id) : NULL;
+	if (expect && strcmp(expect, origin_id) == 0 &&
+	    strcmp(row.bridge, "xmpp") == 0) {
+		record_ids(xb, row.message_id, origin_id, stanza_id);
+		if (state == CG_OUT_PENDING) {
+			struct cg_outbox_item it = {
+			    .row = &row,
+			    .status = CG_DELIVERED,
+			    .far_id =
+			        cg_strdup(stanza_id ? stanza_id : origin_id),
+			};
+			cg_info("xmpp: outbox %lld: late echo from %s: "
+			        "delivered",
+			        row_id, row.destination);
+			cg_outbox_complete(xb->gw, &it);
+		}
+	}
+	free(expect);
+	if (known)
+		cg_stored_msg_free(&m);
+	free(far);
+	free(row.bridge);
+	free(row.destination);
+	free(row.last_error);
+	return 1;
+}
+
+int
+deliver_on_echo(struct xmpp_bridge *xb, const char *origin_id,
+                const char *stanza_id)
+{
+	if (origin_id == NULL)
+		return 0;
+	for (size_t i = 0; i < xb->npend; i++) {
+		struct xmpp_pending *p = &xb->pend[i];
+		if (strcmp(p->origin_id, origin_id) != 0)
+			continue;
+		record_ids(xb, p->row.message_id, origin_id, stanza_id);
+		cg_debug("xmpp: outbox %lld: echoed by %s as %s",
+		         (long long)p->row.id, p->row.destination,
+		         stanza_id ? stanza_id : "(no stanza-id)");
+		finish(xb, i, CG_DELIVERED, stanza_id ? stanza_id : origin_id,
+		       NULL);
+		return 1;
+	}
+	if (strncmp(origin_id, "cg-", 3) == 0)
+		return late_echo(xb, origin_id, stanza_id);
+	return 0;
+}
+
+void
+deliver_on_error(struct xmpp_bridge *xb, const char *id, const char *cond)
+{
+	for (size_t i = 0; id && i < xb->npend; i++) {
+		struct xmpp_pending *p = &xb->pend[i];
+		if (strcmp(p->origin_id, id) != 0)
+			continue;
+		char *why = cg_asprintf("the room refused the message: %s",
+		                        cond ? cond : "error");
+		/* not-acceptable/forbidden: we are not (or no longer) an
+		 * occupant: rejoin before the retry. */
+		struct xmpp_room *r = muc_room(xb, p->row.destination);
+		if (r && cond &&
+		    (strcmp(cond, "not-acceptable") == 0 ||
+		     strcmp(cond, "forbidden") == 0 ||
+		     strcmp(cond, "item-not-found") == 0))
+			muc_rejoin(xb, r, why);
+		finish(xb, i, CG_RETRY, NULL, why);
+		free(why);
+		return;
+	}
+}
+
+int64_t
+deliver_tick(struct xmpp_bridge *xb, int64_t now)
+{
+	int64_t wake = 0;
+	for (size_t i = xb->npend; i-- > 0;) {
+		struct xmpp_pending *p = &xb->pend[i];
+		if (p->deadline <= now) {
+			char *why = cg_asprintf("no echo from %s within %d s",
+			                        p->row.destination,
+			                        XMPP_ECHO_TIMEOUT / 1000);
+			finish(xb, i, CG_RETRY, NULL, why);
+			free(why);
+		} else if (wake == 0 || p->deadline < wake) {
+			wake = p->deadline;
+		}
+	}
+	return wake;
+}
+
+void
+deliver_retry_all(struct xmpp_bridge *xb, const char *why)
+{
+	while (xb->npend > 0)
+		finish(xb, xb->npend - 1, CG_RETRY, NULL, why);
+}

@@ -1,0 +1,492 @@
+/*
+ * muc.c: the channels' rooms (XEP-0045).  Each room is joined with the
+ * configured nick and no history; a nick conflict (409) retries with a
+ * suffix ("gateway-2", ...); a room we create (status 201) is configured
+ * at once, persistent, public and with real JIDs visible to occupants
+ * (muc#roomconfig_whois = anyone), which also unlocks it.  Occupants'
+ * real JIDs (when the room shows them) are remembered per nick: they are
+ * how a room line finds its sender's contact.  Every room is rejoined after
+ * a reconnect, after being kicked, and when a self-ping (XEP-0410) says we
+ * are no longer in it; a self-ping without answer means the connection is
+ * silently gone.
+ * Must never: relay anything itself (inbound.c does), or treat a room as
+ * joined before the room confirmed our own presence (status 110).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bridges/xmpp/xmpp.h"
+#include "gateway/gateway.h"
+#include "gateway/log.h"
+#include "gateway/util.h"
+
+#define MAX_NICK_TRIES 5
+
+void
+muc_rooms_init(struct xmpp_bridge *xb)
+{
+	const struct cg_config *cfg = xb->gw->cfg;
+	xb->rooms =
+	    cg_calloc(cfg->nchannels ? cfg->nchannels : 1, sizeof *xb->rooms);
+	for (size_t i = 0; i < cfg->nchannels; i++) {
+		const struct cg_cfg_channel *ch = &cfg->channels[i];
+		if (ch->room == NULL)
+			continue;
+		char *jid = xmpp_bare_lower(ch->room);
+		if (muc_room(xb, jid)) {
+			cg_warn("xmpp: channel %s: room %s is already used by "
+			        "another channel",
+			        ch->name, jid);
+			free(jid);
+			continue;
+		}
+		struct xmpp_room *r = &xb->rooms[xb->nrooms++];
+		r->jid = jid;
+		r->channel = cg_strdup(ch->name);
+		r->nick = cg_strdup(xmpp_cfg(xb)->nick);
+		r->state = ROOM_OUT;
+	}
+}
+
+static void
+occupants_clear(struct xmpp_room *r)
+{
+	for (size_t i = 0; i < r->nocc; i++) {
+		free(r->occ[i].nick);
+		free(r->occ[i].jid);
+		free(r->occ[i].occupant_id);
+	}
+	free(r->occ);
+	r->occ = NULL;
+	r->nocc = 0;
+}
+
+void
+muc_rooms_free(struct xmpp_bridge *xb)
+{
+	for (size_t i = 0; i < xb->nrooms; i++) {
+		struct xmpp_room *r = &xb->rooms[i];
+		occupants_clear(r);
+		free(r->jid);
+		free(r->channel);
+		free(r->nick);
+		free(r->error);
+		free(r->ping_id);
+	}
+	free(xb->rooms);
+	xb->rooms = NULL;
+	xb->nrooms = 0;
+}
+
+struct xmpp_room *
+muc_room(struct xmpp_bridge *xb, const char *room_jid)
+{
+	if (room_jid == NULL)
+		return NULL;
+	for (size_t i = 0; i < xb->nrooms; i++)
+		if (strcasecmp(xb->rooms[i].jid, room_jid) == 0)
+			return &xb->rooms[i];
+	return NULL;
+}
+
+const struct xmpp_occupant *
+muc_occupant(const struct xmpp_room *r, const char *nick)
+{
+	for (size_t i = 0; nick && i < r->nocc; i++)
+		if (strcmp(r->occ[i].nick, nick) == 0)
+			return &r->occ[i];
+	return NULL;
+}
+
+static void
+occupant_remove(struct xmpp_room *r, const char *nick)
+{
+	for (size_t i = 0; nick && i < r->nocc; i++)
+		if (strcmp(r->occ[i].nick, nick) == 0) {
+			free(r->occ[i].nick);
+			free(r->occ[i].jid);
+			free(r->occ[i].occupant_id);
+			r->occ[i] = r->occ[--r->nocc];
+			return;
+		}
+}
+
+static void
+occupant_set(struct xmpp_room *r, const char *nick, const char *jid,
+             const char *occupant_id)
+{
+	occupant_remove(r, nick);
+	r->occ = cg_realloc(r->occ, (r->nocc + 1) * sizeof *r->occ);
+	struct xmpp_occupant *o = &r->occ[r->nocc++];
+	o->nick = cg_strdup(nick);
+	o->jid = xmpp_bare_lower(jid);
+	o->occupant_id = cg_strdup(occupant_id);
+}
+
+static void
+room_out(struct xmpp_room *r, int64_t retry_at, const char *error)
+{
+	r->state = ROOM_OUT;
+	r->live = 0;
+	r->retry_at = retry_at;
+	free(r->error);
+	r->error = cg_strdup(error);
+	free(r->ping_id);
+	r->ping_id = NULL;
+	occupants_clear(r);
+}
+
+void
+muc_rejoin(struct xmpp_bridge *xb, struct xmpp_room *r, const char *why)
+{
+	cg_warn("xmpp: %s: %s; rejoining", r->jid, why);
+	room_out(r, 0, NULL);
+}
+
+void
+muc_all_out(struct xmpp_bridge *xb)
+{
+	for (size_t i = 0; i < xb->nrooms; i++) {
+		room_out(&xb->rooms[i], 0, NULL);
+		xb->rooms[i].nick_tries = 0;
+	}
+}
+
+int
+muc_settled(const struct xmpp_bridge *xb)
+{
+	for (size_t i = 0; i < xb->nrooms; i++) {
+		const struct xmpp_room *r = &xb->rooms[i];
+		/* a room that failed before does not hold up the others */
+		if (r->state != ROOM_JOINED && r->error == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+void
+muc_join(struct xmpp_bridge *xb, struct xmpp_room *r)
+{
+	const char *base = xmpp_cfg(xb)->nick;
+	free(r->nick);
+	r->nick = r->nick_tries ? cg_asprintf("%s-%d", base, r->nick_tries + 1)
+	                        : cg_strdup(base);
+	char *to = cg_asprintf("%s/%s", r->jid, r->nick);
+	xmpp_stanza_t *p = xmpp_presence_new(xb->ctx);
+	xmpp_stanza_set_to(p, to);
+	xmpp_stanza_t *x = xmpp_el(xb->ctx, "x", NS_MUC);
+	xmpp_stanza_t *h = xmpp_el(xb->ctx, "history", NULL);
+	xmpp_stanza_set_attribute(h, "maxstanzas", "0");
+	xmpp_stanza_add_child_ex(x, h, 0);
+	xmpp_stanza_add_child_ex(p, x, 0);
+	occupants_clear(r);
+	r->state = ROOM_JOINING;
+	r->live = 0;
+	r->join_sent = cg_mono_ms();
+	cg_debug("xmpp: joining %s", to);
+	free(to);
+	xmpp_send_release(xb, p);
+}
+
+/* ---- room configuration (status 201: we created it) ---- */
+
+static void
+form_field(xmpp_stanza_t *x, const char *var, const char *type,
+           const char *value)
+{
+	xmpp_ctx_t *ctx = xmpp_stanza_get_context(x);
+	xmpp_stanza_t *f = xmpp_el(ctx, "field", NULL);
+	xmpp_stanza_set_attribute(f, "var", var);
+	if (type)
+		xmpp_stanza_set_attribute(f, "type", type);
+	xmpp_add_text_child(f, "value", value);
+	xmpp_stanza_add_child_ex(x, f, 0);
+}
+
+static void send_config(struct xmpp_bridge *xb, struct xmpp_room *r,
+                        int instant);
+
+static int
+on_config_result(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
+{
+	struct xmpp_bridge *xb = arg;
+	char *room = xmpp_bare_lower(xmpp_stanza_get_from(st));
+	struct xmpp_room *r = muc_room(xb, room);
+	const char *type = xmpp_stanza_get_type(st);
+	if (r && type && strcmp(type, "result") == 0) {
+		cg_info("xmpp: room %s created and configured (persistent, "
+		        "public, real JIDs visible)",
+		        r->jid);
+	} else if (r) {
+		struct xmpp_in in;
+		xmpp_in_parse(st, &in);
+		cg_warn("xmpp: room %s refused its configuration (%s); "
+		        "submitting the default instant-room form",
+		        r->jid, in.error_condition ? in.error_condition : "?");
+		xmpp_in_free(&in);
+		send_config(xb, r, 1);
+	}
+	free(room);
+	return 0;
+}
+
+static int
+on_instant_result(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
+{
+	const char *type = xmpp_stanza_get_type(st);
+	if (type == NULL || strcmp(type, "result") != 0)
+		cg_error("xmpp: room %s stays locked: the instant-room form "
+		         "was refused",
+		         xmpp_stanza_get_from(st));
+	return 0;
+}
+
+static void
+send_config(struct xmpp_bridge *xb, struct xmpp_room *r, int instant)
+{
+	char *id = xmpp_new_id(xb, "cfg");
+	xmpp_stanza_t *iq = xmpp_iq_new(xb->ctx, "set", id);
+	xmpp_stanza_set_to(iq, r->jid);
+	xmpp_stanza_t *q = xmpp_el(xb->ctx, "query", NS_MUC_OWNER);
+	xmpp_stanza_t *x = xmpp_el(xb->ctx, "x", NS_DATA);
+	xmpp_stanza_set_type(x, "submit");
+	if (!instant) {
+		const struct cg_cfg_channel *ch =
+		    cg_config_channel(xb->gw->cfg, r->channel);
+		form_field(x, "FORM_TYPE", "hidden",
+		           "http://jabber.org/protocol/muc#roomconfig");
+		form_field(x, "muc#roomconfig_persistentroom", NULL, "1");
+		form_field(x, "muc#roomconfig_publicroom", NULL, "1");
+		form_field(x, "muc#roomconfig_whois", NULL, "anyone");
+		form_field(x, "muc#roomconfig_roomname", NULL, r->channel);
+		if (ch && ch->description)
+			form_field(x, "muc#roomconfig_roomdesc", NULL,
+			           ch->description);
+	}
+	xmpp_stanza_add_child_ex(q, x, 0);
+	xmpp_stanza_add_child_ex(iq, q, 0);
+	xmpp_id_handler_add(
+	    xb->conn, instant ? on_instant_result : on_config_result, id, xb);
+	free(id);
+	xmpp_send_release(xb, iq);
+}
+
+/* ---- presence ---- */
+
+static int
+has_status(xmpp_stanza_t *x, const char *code)
+{
+	for (xmpp_stanza_t *c = x ? xmpp_stanza_get_children(x) : NULL; c;
+	     c = xmpp_stanza_get_next(c)) {
+		const char *n = xmpp_stanza_get_name(c);
+		const char *v = xmpp_stanza_get_attribute(c, "code");
+		if (n && strcmp(n, "status") == 0 && v && strcmp(v, code) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+join_refused(struct xmpp_bridge *xb, struct xmpp_room *r, xmpp_stanza_t *st)
+{
+	struct xmpp_in in;
+	xmpp_in_parse(st, &in);
+	const char *cond = in.error_condition ? in.error_condition : "error";
+	if (strcmp(cond, "conflict") == 0 &&
+	    r->nick_tries + 1 < MAX_NICK_TRIES) {
+		cg_info("xmpp: %s: nick %s is taken; trying another", r->jid,
+		        r->nick);
+		r->nick_tries++;
+		xmpp_in_free(&in);
+		muc_join(xb, r);
+		return;
+	}
+	char *why = cg_asprintf("join refused: %s", cond);
+	cg_error("xmpp: %s: %s (retrying in %d s)", r->jid, why,
+	         XMPP_JOIN_RETRY / 1000);
+	room_out(r, cg_mono_ms() + XMPP_JOIN_RETRY, why);
+	r->nick_tries = 0;
+	free(why);
+	xmpp_in_free(&in);
+}
+
+static void
+self_presence(struct xmpp_bridge *xb, struct xmpp_room *r, xmpp_stanza_t *x,
+              int unavailable, xmpp_stanza_t *item)
+{
+	if (unavailable) {
+		if (has_status(x, "303") && item &&
+		    xmpp_stanza_get_attribute(item, "nick")) {
+			free(r->nick);
+			r->nick =
+			    cg_strdup(xmpp_stanza_get_attribute(item, "nick"));
+			return;
+		}
+		const char *why = has_status(x, "307")   ? "kicked"
+		                  : has_status(x, "301") ? "banned"
+		                  : has_status(x, "332") ? "system shutdown"
+		                                         : "left the room";
+		cg_warn("xmpp: %s: %s; rejoining", r->jid, why);
+		room_out(r, cg_mono_ms() + 5000, why);
+		return;
+	}
+	if (r->state == ROOM_JOINING) {
+		r->state = ROOM_JOINED;
+		r->nick_tries = 0;
+		free(r->error);
+		r->error = NULL;
+		r->ping_at = cg_mono_ms() + XMPP_PING_INTERVAL;
+		cg_info("xmpp: joined %s as %s", r->jid, r->nick);
+		xb->gw->outbox_kick = 1; /* rows waiting for the room */
+	}
+	if (has_status(x, "201"))
+		send_config(xb, r, 0);
+}
+
+int
+muc_on_presence(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
+{
+	struct xmpp_bridge *xb = arg;
+	const char *from = xmpp_stanza_get_from(st);
+	char *bare = xmpp_bare_lower(from);
+	struct xmpp_room *r = muc_room(xb, bare);
+	free(bare);
+	const char *slash = from ? strchr(from, '/') : NULL;
+	if (r == NULL || slash == NULL)
+		return 1;
+	const char *nick = slash + 1;
+	const char *type = xmpp_stanza_get_type(st);
+	if (type && strcmp(type, "error") == 0) {
+		if (r->state == ROOM_JOINING && strcmp(nick, r->nick) == 0)
+			join_refused(xb, r, st);
+		return 1;
+	}
+	xmpp_stanza_t *x =
+	    xmpp_stanza_get_child_by_name_and_ns(st, "x", NS_MUC_USER);
+	xmpp_stanza_t *item =
+	    x ? xmpp_stanza_get_child_by_name(x, "item") : NULL;
+	int unavailable = type && strcmp(type, "unavailable") == 0;
+	int self =
+	    has_status(x, "110") || (r->nick && strcmp(nick, r->nick) == 0);
+	if (unavailable) {
+		/* also a rename (303): the new nick's presence follows */
+		occupant_remove(r, nick);
+	} else {
+		char *oid = NULL;
+		xmpp_stanza_t *o = xmpp_stanza_get_child_by_name_and_ns(
+		    st, "occupant-id", NS_OCCUPANT_ID);
+		if (o)
+			oid = cg_strdup(xmpp_stanza_get_attribute(o, "id"));
+		occupant_set(
+		    r, nick,
+		    item ? xmpp_stanza_get_attribute(item, "jid") : NULL, oid);
+		free(oid);
+	}
+	if (self)
+		self_presence(xb, r, x, unavailable, item);
+	return 1;
+}
+
+/* ---- self-ping (XEP-0410) ---- */
+
+static int
+on_ping_result(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
+{
+	struct xmpp_bridge *xb = arg;
+	const char *id = xmpp_stanza_get_id(st);
+	struct xmpp_room *r = NULL;
+	for (size_t i = 0; i < xb->nrooms; i++)
+		if (xb->rooms[i].ping_id && id &&
+		    strcmp(xb->rooms[i].ping_id, id) == 0)
+			r = &xb->rooms[i];
+	if (r == NULL)
+		return 0;
+	free(r->ping_id);
+	r->ping_id = NULL;
+	r->ping_at = cg_mono_ms() + XMPP_PING_INTERVAL;
+	const char *type = xmpp_stanza_get_type(st);
+	if (type && strcmp(type, "error") == 0) {
+		struct xmpp_in in;
+		xmpp_in_parse(st, &in);
+		/* XEP-0410: these say we are not (or no longer) in the room;
+		 * service-unavailable and the like mean we are. */
+		if (in.error_condition &&
+		    (strcmp(in.error_condition, "not-acceptable") == 0 ||
+		     strcmp(in.error_condition, "item-not-found") == 0 ||
+		     strcmp(in.error_condition, "not-allowed") == 0)) {
+			cg_warn("xmpp: %s: self-ping says we are not in the "
+			        "room (%s); rejoining",
+			        r->jid, in.error_condition);
+			room_out(r, 0, NULL);
+		}
+		xmpp_in_free(&in);
+	}
+	return 0;
+}
+
+static void
+self_ping(struct xmpp_bridge *xb, struct xmpp_room *r, int64_t now)
+{
+	free(r->ping_id);
+	r->ping_id = xmpp_new_id(xb, "ping");
+	r->ping_sent = now;
+	xmpp_stanza_t *iq = xmpp_iq_new(xb->ctx, "get", r->ping_id);
+	char *to = cg_asprintf("%s/%s", r->jid, r->nick);
+	xmpp_stanza_set_to(iq, to);
+	free(to);
+	xmpp_stanza_add_child_ex(iq, xmpp_el(xb->ctx, "ping", NS_PING), 0);
+	xmpp_id_handler_add(xb->conn, on_ping_result, r->ping_id, xb);
+	xmpp_send_release(xb, iq);
+}
+
+static int64_t
+earliest(int64_t a, int64_t b)
+{
+	return a == 0 ? b : b == 0 ? a : a < b ? a : b;
+}
+
+int64_t
+muc_tick(struct xmpp_bridge *xb, int64_t now)
+{
+	int64_t wake = 0;
+	for (size_t i = 0; i < xb->nrooms && xb->state == XB_ONLINE; i++) {
+		struct xmpp_room *r = &xb->rooms[i];
+		switch (r->state) {
+		case ROOM_OUT:
+			if (now >= r->retry_at)
+				muc_join(xb, r);
+			else
+				wake = earliest(wake, r->retry_at);
+			break;
+		case ROOM_JOINING:
+			if (now - r->join_sent >= XMPP_JOIN_TIMEOUT) {
+				cg_warn("xmpp: %s: no answer to our join; "
+				        "trying again",
+				        r->jid);
+				room_out(r, now, "no answer to join");
+				muc_join(xb, r);
+			}
+			wake = earliest(wake, r->join_sent + XMPP_JOIN_TIMEOUT);
+			break;
+		case ROOM_JOINED:
+			if (r->ping_id &&
+			    now - r->ping_sent >= XMPP_PING_TIMEOUT) {
+				char *why = cg_asprintf(
+				    "no answer to a self-ping in %s "
+				    "within %d s",
+				    r->jid, XMPP_PING_TIMEOUT / 1000);
+				xmpp_conn_lost(xb, why);
+				free(why);
+				return now;
+			}
+			if (r->ping_id == NULL && now >= r->ping_at)
+				self_ping(xb, r, now);
+			wake = earliest(wake, r->ping_id ? r->ping_sent +
+			                                       XMPP_PING_TIMEOUT
+			                                 : r->ping_at);
+			break;
+		}
+	}
+	return wake;
+}

@@ -1,0 +1,418 @@
+/*
+ * stanza.c: building the gateway's room messages and parsing the room's,
+ * with no state of its own (unit-tested in tests/unit/test_xmpp_stanza.c).
+ *
+ * What the room sees from an email (client mode):
+ *
+ *     [Subject of the thread]          first message of a thread only
+ *     > Bob Example: the quoted line   a reply: XEP-0428 fallback quote
+ *     Alice Example: the text
+ *
+ * with <thread> = the thread token (XEP-0201), an XEP-0359 origin-id that
+ * is also the message id, and for a reply an XEP-0461 <reply> naming the
+ * parent's stanza-id.  Must never: put bytes into a stanza that are not
+ * valid XML character data (one bad byte makes the server close the
+ * stream, and the row would kill every reconnect).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bridges/xmpp/xmpp.h"
+#include "gateway/util.h"
+
+/* Length of the UTF-8 sequence at s, or 0 when it is not valid. */
+static size_t
+utf8_seq(const unsigned char *s, unsigned *cp)
+{
+	unsigned c = s[0];
+	size_t n;
+	unsigned v;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	} else if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		v = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		v = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		v = c & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = (v << 6) | (s[i] & 0x3f);
+	}
+	/* overlong, surrogates, beyond U+10FFFF */
+	if ((n == 3 && v < 0x800) || (n == 4 && v < 0x10000) ||
+	    (v >= 0xd800 && v <= 0xdfff) || v > 0x10ffff)
+		return 0;
+	*cp = v;
+	return n;
+}
+
+char *
+xmpp_clean_text(const char *s)
+{
+	struct cg_buf b = CG_BUF_INIT;
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	while (*p) {
+		unsigned cp;
+		size_t n = utf8_seq(p, &cp);
+		if (n == 0) {
+			cg_buf_puts(&b, "\xef\xbf\xbd"); /* U+FFFD */
+			p++;
+			continue;
+		}
+		if (cp == '\r') {
+			if (p[1] != '\n')
+				cg_buf_putc(&b, '\n');
+		} else if (cp == '\t' || cp == '\n' || cp >= 0x20) {
+			/* U+FFFE/U+FFFF are not XML characters either */
+			if (cp != 0xfffe && cp != 0xffff)
+				cg_buf_add(&b, p, n);
+		}
+		p += n;
+	}
+	char *out = cg_buf_steal(&b);
+	return out ? out : cg_strdup("");
+}
+
+size_t
+xmpp_utf8_count(const char *s, size_t nbytes)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < nbytes && s[i]; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+size_t
+xmpp_utf8_offset(const char *s, size_t cp)
+{
+	size_t i = 0, n = 0;
+	for (; s[i]; i++) {
+		if (((unsigned char)s[i] & 0xc0) != 0x80) {
+			if (n == cp)
+				return i;
+			n++;
+		}
+	}
+	return i;
+}
+
+/* s without leading and trailing white space (caller frees). */
+static char *
+trim_dup(const char *s)
+{
+	if (s == NULL)
+		return cg_strdup("");
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' ||
+	             s[n - 1] == '\r'))
+		n--;
+	return cg_strndup(s, n);
+}
+
+/* The first line of s, at most max code points, with "..." when cut. */
+static void
+add_first_line(struct cg_buf *b, const char *s, size_t max)
+{
+	char *t = trim_dup(s);
+	size_t n = strcspn(t, "\n");
+	size_t cut = xmpp_utf8_offset(t, max);
+	if (cut < n) {
+		cg_buf_add(b, t, cut);
+		cg_buf_puts(b, "...");
+	} else {
+		cg_buf_add(b, t, n);
+		if (t[n])
+			cg_buf_puts(b, " ...");
+	}
+	free(t);
+}
+
+char *
+xmpp_out_body(const struct xmpp_out *o, size_t *fallback_end)
+{
+	struct cg_buf b = CG_BUF_INIT;
+	*fallback_end = 0;
+	if (o->reply_id && o->quote_text) {
+		cg_buf_puts(&b, "> ");
+		if (o->quote_name && *o->quote_name)
+			cg_buf_printf(&b, "%s: ", o->quote_name);
+		add_first_line(&b, o->quote_text, 100);
+	}
+	/* Cleaned apart, so the quote's length in code points is exact. */
+	char *quote = xmpp_clean_text(cg_buf_str(&b));
+	cg_buf_reset(&b);
+	if (*quote) {
+		for (char *p = quote; *p; p++)
+			if (*p == '\n')
+				*p = ' ';
+		cg_buf_printf(&b, "%s\n", quote);
+		*fallback_end = xmpp_utf8_count(b.data, b.len);
+	}
+	free(quote);
+	char *text = trim_dup(o->text);
+	if (strlen(text) > XMPP_MAX_TEXT) {
+		/* cut on a character boundary, and say so */
+		size_t cut = XMPP_MAX_TEXT;
+		while (cut > 0 && ((unsigned char)text[cut] & 0xc0) == 0x80)
+			cut--;
+		struct cg_buf t = CG_BUF_INIT;
+		cg_buf_add(&t, text, cut);
+		cg_buf_puts(&t, "\n[...] (cut here: the whole text is in "
+		                "the mail)");
+		free(text);
+		text = cg_buf_steal(&t);
+	}
+	struct cg_buf rest = CG_BUF_INIT;
+	if (o->subject && *o->subject)
+		cg_buf_printf(&rest, "[%s]\n", o->subject);
+	if (o->name && *o->name)
+		cg_buf_printf(&rest, "%s: %s", o->name, text);
+	else
+		cg_buf_puts(&rest, text);
+	free(text);
+	char *clean = xmpp_clean_text(cg_buf_str(&rest));
+	cg_buf_free(&rest);
+	cg_buf_puts(&b, clean);
+	free(clean);
+	char *out = cg_buf_steal(&b);
+	return out ? out : cg_strdup("");
+}
+
+xmpp_stanza_t *
+xmpp_el(xmpp_ctx_t *ctx, const char *name, const char *ns)
+{
+	xmpp_stanza_t *e = xmpp_stanza_new(ctx);
+	xmpp_stanza_set_name(e, name);
+	if (ns)
+		xmpp_stanza_set_ns(e, ns);
+	return e;
+}
+
+void
+xmpp_add_text_child(xmpp_stanza_t *parent, const char *name, const char *text)
+{
+	xmpp_ctx_t *ctx = xmpp_stanza_get_context(parent);
+	xmpp_stanza_t *e = xmpp_el(ctx, name, NULL);
+	xmpp_stanza_t *t = xmpp_stanza_new(ctx);
+	char *clean = xmpp_clean_text(text);
+	xmpp_stanza_set_text(t, clean);
+	free(clean);
+	xmpp_stanza_add_child_ex(e, t, 0);
+	xmpp_stanza_add_child_ex(parent, e, 0);
+}
+
+xmpp_stanza_t *
+xmpp_out_stanza(xmpp_ctx_t *ctx, const struct xmpp_out *o)
+{
+	size_t fb_end;
+	char *body = xmpp_out_body(o, &fb_end);
+	xmpp_stanza_t *m = xmpp_message_new(ctx, "groupchat", o->room, o->id);
+	xmpp_add_text_child(m, "body", body);
+	free(body);
+	if (o->thread)
+		xmpp_add_text_child(m, "thread", o->thread);
+	xmpp_stanza_t *oid = xmpp_el(ctx, "origin-id", NS_SID);
+	xmpp_stanza_set_attribute(oid, "id", o->id);
+	xmpp_stanza_add_child_ex(m, oid, 0);
+	if (o->reply_id) {
+		xmpp_stanza_t *r = xmpp_el(ctx, "reply", NS_REPLY);
+		if (o->reply_to)
+			xmpp_stanza_set_attribute(r, "to", o->reply_to);
+		xmpp_stanza_set_attribute(r, "id", o->reply_id);
+		xmpp_stanza_add_child_ex(m, r, 0);
+		if (fb_end) {
+			char end[32];
+			snprintf(end, sizeof end, "%zu", fb_end);
+			xmpp_stanza_t *f =
+			    xmpp_el(ctx, "fallback", NS_FALLBACK);
+			xmpp_stanza_set_attribute(f, "for", NS_REPLY);
+			xmpp_stanza_t *fb = xmpp_el(ctx, "body", NULL);
+			xmpp_stanza_set_attribute(fb, "start", "0");
+			xmpp_stanza_set_attribute(fb, "end", end);
+			xmpp_stanza_add_child_ex(f, fb, 0);
+			xmpp_stanza_add_child_ex(m, f, 0);
+		}
+	}
+	/* XEP-0334: let the archive keep it (some servers skip bot lines) */
+	xmpp_stanza_add_child_ex(m, xmpp_el(ctx, "store", "urn:xmpp:hints"), 0);
+	return m;
+}
+
+/* ---- parsing ---- */
+
+/* A copy of a libstrophe string in our allocator (caller frees). */
+static char *
+own(xmpp_ctx_t *ctx, char *s)
+{
+	char *r = cg_strdup(s);
+	if (s)
+		xmpp_free(ctx, s);
+	return r;
+}
+
+char *
+xmpp_child_text(xmpp_stanza_t *st, const char *name, const char *ns)
+{
+	xmpp_stanza_t *c =
+	    ns ? xmpp_stanza_get_child_by_name_and_ns(st, name, ns)
+	       : xmpp_stanza_get_child_by_name(st, name);
+	if (c == NULL)
+		return NULL;
+	return own(xmpp_stanza_get_context(st), xmpp_stanza_get_text(c));
+}
+
+char *
+xmpp_bare_lower(const char *jid)
+{
+	if (jid == NULL)
+		return NULL;
+	char *b = cg_strndup(jid, strcspn(jid, "/"));
+	char *l = cg_lowercase(b);
+	free(b);
+	return l;
+}
+
+/* The attribute `attr` of the first child name/ns whose `match` attribute
+ * equals value (any child when match is NULL). */
+static char *
+child_attr(xmpp_stanza_t *st, const char *name, const char *ns,
+           const char *match, const char *value, const char *attr)
+{
+	for (xmpp_stanza_t *c = xmpp_stanza_get_children(st); c;
+	     c = xmpp_stanza_get_next(c)) {
+		const char *cn = xmpp_stanza_get_name(c);
+		const char *cns = xmpp_stanza_get_ns(c);
+		if (cn == NULL || strcmp(cn, name) != 0 || cns == NULL ||
+		    strcmp(cns, ns) != 0)
+			continue;
+		if (match) {
+			const char *v = xmpp_stanza_get_attribute(c, match);
+			if (v == NULL || strcasecmp(v, value) != 0)
+				continue;
+		}
+		return cg_strdup(xmpp_stanza_get_attribute(c, attr));
+	}
+	return NULL;
+}
+
+/* Remove the reply fallback (XEP-0428) from in->body. */
+static void
+strip_reply_fallback(xmpp_stanza_t *st, struct xmpp_in *in)
+{
+	static const char *const nss[] = {NS_FALLBACK, NS_FALLBACK_OLD};
+	for (size_t k = 0; k < 2 && in->body; k++) {
+		xmpp_stanza_t *f = xmpp_stanza_get_child_by_name_and_ns(
+		    st, "fallback", nss[k]);
+		if (f == NULL)
+			continue;
+		const char *for_ = xmpp_stanza_get_attribute(f, "for");
+		if (for_ && strcmp(for_, NS_REPLY) != 0)
+			continue;
+		xmpp_stanza_t *b = xmpp_stanza_get_child_by_name(f, "body");
+		if (b == NULL)
+			continue;
+		const char *s = xmpp_stanza_get_attribute(b, "start");
+		const char *e = xmpp_stanza_get_attribute(b, "end");
+		if (s == NULL || e == NULL)
+			continue;
+		char *end1, *end2;
+		unsigned long start = strtoul(s, &end1, 10);
+		unsigned long end = strtoul(e, &end2, 10);
+		if (*end1 || *end2 || end <= start)
+			continue;
+		size_t bs = xmpp_utf8_offset(in->body, start);
+		size_t be = xmpp_utf8_offset(in->body, end);
+		struct cg_buf out = CG_BUF_INIT;
+		cg_buf_add(&out, in->body, bs);
+		cg_buf_puts(&out, in->body + be);
+		free(in->body);
+		in->body = cg_buf_steal(&out);
+		if (in->body == NULL)
+			in->body = cg_strdup("");
+		return;
+	}
+}
+
+void
+xmpp_in_parse(xmpp_stanza_t *st, struct xmpp_in *in)
+{
+	memset(in, 0, sizeof *in);
+	in->type = cg_strdup(xmpp_stanza_get_type(st));
+	in->from = cg_strdup(xmpp_stanza_get_from(st));
+	in->id = cg_strdup(xmpp_stanza_get_id(st));
+	if (in->from) {
+		in->room = xmpp_bare_lower(in->from);
+		const char *slash = strchr(in->from, '/');
+		if (slash)
+			in->nick = cg_strdup(slash + 1);
+	}
+	in->body = xmpp_child_text(st, "body", NULL);
+	xmpp_stanza_t *subj = xmpp_stanza_get_child_by_name(st, "subject");
+	in->has_subject = subj != NULL;
+	if (subj)
+		in->subject = xmpp_child_text(st, "subject", NULL);
+	in->thread = xmpp_child_text(st, "thread", NULL);
+	/* Only the room's stanza-id counts: anyone can add one claiming
+	 * another `by` (XEP-0359 security considerations). */
+	if (in->room)
+		in->stanza_id =
+		    child_attr(st, "stanza-id", NS_SID, "by", in->room, "id");
+	in->origin_id = child_attr(st, "origin-id", NS_SID, NULL, NULL, "id");
+	in->reply_id = child_attr(st, "reply", NS_REPLY, NULL, NULL, "id");
+	in->reply_to = child_attr(st, "reply", NS_REPLY, NULL, NULL, "to");
+	in->occupant_id =
+	    child_attr(st, "occupant-id", NS_OCCUPANT_ID, NULL, NULL, "id");
+	in->delayed =
+	    xmpp_stanza_get_child_by_name_and_ns(st, "delay", NS_DELAY) != NULL;
+	if (in->reply_id)
+		strip_reply_fallback(st, in);
+	xmpp_stanza_t *err = xmpp_stanza_get_child_by_name(st, "error");
+	if (err) {
+		for (xmpp_stanza_t *c = xmpp_stanza_get_children(err); c;
+		     c = xmpp_stanza_get_next(c)) {
+			const char *ns = xmpp_stanza_get_ns(c);
+			const char *name = xmpp_stanza_get_name(c);
+			if (ns && name && strcmp(ns, NS_STANZAS) == 0 &&
+			    strcmp(name, "text") != 0) {
+				in->error_condition = cg_strdup(name);
+				break;
+			}
+		}
+	}
+}
+
+void
+xmpp_in_free(struct xmpp_in *in)
+{
+	if (in == NULL)
+		return;
+	free(in->type);
+	free(in->from);
+	free(in->room);
+	free(in->nick);
+	free(in->id);
+	free(in->body);
+	free(in->subject);
+	free(in->thread);
+	free(in->stanza_id);
+	free(in->origin_id);
+	free(in->reply_id);
+	free(in->reply_to);
+	free(in->occupant_id);
+	free(in->error_condition);
+	memset(in, 0, sizeof *in);
+}

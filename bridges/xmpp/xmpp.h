@@ -1,0 +1,227 @@
+/*
+ * xmpp.h: private to bridges/xmpp/: the XMPP bridge's state, shared by its
+ * files.  Nothing outside bridges/xmpp/ includes this header; the rest of
+ * coopgate sees only cg_xmpp_bridge_new() (bridges/bridge.h).
+ *
+ *   client.c    the bridge ops, the libstrophe connection (TLS, SASL,
+ *               reconnect with backoff), pumping libstrophe from the loop
+ *   muc.c       rooms: join, nick conflicts, instant-room form, occupants,
+ *               self-ping (XEP-0410)
+ *   deliver.c   outbox rows -> room messages, in-flight rows, echoes
+ *   inbound.c   room messages -> cg_msg -> cg_gateway_ingest()
+ *   commands.c  `!help`, `!who` in the room
+ *   stanza.c    building and parsing message stanzas (no state)
+ *
+ * Ownership: struct xmpp_bridge owns every string and array below; the
+ * libstrophe context and connection are owned by it too and released only
+ * by client.c.  All of it runs in the loop thread.
+ */
+#ifndef CG_XMPP_H
+#define CG_XMPP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <strophe.h>
+
+#include "bridges/bridge.h"
+#include "store/store.h"
+
+/* Namespaces used here. */
+#define NS_MUC "http://jabber.org/protocol/muc"
+#define NS_MUC_USER "http://jabber.org/protocol/muc#user"
+#define NS_MUC_OWNER "http://jabber.org/protocol/muc#owner"
+#define NS_DATA "jabber:x:data"
+#define NS_SID "urn:xmpp:sid:0"
+#define NS_REPLY "urn:xmpp:reply:0"
+#define NS_FALLBACK "urn:xmpp:fallback:0"
+#define NS_FALLBACK_OLD "urn:xmpp:feature-fallback:0"
+#define NS_DELAY "urn:xmpp:delay"
+#define NS_PING "urn:xmpp:ping"
+#define NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
+#define NS_OCCUPANT_ID "urn:xmpp:occupant-id:0"
+#define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
+
+/* Timings, in ms. */
+#define XMPP_BACKOFF_MIN 1000
+#define XMPP_BACKOFF_MAX (5 * 60 * 1000)
+#define XMPP_ECHO_TIMEOUT 30000 /* room echo of a delivered row */
+#define XMPP_JOIN_TIMEOUT 30000 /* self-presence after a join */
+#define XMPP_JOIN_RETRY 30000   /* after a refused join */
+#ifndef XMPP_PING_INTERVAL      /* -D for a build that tests silent drops */
+#define XMPP_PING_INTERVAL (4 * 60 * 1000)
+#define XMPP_PING_TIMEOUT 60000
+#endif
+#define XMPP_IDLE_TICK 1000 /* wake-up while connected and idle */
+#define XMPP_MAX_INFLIGHT 64
+/* Longest text (bytes) put into one room message: a stanza over the
+ * server's size limit makes it close the stream, and the row would break
+ * every reconnect until it dead-letters. */
+#define XMPP_MAX_TEXT (16 * 1024)
+
+struct xmpp_occupant {
+	char *nick;
+	char *jid;         /* real bare JID (lower case) or NULL */
+	char *occupant_id; /* XEP-0421 or NULL */
+};
+
+enum xmpp_room_state {
+	ROOM_OUT,     /* not joined; join at retry_at */
+	ROOM_JOINING, /* presence sent, waiting for our own */
+	ROOM_JOINED,
+};
+
+struct xmpp_room {
+	char *jid;      /* bare room JID, lower case */
+	char *channel;  /* the channel's name */
+	char *nick;     /* the nick we use (config nick, maybe suffixed) */
+	int nick_tries; /* conflicts seen in this join */
+	enum xmpp_room_state state;
+	int live;          /* subject seen: the join history is over */
+	int64_t retry_at;  /* mono ms: next join attempt (ROOM_OUT) */
+	int64_t join_sent; /* mono ms */
+	char *error;       /* why the last join failed, or NULL */
+	int64_t ping_at;   /* mono ms: next self-ping */
+	char *ping_id;     /* self-ping awaiting its answer, or NULL */
+	int64_t ping_sent;
+	struct xmpp_occupant *occ;
+	size_t nocc;
+};
+
+/* An outbox row handed to us as CG_INFLIGHT: our own copy (bridge.h). */
+struct xmpp_pending {
+	struct cg_outbox_row row;
+	char *origin_id;
+	int64_t deadline; /* mono ms: no echo by then -> retry */
+};
+
+enum xmpp_conn_state { XB_DOWN, XB_CONNECTING, XB_ONLINE };
+
+struct xmpp_bridge {
+	struct cg_bridge base; /* base.impl == this */
+	struct cg_gateway *gw;
+	xmpp_ctx_t *ctx;
+	xmpp_log_t log;    /* libstrophe's logger, userdata = this */
+	xmpp_conn_t *conn; /* NULL while down */
+	int fd;            /* the socket libstrophe uses, or -1 */
+	enum xmpp_conn_state state;
+	int64_t online_since; /* mono ms */
+	int conn_dead;        /* conn disconnected: release at next pump */
+	int64_t reconnect_at; /* mono ms */
+	int64_t backoff_ms;
+	char *fail_reason;    /* why this attempt failed (TLS, auth, ...) */
+	char *lib_error;      /* libstrophe's last error line */
+	uint64_t flush_timer; /* loop timer that flushes the send queue */
+	int stopping;
+	struct xmpp_room *rooms;
+	size_t nrooms;
+	struct xmpp_pending *pend;
+	size_t npend;
+	unsigned long next_id; /* for iq ids */
+};
+
+/* client.c */
+const struct cg_cfg_xmpp *xmpp_cfg(const struct xmpp_bridge *xb);
+/* Send a stanza and make sure it is flushed soon; releases st. */
+void xmpp_send_release(struct xmpp_bridge *xb, xmpp_stanza_t *st);
+/* A fresh id with the given prefix (caller frees). */
+char *xmpp_new_id(struct xmpp_bridge *xb, const char *prefix);
+/* Give up on the connection (silent drop, fatal error): reconnect. */
+void xmpp_conn_lost(struct xmpp_bridge *xb, const char *why);
+
+/* muc.c */
+void muc_rooms_init(struct xmpp_bridge *xb);
+void muc_rooms_free(struct xmpp_bridge *xb);
+struct xmpp_room *muc_room(struct xmpp_bridge *xb, const char *room_jid);
+void muc_join(struct xmpp_bridge *xb, struct xmpp_room *r);
+void muc_all_out(struct xmpp_bridge *xb); /* connection lost */
+/* We are no longer in the room: join again at the next tick. */
+void muc_rejoin(struct xmpp_bridge *xb, struct xmpp_room *r, const char *why);
+int muc_on_presence(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg);
+/* Joins, join timeouts and self-pings due at now; returns the next
+ * mono ms it wants to run (0: none). */
+int64_t muc_tick(struct xmpp_bridge *xb, int64_t now);
+/* The occupant's real bare JID (NULL when the room hides it). */
+const struct xmpp_occupant *muc_occupant(const struct xmpp_room *r,
+                                         const char *nick);
+/* Whether every room is joined or waiting after a refusal (so rows for
+ * joined rooms can go; rows for refused rooms are retried). */
+int muc_settled(const struct xmpp_bridge *xb);
+
+/* deliver.c */
+size_t xmpp_deliver(struct cg_bridge *b, struct cg_outbox_item *d, size_t n);
+/* Our own message came back from the room: 1 when it was one of ours. */
+int deliver_on_echo(struct xmpp_bridge *xb, const char *origin_id,
+                    const char *stanza_id);
+/* A message error bounced for one of ours. */
+void deliver_on_error(struct xmpp_bridge *xb, const char *id,
+                      const char *condition);
+int64_t deliver_tick(struct xmpp_bridge *xb, int64_t now);
+/* Finish every in-flight row as CG_RETRY with `why`. */
+void deliver_retry_all(struct xmpp_bridge *xb, const char *why);
+
+/* inbound.c */
+int inbound_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg);
+
+/* commands.c */
+/* Answer a `!command` line from `asker` (room/nick or a JID) privately. */
+void commands_run(struct xmpp_bridge *xb, const char *asker, const char *line);
+
+/* ---- stanza.c: no state, unit-tested ---- */
+
+/* Text safe for an XML stanza: valid UTF-8 (bad bytes become U+FFFD),
+ * no control characters but tab and newline, CRLF -> LF.  Caller frees. */
+char *xmpp_clean_text(const char *s);
+/* Code points in the first nbytes of UTF-8 s. */
+size_t xmpp_utf8_count(const char *s, size_t nbytes);
+/* Byte offset of code point index cp in s (strlen(s) when past the end). */
+size_t xmpp_utf8_offset(const char *s, size_t cp);
+
+/* What the gateway says in a room. */
+struct xmpp_out {
+	const char *room;       /* bare room JID */
+	const char *id;         /* message id and XEP-0359 origin-id */
+	const char *subject;    /* the thread's subject: first message only */
+	const char *name;       /* who wrote it */
+	const char *text;       /* what they wrote */
+	const char *thread;     /* XEP-0201 thread (our thread token) */
+	const char *reply_id;   /* XEP-0461: the parent's stanza-id */
+	const char *reply_to;   /* XEP-0461: room/nick of the parent's author */
+	const char *quote_name; /* fallback quote of the parent */
+	const char *quote_text;
+};
+/* The body; *fallback_end: code points of the reply quote (0: none).
+ * Caller frees. */
+char *xmpp_out_body(const struct xmpp_out *o, size_t *fallback_end);
+xmpp_stanza_t *xmpp_out_stanza(xmpp_ctx_t *ctx, const struct xmpp_out *o);
+
+/* What a room message says (all strings malloc'd or NULL). */
+struct xmpp_in {
+	char *type;
+	char *from;
+	char *room; /* bare JID of from, lower case */
+	char *nick; /* resource of from */
+	char *id;
+	char *body; /* reply fallback removed */
+	char *subject;
+	char *thread;
+	char *stanza_id; /* by = room */
+	char *origin_id;
+	char *reply_id;
+	char *reply_to;
+	char *occupant_id;
+	char *error_condition; /* type='error': the defined condition */
+	int has_subject;
+	int delayed;
+};
+void xmpp_in_parse(xmpp_stanza_t *st, struct xmpp_in *in);
+void xmpp_in_free(struct xmpp_in *in);
+
+/* Small helpers. */
+char *xmpp_child_text(xmpp_stanza_t *st, const char *name, const char *ns);
+char *xmpp_bare_lower(const char *jid); /* caller frees */
+xmpp_stanza_t *xmpp_el(xmpp_ctx_t *ctx, const char *name, const char *ns);
+void xmpp_add_text_child(xmpp_stanza_t *parent, const char *name,
+                         const char *text);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * smtp_out.h: the email bridge's outgoing side: outbox rows (one per
+ * recipient) composed once per message and handed to the submission
+ * server (smtp.* in the config) by a few worker threads with ESMTP
+ * PIPELINING.  bridge.c owns it; the functions below are called from the
+ * loop thread only.  Results come back through a pipe (email_smtp_fd) and
+ * are recorded with cg_outbox_complete() in the loop thread.
+ */
+#ifndef EMAIL_SMTP_OUT_H
+#define EMAIL_SMTP_OUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cg_gateway;
+struct cg_outbox_item;
+struct email_smtp;
+
+/* Called in the loop thread when a worker could not reach the server
+ * (error, e.g. "smtp localhost:587: AUTH PLAIN as gateway: 535 ...") or
+ * reached it again after such a failure (error NULL). */
+typedef void email_smtp_state_fn(void *arg, const char *error);
+
+/* Uses gw->cfg->smtp (valid until email_smtp_free()). */
+struct email_smtp *email_smtp_new(struct cg_gateway *gw,
+                                  email_smtp_state_fn *state, void *arg);
+/* Start the workers and the result pipe; -1 (logged) on failure. */
+int email_smtp_start(struct email_smtp *s);
+/* The read end of the result pipe (-1 before start). */
+int email_smtp_fd(const struct email_smtp *s);
+/* Record every result the workers have posted (cg_outbox_complete). */
+void email_smtp_drain(struct email_smtp *s);
+/* Whether deliver() takes rows now: started, not stopping, queue not
+ * full, server not known to be down. */
+int email_smtp_ready(struct email_smtp *s);
+/* Queue the rows: each becomes CG_INFLIGHT (or CG_FAILED/CG_RETRY when
+ * its message cannot be composed).  Returns how many it took. */
+size_t email_smtp_deliver(struct email_smtp *s, struct cg_outbox_item *d,
+                          size_t n);
+/* Monotonic ms at which ready() may turn true again (0: no wish). */
+int64_t email_smtp_tick(struct email_smtp *s, int64_t now_mono_ms);
+/* Stop taking rows, let the workers finish the queue for a few seconds,
+ * then cut their connections, join them and record every result (rows
+ * not tried are recorded as CG_RETRY). */
+void email_smtp_stop(struct email_smtp *s);
+void email_smtp_free(struct email_smtp *s);
+
+/*
+ * VERP.  The envelope sender for recipient rcpt of the list list_addr:
+ * "LOCAL+bounce-TOKEN@DOMAIN" (LOCAL@DOMAIN = list_addr).  TOKEN names the
+ * recipient readably: "alice=example.org" for alice@example.org (local
+ * part kept as is, domain in lower case; the last '=' separates them).  A
+ * recipient whose local part holds characters outside RFC 5322 atext (a
+ * quoted local part) is hex-encoded whole instead, lower-case hex and no
+ * '=', so the two forms never collide.  Caller frees.
+ */
+char *email_verp_sender(const char *list_addr, const char *rcpt);
+/* The recipient TOKEN encodes (the part after "+bounce-" up to '@'),
+ * or NULL when it is no token of ours.  Caller frees. */
+char *email_verp_recipient(const char *token, size_t len);
+
+#endif

@@ -11,6 +11,7 @@ struct cg_config;
 int cg_cli_member(int argc, char **argv, const char *config_path);
 int cg_cli_status(int argc, char **argv, const char *config_path);
 int cg_cli_inspect(int argc, char **argv, const char *config_path);
+int cg_cli_box(int argc, char **argv, const char *config_path);
 
 /* Load and validate the config, printing every error; NULL on failure
  * (*rc set to the exit code). */

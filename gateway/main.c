@@ -55,6 +55,16 @@ static const struct command commands[] = {
 	 "  member show ADDRESS\n"
 	 "  member set-layer ADDRESS guest|partner|member|core\n"
 	 "  member remove ADDRESS [--channel C]"},
+	{"box", "box put|get|ls|verify|gc ...",
+	 "The SchutzBox, the encrypted attachment store:\n"
+	 "  box put FILE [--name N] [--type T]  store FILE (- : stdin), print\n"
+	 "                                      its blob id\n"
+	 "  box get ID [-o FILE]                write the blob to stdout or FILE\n"
+	 "  box ls                              id, size, refs, created, type, name\n"
+	 "  box verify [ID...]                  check every blob (or those named);\n"
+	 "                                      print \"ID: reason\" per bad one, exit 65\n"
+	 "  box gc [--grace SECONDS]            remove blobs without references\n"
+	 "                                      stored before the grace (24 h)"},
 	{NULL, NULL, NULL},
 };
 
@@ -271,6 +281,8 @@ main(int argc, char **argv)
 		return cg_cli_member(argc, argv, path);
 	if (strcmp(cmd, "inspect") == 0)
 		return cg_cli_inspect(argc, argv, path);
+	if (strcmp(cmd, "box") == 0)
+		return cg_cli_box(argc, argv, path);
 	fprintf(stderr, "coopgate: %s: unknown command (see coopgate --help)\n",
 		cmd);
 	return CG_EX_USAGE;

@@ -40,7 +40,7 @@ cg_store_outbox_add(struct cg_store *s, int64_t message_id, const char *bridge,
 }
 
 #define ROW_COLS "id, message_id, bridge, destination, attempts, " \
-		 "next_attempt_ms, last_error"
+		 "next_attempt_ms, last_error, notice_id"
 
 static void
 row_read(sqlite3_stmt *st, struct cg_outbox_row *r)
@@ -52,6 +52,7 @@ row_read(sqlite3_stmt *st, struct cg_outbox_row *r)
 	r->attempts = sqlite3_column_int(st, 4);
 	r->next_attempt_ms = sqlite3_column_int64(st, 5);
 	r->last_error = db_col_text(st, 6);
+	r->notice_id = sqlite3_column_int64(st, 7);
 }
 
 static int
@@ -174,12 +175,12 @@ cg_store_outbox_get(struct cg_store *s, int64_t id, struct cg_outbox_row *out,
 	if (st == NULL)
 		return -1;
 	row_read(st, out);
-	const char *stt = (const char *)sqlite3_column_text(st, 7);
+	const char *stt = (const char *)sqlite3_column_text(st, 8);
 	*state = strcmp(stt, "done") == 0   ? CG_OUT_DONE :
 		 strcmp(stt, "dead") == 0   ? CG_OUT_DEAD :
 					      CG_OUT_PENDING;
 	if (far_id)
-		*far_id = db_col_text(st, 8);
+		*far_id = db_col_text(st, 9);
 	db_done(st);
 	return 0;
 }
@@ -277,4 +278,105 @@ cg_bridge_states_free(struct cg_bridge_state *v, size_t n)
 		free(v[i].last_error);
 	}
 	free(v);
+}
+
+void
+cg_notice_free(struct cg_notice *n)
+{
+	if (n == NULL)
+		return;
+	free(n->from_addr);
+	free(n->to_addr);
+	free(n->subject);
+	free(n->body);
+	free(n->in_reply_to);
+	free(n->auto_submitted);
+	free(n->message_id);
+	memset(n, 0, sizeof *n);
+}
+
+static const char SQL_NOTICE_ADD[] =
+	"INSERT INTO notice(channel_id, from_addr, to_addr, subject, body, "
+	"in_reply_to, auto_submitted, message_id, created) VALUES "
+	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+static const char SQL_NOTICE_OUTBOX[] =
+	"INSERT INTO outbox(notice_id, bridge, destination, next_attempt_ms, "
+	"created) VALUES (?1, 'email', ?2, ?3, ?4)";
+
+int
+cg_store_notice_add(struct cg_store *s, struct cg_notice *n, const char *domain)
+{
+	if (n->message_id == NULL) {
+		char *r = cg_random_hex(20);
+		n->message_id = cg_asprintf("cg.notice.%s@%s", r, domain);
+		free(r);
+	}
+	if (n->auto_submitted == NULL)
+		n->auto_submitted = cg_strdup("auto-replied");
+	n->created = cg_now();
+	sqlite3_stmt *st = db_stmt(s, SQL_NOTICE_ADD);
+	if (st == NULL)
+		return -1;
+	db_bind_id(st, 1, n->channel_id);
+	db_bind_text(st, 2, n->from_addr);
+	db_bind_text(st, 3, n->to_addr);
+	db_bind_text(st, 4, n->subject);
+	db_bind_text(st, 5, n->body);
+	db_bind_text(st, 6, n->in_reply_to);
+	db_bind_text(st, 7, n->auto_submitted);
+	db_bind_text(st, 8, n->message_id);
+	sqlite3_bind_int64(st, 9, n->created);
+	if (db_exec(s, st, n->to_addr) != 0)
+		return -1;
+	n->id = sqlite3_last_insert_rowid(s->db);
+	st = db_stmt(s, SQL_NOTICE_OUTBOX);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, n->id);
+	db_bind_text(st, 2, n->to_addr);
+	sqlite3_bind_int64(st, 3, cg_now_ms());
+	sqlite3_bind_int64(st, 4, n->created);
+	return db_exec(s, st, n->to_addr);
+}
+
+static const char SQL_NOTICE_GET[] =
+	"SELECT channel_id, from_addr, to_addr, subject, body, in_reply_to, "
+	"auto_submitted, message_id, created FROM notice WHERE id = ?1";
+
+int
+cg_store_notice_get(struct cg_store *s, int64_t id, struct cg_notice *out)
+{
+	memset(out, 0, sizeof *out);
+	sqlite3_stmt *st = db_row_by_id(s, SQL_NOTICE_GET, id, "notice");
+	if (st == NULL)
+		return -1;
+	out->id = id;
+	out->channel_id = sqlite3_column_int64(st, 0);
+	out->from_addr = db_col_text(st, 1);
+	out->to_addr = db_col_text(st, 2);
+	out->subject = db_col_text(st, 3);
+	out->body = db_col_text(st, 4);
+	out->in_reply_to = db_col_text(st, 5);
+	out->auto_submitted = db_col_text(st, 6);
+	out->message_id = db_col_text(st, 7);
+	out->created = sqlite3_column_int64(st, 8);
+	db_done(st);
+	return 0;
+}
+
+static const char SQL_NOTICE_COUNT[] =
+	"SELECT count(*) FROM notice WHERE to_addr = ?1 AND from_addr = ?2 "
+	"AND created >= ?3";
+
+int64_t
+cg_store_notice_count(struct cg_store *s, const char *to_addr,
+		      const char *from_addr, int64_t since)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_NOTICE_COUNT);
+	if (st == NULL)
+		return 0;
+	db_bind_text(st, 1, to_addr);
+	db_bind_text(st, 2, from_addr);
+	sqlite3_bind_int64(st, 3, since);
+	return db_scalar(s, st, "notice count");
 }

@@ -196,7 +196,8 @@ enum cg_outbox_state { CG_OUT_PENDING, CG_OUT_DONE, CG_OUT_DEAD };
 
 struct cg_outbox_row {
 	int64_t id;
-	int64_t message_id;
+	int64_t message_id;     /* a stored message, or 0 for a notice */
+	int64_t notice_id;      /* a notice (see below), or 0 */
 	char *bridge;           /* "email" | "xmpp" */
 	char *destination;      /* recipient address or room JID */
 	int attempts;
@@ -231,6 +232,31 @@ int cg_store_outbox_counts(struct cg_store *s, const char *bridge,
 /* Dead letters, newest first, at most limit. */
 int cg_store_outbox_dead_list(struct cg_store *s, size_t limit,
 			      struct cg_outbox_row **out, size_t *n);
+
+/* ---- notices: mail the gateway writes to one person ---- */
+struct cg_notice {
+	int64_t id;
+	int64_t channel_id;     /* 0: none (e.g. mail to an unknown address) */
+	char *from_addr;        /* "dev+request@lists.example.org" */
+	char *to_addr;
+	char *subject, *body;   /* UTF-8 */
+	char *in_reply_to;      /* Message-ID answered, no <>; may be NULL */
+	char *auto_submitted;   /* "auto-replied" | "auto-generated" */
+	char *message_id;       /* ours, no <> */
+	int64_t created;
+};
+void cg_notice_free(struct cg_notice *n);
+/* Store a notice and its outbox row (bridge "email", due now); n->id and
+ * n->message_id (when NULL: generated at the gateway's domain) are set.
+ * Run it inside the caller's transaction when it belongs with other
+ * writes. */
+int cg_store_notice_add(struct cg_store *s, struct cg_notice *n,
+			const char *domain);
+int cg_store_notice_get(struct cg_store *s, int64_t id, struct cg_notice *out);
+/* Notices to `to_addr` from `from_addr` created since `since` (rate
+ * limits: "one auto-reply per channel per week"). */
+int64_t cg_store_notice_count(struct cg_store *s, const char *to_addr,
+			      const char *from_addr, int64_t since);
 
 /* ---- bridge state (for `coopgate status`) ---- */
 struct cg_bridge_state {

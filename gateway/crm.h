@@ -1,0 +1,29 @@
+/*
+ * crm.h: CRM context about a sender, as outgoing mail carries it.
+ * Implemented in gateway/crm.c.
+ */
+#ifndef CG_CRM_H
+#define CG_CRM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cg_store;
+
+/*
+ * The footer line for channels with crm_context = "footer", e.g.
+ * "— Alice Example · Example eG · core · 14 messages in 30 days · member
+ * since 2025-03" (caller frees); NULL for an unknown contact.
+ */
+char *cg_crm_footer(struct cg_store *s, int64_t contact_id, int64_t now);
+/*
+ * The header lines for crm_context = "header": exactly
+ * "X-Coop-Sender-Org: ...", "X-Coop-Sender-Layer: ...",
+ * "X-Coop-Sender-Since: YYYY-MM-DD" (ASCII; RFC 2047 where needed).
+ * *lines is malloc'd (free each and the array); *n = 0 for an unknown
+ * contact.
+ */
+int cg_crm_headers(struct cg_store *s, int64_t contact_id, char ***lines,
+		   size_t *n);
+
+#endif

@@ -48,10 +48,14 @@ turn_prepare(struct cg_loop *l, struct pollfd *pfds, int *npfds, int max,
 			wake = w;
 	}
 	*npfds = n;
-	/* New rows (or rows whose backoff ended) are due: deliver now. */
-	int64_t due = cg_outbox_run(gw);
-	if (due && (wake == 0 || due < wake))
-		wake = due;
+	/* The outbox is read only when something changed (new rows, a
+	 * finished delivery, a bridge that connected) or rows fall due. */
+	if (gw->outbox_kick || gw->outbox_due == 0 || now >= gw->outbox_due)
+		gw->outbox_due = cg_outbox_run(gw);
+	if (gw->outbox_due == 0)
+		gw->outbox_due = now + 60000; /* nothing pending: look again */
+	if (wake == 0 || gw->outbox_due < wake)
+		wake = gw->outbox_due;
 	return wake;
 }
 
@@ -64,7 +68,7 @@ turn_ready(struct cg_loop *l, struct pollfd *pfds, int npfds, void *arg)
 			gw->turn_owner[i]->ops->on_ready(
 				gw->turn_owner[i], pfds[i].fd, pfds[i].revents);
 	if (gw->outbox_kick)
-		cg_outbox_run(gw);
+		gw->outbox_due = cg_outbox_run(gw);
 }
 
 static void

@@ -25,6 +25,7 @@ struct cg_gateway {
 	struct cg_bridge *bridges[CG_MAX_BRIDGES];
 	size_t nbridges;
 	int outbox_kick;        /* set when new rows are due now */
+	int64_t outbox_due;     /* monotonic ms the outbox next wants a run */
 	int64_t *inflight;      /* outbox rows a bridge is delivering */
 	size_t ninflight;
 	/* Which bridge asked for each pollfd of the current loop turn. */

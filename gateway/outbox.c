@@ -45,32 +45,54 @@ random_unit(void)
 	return (double)r / 4294967296.0;
 }
 
-/* In-flight row ids live in the gateway; few at a time: a small array. */
+/*
+ * In-flight row ids live in the gateway, sorted, so a batch of a thousand
+ * rows costs a thousand binary searches, not a million comparisons.
+ */
+static size_t
+inflight_pos(const struct cg_gateway *gw, int64_t id)
+{
+	size_t lo = 0, hi = gw->ninflight;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (gw->inflight[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 int
 cg_outbox_inflight(struct cg_gateway *gw, int64_t row_id)
 {
-	for (size_t i = 0; i < gw->ninflight; i++)
-		if (gw->inflight[i] == row_id)
-			return 1;
-	return 0;
+	size_t i = inflight_pos(gw, row_id);
+	return i < gw->ninflight && gw->inflight[i] == row_id;
 }
 
 static void
 inflight_add(struct cg_gateway *gw, int64_t id)
 {
+	size_t i = inflight_pos(gw, id);
+	if (i < gw->ninflight && gw->inflight[i] == id)
+		return;
 	gw->inflight = cg_realloc(gw->inflight,
 				  (gw->ninflight + 1) * sizeof *gw->inflight);
-	gw->inflight[gw->ninflight++] = id;
+	memmove(gw->inflight + i + 1, gw->inflight + i,
+		(gw->ninflight - i) * sizeof *gw->inflight);
+	gw->inflight[i] = id;
+	gw->ninflight++;
 }
 
 static void
 inflight_remove(struct cg_gateway *gw, int64_t id)
 {
-	for (size_t i = 0; i < gw->ninflight; i++)
-		if (gw->inflight[i] == id) {
-			gw->inflight[i] = gw->inflight[--gw->ninflight];
-			return;
-		}
+	size_t i = inflight_pos(gw, id);
+	if (i < gw->ninflight && gw->inflight[i] == id) {
+		memmove(gw->inflight + i, gw->inflight + i + 1,
+			(gw->ninflight - i - 1) * sizeof *gw->inflight);
+		gw->ninflight--;
+	}
 }
 
 /* Record one result; call inside a transaction. */
@@ -122,6 +144,7 @@ void
 cg_outbox_complete(struct cg_gateway *gw, struct cg_outbox_item *d)
 {
 	inflight_remove(gw, d->row->id);
+	gw->outbox_kick = 1; /* the bridge has room again */
 	if (cg_store_begin(gw->store) != 0)
 		return;
 	record(gw, d);

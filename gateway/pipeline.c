@@ -345,6 +345,8 @@ void
 cg_gateway_bridge_state(struct cg_gateway *gw, const char *bridge,
 			int connected, const char *error)
 {
+	if (connected)
+		gw->outbox_kick = 1; /* rows waiting for this bridge can go */
 	if (cg_store_bridge_state_set(gw->store, bridge, connected, error,
 				      cg_now()) != 0)
 		cg_warn("%s: cannot record the bridge state", bridge);

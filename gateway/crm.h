@@ -13,13 +13,17 @@ struct cg_store;
 /*
  * The footer line for channels with crm_context = "footer", e.g.
  * "— Alice Example · Example eG · core · 14 messages in 30 days · member
- * since 2025-03" (caller frees); NULL for an unknown contact.
+ * since 2025-03" (caller frees); NULL for an unknown contact.  The
+ * organisation is left out when there is none; the count is the contact's
+ * incoming interactions since now - 30 days; "member since" (members and
+ * core), "partner since", "guest since" give the month of layer_since.
  */
 char *cg_crm_footer(struct cg_store *s, int64_t contact_id, int64_t now);
 /*
  * The header lines for crm_context = "header": exactly
  * "X-Coop-Sender-Org: ...", "X-Coop-Sender-Layer: ...",
- * "X-Coop-Sender-Since: YYYY-MM-DD" (ASCII; RFC 2047 where needed).
+ * "X-Coop-Sender-Since: YYYY-MM-DD" (ASCII; RFC 2047 where needed);
+ * the Org line is left out for a contact without an organisation.
  * *lines is malloc'd (free each and the array); *n = 0 for an unknown
  * contact.
  */

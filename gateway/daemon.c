@@ -20,6 +20,7 @@
 #include "gateway/gateway.h"
 #include "gateway/log.h"
 #include "gateway/loop.h"
+#include "gateway/onboarding.h"
 #include "gateway/outbox.h"
 #include "gateway/sync.h"
 #include "gateway/util.h"
@@ -271,6 +272,8 @@ cg_daemon_run(struct cg_config *cfg, int foreground)
 	cg_loop_on_signal(gw.loop, SIGHUP, on_reload, &gw);
 	cg_loop_set_turn(gw.loop, turn_prepare, turn_ready, &gw);
 	bridges_start(&gw);
+	/* CRM: held posts expire after 7 days (checked hourly). */
+	cg_onboarding_timer_start(&gw);
 	cg_info("coopgate %s running: %zu channel(s), data in %s",
 		COOPGATE_VERSION, gw.cfg->nchannels, gw.cfg->gateway.data_dir);
 	if (cg_loop_run(gw.loop) != 0)

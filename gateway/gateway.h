@@ -63,6 +63,21 @@ enum cg_ingest_result cg_gateway_ingest(struct cg_gateway *gw,
 					struct cg_msg *m,
 					cg_ingest_extra_fn *extra, void *arg,
 					struct cg_ingest_info *info);
+/*
+ * A correction (XEP-0308) of stored message `original`, which the bridge
+ * has checked comes from the original's author: the stored text becomes
+ * m's.  Mail rows of the original that still wait then carry the new
+ * text; when one already went out (done, or being sent now), m is also
+ * stored as a new message in the original's thread, replying to it, its
+ * text marked "(corrected) ", so members get it (info->message_id is then
+ * that new message, else the original).  m->ext_id is the correction's own
+ * id (dedup: a replayed correction is CG_INGEST_DUPLICATE).  `extra` as in
+ * cg_gateway_ingest().
+ */
+enum cg_ingest_result cg_gateway_correct(struct cg_gateway *gw,
+					 int64_t original, struct cg_msg *m,
+					 cg_ingest_extra_fn *extra, void *arg,
+					 struct cg_ingest_info *info);
 /* The same decisions without writing (for `coopgate inspect`). */
 enum cg_ingest_result cg_gateway_decide(struct cg_gateway *gw,
 					struct cg_msg *m,

@@ -55,6 +55,11 @@ static const struct command commands[] = {
 	 "  member show ADDRESS\n"
 	 "  member set-layer ADDRESS guest|partner|member|core\n"
 	 "  member remove ADDRESS [--channel C]"},
+	{"crm", "crm import FILE.vcf | crm export [FILE.vcf]",
+	 "Contacts as vCard 4.0 (RFC 6350): FN, N, EMAIL, IMPP:xmpp:, ORG,\n"
+	 "CATEGORIES (tags), NOTE, X-COOP-LAYER.  import reports a malformed\n"
+	 "card as FILE:LINE: message, skips it and imports the rest (exit 65\n"
+	 "when any was skipped); export writes to FILE or stdout."},
 	{"box", "box put|get|ls|verify|gc ...",
 	 "The SchutzBox, the encrypted attachment store:\n"
 	 "  box put FILE [--name N] [--type T]  store FILE (- : stdin), print\n"
@@ -283,6 +288,8 @@ main(int argc, char **argv)
 		return cg_cli_inspect(argc, argv, path);
 	if (strcmp(cmd, "box") == 0)
 		return cg_cli_box(argc, argv, path);
+	if (strcmp(cmd, "crm") == 0)
+		return cg_cli_crm(argc, argv, path);
 	fprintf(stderr, "coopgate: %s: unknown command (see coopgate --help)\n",
 		cmd);
 	return CG_EX_USAGE;

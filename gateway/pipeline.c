@@ -6,6 +6,9 @@
  *   external ids, attachments, thread, interaction and one outbox row per
  *   destination.
  *
+ * A correction (XEP-0308, cg_gateway_correct) updates the stored text, or
+ * becomes a message of its own when the original's mail is out already.
+ *
  * decide() only reads, so `coopgate inspect` runs exactly the daemon's
  * logic without writing.  Must never: write outside the one transaction,
  * relay an auto-generated message, or merge threads by subject.
@@ -17,6 +20,8 @@
 #include "bridges/bridge.h"
 #include "gateway/gateway.h"
 #include "gateway/log.h"
+#include "gateway/outbox.h"
+#include "gateway/onboarding.h"
 #include "gateway/util.h"
 #include "store/store.h"
 
@@ -226,6 +231,16 @@ add_destinations(struct cg_gateway *gw, const struct cg_msg *m,
 	return rc;
 }
 
+/* CRM: an unknown sender from a domain a known organisation owns (its
+ * config/CLI members' addresses; never free mail) belongs to it. */
+static int
+link_org_by_domain(struct cg_store *s, int64_t contact_id, const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	int64_t org = at ? cg_store_org_by_domain(s, at + 1) : 0;
+	return org ? cg_store_contact_link_org(s, contact_id, org) : 0;
+}
+
 static int
 write_message(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 	      struct cg_ingest_info *info)
@@ -242,6 +257,9 @@ write_message(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 			s, m->network == CG_NET_XMPP ? CG_ID_JID : CG_ID_EMAIL,
 			m->sender_addr, m->sender_name);
 		if (d->contact_id == 0)
+			return -1;
+		if (m->network == CG_NET_EMAIL &&
+		    link_org_by_domain(s, d->contact_id, m->sender_addr) != 0)
 			return -1;
 	}
 	if (d->thread_id == 0) {
@@ -293,6 +311,13 @@ write_message(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 	if (!(m->flags & CG_MSG_HELD) &&
 	    add_destinations(gw, m, d, sm.id, &info->outbox_rows) != 0)
 		goto out;
+	/* CRM: a held post waits for a nomination (gateway/onboarding.c). */
+	if ((m->flags & CG_MSG_HELD) &&
+	    cg_onboarding_held(gw, d->ch, d->channel_id, sm.id, d->contact_id,
+			       m->network == CG_NET_EMAIL ? m->sender_addr :
+							    NULL,
+			       msgid, sm.subject, now) != 0)
+		goto out;
 	info->message_id = sm.id;
 	info->thread_id = d->thread_id;
 	info->contact_id = d->contact_id;
@@ -337,6 +362,121 @@ cg_gateway_ingest(struct cg_gateway *gw, struct cg_msg *m,
 	if (info->outbox_rows)
 		gw->outbox_kick = 1;
 	return r;
+}
+
+/* Whether some mail of message `id` went out already (done, or handed to
+ * the email bridge right now), so a correction must be a mail of its own. */
+static int
+mail_went_out(struct cg_gateway *gw, int64_t id, int *out)
+{
+	int64_t *pending;
+	size_t npending, ndone;
+	if (cg_store_message_rows(gw->store, id, "email", &pending, &npending,
+				  &ndone) != 0)
+		return -1;
+	*out = ndone > 0;
+	for (size_t i = 0; i < npending && !*out; i++)
+		*out = cg_outbox_inflight(gw, pending[i]);
+	free(pending);
+	return 0;
+}
+
+/* XEP-0308 (gateway.h): update the stored text; a new message when the
+ * original's mail is out.  Decided here, written in one transaction. */
+enum cg_ingest_result
+cg_gateway_correct(struct cg_gateway *gw, int64_t original, struct cg_msg *m,
+		   cg_ingest_extra_fn *extra, void *arg,
+		   struct cg_ingest_info *info)
+{
+	struct cg_store *s = gw->store;
+	const char *net = cg_network_name(m->network);
+	memset(info, 0, sizeof *info);
+	if (m->ext_id &&
+	    (info->message_id = cg_store_extid_find(s, net, m->ext_id))) {
+		info->reason = "duplicate: already stored";
+		return CG_INGEST_DUPLICATE;
+	}
+	struct cg_stored_msg o;
+	int out = 0;
+	if (cg_store_message_get(s, original, &o) != 0 ||
+	    mail_went_out(gw, original, &out) != 0) {
+		info->reason = "store: cannot read the corrected message";
+		return CG_INGEST_ERROR;
+	}
+	char *name = cg_store_channel_name(s, o.channel_id);
+	struct decision d = {
+		.ch = name ? cg_config_channel(gw->cfg, name) : NULL,
+		.channel_id = o.channel_id,
+		.contact_id = o.contact_id,
+		.parent_id = o.id,
+		.thread_id = o.thread_id,
+	};
+	free(name);
+	enum cg_ingest_result r = CG_INGEST_STORED;
+	info->message_id = original;
+	info->thread_id = o.thread_id;
+	if (cg_store_begin(s) != 0) {
+		cg_stored_msg_free(&o);
+		info->reason = "store: cannot begin transaction";
+		return CG_INGEST_ERROR;
+	}
+	int rc = cg_store_message_set_text(s, original, m->text,
+					   m->trimmed ? m->trimmed : m->text);
+	if (rc == 0 && out && d.ch) {
+		/* The mail is out: members get the new text as a reply. */
+		char *t = cg_asprintf("(corrected) %s",
+				      m->trimmed ? m->trimmed : m->text);
+		free(m->trimmed);
+		m->trimmed = t;
+		m->flags |= o.flags & CG_MSG_HELD;
+		rc = write_message(gw, m, &d, info);
+		info->parent_id = original;
+	} else if (rc == 0 && m->ext_id) {
+		rc = cg_store_extid_add(s, net, m->ext_id, original);
+	}
+	cg_stored_msg_free(&o);
+	if (rc == 0 && extra && extra(gw, arg) != 0)
+		rc = -1;
+	if (rc != 0 || cg_store_commit(s) != 0) {
+		cg_store_rollback(s);
+		info->reason = "store: cannot record the correction";
+		return CG_INGEST_ERROR;
+	}
+	if (info->outbox_rows)
+		gw->outbox_kick = 1;
+	return r;
+}
+
+/* CRM: a held post whose sender was promoted goes out like a fresh post
+ * (declared in gateway/onboarding.h). */
+int
+cg_gateway_release_held(struct cg_gateway *gw, int64_t message_id,
+			size_t *rows)
+{
+	struct cg_stored_msg sm;
+	if (cg_store_message_get(gw->store, message_id, &sm) != 0)
+		return -1;
+	char *name = cg_store_channel_name(gw->store, sm.channel_id);
+	struct decision d = {
+		.ch = name ? cg_config_channel(gw->cfg, name) : NULL,
+		.channel_id = sm.channel_id,
+		.contact_id = sm.contact_id,
+	};
+	struct cg_msg m = {
+		.network = sm.network && strcmp(sm.network, "xmpp") == 0 ?
+				   CG_NET_XMPP :
+				   CG_NET_EMAIL,
+		.sender_addr = sm.sender_addr,
+	};
+	int rc = -1;
+	if (d.ch == NULL)
+		cg_warn("message %lld: channel %s is no longer configured",
+			(long long)message_id, name ? name : "?");
+	else if (cg_store_held_release(gw->store, message_id, cg_now()) == 0)
+		rc = add_destinations(gw, &m, &d, message_id, rows);
+	free(name);
+	cg_stored_msg_free(&sm);
+	return rc;
 }
 
 /* Declared in gateway.h, was missing: the bridges' connection state for

@@ -501,6 +501,9 @@ static const char SQL_RECIPIENTS[] =
 	"i.contact_id = m.contact_id AND i.kind = 'email' ORDER BY i.id "
 	"LIMIT 1) AS addr FROM membership m WHERE m.channel_id = ?1 AND "
 	"m.delivery = ?2 AND m.contact_id IS NOT ?3 AND addr IS NOT NULL "
+	/* bounces (005_bounce.sql): suspended addresses get no list mail */
+	"AND NOT EXISTS (SELECT 1 FROM bounce_suspension b WHERE "
+	"b.address = addr) "
 	"ORDER BY addr";
 
 int

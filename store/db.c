@@ -81,16 +81,14 @@ db_stmt(struct cg_store *s, const char *sql)
 		db_fail(s, "prepare");
 		return NULL;
 	}
-	if (s->ncache < CG_STMT_CACHE) {
-		s->cache[s->ncache].sql = sql;
-		s->cache[s->ncache].st = st;
-		s->ncache++;
-	} else {
-		/* The cache is sized for every statement in store/; running
-		 * out means a new statement was added without raising it. */
-		cg_error("store: statement cache full (raise CG_STMT_CACHE)");
-		abort();
+	if (s->ncache == s->capcache) {
+		s->capcache = s->capcache ? s->capcache * 2 : 64;
+		s->cache = cg_realloc(s->cache,
+				      (size_t)s->capcache * sizeof *s->cache);
 	}
+	s->cache[s->ncache].sql = sql;
+	s->cache[s->ncache].st = st;
+	s->ncache++;
 	return st;
 }
 
@@ -310,6 +308,7 @@ cg_store_close(struct cg_store *s)
 		return;
 	for (int i = 0; i < s->ncache; i++)
 		sqlite3_finalize(s->cache[i].st);
+	free(s->cache);
 	if (s->db)
 		sqlite3_close(s->db);
 	free(s->path);

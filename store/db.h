@@ -11,18 +11,16 @@
 
 #include "store/store.h"
 
-#define CG_STMT_CACHE 96
-
 struct cg_store {
 	sqlite3 *db;
 	char *path;
 	int readonly;
 	char *err;              /* last error message */
-	struct {
+	struct db_cached {
 		const char *sql; /* the static string: cached by address */
 		sqlite3_stmt *st;
-	} cache[CG_STMT_CACHE];
-	int ncache;
+	} *cache;               /* grows: one entry per SQL string used */
+	int ncache, capcache;
 };
 
 /*

@@ -4,9 +4,12 @@
  * and a stored message's attachments (to send them on to members).  The
  * IMAP watermark lives in kv (keys "imap/MAILBOX/uidvalidity",
  * "imap/MAILBOX/last_uid", "imap/MAILBOX/flagged_uid"), written through
- * cg_store_kv_set_int inside the ingest transaction.
- * Must never: write (these are reads), or be called from an SMTP worker
- * thread (only the loop thread touches the store).
+ * cg_store_kv_set_int inside the ingest transaction.  Also: the outbox
+ * rows of chat lines (batched per thread and recipient until the room is
+ * quiet) and the digests (schema 006: what each covered, which notices
+ * are its copies).
+ * Must never: be called from an SMTP worker thread (only the loop thread
+ * touches the store).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -87,4 +90,170 @@ cg_attachments_free(struct cg_attachment *v, size_t n)
 		free(v[i].data);
 	}
 	free(v);
+}
+
+static const char SQL_CHAT_PENDING_AFTER[] =
+    "SELECT max(o.next_attempt_ms) FROM outbox o JOIN message m "
+    "ON m.id = o.message_id WHERE o.state = 'pending' AND "
+    "o.bridge = 'email' AND o.destination = ?2 AND m.thread_id = ?1 AND "
+    "m.network = 'xmpp' AND o.next_attempt_ms > ?3";
+
+int64_t
+cg_store_email_chat_pending_after(struct cg_store *s, int64_t thread_id,
+                                  const char *destination, int64_t now_ms)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_CHAT_PENDING_AFTER);
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_int64(st, 1, thread_id);
+	db_bind_text(st, 2, destination);
+	sqlite3_bind_int64(st, 3, now_ms);
+	return db_scalar(s, st, "chat rows pending");
+}
+
+static const char SQL_CHAT_DEFER[] =
+    "UPDATE outbox SET next_attempt_ms = ?3 WHERE state = 'pending' AND "
+    "bridge = 'email' AND destination = ?2 AND next_attempt_ms < ?3 AND "
+    "message_id IN (SELECT id FROM message WHERE thread_id = ?1 AND "
+    "network = 'xmpp')";
+
+int
+cg_store_email_chat_defer(struct cg_store *s, int64_t thread_id,
+                          const char *destination, int64_t due_ms)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_CHAT_DEFER);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, thread_id);
+	db_bind_text(st, 2, destination);
+	sqlite3_bind_int64(st, 3, due_ms);
+	return db_exec(s, st, destination);
+}
+
+static const char SQL_THREAD_LAST_EMAIL[] =
+    "SELECT coalesce((SELECT max(id) FROM message WHERE thread_id = ?1 AND "
+    "network = 'email' AND (?2 = 0 OR id < ?2)), "
+    "(SELECT root_message_id FROM thread WHERE id = ?1), 0)";
+
+int64_t
+cg_store_thread_last_email(struct cg_store *s, int64_t thread_id,
+                           int64_t before)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_THREAD_LAST_EMAIL);
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_int64(st, 1, thread_id);
+	sqlite3_bind_int64(st, 2, before);
+	return db_scalar(s, st, "thread's last email");
+}
+
+static const char SQL_CHANNEL_MESSAGES_AFTER[] =
+    "SELECT id FROM message WHERE channel_id = ?1 AND id > ?2 AND "
+    "(flags & ?3) = 0 ORDER BY id LIMIT ?4";
+
+int
+cg_store_channel_messages_after(struct cg_store *s, int64_t channel_id,
+                                int64_t after, unsigned skip_flags, size_t max,
+                                int64_t **ids, size_t *n)
+{
+	*ids = NULL;
+	*n = 0;
+	sqlite3_stmt *st = db_stmt(s, SQL_CHANNEL_MESSAGES_AFTER);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, channel_id);
+	sqlite3_bind_int64(st, 2, after);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)skip_flags);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)max);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*ids = cg_realloc(*ids, (*n + 1) * sizeof **ids);
+		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	db_done(st);
+	if (rc != SQLITE_DONE) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+		return db_fail(s, "channel messages");
+	}
+	return 0;
+}
+
+static const char SQL_CHANNEL_LAST_MESSAGE[] =
+    "SELECT max(id) FROM message WHERE ?1 = 0 OR channel_id = ?1";
+
+int64_t
+cg_store_channel_last_message(struct cg_store *s, int64_t channel_id)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_CHANNEL_LAST_MESSAGE);
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_int64(st, 1, channel_id);
+	return db_scalar(s, st, "channel's last message");
+}
+
+static const char SQL_DIGEST_ADD[] =
+    "INSERT INTO digest(channel_id, period_start, period_end, "
+    "first_message_id, last_message_id, messages, created) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char SQL_DIGEST_MESSAGE_ADD[] =
+    "INSERT INTO digest_message(digest_id, message_id) VALUES (?1, ?2)";
+
+int
+cg_store_digest_add(struct cg_store *s, int64_t channel_id,
+                    int64_t period_start, int64_t period_end,
+                    const int64_t *ids, size_t n, int64_t *id)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_DIGEST_ADD);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, channel_id);
+	sqlite3_bind_int64(st, 2, period_start);
+	sqlite3_bind_int64(st, 3, period_end);
+	db_bind_id(st, 4, n ? ids[0] : 0);
+	db_bind_id(st, 5, n ? ids[n - 1] : 0);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)n);
+	sqlite3_bind_int64(st, 7, cg_now());
+	if (db_exec(s, st, "digest") != 0)
+		return -1;
+	*id = sqlite3_last_insert_rowid(s->db);
+	for (size_t i = 0; i < n; i++) {
+		st = db_stmt(s, SQL_DIGEST_MESSAGE_ADD);
+		if (st == NULL)
+			return -1;
+		sqlite3_bind_int64(st, 1, *id);
+		sqlite3_bind_int64(st, 2, ids[i]);
+		if (db_exec(s, st, "digest message") != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static const char SQL_DIGEST_NOTICE_ADD[] =
+    "INSERT INTO digest_notice(notice_id, digest_id) VALUES (?1, ?2)";
+
+int
+cg_store_digest_notice_add(struct cg_store *s, int64_t digest_id,
+                           int64_t notice_id)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_DIGEST_NOTICE_ADD);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, notice_id);
+	sqlite3_bind_int64(st, 2, digest_id);
+	return db_exec(s, st, "digest notice");
+}
+
+static const char SQL_NOTICE_DIGEST[] =
+    "SELECT digest_id FROM digest_notice WHERE notice_id = ?1";
+
+int64_t
+cg_store_notice_digest(struct cg_store *s, int64_t notice_id)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_NOTICE_DIGEST);
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_int64(st, 1, notice_id);
+	return db_scalar(s, st, "notice's digest");
 }

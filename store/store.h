@@ -258,6 +258,135 @@ int cg_store_notice_get(struct cg_store *s, int64_t id, struct cg_notice *out);
 int64_t cg_store_notice_count(struct cg_store *s, const char *to_addr,
 			      const char *from_addr, int64_t since);
 
+/* ---- crm (store/crm.c): tags, notes, organisations, activity,
+ * nominations, held posts ---- */
+/* Interactions of a contact in `direction` ("in" | "out") at or after
+ * since. */
+int64_t cg_store_interaction_count(struct cg_store *s, int64_t contact_id,
+				   const char *direction, int64_t since);
+/* Time of the contact's latest interaction; 0 when none. */
+int64_t cg_store_contact_last_seen(struct cg_store *s, int64_t contact_id);
+/* Tags, sorted (caller frees each and the array). */
+int cg_store_contact_tags(struct cg_store *s, int64_t contact_id, char ***out,
+			  size_t *n);
+int cg_store_contact_tag_add(struct cg_store *s, int64_t contact_id,
+			     const char *tag);
+/* The free-text note (caller frees; NULL when none). */
+int cg_store_contact_note(struct cg_store *s, int64_t contact_id, char **out);
+int cg_store_contact_set_note(struct cg_store *s, int64_t contact_id,
+			      const char *note); /* NULL/"" clears */
+/* Set the name (NULL: leave); the organisation by name (NULL: leave, "":
+ * none), creating the organisation contact when new. */
+int cg_store_contact_set_name(struct cg_store *s, int64_t contact_id,
+			      const char *name);
+int cg_store_contact_set_org(struct cg_store *s, int64_t contact_id,
+			     const char *org);
+/* Add an identity to a contact; -1 when another contact owns it. */
+int cg_store_contact_identity_add(struct cg_store *s, int64_t contact_id,
+				  enum cg_identity_kind kind,
+				  const char *value);
+/* The organisation owning mail domain `domain`: the one whose config/CLI
+ * members have addresses there; 0 when none or more than one. */
+int64_t cg_store_org_by_domain(struct cg_store *s, const char *domain);
+/* Link a contact to an organisation contact (0: unlink). */
+int cg_store_contact_link_org(struct cg_store *s, int64_t contact_id,
+			      int64_t org_id);
+/* A free-mail domain (gmail.com, gmx.de, ...): never an organisation's. */
+int cg_mail_domain_is_free(const char *domain);
+
+/* Nominations.  add: 1 recorded, 0 already there, -1 error. */
+int cg_store_nomination_add(struct cg_store *s, int64_t nominee,
+			    int64_t nominator, int64_t channel_id,
+			    enum cg_layer target, int64_t now);
+struct cg_nomination {
+	int64_t nominator_id;
+	char *nominator;        /* name, else first address */
+	enum cg_layer nominator_layer;
+	enum cg_layer target;
+	int64_t created;
+};
+/* Nominations of `nominee` for a layer above its current one, oldest
+ * first. */
+int cg_store_nominations_pending(struct cg_store *s, int64_t nominee,
+				 struct cg_nomination **out, size_t *n);
+void cg_nominations_free(struct cg_nomination *v, size_t n);
+
+/* Held posts (pipeline: sender below post_layer). */
+int cg_store_held_add(struct cg_store *s, int64_t message_id,
+		      int64_t contact_id, int64_t channel_id, int64_t now,
+		      int64_t expires);
+/* Messages of contact still held (not released, not expired at now), in
+ * channels whose post_layer <= layer, oldest first. */
+int cg_store_held_for_contact(struct cg_store *s, int64_t contact_id,
+			      enum cg_layer layer, int64_t now, int64_t **ids,
+			      size_t *n);
+/* Mark released and clear CG_MSG_HELD in message.flags. */
+int cg_store_held_release(struct cg_store *s, int64_t message_id,
+			  int64_t now);
+/* Held posts whose time ran out become 'expired' (their body and raw
+ * bytes are dropped).  Returns how many, or -1. */
+int64_t cg_store_held_expire(struct cg_store *s, int64_t now);
+int64_t cg_store_held_count(struct cg_store *s, int64_t contact_id);
+/* A savepoint: inside the caller's transaction when one is open, else a
+ * transaction of its own (released = committed).  Not nestable. */
+int cg_store_savepoint(struct cg_store *s);
+int cg_store_savepoint_release(struct cg_store *s);
+void cg_store_savepoint_rollback(struct cg_store *s); /* and release */
+/* ---- end crm ---- */
+
+/* ---- bounces (store/bounce_state.c): bounce scores, suspended
+ * addresses, +request confirmation tokens, mail handled outside the
+ * pipeline ---- */
+#define CG_BOUNCE_WINDOW_S (30 * 86400) /* events older than this drop out */
+#define CG_BOUNCE_SUSPEND_AT 5.0
+/* Record one failed delivery (permanent: weight 1.0, else 0.5). */
+int cg_store_bounce_add(struct cg_store *s, const char *address,
+			int permanent, const char *reason, int64_t now);
+struct cg_bounce_state {
+	double score;           /* sum of weights since now - window */
+	int64_t last;           /* latest event (any age); 0: never */
+	char *last_reason;      /* its reason, may be NULL */
+	int64_t suspended;      /* since when; 0: not suspended */
+};
+int cg_store_bounce_state(struct cg_store *s, const char *address,
+			  int64_t now, struct cg_bounce_state *out);
+void cg_bounce_state_free(struct cg_bounce_state *b);
+/* Suspend: 1 newly suspended, 0 already was, -1 error. */
+int cg_store_bounce_suspend(struct cg_store *s, const char *address,
+			    const char *reason, int64_t now);
+/* Lift a suspension and forget the events (the address proved to work). */
+int cg_store_bounce_clear(struct cg_store *s, const char *address);
+/* A notice delivered by `bridge` to `destination` (e.g. "xmpp", a JID)
+ * instead of by mail: notice row + that one outbox row.  As
+ * cg_store_notice_add otherwise. */
+int cg_store_notice_add_via(struct cg_store *s, struct cg_notice *n,
+			    const char *domain, const char *bridge,
+			    const char *destination);
+/* Confirmation tokens of +request commands. */
+int cg_store_request_token_add(struct cg_store *s, const char *token,
+			       int64_t channel_id, const char *address,
+			       const char *action, int64_t now,
+			       int64_t expires);
+struct cg_request_token {
+	int64_t channel_id;
+	char *address;
+	char *action;           /* subscribe|unsubscribe|each|digest|none */
+};
+void cg_request_token_free(struct cg_request_token *t);
+/* Take a token: 1 valid (now marked used, *out filled), 0 unknown,
+ * expired or used, -1 error. */
+int cg_store_request_token_take(struct cg_store *s, const char *token,
+				int64_t now, struct cg_request_token *out);
+/* Set the delivery mode of an existing membership: 1 changed, 0 not a
+ * member, -1 error. */
+int cg_store_membership_set_delivery(struct cg_store *s, int64_t contact_id,
+				     int64_t channel_id, enum cg_delivery d);
+/* Record that mail ext_id was handled as `kind`: 1 new, 0 seen before,
+ * -1 error. */
+int cg_store_mail_handled(struct cg_store *s, const char *ext_id,
+			  const char *kind, int64_t now);
+/* ---- end bounces ---- */
+
 /* ---- bridge state (for `coopgate status`) ---- */
 struct cg_bridge_state {
 	char *name;
@@ -290,6 +419,42 @@ int cg_store_message_attachments(struct cg_store *s, int64_t message_id,
 				 int64_t max_size, struct cg_attachment **out,
 				 size_t *n, size_t *skipped);
 void cg_attachments_free(struct cg_attachment *v, size_t n);
+/*
+ * Chat batching.  Rows of the email bridge for the xmpp-origin messages of
+ * thread `thread_id` to `destination`: the latest next_attempt_ms of such a
+ * row still pending and due after now_ms (0: none; the room is quiet);
+ * and moving the pending ones that are due earlier to due_ms (the batch
+ * then leaves with the later line).
+ */
+int64_t cg_store_email_chat_pending_after(struct cg_store *s,
+					  int64_t thread_id,
+					  const char *destination,
+					  int64_t now_ms);
+int cg_store_email_chat_defer(struct cg_store *s, int64_t thread_id,
+			      const char *destination, int64_t due_ms);
+/* The newest message of the thread that came by email with an id below
+ * `before` (0: any), else the thread's root; 0 when none. */
+int64_t cg_store_thread_last_email(struct cg_store *s, int64_t thread_id,
+				   int64_t before);
+/*
+ * Digests (schema 006).  The ids of channel's messages after message
+ * `after` (0: all) with none of skip_flags, oldest first, at most max
+ * (caller frees *ids); the channel's newest message id (channel_id 0:
+ * of any channel; 0: none).
+ */
+int cg_store_channel_messages_after(struct cg_store *s, int64_t channel_id,
+				    int64_t after, unsigned skip_flags,
+				    size_t max, int64_t **ids, size_t *n);
+int64_t cg_store_channel_last_message(struct cg_store *s, int64_t channel_id);
+/* Record a digest of channel covering messages ids[0..n); sets *id. */
+int cg_store_digest_add(struct cg_store *s, int64_t channel_id,
+			int64_t period_start, int64_t period_end,
+			const int64_t *ids, size_t n, int64_t *id);
+/* Notice `notice_id` is a member's copy of digest `digest_id`. */
+int cg_store_digest_notice_add(struct cg_store *s, int64_t digest_id,
+			       int64_t notice_id);
+/* The digest whose copy notice `notice_id` is; 0 when it is none. */
+int64_t cg_store_notice_digest(struct cg_store *s, int64_t notice_id);
 
 /* ---- xmpp bridge (store/xmpp_state.c) ---- */
 /* One external id of message `message_id` on `network` ("xmpp": the room's
@@ -300,5 +465,23 @@ int cg_store_message_extid(struct cg_store *s, int64_t message_id,
 /* A person whose name is `name` (case-insensitive), else the only one
  * whose name contains it; 0 when none or ambiguous. */
 int64_t cg_store_contact_find_name(struct cg_store *s, const char *name);
+/* The MAM watermark of a room (XEP-0313): the stanza-id of the last
+ * archived line the gateway has read, in kv "xmpp/ROOM/last_stanza_id".
+ * get: *out NULL when the room was never read, "" when its archive was
+ * empty then (caller frees).  set: call it inside the transaction that
+ * stores the line. */
+int cg_store_xmpp_watermark_get(struct cg_store *s, const char *room,
+				char **out);
+int cg_store_xmpp_watermark_set(struct cg_store *s, const char *room,
+				const char *stanza_id);
+/* A correction (XEP-0308): the stored message's body and trimmed text
+ * become the new ones. */
+int cg_store_message_set_text(struct cg_store *s, int64_t message_id,
+			      const char *body, const char *trimmed);
+/* The outbox rows of message_id for bridge: the ids of those pending
+ * (caller frees *pending) and how many are done. */
+int cg_store_message_rows(struct cg_store *s, int64_t message_id,
+			  const char *bridge, int64_t **pending,
+			  size_t *npending, size_t *ndone);
 
 #endif

@@ -1,11 +1,14 @@
 /*
- * xmpp_state.c: what the XMPP bridge reads from the store beyond the
- * common calls: the external id a message has on one network (the room's
- * stanza-id a XEP-0461 reply must name) and a contact found by name (for
- * `!who NAME`).  The bridge writes its ids with cg_store_extid_add():
+ * xmpp_state.c: what the XMPP bridge keeps in the store beyond the common
+ * calls: the external id a message has on one network (the room's
+ * stanza-id a XEP-0461 reply must name), a contact found by name (for
+ * `!who NAME`), each room's MAM watermark (kv), and the writes a
+ * correction (XEP-0308) needs: a message's new text, and whether its mail
+ * already went out.  The bridge writes its ids with cg_store_extid_add():
  * network "xmpp" holds the room's stanza-ids (or an origin-id when the room
  * gives none), "xmpp-origin" the XEP-0359 origin-ids.
- * Must never: write (these are reads).
+ * Must never: open a transaction of its own (the callers' writes belong
+ * to the pipeline's, or to the bridge's, one transaction).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -80,4 +83,91 @@ cg_store_contact_find_name(struct cg_store *s, const char *name)
 	if (rc != SQLITE_DONE)
 		db_fail(s, "find contact by name");
 	return n == 1 ? found : 0;
+}
+
+/* ---- MAM watermark ---- */
+
+static char *
+watermark_key(const char *room)
+{
+	return cg_asprintf("xmpp/%s/last_stanza_id", room);
+}
+
+int
+cg_store_xmpp_watermark_get(struct cg_store *s, const char *room, char **out)
+{
+	char *key = watermark_key(room);
+	int rc = cg_store_kv_get(s, key, out);
+	free(key);
+	return rc;
+}
+
+int
+cg_store_xmpp_watermark_set(struct cg_store *s, const char *room,
+                            const char *stanza_id)
+{
+	char *key = watermark_key(room);
+	int rc = cg_store_kv_set(s, key, stanza_id ? stanza_id : "");
+	free(key);
+	return rc;
+}
+
+/* ---- corrections ---- */
+
+static const char SQL_MESSAGE_SET_TEXT[] =
+    "UPDATE message SET body = ?2, trimmed = ?3 WHERE id = ?1";
+
+int
+cg_store_message_set_text(struct cg_store *s, int64_t message_id,
+                          const char *body, const char *trimmed)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_MESSAGE_SET_TEXT);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, message_id);
+	db_bind_text(st, 2, body);
+	db_bind_text(st, 3, trimmed ? trimmed : body);
+	if (db_exec(s, st, "message text") != 0)
+		return -1;
+	if (sqlite3_changes(s->db) != 1)
+		return db_errorf(s, "message %lld: not found",
+		                 (long long)message_id);
+	return 0;
+}
+
+static const char SQL_MESSAGE_ROWS[] =
+    "SELECT id, state FROM outbox WHERE message_id = ?1 AND bridge = ?2 "
+    "ORDER BY id";
+
+int
+cg_store_message_rows(struct cg_store *s, int64_t message_id,
+                      const char *bridge, int64_t **pending, size_t *npending,
+                      size_t *ndone)
+{
+	*pending = NULL;
+	*npending = *ndone = 0;
+	sqlite3_stmt *st = db_stmt(s, SQL_MESSAGE_ROWS);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, message_id);
+	db_bind_text(st, 2, bridge);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(st, 1);
+		if (state && strcmp(state, "done") == 0) {
+			(*ndone)++;
+		} else if (state && strcmp(state, "pending") == 0) {
+			*pending = cg_realloc(*pending, (*npending + 1) *
+			                                    sizeof **pending);
+			(*pending)[(*npending)++] = sqlite3_column_int64(st, 0);
+		}
+	}
+	db_done(st);
+	if (rc != SQLITE_DONE) {
+		free(*pending);
+		*pending = NULL;
+		*npending = *ndone = 0;
+		return db_fail(s, "outbox rows of a message");
+	}
+	return 0;
 }

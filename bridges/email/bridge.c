@@ -13,6 +13,7 @@
 #include <libetpan/libetpan.h>
 
 #include "bridges/bridge.h"
+#include "bridges/email/digest.h"
 #include "bridges/email/imap_in.h"
 #include "bridges/email/smtp_out.h"
 #include "gateway/gateway.h"
@@ -23,8 +24,9 @@
 
 struct email_bridge {
 	struct cg_gateway *gw;
-	struct email_imap *imap; /* NULL without imap = {...} */
-	struct email_smtp *smtp; /* NULL without smtp = {...} */
+	struct email_imap *imap;     /* NULL without imap = {...} */
+	struct email_smtp *smtp;     /* NULL without smtp = {...} */
+	struct email_digest *digest; /* with smtp: the daily digests */
 };
 
 static struct email_bridge *
@@ -112,6 +114,8 @@ email_tick(struct cg_bridge *b, int64_t now)
 		wake = earliest(wake, email_imap_tick(e->imap, now));
 	if (e->smtp)
 		wake = earliest(wake, email_smtp_tick(e->smtp, now));
+	if (e->digest)
+		wake = earliest(wake, email_digest_tick(e->digest, now));
 	return wake;
 }
 
@@ -145,6 +149,7 @@ email_destroy(struct cg_bridge *b)
 	struct email_bridge *e = impl(b);
 	email_imap_free(e->imap);
 	email_smtp_free(e->smtp);
+	email_digest_free(e->digest);
 	free(e);
 	free(b);
 }
@@ -176,8 +181,10 @@ cg_email_bridge_new(struct cg_gateway *gw)
 	e->gw = gw;
 	if (cfg->imap.present)
 		e->imap = email_imap_new(gw, drain_hook, e);
-	if (cfg->smtp.present)
+	if (cfg->smtp.present) {
 		e->smtp = email_smtp_new(gw, smtp_state, e);
+		e->digest = email_digest_new(gw);
+	}
 	struct cg_bridge *b = cg_calloc(1, sizeof *b);
 	b->ops = &email_ops;
 	b->gw = gw;

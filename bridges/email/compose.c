@@ -436,16 +436,19 @@ list_headers(struct cg_buf *b, const struct email_compose_in *in,
 		header(b, "List-Id", v);
 		free(v);
 	}
-	v = cg_asprintf("<mailto:%s>", in->list_addr);
-	header(b, "List-Post", v);
-	free(v);
-	v = cg_asprintf("<mailto:%s+unsubscribe@%s>", local, domain);
-	header(b, "List-Unsubscribe", v);
-	free(v);
-	v = cg_asprintf("<mailto:%s+request@%s?subject=help>", local, domain);
-	header(b, "List-Help", v);
-	free(v);
-	header(b, "Precedence", "list");
+	if (!in->direct) {
+		v = cg_asprintf("<mailto:%s>", in->list_addr);
+		header(b, "List-Post", v);
+		free(v);
+		v = cg_asprintf("<mailto:%s+unsubscribe@%s>", local, domain);
+		header(b, "List-Unsubscribe", v);
+		free(v);
+		v = cg_asprintf("<mailto:%s+request@%s?subject=help>", local,
+		                domain);
+		header(b, "List-Help", v);
+		free(v);
+		header(b, "Precedence", "list");
+	}
 	if (in->auto_submitted == 1)
 		header(b, "Auto-Submitted", "auto-generated");
 	else if (in->auto_submitted == 2)
@@ -455,6 +458,10 @@ list_headers(struct cg_buf *b, const struct email_compose_in *in,
 static void
 from_headers(struct cg_buf *b, const struct email_compose_in *in)
 {
+	if (in->direct) {
+		header(b, "From", in->list_addr);
+		return;
+	}
 	char *who = in->sender_name && *in->sender_name
 	                ? cg_strdup(in->sender_name)
 	                : local_part(in->sender_addr);

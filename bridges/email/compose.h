@@ -33,7 +33,12 @@ struct email_compose_in {
 	const struct cg_attachment *att;
 	size_t natt;
 	int auto_submitted; /* 0 none, 1 "auto-generated", 2 "auto-replied" */
-	int64_t date;       /* unix seconds; 0: now */
+	/* A direct message (a notice, RFC 3834), not a list post: From: is
+	 * list_addr as is, no Reply-To/X-Original-From, no List-Post,
+	 * List-Unsubscribe, List-Help or Precedence; List-Id only when
+	 * list_id is set. */
+	int direct;
+	int64_t date; /* unix seconds; 0: now */
 };
 
 /*

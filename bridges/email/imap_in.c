@@ -15,8 +15,10 @@
  * IMAP_CHUNK (or IMAP_TURN_MS) per loop turn so signals and the outbox
  * are served in between.  RFC822.SIZE first: over
  * imap.max_message_size only the header is fetched and the
- * message goes to the pipeline flagged oversize (it drops it).  Each
- * message is parsed (mime.c), trimmed (trim.c) and handed to
+ * message is answered with a notice (request.c, autoreply.c).  Each
+ * message is parsed (mime.c), trimmed (trim.c), routed by its own
+ * envelope recipient (request.c: +request, +bounce-, unknown addresses
+ * are handled there) and list posts handed to
  * cg_gateway_ingest() with a callback that writes the watermark
  * (UIDVALIDITY + last UID) in the same transaction.  Only after that
  * commit is the UID marked processed on the server (\Seen, or moved to
@@ -43,6 +45,7 @@
 
 #include "bridges/email/imap_in.h"
 #include "bridges/email/mime.h"
+#include "bridges/email/request.h"
 #include "bridges/email/tlsverify.h"
 #include "bridges/email/trim.h"
 #include "gateway/gateway.h"
@@ -477,6 +480,25 @@ ingest_one(struct email_imap *im, const struct todo *t, const char *raw,
 	}
 	m.trimmed = email_trim(m.text);
 	struct mark mk = {im, t->uid};
+	/* Each copy by its own envelope recipient: commands, bounces,
+	 * unknown addresses and oversize posts are handled outside the
+	 * pipeline (request.c), so its Message-ID dedup cannot swallow a
+	 * +request copy of a list post. */
+	const char *what = NULL;
+	enum email_route_result rr =
+	    email_route(im->gw, &m, t->size, oversize, write_mark, &mk, &what);
+	if (rr != EMAIL_ROUTE_PIPELINE) {
+		cg_log(rr == EMAIL_ROUTE_ERROR ? CG_LOG_ERROR : CG_LOG_INFO,
+		       "%s: mailbox %s: UID %u <%s> from %s: %s", im->where,
+		       im->cfg->mailbox, t->uid, m.ext_id ? m.ext_id : "",
+		       m.sender_addr ? m.sender_addr : "(unknown sender)",
+		       what ? what : "handled");
+		cg_msg_free(&m);
+		if (rr == EMAIL_ROUTE_ERROR)
+			return -1;
+		im->last_uid = t->uid;
+		return 0;
+	}
 	struct cg_ingest_info info;
 	enum cg_ingest_result r =
 	    cg_gateway_ingest(im->gw, &m, write_mark, &mk, &info);

@@ -1,32 +1,56 @@
 /*
  * smtp_out.c: outbox rows to the submission server.
  *
- * Loop thread: deliver() composes each message once (compose.c; a small
- * cache shared by the rows of a batch, one row per recipient), builds the
- * VERP envelope sender for the row's recipient and queues a job; the row
- * is then CG_INFLIGHT.  Workers post results to a list and write a byte
- * to a pipe the bridge lists in fds(); email_smtp_drain() (loop thread)
- * records each with cg_outbox_complete(), one row at a time, as soon as
- * it arrives, so a crash loses as few "accepted but not yet recorded"
- * rows as possible (those are sent again on restart: SMTP cannot tell).
+ * Loop thread: deliver() turns the due rows into mails (one composed text
+ * shared by every recipient, cached for a batch) and jobs; the rows are
+ * then CG_INFLIGHT.  Three kinds of mail:
+ *   - a stored message as list mail (with the channel's CRM context),
+ *   - a notice (a direct message to one person, RFC 3834: envelope
+ *     sender <>, no list headers but List-Id); a member's copy of a
+ *     digest (digest.c) is a notice too, but composed as list mail,
+ *   - a chat batch: the lines of one thread that came from the room,
+ *     due together, as one mail per recipient (sent only once the room
+ *     has been quiet for chat_batch seconds: a row whose thread has a
+ *     later line still waiting is pushed to that line's due time and left
+ *     pending).
+ * A job is one mail and its recipients; each recipient carries the
+ * outbox rows it answers for (several for a chat batch).
  *
  * Workers (SMTP_WORKERS threads, one connection each, kept open while
  * there is work and closed after CONN_IDLE_MS): libetpan connects, does
  * TLS (the certificate and host name are checked with tlsverify.c before
  * anything else is sent), EHLO, STARTTLS + EHLO again, AUTH through Cyrus
  * SASL.  libetpan cannot pipeline, so the transaction itself is driven
- * here on libetpan's mailstream: MAIL FROM, RCPT TO and DATA in one write
- * (RFC 2920, when the server offers PIPELINING; else one by one), then
- * the whole dot-stuffed message in one write; TCP_NODELAY is set, so no
- * write waits for a delayed ACK.  Replies: 250 -> CG_DELIVERED with the
- * queue id of "250 2.0.0 Ok: queued as XYZ"; 4xx -> CG_RETRY; 5xx ->
- * CG_FAILED, each with the server's text; a broken connection ->
- * CG_RETRY (before the message went out, the row is tried once more on a
- * new connection first).  Workers never touch the store or the gateway.
+ * here on libetpan's mailstream: MAIL FROM, the RCPT TOs and DATA in one
+ * write (RFC 2920, when the server offers PIPELINING; else one by one),
+ * then the whole dot-stuffed message in one write; TCP_NODELAY is set, so
+ * no write waits for a delayed ACK.
+ *
+ * Fan-out: when the server advertises XVERP (Postfix does for clients in
+ * smtpd_authorized_verp_clients), a job holds up to XVERP_MAX recipients
+ * and goes out as ONE transaction, "MAIL FROM:<dev+bounce@DOMAIN>
+ * XVERP=-=": Postfix then writes each copy's envelope sender exactly as
+ * email_verp_sender() would ("dev+bounce-alice=example.org@DOMAIN"), so
+ * bounces parse the same.  Recipients XVERP cannot name that way (a local
+ * part outside atext: the hex form) and every job on a server without
+ * XVERP go out one transaction per recipient, as before.
+ *
+ * Results: a RCPT answered 5xx -> that recipient CG_FAILED, 4xx ->
+ * CG_RETRY; the reply to the end of DATA answers every accepted
+ * recipient: 250 -> CG_DELIVERED with the queue id of "250 2.0.0 Ok:
+ * queued as XYZ".  Nothing is CG_DELIVERED before that reply, so a
+ * SIGKILL at any point leaves the rows pending and they go again on
+ * restart (SMTP cannot tell; Message-IDs are stable).  A broken
+ * connection -> CG_RETRY (before the message went out, the job is tried
+ * once more on a new connection first).  Workers post results to a list
+ * and write a byte to a pipe the bridge lists in fds();
+ * email_smtp_drain() (loop thread) records each row with
+ * cg_outbox_complete().  Workers never touch the store or the gateway.
  *
  * Must never: send a row twice within one run (every job is answered
- * exactly once), send a credential before the certificate check passed,
- * or block stop() for more than STOP_GRACE_MS plus one join.
+ * exactly once), mark a row delivered before the server took the
+ * message, send a credential before the certificate check passed, or
+ * block stop() for more than STOP_GRACE_MS plus one join.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +71,7 @@
 #include "bridges/email/compose.h"
 #include "bridges/email/smtp_out.h"
 #include "bridges/email/tlsverify.h"
+#include "gateway/crm.h"
 #include "gateway/gateway.h"
 #include "gateway/log.h"
 #include "gateway/msg.h"
@@ -62,37 +87,49 @@ void mailsasl_unref(void);
 #define SMTP_WORKERS 3
 #define SMTP_TIMEOUT_S 30
 #define WORKER_TAKE 16     /* jobs a worker takes at once */
-#define QUEUE_MAX 4096     /* deliver() pauses above this */
+#define QUEUE_MAX 4096     /* deliver() pauses above this many rows */
 #define CONN_IDLE_MS 10000 /* QUIT after this long without work */
 #define STOP_GRACE_MS 5000
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS (5 * 60 * 1000)
 #define CACHE_SLOTS 8
-#define MAX_REFS 20 /* References: the root and the newest 19 */
+#define MAX_REFS 20   /* References: the root and the newest 19 */
+#define XVERP_MAX 500 /* recipients per XVERP transaction */
+#define XVERP_MIN 20  /* ... split smaller only to keep workers busy */
+#define BATCH_MAX_LINES 200
 
-/* One composed message, shared by the jobs of its recipients.  Reference
+/* One composed mail, shared by the jobs of its recipients.  Reference
  * counted in the loop thread only (workers read data, never free it). */
 struct mail {
 	int refs;
-	int64_t message_id;
+	char *key;  /* "m:ID" message, "n:ID" notice, "b:ID,ID,..." batch */
 	char *data; /* dot-stuffed, CRLF, ends with ".\r\n" */
 	size_t len;
-	char *list_addr;
+	char *list_addr; /* VERP base; NULL: envelope sender <> (a notice) */
 };
 
-/* One outbox row on its way, and later its result. */
-struct job {
-	struct job *next;
-	struct cg_outbox_row row; /* own copy (bridge.h: INFLIGHT) */
-	char *sender;             /* VERP envelope sender */
-	struct mail *mail;
+/* One recipient of a job and the outbox rows it answers for. */
+struct rcpt {
+	char *addr;   /* RCPT TO (domain in lower case when readable) */
+	int readable; /* XVERP names it as email_verp_sender() does */
+	struct cg_outbox_row *rows; /* own copies (bridge.h: INFLIGHT) */
+	size_t nrows;
 	enum cg_delivery_status status;
 	char *far_id, *error;
 };
 
+/* One mail to some recipients, and later their results. */
+struct job {
+	struct job *next;
+	struct mail *mail;
+	struct rcpt *r;
+	size_t n;
+};
+
 struct jobq {
 	struct job *head, *tail;
-	size_t n;
+	size_t n;    /* jobs */
+	size_t rows; /* outbox rows in them */
 };
 
 struct worker {
@@ -102,6 +139,7 @@ struct worker {
 	mailsmtp *conn;
 	int fd; /* conn's socket or -1; written under s->mu (stop cuts it) */
 	int pipelining;
+	int xverp;
 	MMAPString *line;
 };
 
@@ -117,6 +155,9 @@ struct email_smtp {
 	/* Loop thread only. */
 	struct mail *cache[CACHE_SLOTS];
 	int cache_next;
+	/* Whether the last connection's EHLO offered XVERP: -1 not known
+	 * yet, 0 no, 1 yes (written by workers, read by deliver()). */
+	atomic_int xverp;
 	/* Shared, under mu. */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -131,6 +172,15 @@ struct email_smtp {
 
 /* ---- small helpers ------------------------------------------------------ */
 
+static size_t
+job_rows(const struct job *j)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < j->n; i++)
+		n += j->r[i].nrows;
+	return n;
+}
+
 static void
 q_push(struct jobq *q, struct job *j)
 {
@@ -141,6 +191,7 @@ q_push(struct jobq *q, struct job *j)
 		q->head = j;
 	q->tail = j;
 	q->n++;
+	q->rows += job_rows(j);
 }
 
 static struct job *
@@ -152,6 +203,7 @@ q_pop(struct jobq *q)
 		if (q->head == NULL)
 			q->tail = NULL;
 		q->n--;
+		q->rows -= job_rows(j);
 		j->next = NULL;
 	}
 	return j;
@@ -168,6 +220,7 @@ q_append(struct jobq *q, struct jobq *more)
 		q->head = more->head;
 	q->tail = more->tail;
 	q->n += more->n;
+	q->rows += more->rows;
 	memset(more, 0, sizeof *more);
 }
 
@@ -175,6 +228,7 @@ static void
 mail_unref(struct mail *m)
 {
 	if (m && --m->refs == 0) {
+		free(m->key);
 		free(m->data);
 		free(m->list_addr);
 		free(m);
@@ -184,24 +238,37 @@ mail_unref(struct mail *m)
 static void
 job_free(struct job *j)
 {
-	free(j->row.bridge);
-	free(j->row.destination);
-	free(j->row.last_error);
-	free(j->sender);
-	free(j->far_id);
-	free(j->error);
+	for (size_t i = 0; i < j->n; i++) {
+		struct rcpt *r = &j->r[i];
+		cg_outbox_rows_free(r->rows, r->nrows);
+		free(r->addr);
+		free(r->far_id);
+		free(r->error);
+	}
+	free(j->r);
 	mail_unref(j->mail);
 	free(j);
 }
 
+/* Set one recipient's result (takes far_id and error). */
 static void
-job_result(struct job *j, enum cg_delivery_status st, char *far_id, char *error)
+rcpt_result(struct rcpt *r, enum cg_delivery_status st, char *far_id,
+            char *error)
 {
-	free(j->far_id);
-	free(j->error);
-	j->status = st;
-	j->far_id = far_id;
-	j->error = error;
+	free(r->far_id);
+	free(r->error);
+	r->status = st;
+	r->far_id = far_id;
+	r->error = error;
+}
+
+/* The same result for recipients r[0..n) (takes error). */
+static void
+rcpts_result(struct rcpt *r, size_t n, enum cg_delivery_status st, char *error)
+{
+	for (size_t i = 0; i < n; i++)
+		rcpt_result(&r[i], st, NULL, error ? cg_strdup(error) : NULL);
+	free(error);
 }
 
 static struct timespec
@@ -307,6 +374,37 @@ email_verp_recipient(const char *token, size_t len)
 	return out;
 }
 
+/*
+ * rcpt as XVERP would name it in email_verp_sender()'s readable form:
+ * "local@domain" with the domain in lower case (caller frees); NULL when
+ * only the hex form can carry it.
+ */
+static char *
+xverp_rcpt(const char *rcpt)
+{
+	const char *at = strrchr(rcpt, '@');
+	if (at == NULL || at == rcpt || at[1] == '\0')
+		return NULL;
+	for (const char *p = rcpt; p < at; p++)
+		if (!atext((unsigned char)*p))
+			return NULL;
+	char *dom = cg_lowercase(at + 1);
+	char *out = cg_asprintf("%.*s@%s", (int)(at - rcpt), rcpt, dom);
+	free(dom);
+	return out;
+}
+
+/* "dev@DOMAIN" -> "dev+bounce@DOMAIN": the sender XVERP=-= expands. */
+static char *
+xverp_sender(const char *list_addr)
+{
+	const char *at = strrchr(list_addr, '@');
+	if (at == NULL || at == list_addr)
+		return NULL;
+	return cg_asprintf("%.*s+bounce%s", (int)(at - list_addr), list_addr,
+	                   at);
+}
+
 /* ---- composing (loop thread) -------------------------------------------- */
 
 /* CRLF line ends, leading dots doubled, ".\r\n" at the end. */
@@ -402,18 +500,81 @@ thread_ids(struct cg_store *st, const struct cg_stored_msg *m,
 }
 
 /* Compose stored message `id`; NULL with *fail and *err set. */
+
 static struct mail *
-mail_compose(struct email_smtp *s, int64_t id, enum cg_delivery_status *fail,
-             char **err)
+mail_new(const char *key, const char *raw, size_t rawlen, const char *list_addr)
+{
+	struct mail *m = cg_calloc(1, sizeof *m);
+	m->refs = 1;
+	m->key = cg_strdup(key);
+	m->data = dot_stuff(raw, rawlen, &m->len);
+	m->list_addr = list_addr ? cg_strdup(list_addr) : NULL;
+	return m;
+}
+
+/* The channel of id (configured), or NULL with *fail, *err set. */
+static const struct cg_cfg_channel *
+channel_of(struct email_smtp *s, int64_t channel_id, const char *what,
+           enum cg_delivery_status *fail, char **err)
+{
+	char *chname = cg_store_channel_name(s->gw->store, channel_id);
+	const struct cg_cfg_channel *ch =
+	    chname ? cg_config_channel(s->gw->cfg, chname) : NULL;
+	if (ch == NULL) {
+		*fail = CG_FAILED;
+		*err = cg_asprintf("%s: channel %s is not configured", what,
+		                   chname ? chname : "(gone)");
+	}
+	free(chname);
+	return ch;
+}
+
+/* The channel's CRM context about contact into in (footer or headers);
+ * free with crm_context_free(). */
+struct crm_ctx {
+	char *footer;
+	char **lines;
+	size_t nlines;
+};
+
+static void
+crm_context(struct email_smtp *s, const struct cg_cfg_channel *ch,
+            int64_t contact_id, struct crm_ctx *c)
+{
+	memset(c, 0, sizeof *c);
+	if (contact_id == 0)
+		return;
+	if (ch->crm_context == CG_CRM_FOOTER)
+		c->footer = cg_crm_footer(s->gw->store, contact_id, cg_now());
+	else if (ch->crm_context == CG_CRM_HEADER &&
+	         cg_crm_headers(s->gw->store, contact_id, &c->lines,
+	                        &c->nlines) != 0) {
+		c->lines = NULL;
+		c->nlines = 0;
+	}
+}
+
+static void
+crm_context_free(struct crm_ctx *c)
+{
+	free(c->footer);
+	strv_free(c->lines, c->nlines);
+}
+
+/* Compose stored message `id` as list mail; NULL with *fail, *err set. */
+static struct mail *
+compose_message(struct email_smtp *s, int64_t id, enum cg_delivery_status *fail,
+                char **err)
 {
 	struct cg_store *st = s->gw->store;
 	struct cg_stored_msg m;
 	struct cg_thread t = {0};
 	struct mail *out = NULL;
-	char *chname = NULL, *irt = NULL, *subject = NULL, *list_id = NULL;
+	char *irt = NULL, *subject = NULL, *list_id = NULL;
 	char **refs = NULL;
 	size_t nrefs = 0, natt = 0, skipped = 0;
 	struct cg_attachment *att = NULL;
+	struct crm_ctx crm = {0};
 
 	*fail = CG_RETRY;
 	if (cg_store_message_get(st, id, &m) != 0) {
@@ -422,35 +583,28 @@ mail_compose(struct email_smtp *s, int64_t id, enum cg_delivery_status *fail,
 		                   (long long)id);
 		return NULL;
 	}
+	char *what = cg_asprintf("message %lld", (long long)id);
 	if (cg_store_thread_get(st, m.thread_id, &t) != 0) {
-		*err = cg_asprintf("message %lld: cannot load its thread",
-		                   (long long)id);
+		*err = cg_asprintf("%s: cannot load its thread", what);
 		goto out;
 	}
-	chname = cg_store_channel_name(st, m.channel_id);
 	const struct cg_cfg_channel *ch =
-	    chname ? cg_config_channel(s->gw->cfg, chname) : NULL;
-	if (ch == NULL) {
-		*fail = CG_FAILED;
-		*err = cg_asprintf("message %lld: channel %s is not configured",
-		                   (long long)id, chname ? chname : "(gone)");
+	    channel_of(s, m.channel_id, what, fail, err);
+	if (ch == NULL)
 		goto out;
-	}
 	thread_ids(st, &m, &t, &irt, &refs, &nrefs);
 	subject = thread_subject(t.subject, m.subject, irt != NULL);
 	list_id = list_id_of(ch->address);
 	if (cg_store_message_attachments(st, id, s->cfg->max_attachment_size,
 	                                 &att, &natt, &skipped) != 0) {
-		*err = cg_asprintf("message %lld: cannot load its "
-		                   "attachments",
-		                   (long long)id);
+		*err = cg_asprintf("%s: cannot load its attachments", what);
 		goto out;
 	}
 	if (skipped)
-		cg_info("message %lld: %zu attachment(s) over "
-		        "smtp.max_attachment_size or in the SchutzBox not "
-		        "attached",
-		        (long long)id, skipped);
+		cg_info("%s: %zu attachment(s) over smtp.max_attachment_size "
+		        "or in the SchutzBox not attached",
+		        what, skipped);
+	crm_context(s, ch, m.contact_id, &crm);
 	struct email_compose_in in = {
 	    .list_addr = ch->address,
 	    .list_id = list_id,
@@ -463,6 +617,9 @@ mail_compose(struct email_smtp *s, int64_t id, enum cg_delivery_status *fail,
 	    .in_reply_to = irt,
 	    .refs = (const char *const *)refs,
 	    .nrefs = nrefs,
+	    .footer = crm.footer,
+	    .extra_headers = (const char *const *)crm.lines,
+	    .nextra = crm.nlines,
 	    .att = att,
 	    .natt = natt,
 	    .date = m.received,
@@ -471,49 +628,329 @@ mail_compose(struct email_smtp *s, int64_t id, enum cg_delivery_status *fail,
 	char *raw = email_compose(&in, &rawlen);
 	if (raw == NULL) {
 		*fail = CG_FAILED;
-		*err = cg_asprintf("message %lld: cannot compose a mail for "
-		                   "list address %s",
-		                   (long long)id, ch->address);
+		*err = cg_asprintf("%s: cannot compose a mail for list "
+		                   "address %s",
+		                   what, ch->address);
 		goto out;
 	}
-	out = cg_calloc(1, sizeof *out);
-	out->refs = 1;
-	out->message_id = id;
-	out->data = dot_stuff(raw, rawlen, &out->len);
-	out->list_addr = cg_strdup(ch->address);
+	char *key = cg_asprintf("m:%lld", (long long)id);
+	out = mail_new(key, raw, rawlen, ch->address);
+	free(key);
 	free(raw);
-	cg_debug("message %lld composed for %s: %zu bytes", (long long)id,
-	         ch->address, out->len);
+	cg_debug("%s composed for %s: %zu bytes", what, ch->address, out->len);
 out:
+	crm_context_free(&crm);
 	cg_attachments_free(att, natt);
 	strv_free(refs, nrefs);
 	free(irt);
 	free(subject);
 	free(list_id);
-	free(chname);
+	free(what);
 	cg_thread_free(&t);
 	cg_stored_msg_free(&m);
 	return out;
 }
 
-/* A reference to the composed message `id` (cached per batch). */
+/* Compose notice `id` as a direct message (RFC 3834); NULL with *fail,
+ * *err set. */
 static struct mail *
-mail_get(struct email_smtp *s, int64_t id, enum cg_delivery_status *fail,
-         char **err)
+compose_notice(struct email_smtp *s, int64_t id, enum cg_delivery_status *fail,
+               char **err)
+{
+	struct cg_notice n;
+	struct mail *out = NULL;
+	char *list_id = NULL;
+	*fail = CG_RETRY;
+	if (cg_store_notice_get(s->gw->store, id, &n) != 0) {
+		*err = cg_asprintf("notice %lld: cannot load it from the "
+		                   "store",
+		                   (long long)id);
+		return NULL;
+	}
+	const struct cg_cfg_channel *ch = NULL;
+	if (n.channel_id) {
+		char *chname =
+		    cg_store_channel_name(s->gw->store, n.channel_id);
+		ch = chname ? cg_config_channel(s->gw->cfg, chname) : NULL;
+		if (ch)
+			list_id = list_id_of(ch->address);
+		free(chname);
+	}
+	/* A member's copy of a digest is list mail (digest.h), from the
+	 * list, with a VERP envelope sender; other notices are direct. */
+	int digest = ch && cg_store_notice_digest(s->gw->store, id) != 0;
+	struct email_compose_in in = {
+	    .list_addr = digest ? ch->address : n.from_addr,
+	    .list_id = list_id,
+	    .channel = digest ? ch->name : NULL,
+	    .sender_name = digest ? "Digest" : NULL,
+	    .sender_addr = NULL,
+	    .to = n.to_addr,
+	    .subject = n.subject,
+	    .body = n.body ? n.body : "",
+	    .message_id = n.message_id,
+	    .in_reply_to = n.in_reply_to,
+	    .auto_submitted = n.auto_submitted && strcmp(n.auto_submitted,
+	                                                 "auto-generated") == 0
+	                          ? 1
+	                          : 2,
+	    .direct = !digest,
+	    .date = n.created,
+	};
+	size_t rawlen;
+	char *raw = email_compose(&in, &rawlen);
+	if (raw == NULL) {
+		*fail = CG_FAILED;
+		*err = cg_asprintf("notice %lld: cannot compose a mail from %s",
+		                   (long long)id,
+		                   n.from_addr ? n.from_addr : "(none)");
+	} else {
+		char *key = cg_asprintf("n:%lld", (long long)id);
+		out = mail_new(key, raw, rawlen, digest ? ch->address : NULL);
+		free(key);
+		free(raw);
+	}
+	free(list_id);
+	cg_notice_free(&n);
+	return out;
+}
+
+/* A room line's sender_name is the nick; the contact's name is better. */
+static void
+contact_name(struct cg_store *st, struct cg_stored_msg *m)
+{
+	struct cg_contact c;
+	if (m->contact_id == 0 ||
+	    cg_store_contact_get(st, m->contact_id, &c) != 0)
+		return;
+	if (c.name && *c.name) {
+		free(m->sender_name);
+		m->sender_name = c.name;
+		c.name = NULL;
+	}
+	cg_contact_free(&c);
+}
+
+/* "Bob Example" or the sender address's local part. */
+static char *
+line_sender(const struct cg_stored_msg *m)
+{
+	if (m->sender_name && *m->sender_name)
+		return cg_strdup(m->sender_name);
+	if (m->sender_addr) {
+		size_t l = strcspn(m->sender_addr, "@/");
+		return cg_strndup(m->sender_addr, l);
+	}
+	return cg_strdup("someone");
+}
+
+/* The batch's body: "Name: line" per message, in order. */
+static void
+batch_body(struct cg_buf *b, const struct cg_stored_msg *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *who = line_sender(&v[i]);
+		const char *text = v[i].trimmed ? v[i].trimmed
+		                   : v[i].body  ? v[i].body
+		                                : "";
+		cg_buf_printf(b, "%s: %s", who, text);
+		while (b->len && (b->data[b->len - 1] == '\n' ||
+		                  b->data[b->len - 1] == '\r'))
+			b->data[--b->len] = '\0';
+		cg_buf_putc(b, '\n');
+		free(who);
+	}
+}
+
+/* "Bob Example" when one person spoke, "Bob Example, Alice Example" else
+ * (caller frees). */
+static char *
+batch_senders(const struct cg_stored_msg *v, size_t n, int64_t *contact)
+{
+	struct cg_buf b = CG_BUF_INIT;
+	*contact = n ? v[0].contact_id : 0;
+	for (size_t i = 0; i < n; i++) {
+		int seen = 0;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = v[k].contact_id == v[i].contact_id;
+		if (seen)
+			continue;
+		if (v[i].contact_id != *contact)
+			*contact = 0;
+		char *who = line_sender(&v[i]);
+		cg_buf_printf(&b, "%s%s", b.len ? ", " : "", who);
+		free(who);
+	}
+	return cg_buf_steal(&b);
+}
+
+/*
+ * Compose the chat lines ids[0..n) (one thread, oldest first) as one mail:
+ * "Re: <thread subject>", a reply to the thread's last message that was
+ * mail, Message-ID "cg.TOKEN.bFIRST-LAST@domain" (stable, and its token
+ * names the thread when someone replies to it).
+ */
+static struct mail *
+compose_batch(struct email_smtp *s, const char *key, const int64_t *ids,
+              size_t n, enum cg_delivery_status *fail, char **err)
+{
+	struct cg_store *st = s->gw->store;
+	struct cg_stored_msg *v = cg_calloc(n, sizeof *v);
+	struct cg_thread t = {0};
+	struct mail *out = NULL;
+	char *irt = NULL, *subject = NULL, *list_id = NULL, *msgid = NULL;
+	char *names = NULL;
+	char **refs = NULL;
+	size_t nrefs = 0, got = 0;
+	struct crm_ctx crm = {0};
+	struct cg_buf body = CG_BUF_INIT;
+
+	*fail = CG_RETRY;
+	for (; got < n; got++)
+		if (cg_store_message_get(st, ids[got], &v[got]) != 0) {
+			*err = cg_asprintf("message %lld: cannot load it from "
+			                   "the store",
+			                   (long long)ids[got]);
+			goto out;
+		}
+	for (size_t i = 0; i < n; i++) /* the person's name, not the nick */
+		contact_name(st, &v[i]);
+	if (cg_store_thread_get(st, v[0].thread_id, &t) != 0) {
+		*err = cg_asprintf("thread %lld: cannot load it",
+		                   (long long)v[0].thread_id);
+		goto out;
+	}
+	const struct cg_cfg_channel *ch =
+	    channel_of(s, v[0].channel_id, "chat batch", fail, err);
+	if (ch == NULL)
+		goto out;
+	int64_t last = cg_store_thread_last_email(st, t.id, ids[0]);
+	if (last) {
+		struct cg_stored_msg p;
+		if (cg_store_message_get(st, last, &p) == 0) {
+			irt = cg_strdup(p.message_id);
+			cg_stored_msg_free(&p);
+		}
+		if (cg_store_thread_message_ids(st, t.id, last, &refs,
+		                                &nrefs) == 0 &&
+		    nrefs > MAX_REFS) {
+			size_t drop = nrefs - MAX_REFS;
+			for (size_t i = 1; i <= drop; i++)
+				free(refs[i]);
+			memmove(refs + 1, refs + 1 + drop,
+			        (MAX_REFS - 1) * sizeof *refs);
+			nrefs = MAX_REFS;
+		}
+	}
+	subject = thread_subject(t.subject, v[0].subject, 1);
+	list_id = list_id_of(ch->address);
+	msgid = cg_asprintf("cg.%s.b%lld-%lld@%s", t.token, (long long)ids[0],
+	                    (long long)ids[n - 1], s->gw->cfg->gateway.domain);
+	int64_t contact;
+	names = batch_senders(v, n, &contact);
+	batch_body(&body, v, n);
+	crm_context(s, ch, contact, &crm);
+	struct email_compose_in in = {
+	    .list_addr = ch->address,
+	    .list_id = list_id,
+	    .channel = ch->name,
+	    .sender_name = names,
+	    .sender_addr = contact && n ? v[0].sender_addr : NULL,
+	    .subject = subject,
+	    .body = cg_buf_str(&body),
+	    .message_id = msgid,
+	    .in_reply_to = irt,
+	    .refs = (const char *const *)refs,
+	    .nrefs = nrefs,
+	    .footer = crm.footer,
+	    .extra_headers = (const char *const *)crm.lines,
+	    .nextra = crm.nlines,
+	    .date = v[n - 1].received,
+	};
+	size_t rawlen;
+	char *raw = email_compose(&in, &rawlen);
+	if (raw == NULL) {
+		*fail = CG_FAILED;
+		*err = cg_asprintf("chat batch: cannot compose a mail for %s",
+		                   ch->address);
+		goto out;
+	}
+	out = mail_new(key, raw, rawlen, ch->address);
+	free(raw);
+	cg_debug("chat batch %s: %zu line(s) of thread %lld, %zu bytes", msgid,
+	         n, (long long)t.id, out->len);
+out:
+	crm_context_free(&crm);
+	cg_buf_free(&body);
+	for (size_t i = 0; i < got; i++)
+		cg_stored_msg_free(&v[i]);
+	free(v);
+	strv_free(refs, nrefs);
+	free(irt);
+	free(subject);
+	free(list_id);
+	free(msgid);
+	free(names);
+	cg_thread_free(&t);
+	return out;
+}
+
+static struct mail *
+cache_find(struct email_smtp *s, const char *key)
 {
 	for (int i = 0; i < CACHE_SLOTS; i++)
-		if (s->cache[i] && s->cache[i]->message_id == id) {
+		if (s->cache[i] && strcmp(s->cache[i]->key, key) == 0) {
 			s->cache[i]->refs++;
 			return s->cache[i];
 		}
-	struct mail *m = mail_compose(s, id, fail, err);
-	if (m == NULL)
-		return NULL;
+	return NULL;
+}
+
+/* Keep m in the cache; returns m (the caller's reference). */
+static struct mail *
+cache_put(struct email_smtp *s, struct mail *m)
+{
 	int slot = s->cache_next;
 	s->cache_next = (slot + 1) % CACHE_SLOTS;
 	mail_unref(s->cache[slot]);
 	s->cache[slot] = m;
 	m->refs++; /* the cache's */
+	return m;
+}
+
+/* A reference to the mail for outbox row `row` that is no chat line. */
+static struct mail *
+mail_get(struct email_smtp *s, const struct cg_outbox_row *row,
+         enum cg_delivery_status *fail, char **err)
+{
+	int notice = row->notice_id != 0;
+	int64_t id = notice ? row->notice_id : row->message_id;
+	char *key = cg_asprintf("%c:%lld", notice ? 'n' : 'm', (long long)id);
+	struct mail *m = cache_find(s, key);
+	free(key);
+	if (m)
+		return m;
+	m = notice ? compose_notice(s, id, fail, err)
+	           : compose_message(s, id, fail, err);
+	return m ? cache_put(s, m) : NULL;
+}
+
+/* A reference to the batch mail of chat lines ids[0..n). */
+static struct mail *
+mail_get_batch(struct email_smtp *s, const int64_t *ids, size_t n,
+               enum cg_delivery_status *fail, char **err)
+{
+	struct cg_buf k = CG_BUF_INIT;
+	cg_buf_puts(&k, "b:");
+	for (size_t i = 0; i < n; i++)
+		cg_buf_printf(&k, "%s%lld", i ? "," : "", (long long)ids[i]);
+	struct mail *m = cache_find(s, cg_buf_str(&k));
+	if (m == NULL) {
+		m = compose_batch(s, cg_buf_str(&k), ids, n, fail, err);
+		if (m)
+			cache_put(s, m);
+	}
+	cg_buf_free(&k);
 	return m;
 }
 
@@ -558,6 +995,23 @@ conn_close(struct worker *w, int quit)
 	set_fd(w, -1); /* before close: stop() never cuts a reused fd */
 	mailsmtp_free(w->conn);
 	w->conn = NULL;
+}
+
+/* Whether the EHLO reply text (libetpan: one extension a line, without
+ * the "250-") offers keyword. */
+static int
+ehlo_offers(const char *text, const char *keyword)
+{
+	size_t k = strlen(keyword);
+	for (const char *p = text; p && *p;) {
+		size_t l = strcspn(p, "\r\n");
+		if (l >= k && strncasecmp(p, keyword, k) == 0 &&
+		    (l == k || p[k] == ' '))
+			return 1;
+		p += l;
+		p += strspn(p, "\r\n");
+	}
+	return 0;
 }
 
 /* Connect, check the certificate, EHLO, STARTTLS, AUTH. */
@@ -608,6 +1062,8 @@ smtp_open(struct worker *w, char **why)
 			goto fail;
 		}
 	}
+	/* libetpan keeps the last EHLO's lines but has no flag for XVERP. */
+	w->xverp = ehlo_offers(sm->response, "XVERP");
 	if (c->user) {
 		r = mailesmtp_auth_sasl(sm, "PLAIN", c->host, NULL, NULL,
 		                        c->user, c->user, c->password, NULL);
@@ -620,6 +1076,7 @@ smtp_open(struct worker *w, char **why)
 	}
 	w->conn = sm;
 	w->pipelining = (sm->esmtp & MAILSMTP_ESMTP_PIPELINING) != 0;
+	atomic_store(&w->s->xverp, w->xverp);
 	return 0;
 fail:
 	set_fd(w, -1);
@@ -677,19 +1134,21 @@ queue_id(const char *text)
 	return n ? cg_strndup(p, n) : NULL;
 }
 
+/* "250 ..." -> CG_DELIVERED with the queue id, 4xx -> CG_RETRY, 5xx ->
+ * CG_FAILED with the server's text. */
 static void
-result_from_reply(struct email_smtp *s, struct job *j, const char *stage,
+result_from_reply(struct email_smtp *s, struct rcpt *r, const char *stage,
                   int code, const char *text)
 {
 	enum cg_delivery_status st = code / 100 == 2   ? CG_DELIVERED
 	                             : code / 100 == 5 ? CG_FAILED
 	                                               : CG_RETRY;
 	if (st == CG_DELIVERED)
-		job_result(j, st, queue_id(text), NULL);
+		rcpt_result(r, st, queue_id(text), NULL);
 	else
-		job_result(j, st, NULL,
-		           cg_asprintf("%s: %s: %s", s->where, stage,
-		                       text ? text : "no reply"));
+		rcpt_result(r, st, NULL,
+		            cg_asprintf("%s: %s: %s", s->where, stage,
+		                        text ? text : "no reply"));
 }
 
 enum send_outcome {
@@ -698,69 +1157,140 @@ enum send_outcome {
 	SEND_BROKEN,       /* connection unusable now */
 };
 
+/* Replies of one transaction: [0] MAIL, [1..n] RCPT, [n+1] DATA. */
+struct replies {
+	int *code;
+	char **text;
+	size_t n; /* 2 + recipients */
+};
+
+static void
+replies_free(struct replies *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->text[i]);
+	free(p->code);
+	free(p->text);
+}
+
 /*
- * One transaction for one job.  The result is set in every case except
- * SEND_BROKEN_EARLY, where nothing was delivered and the caller decides.
+ * Send MAIL FROM, RCPT TO r[0..n), DATA and read their replies: all in one
+ * write with PIPELINING, else one by one (stopping after a refused MAIL
+ * and leaving out DATA when no recipient was taken).  -1: the connection
+ * broke (nothing was delivered).
+ */
+static int
+envelope(struct worker *w, const char *mail_cmd, struct rcpt *r, size_t n,
+         struct replies *p)
+{
+	mailstream *st = w->conn->stream;
+	p->n = n + 2;
+	p->code = cg_calloc(p->n, sizeof *p->code);
+	p->text = cg_calloc(p->n, sizeof *p->text);
+	struct cg_buf b = CG_BUF_INIT;
+	if (w->pipelining) { /* RFC 2920: one write, then the replies */
+		cg_buf_puts(&b, mail_cmd);
+		for (size_t i = 0; i < n; i++)
+			cg_buf_printf(&b, "RCPT TO:<%s>\r\n", r[i].addr);
+		cg_buf_puts(&b, "DATA\r\n");
+		int bad = write_all(st, b.data, b.len);
+		for (size_t i = 0; i < p->n && !bad; i++)
+			bad = read_reply(w, &p->code[i], &p->text[i]);
+		cg_buf_free(&b);
+		return bad ? -1 : 0;
+	}
+	int taken = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		cg_buf_reset(&b);
+		if (i == 0)
+			cg_buf_puts(&b, mail_cmd);
+		else if (i <= n)
+			cg_buf_printf(&b, "RCPT TO:<%s>\r\n", r[i - 1].addr);
+		else if (taken)
+			cg_buf_puts(&b, "DATA\r\n");
+		else
+			break;
+		if (write_all(st, b.data, b.len) != 0 ||
+		    read_reply(w, &p->code[i], &p->text[i]) != 0) {
+			cg_buf_free(&b);
+			return -1;
+		}
+		if (i == 0 && p->code[0] / 100 != 2)
+			break;
+		if (i > 0 && p->code[i] / 100 == 2)
+			taken = 1;
+	}
+	cg_buf_free(&b);
+	return 0;
+}
+
+/*
+ * One transaction: mail m to recipients r[0..n) with envelope sender
+ * `sender` ("" for <>), XVERP=-= when xverp.  Every recipient's result is
+ * set except on SEND_BROKEN_EARLY, where nothing was delivered and the
+ * caller decides.
  */
 static enum send_outcome
-send_one(struct worker *w, struct job *j)
+send_txn(struct worker *w, const struct mail *m, const char *sender, int xverp,
+         struct rcpt *r, size_t n)
 {
 	struct email_smtp *s = w->s;
 	mailstream *st = w->conn->stream;
-	static const char *const stage[3] = {"MAIL FROM", "RCPT TO", "DATA"};
-	char *cmd[3];
-	int code[3] = {0, 0, 0};
-	char *text[3] = {NULL, NULL, NULL};
 	enum send_outcome out = SEND_OK;
-	cmd[0] = cg_asprintf("MAIL FROM:<%s>\r\n", j->sender);
-	cmd[1] = cg_asprintf("RCPT TO:<%s>\r\n", j->row.destination);
-	cmd[2] = cg_strdup("DATA\r\n");
-
-	if (w->pipelining) { /* RFC 2920: one write, then the replies */
-		struct cg_buf b = CG_BUF_INIT;
-		for (int i = 0; i < 3; i++)
-			cg_buf_puts(&b, cmd[i]);
-		int bad = write_all(st, b.data, b.len);
-		cg_buf_free(&b);
-		for (int i = 0; i < 3 && !bad; i++)
-			bad = read_reply(w, &code[i], &text[i]);
-		if (bad) {
-			out = SEND_BROKEN_EARLY;
-			goto done;
-		}
-	} else {
-		for (int i = 0; i < 3; i++) {
-			if (i > 0 && code[i - 1] / 100 != 2)
-				break;
-			if (write_all(st, cmd[i], strlen(cmd[i])) != 0 ||
-			    read_reply(w, &code[i], &text[i]) != 0) {
-				out = SEND_BROKEN_EARLY;
-				goto done;
-			}
-		}
+	char *mail_cmd = cg_asprintf("MAIL FROM:<%s>%s\r\n", sender,
+	                             xverp ? " XVERP=-=" : "");
+	struct replies p = {0};
+	if (envelope(w, mail_cmd, r, n, &p) != 0) {
+		free(mail_cmd);
+		replies_free(&p);
+		return SEND_BROKEN_EARLY;
 	}
-	int failed = code[0] / 100 != 2 ? 0 : code[1] / 100 != 2 ? 1 : -1;
-	if (code[2] == 354 && failed < 0) {
+	free(mail_cmd);
+	int data_code = p.code[n + 1];
+	size_t taken = 0;
+	if (p.code[0] / 100 != 2) { /* MAIL refused: for everyone */
+		for (size_t i = 0; i < n; i++)
+			result_from_reply(s, &r[i], "MAIL FROM", p.code[0],
+			                  p.text[0]);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			if (p.code[i + 1] / 100 == 2)
+				taken++;
+			else
+				result_from_reply(s, &r[i], "RCPT TO",
+				                  p.code[i + 1], p.text[i + 1]);
+	}
+	if (data_code == 354 && taken) {
 		int fc;
 		char *ft = NULL;
-		if (write_all(st, j->mail->data, j->mail->len) != 0 ||
+		if (write_all(st, m->data, m->len) != 0 ||
 		    read_reply(w, &fc, &ft) != 0) {
-			job_result(j, CG_RETRY, NULL,
-			           cg_asprintf("%s: connection lost after the "
-			                       "message was sent (it may have "
-			                       "been delivered)",
-			                       s->where));
+			for (size_t i = 0; i < n; i++)
+				if (p.code[i + 1] / 100 == 2)
+					rcpt_result(
+					    &r[i], CG_RETRY, NULL,
+					    cg_asprintf(
+					        "%s: connection lost "
+					        "after the message was "
+					        "sent (it may have been "
+					        "delivered)",
+					        s->where));
 			free(ft);
-			out = SEND_BROKEN;
-			goto done;
+			replies_free(&p);
+			return SEND_BROKEN;
 		}
-		result_from_reply(s, j, "end of data", fc, ft);
+		/* The one reply that completes every accepted recipient. */
+		for (size_t i = 0; i < n; i++)
+			if (p.code[i + 1] / 100 == 2)
+				result_from_reply(s, &r[i], "end of data", fc,
+				                  ft);
 		if (fc == 421)
 			out = SEND_BROKEN;
 		free(ft);
-		goto done;
+		replies_free(&p);
+		return out;
 	}
-	if (code[2] == 354) { /* DATA taken although a recipient was not */
+	if (data_code == 354) { /* DATA taken although no recipient was */
 		int fc;
 		char *ft = NULL;
 		if (write_all(st, ".\r\n", 3) != 0 ||
@@ -768,11 +1298,13 @@ send_one(struct worker *w, struct job *j)
 			out = SEND_BROKEN;
 		free(ft);
 	}
-	if (failed < 0)
-		failed = 2;
-	result_from_reply(s, j, stage[failed], code[failed], text[failed]);
-	for (int i = 0; i < 3; i++)
-		if (code[i] == 421)
+	if (taken) /* DATA refused: the accepted ones get its answer */
+		for (size_t i = 0; i < n; i++)
+			if (p.code[i + 1] / 100 == 2)
+				result_from_reply(s, &r[i], "DATA", data_code,
+				                  p.text[n + 1]);
+	for (size_t i = 0; i < p.n; i++)
+		if (p.code[i] == 421)
 			out = SEND_BROKEN;
 	if (out == SEND_OK) { /* close the failed transaction */
 		int rc;
@@ -782,15 +1314,10 @@ send_one(struct worker *w, struct job *j)
 			out = SEND_BROKEN;
 		free(rt);
 	}
-done:
-	for (int i = 0; i < 3; i++) {
-		free(cmd[i]);
-		free(text[i]);
-	}
+	replies_free(&p);
 	return out;
 }
 
-/* A worker could not reach the server: pause deliveries, tell the loop. */
 static void
 conn_failed(struct email_smtp *s, const char *why)
 {
@@ -841,49 +1368,102 @@ server_paused(struct email_smtp *s, char **why)
 	return paused;
 }
 
+/* w's connection, opened when needed; 0, or -1 with r[0..n) answered. */
+static int
+conn_get(struct worker *w, struct rcpt *r, size_t n, int *fresh)
+{
+	struct email_smtp *s = w->s;
+	char *why = NULL;
+	*fresh = 0;
+	if (w->conn)
+		return 0;
+	if (server_paused(s, &why)) {
+		rcpts_result(r, n, CG_RETRY, why);
+		return -1;
+	}
+	if (smtp_open(w, &why) != 0) {
+		conn_failed(s, why);
+		rcpts_result(r, n, CG_RETRY,
+		             cg_asprintf("%s: %s", s->where, why));
+		free(why);
+		return -1;
+	}
+	conn_ok(s);
+	*fresh = 1;
+	return 0;
+}
+
+/* One transaction, tried once more on a new connection when a kept one
+ * turns out stale before anything went out. */
 static void
-deliver_job(struct worker *w, struct job *j)
+run_txn(struct worker *w, const struct mail *m, const char *sender, int xverp,
+        struct rcpt *r, size_t n)
 {
 	struct email_smtp *s = w->s;
 	for (int attempt = 0; attempt < 2; attempt++) {
-		char *why = NULL;
-		int fresh = 0;
+		int fresh;
 		if (atomic_load(&s->force)) {
-			job_result(j, CG_RETRY, NULL,
-			           cg_strdup("gateway stopping before the mail "
-			                     "was sent"));
+			rcpts_result(r, n, CG_RETRY,
+			             cg_strdup("gateway stopping before the "
+			                       "mail was sent"));
 			return;
 		}
-		if (w->conn == NULL) {
-			if (server_paused(s, &why)) {
-				job_result(j, CG_RETRY, NULL, why);
-				return;
-			}
-			if (smtp_open(w, &why) != 0) {
-				conn_failed(s, why);
-				job_result(
-				    j, CG_RETRY, NULL,
-				    cg_asprintf("%s: %s", s->where, why));
-				free(why);
-				return;
-			}
-			conn_ok(s);
-			fresh = 1;
+		if (conn_get(w, r, n, &fresh) != 0)
+			return;
+		if (xverp && !w->xverp) {
+			rcpts_result(r, n, CG_RETRY,
+			             cg_asprintf("%s: the server stopped "
+			                         "offering XVERP",
+			                         s->where));
+			return;
 		}
-		enum send_outcome o = send_one(w, j);
+		enum send_outcome o = send_txn(w, m, sender, xverp, r, n);
 		if (o == SEND_OK)
 			return;
 		conn_close(w, 0);
 		if (o == SEND_BROKEN)
 			return;
-		/* Nothing went out: a stale connection gets one more try. */
 		if (fresh || attempt == 1) {
-			job_result(j, CG_RETRY, NULL,
-			           cg_asprintf("%s: connection lost before the "
-			                       "message was sent",
-			                       s->where));
+			rcpts_result(r, n, CG_RETRY,
+			             cg_asprintf("%s: connection lost before "
+			                         "the message was sent",
+			                         s->where));
 			return;
 		}
+	}
+}
+
+/* A job: one XVERP transaction for all its recipients when the server
+ * offers it and each can be named that way, else one per recipient. */
+static void
+deliver_job(struct worker *w, struct job *j)
+{
+	const struct mail *m = j->mail;
+	int fresh;
+	if (conn_get(w, j->r, j->n, &fresh) != 0)
+		return;
+	int together = m->list_addr != NULL && j->n > 1 && w->xverp;
+	for (size_t i = 0; i < j->n && together; i++)
+		together = j->r[i].readable;
+	if (together) {
+		char *sender = xverp_sender(m->list_addr);
+		run_txn(w, m, sender, 1, j->r, j->n);
+		free(sender);
+		return;
+	}
+	for (size_t i = 0; i < j->n; i++) {
+		struct rcpt *r = &j->r[i];
+		char *sender = m->list_addr
+		                   ? email_verp_sender(m->list_addr, r->addr)
+		                   : cg_strdup(""); /* a notice: <> */
+		if (sender == NULL) {
+			rcpt_result(
+			    r, CG_FAILED, NULL,
+			    cg_asprintf("not a mail address: %s", r->addr));
+			continue;
+		}
+		run_txn(w, m, sender, 0, r, 1);
+		free(sender);
 	}
 }
 
@@ -960,6 +1540,7 @@ email_smtp_new(struct cg_gateway *gw, email_smtp_state_fn *state, void *arg)
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	atomic_init(&s->force, 0);
+	atomic_init(&s->xverp, -1);
 	for (int i = 0; i < SMTP_WORKERS; i++) {
 		s->w[i].s = s;
 		s->w[i].fd = -1;
@@ -1023,16 +1604,20 @@ email_smtp_drain(struct email_smtp *s)
 	free(err);
 	struct job *j;
 	while ((j = q_pop(&done)) != NULL) {
-		struct cg_outbox_item it = {
-		    .row = &j->row,
-		    .status = j->status,
-		    .far_id = j->far_id,
-		    .error = j->error,
-		};
-		j->far_id = j->error = NULL; /* record() takes them */
-		cg_outbox_complete(s->gw, &it);
-		free(it.far_id);
-		free(it.error);
+		for (size_t i = 0; i < j->n; i++) {
+			struct rcpt *r = &j->r[i];
+			for (size_t k = 0; k < r->nrows; k++) {
+				struct cg_outbox_item it = {
+				    .row = &r->rows[k],
+				    .status = r->status,
+				    .far_id = cg_strdup(r->far_id),
+				    .error = cg_strdup(r->error),
+				};
+				cg_outbox_complete(s->gw, &it); /* takes them */
+				free(it.far_id);
+				free(it.error);
+			}
+		}
 		job_free(j);
 	}
 	/* Nothing queued: no batch shares a composed mail any more. */
@@ -1046,7 +1631,7 @@ email_smtp_ready(struct email_smtp *s)
 	if (!s->started)
 		return 0;
 	pthread_mutex_lock(&s->mu);
-	int ok = !s->stopping && s->queue.n < QUEUE_MAX &&
+	int ok = !s->stopping && s->queue.rows < QUEUE_MAX &&
 	         !(s->down && cg_mono_ms() < s->down_until);
 	pthread_mutex_unlock(&s->mu);
 	return ok;
@@ -1061,42 +1646,232 @@ row_copy(struct cg_outbox_row *dst, const struct cg_outbox_row *src)
 	dst->last_error = cg_strdup(src->last_error);
 }
 
+/* What deliver() decided for one item. */
+struct plan {
+	struct mail *mail; /* a reference, or NULL */
+	int64_t thread;    /* a chat line: its thread, else 0 */
+	int64_t msg;       /* a chat line: its message */
+	int skip;          /* left pending: the room is not quiet yet */
+	int used;          /* in a job, or answered */
+};
+
+/* Item i of a batch as a chat line (its thread) or a mail of its own. */
+static void
+plan_item(struct email_smtp *s, struct cg_outbox_item *d, size_t i,
+          struct plan *p)
+{
+	const struct cg_outbox_row *row = d[i].row;
+	enum cg_delivery_status fail;
+	char *err = NULL;
+	if (row->notice_id == 0 && i > 0 && p[i - 1].thread &&
+	    d[i - 1].row->message_id == row->message_id) {
+		p[i].thread = p[i - 1].thread; /* rows of one line, together */
+		p[i].msg = p[i - 1].msg;
+		return;
+	}
+	if (row->notice_id == 0) {
+		struct cg_stored_msg m;
+		if (cg_store_message_get(s->gw->store, row->message_id, &m) !=
+		    0) {
+			d[i].status = CG_RETRY;
+			d[i].error = cg_asprintf("message %lld: cannot load it "
+			                         "from the store",
+			                         (long long)row->message_id);
+			p[i].used = 1;
+			return;
+		}
+		int chat = m.network && strcmp(m.network, "xmpp") == 0;
+		if (chat) {
+			p[i].thread = m.thread_id;
+			p[i].msg = m.id;
+		}
+		cg_stored_msg_free(&m);
+		if (chat)
+			return;
+	}
+	p[i].mail = mail_get(s, row, &fail, &err);
+	if (p[i].mail == NULL) {
+		d[i].status = fail;
+		d[i].error = err;
+		p[i].used = 1;
+	}
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The chat lines of item i's thread for its destination in this batch:
+ * left pending (pushed to the later line's due time) while a later line of
+ * the thread still waits, else one batch mail for all of them.
+ */
+static void
+plan_chat(struct email_smtp *s, struct cg_outbox_item *d, size_t n, size_t i,
+          struct plan *p, int64_t now_ms)
+{
+	const char *dest = d[i].row->destination;
+	size_t *idx = cg_calloc(n - i, sizeof *idx);
+	int64_t *ids = cg_calloc(n - i, sizeof *ids);
+	size_t k = 0, nids = 0;
+	for (size_t j = i; j < n; j++)
+		if (!p[j].used && !p[j].skip && p[j].thread == p[i].thread &&
+		    strcasecmp(d[j].row->destination, dest) == 0)
+			idx[k++] = j;
+	struct cg_store *st = s->gw->store;
+	int64_t later =
+	    cg_store_email_chat_pending_after(st, p[i].thread, dest, now_ms);
+	if (later) {
+		cg_store_email_chat_defer(st, p[i].thread, dest, later);
+		for (size_t x = 0; x < k; x++)
+			p[idx[x]].skip = 1;
+		goto out;
+	}
+	for (size_t x = 0; x < k && nids < BATCH_MAX_LINES; x++)
+		ids[nids++] = p[idx[x]].msg;
+	qsort(ids, nids, sizeof *ids, cmp_id);
+	enum cg_delivery_status fail;
+	char *err = NULL;
+	struct mail *m = mail_get_batch(s, ids, nids, &fail, &err);
+	for (size_t x = 0; x < k; x++) {
+		size_t j = idx[x];
+		int in =
+		    bsearch(&p[j].msg, ids, nids, sizeof *ids, cmp_id) != NULL;
+		if (!in) /* over BATCH_MAX_LINES: the next batch */
+			p[j].skip = 1;
+		else if (m == NULL) {
+			d[j].status = fail;
+			d[j].error = cg_strdup(err);
+			p[j].used = 1;
+		} else {
+			p[j].mail = m;
+			m->refs++;
+		}
+	}
+	mail_unref(m);
+	free(err);
+out:
+	free(idx);
+	free(ids);
+}
+
+static struct rcpt *
+rcpt_find(struct rcpt *r, size_t n, const char *dest)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcasecmp(r[i].rows[0].destination, dest) == 0)
+			return &r[i];
+	return NULL;
+}
+
+/* Recipients per XVERP job: a few jobs for the workers, none too big. */
+static size_t
+chunk_size(struct email_smtp *s, size_t readable)
+{
+	if (atomic_load(&s->xverp) == 0)
+		return 1;
+	size_t c = (readable + SMTP_WORKERS - 1) / SMTP_WORKERS;
+	return c < XVERP_MIN ? XVERP_MIN : c > XVERP_MAX ? XVERP_MAX : c;
+}
+
+static struct job *
+job_new(struct mail *m)
+{
+	struct job *j = cg_calloc(1, sizeof *j);
+	j->mail = m;
+	m->refs++;
+	return j;
+}
+
+/* Jobs for the items sharing item i's mail. */
+static void
+plan_jobs(struct email_smtp *s, struct cg_outbox_item *d, size_t n, size_t i,
+          struct plan *p, struct jobq *add)
+{
+	struct mail *m = p[i].mail;
+	int batch = m->key[0] == 'b';
+	struct rcpt *r = cg_calloc(n - i, sizeof *r);
+	size_t nr = 0, readable = 0;
+	for (size_t j = i; j < n; j++) {
+		if (p[j].used || p[j].skip || p[j].mail != m)
+			continue;
+		p[j].used = 1;
+		d[j].status = CG_INFLIGHT;
+		const struct cg_outbox_row *row = d[j].row;
+		struct rcpt *x =
+		    batch ? rcpt_find(r, nr, row->destination) : NULL;
+		if (x == NULL) {
+			x = &r[nr++];
+			x->addr =
+			    m->list_addr ? xverp_rcpt(row->destination) : NULL;
+			x->readable = x->addr != NULL;
+			if (x->addr == NULL)
+				x->addr = cg_strdup(row->destination);
+			x->status = CG_RETRY;
+			readable += (size_t)x->readable;
+		}
+		x->rows = cg_realloc(x->rows, (x->nrows + 1) * sizeof *x->rows);
+		row_copy(&x->rows[x->nrows++], row);
+	}
+	size_t chunk = chunk_size(s, readable);
+	struct job *open = NULL;
+	for (size_t k = 0; k < nr; k++) {
+		struct job *j;
+		if (!r[k].readable || chunk == 1) {
+			j = job_new(m);
+		} else {
+			if (open == NULL)
+				open = job_new(m);
+			j = open;
+		}
+		j->r = cg_realloc(j->r, (j->n + 1) * sizeof *j->r);
+		j->r[j->n++] = r[k];
+		if (j != open)
+			q_push(add, j);
+		else if (j->n == chunk) {
+			q_push(add, j);
+			open = NULL;
+		}
+	}
+	if (open)
+		q_push(add, open);
+	free(r);
+}
+
 size_t
 email_smtp_deliver(struct email_smtp *s, struct cg_outbox_item *d, size_t n)
 {
+	struct plan *p = cg_calloc(n ? n : 1, sizeof *p);
 	struct jobq add = {0};
-	for (size_t i = 0; i < n; i++) {
-		const struct cg_outbox_row *row = d[i].row;
-		enum cg_delivery_status fail;
-		char *err = NULL;
-		struct mail *m = mail_get(s, row->message_id, &fail, &err);
-		if (m == NULL) {
-			d[i].status = fail;
-			d[i].error = err;
-			continue;
+	int64_t now_ms = cg_now_ms();
+	for (size_t i = 0; i < n; i++)
+		plan_item(s, d, i, p);
+	for (size_t i = 0; i < n; i++)
+		if (p[i].thread && !p[i].used && !p[i].skip && !p[i].mail)
+			plan_chat(s, d, n, i, p, now_ms);
+	for (size_t i = 0; i < n; i++)
+		if (p[i].mail && !p[i].used && !p[i].skip)
+			plan_jobs(s, d, n, i, p, &add);
+	for (size_t i = 0; i < n; i++)
+		mail_unref(p[i].mail);
+	/* Rows left pending go last: the outbox records the first `took`
+	 * items only (bridge.h) and leaves the rest untouched. */
+	size_t took = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!p[i].skip) {
+			struct cg_outbox_item t = d[took];
+			d[took++] = d[i];
+			d[i] = t;
 		}
-		char *sender =
-		    email_verp_sender(m->list_addr, row->destination);
-		if (sender == NULL) {
-			mail_unref(m);
-			d[i].status = CG_FAILED;
-			d[i].error = cg_asprintf("not a mail address: %s",
-			                         row->destination);
-			continue;
-		}
-		struct job *j = cg_calloc(1, sizeof *j);
-		row_copy(&j->row, row);
-		j->sender = sender;
-		j->mail = m;
-		j->status = CG_RETRY;
-		q_push(&add, j);
-		d[i].status = CG_INFLIGHT;
-	}
+	free(p);
 	pthread_mutex_lock(&s->mu);
 	q_append(&s->queue, &add);
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
-	return n;
+	return took;
 }
 
 int64_t
@@ -1153,9 +1928,9 @@ email_smtp_stop(struct email_smtp *s)
 	pthread_mutex_lock(&s->mu);
 	struct job *j;
 	while ((j = q_pop(&s->queue)) != NULL) {
-		job_result(j, CG_RETRY, NULL,
-		           cg_strdup("gateway stopping before the mail was "
-		                     "sent"));
+		rcpts_result(j->r, j->n, CG_RETRY,
+		             cg_strdup("gateway stopping before the mail "
+		                       "was sent"));
 		q_push(&s->done, j);
 	}
 	pthread_mutex_unlock(&s->mu);

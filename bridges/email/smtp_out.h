@@ -1,10 +1,12 @@
 /*
  * smtp_out.h: the email bridge's outgoing side: outbox rows (one per
- * recipient) composed once per message and handed to the submission
- * server (smtp.* in the config) by a few worker threads with ESMTP
- * PIPELINING.  bridge.c owns it; the functions below are called from the
- * loop thread only.  Results come back through a pipe (email_smtp_fd) and
- * are recorded with cg_outbox_complete() in the loop thread.
+ * recipient: list mail, notices, chat lines batched per thread, digest
+ * copies) composed once per mail and handed to the submission server
+ * (smtp.* in the config) by a few worker threads with ESMTP PIPELINING,
+ * many recipients per transaction when the server offers XVERP.  bridge.c
+ * owns it; the functions below are called from the loop thread only.
+ * Results come back through a pipe (email_smtp_fd) and are recorded with
+ * cg_outbox_complete() in the loop thread.
  */
 #ifndef EMAIL_SMTP_OUT_H
 #define EMAIL_SMTP_OUT_H
@@ -34,7 +36,10 @@ void email_smtp_drain(struct email_smtp *s);
  * full, server not known to be down. */
 int email_smtp_ready(struct email_smtp *s);
 /* Queue the rows: each becomes CG_INFLIGHT (or CG_FAILED/CG_RETRY when
- * its message cannot be composed).  Returns how many it took. */
+ * its mail cannot be composed).  Chat lines whose thread has a later line
+ * still waiting are left pending (their due time moved to that line's):
+ * those items are moved to the end of d, and the count returned (how many
+ * it took) leaves them out. */
 size_t email_smtp_deliver(struct email_smtp *s, struct cg_outbox_item *d,
                           size_t n);
 /* Monotonic ms at which ready() may turn true again (0: no wish). */

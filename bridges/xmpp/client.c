@@ -1,13 +1,14 @@
 /*
- * client.c: the XMPP bridge (client mode): its ops (bridge.h) and its one
- * libstrophe connection.  TLS is required unless xmpp.tls = "none": the
- * server certificate is verified against xmpp.ca_file and the JID's domain,
- * and a refusal is logged with OpenSSL's reason.  SASL uses the configured
- * password, which nothing here logs (libstrophe's debug lines, which carry
- * the AUTH exchange, are never forwarded).  A lost or failed connection is
- * retried with backoff (1 s doubling to 5 min, with jitter); each attempt
- * uses a fresh libstrophe connection, so no stream-management state or
- * queued stanza survives it: the outbox is the queue.
+ * client.c: the XMPP bridge: its ops (bridge.h) and its one libstrophe
+ * connection, as a client (default) or as a component (XEP-0114).  TLS is
+ * required unless xmpp.tls = "none": the server certificate is verified against
+ * xmpp.ca_file and the JID's domain, and a refusal is logged with OpenSSL's
+ * reason.  SASL uses the configured password, which nothing here logs
+ * (libstrophe's debug lines, which carry the AUTH exchange, are never
+ * forwarded).  A lost or failed connection is retried with backoff (1 s
+ * doubling to 5 min, with jitter); each attempt uses a fresh libstrophe
+ * connection, so no stream-management state or queued stanza survives it: the
+ * outbox is the queue.
  *
  * Pumping libstrophe from the gateway's loop: libstrophe has no fd getter,
  * so the socket-option callback records the socket; fds() asks poll() for
@@ -20,6 +21,18 @@
  * otherwise wakes us every second while connected (self-ping, echo
  * time-outs), every 100 ms while connecting.
  *
+ * Component mode (xmpp.mode = "component"): the connection is an external
+ * component of component_domain, authenticated by the handshake with
+ * component_secret (XEP-0114 has no TLS: use it on loopback or a trusted
+ * link).  The gateway's own occupant in every room, the "listener" that
+ * reads room lines, is gateway@component_domain/coopgate; email senders
+ * get occupants of their own (puppet.c).  libstrophe 0.12.2 crashes on the
+ * first stanza of a component stream because only xmpp_connect_client()
+ * sets up its stream-management state: each connection object therefore
+ * first makes a client connection attempt to 127.0.0.1:1 (closed), is
+ * pumped until that fails, and only then connects as a component
+ * (DESIGN.md).
+ *
  * Must never: log the password, accept a certificate that fails
  * verification, or release the connection from inside a libstrophe
  * callback (the callback only marks it; the next pump releases it).
@@ -27,6 +40,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/select.h>
 
@@ -87,7 +101,38 @@ static const char *
 server_name(const struct xmpp_bridge *xb)
 {
 	const struct cg_cfg_xmpp *c = xmpp_cfg(xb);
-	return c->host ? c->host : strchr(c->jid, '@') + 1;
+	if (c->host)
+		return c->host;
+	if (xb->component || c->jid == NULL || strchr(c->jid, '@') == NULL)
+		return "localhost";
+	return strchr(c->jid, '@') + 1;
+}
+
+void
+xmpp_from_self(struct xmpp_bridge *xb, xmpp_stanza_t *st)
+{
+	if (xb->component)
+		xmpp_stanza_set_from(st, xb->self_jid);
+}
+
+int
+xmpp_jid_is_ours(const struct xmpp_bridge *xb, const char *jid)
+{
+	if (jid == NULL)
+		return 0;
+	char *bare = xmpp_bare_lower(jid);
+	int ours;
+	if (xb->component) {
+		const char *at = strchr(bare, '@');
+		const char *domain = at ? at + 1 : bare;
+		ours = strcasecmp(domain, xmpp_cfg(xb)->component_domain) == 0;
+	} else {
+		char *me = xmpp_bare_lower(xmpp_cfg(xb)->jid);
+		ours = me && strcmp(bare, me) == 0;
+		free(me);
+	}
+	free(bare);
+	return ours;
 }
 
 char *
@@ -162,9 +207,14 @@ on_lib_log(void *arg, xmpp_log_level_t level, const char *area, const char *msg)
 		if (xb && xb->lib_error == NULL)
 			xb->lib_error =
 			    strcmp(area, "auth") == 0
-			        ? cg_asprintf("authentication as %s failed "
-			                      "(%s)",
-			                      xmpp_cfg(xb)->jid, msg)
+			        ? cg_asprintf(
+			              "authentication as %s%s failed "
+			              "(%s)",
+			              xb->component ? "component " : "",
+			              xb->component
+			                  ? xmpp_cfg(xb)->component_domain
+			                  : xmpp_cfg(xb)->jid,
+			              msg)
 			        : cg_asprintf("%s: %s", area, msg);
 		cg_warn("xmpp: libstrophe %s: %s", area, msg);
 		return;
@@ -300,12 +350,18 @@ session_started(struct xmpp_bridge *xb)
 	xmpp_handler_add(conn, inbound_on_message, NULL, "message", NULL, xb);
 	xmpp_handler_add(conn, muc_on_presence, NULL, "presence", NULL, xb);
 	xmpp_handler_add(conn, on_iq, NULL, "iq", NULL, xb);
-	cg_info("xmpp: connected to %s:%d as %s (%s)", server_name(xb),
-	        xmpp_cfg(xb)->port, xmpp_conn_get_bound_jid(conn),
-	        xmpp_conn_is_secured(conn) ? "TLS verified" : "no TLS");
+	if (xb->component)
+		cg_info("xmpp: connected to %s:%d as component %s (XEP-0114, "
+		        "no TLS)",
+		        server_name(xb), xmpp_cfg(xb)->port,
+		        xmpp_cfg(xb)->component_domain);
+	else
+		cg_info("xmpp: connected to %s:%d as %s (%s)", server_name(xb),
+		        xmpp_cfg(xb)->port, xmpp_conn_get_bound_jid(conn),
+		        xmpp_conn_is_secured(conn) ? "TLS verified" : "no TLS");
 	cg_gateway_bridge_state(xb->gw, "xmpp", 1, NULL);
-	xmpp_stanza_t *p = xmpp_presence_new(xb->ctx);
-	xmpp_send_release(xb, p);
+	if (!xb->component) /* a component has no presence of its own */
+		xmpp_send_release(xb, xmpp_presence_new(xb->ctx));
 	for (size_t i = 0; i < xb->nrooms; i++)
 		muc_join(xb, &xb->rooms[i]);
 }
@@ -375,6 +431,74 @@ conn_release(struct xmpp_bridge *xb)
 }
 
 static void
+start_failed(struct xmpp_bridge *xb)
+{
+	const struct cg_cfg_xmpp *c = xmpp_cfg(xb);
+	char *why = cg_asprintf("cannot start connecting%s%s",
+	                        xb->lib_error ? ": " : "",
+	                        xb->lib_error ? xb->lib_error : "");
+	cg_warn("xmpp: %s:%d: %s", server_name(xb), c->port, why);
+	cg_gateway_bridge_state(xb->gw, "xmpp", 0, why);
+	free(why);
+	xb->state = XB_DOWN;
+	xb->conn_dead = 1;
+	schedule_reconnect(xb);
+}
+
+/* The warm-up's client attempt failed, as it must (DESIGN.md). */
+static void
+on_warmup(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
+          xmpp_stream_error_t *se, void *arg)
+{
+	struct xmpp_bridge *xb = arg;
+	if (conn != xb->conn || event == XMPP_CONN_RAW_CONNECT)
+		return;
+	if (event == XMPP_CONN_CONNECT) {
+		/* something answers on 127.0.0.1:1: leave it */
+		xmpp_disconnect(conn);
+		return;
+	}
+	xb->warmup = 2;
+	xb->fd = -1;
+}
+
+/* Component mode, after the warm-up: the XEP-0114 connection. */
+static void
+component_connect(struct xmpp_bridge *xb)
+{
+	const struct cg_cfg_xmpp *c = xmpp_cfg(xb);
+	xb->warmup = 0;
+	xb->fd = -1;
+	free(xb->lib_error);
+	xb->lib_error = NULL;
+	cg_debug("xmpp: connecting to %s:%d as component %s", server_name(xb),
+	         c->port, c->component_domain);
+	if (xmpp_connect_component(xb->conn, server_name(xb),
+	                           (unsigned short)c->port, on_conn,
+	                           xb) != XMPP_EOK &&
+	    xb->state == XB_CONNECTING)
+		start_failed(xb);
+}
+
+static void
+component_start(struct xmpp_bridge *xb)
+{
+	const struct cg_cfg_xmpp *c = xmpp_cfg(xb);
+	xmpp_conn_t *conn = xmpp_conn_new(xb->ctx);
+	xmpp_conn_set_flags(conn, XMPP_CONN_FLAG_DISABLE_TLS);
+	xmpp_conn_set_jid(conn, c->component_domain);
+	xmpp_conn_set_pass(conn,
+	                   c->component_secret ? c->component_secret : "");
+	xmpp_conn_set_sockopt_callback(conn, on_sockopt);
+	xb->conn = conn;
+	xb->state = XB_CONNECTING;
+	xb->warmup = 1;
+	if (xmpp_connect_client(conn, "127.0.0.1", 1, on_warmup, xb) !=
+	    XMPP_EOK)
+		xb->warmup = 2;
+}
+
+static void
 connect_start(struct xmpp_bridge *xb)
 {
 	const struct cg_cfg_xmpp *c = xmpp_cfg(xb);
@@ -382,6 +506,10 @@ connect_start(struct xmpp_bridge *xb)
 	free(xb->fail_reason);
 	free(xb->lib_error);
 	xb->fail_reason = xb->lib_error = NULL;
+	if (xb->component) {
+		component_start(xb);
+		return;
+	}
 	xmpp_conn_t *conn = xmpp_conn_new(xb->ctx);
 	long flags = XMPP_CONN_FLAG_DISABLE_SM;
 	flags |= c->tls == CG_TLS_NONE ? XMPP_CONN_FLAG_DISABLE_TLS
@@ -399,25 +527,19 @@ connect_start(struct xmpp_bridge *xb)
 	         c->port, c->jid, c->tls == CG_TLS_NONE ? "none" : "required");
 	if (xmpp_connect_client(conn, c->host, (unsigned short)c->port, on_conn,
 	                        xb) != XMPP_EOK &&
-	    xb->state == XB_CONNECTING) {
-		char *why = cg_asprintf("cannot start connecting%s%s",
-		                        xb->lib_error ? ": " : "",
-		                        xb->lib_error ? xb->lib_error : "");
-		cg_warn("xmpp: %s:%d: %s", server_name(xb), c->port, why);
-		cg_gateway_bridge_state(xb->gw, "xmpp", 0, why);
-		free(why);
-		xb->state = XB_DOWN;
-		xb->conn_dead = 1;
-		schedule_reconnect(xb);
-	}
+	    xb->state == XB_CONNECTING)
+		start_failed(xb);
 }
 
 /* Let libstrophe work for up to `rounds` calls; release a dead conn. */
 static void
 pump(struct xmpp_bridge *xb, int rounds)
 {
-	for (int i = 0; i < rounds && xb->conn && !xb->conn_dead; i++)
+	for (int i = 0; i < rounds && xb->conn && !xb->conn_dead; i++) {
 		xmpp_run_once(xb->ctx, 0);
+		if (xb->warmup == 2) /* outside libstrophe's callbacks */
+			component_connect(xb);
+	}
 	if (xb->conn_dead)
 		conn_release(xb);
 }
@@ -522,8 +644,12 @@ xb_stop(struct cg_bridge *b)
 	xb->flush_timer = 0;
 	deliver_retry_all(xb, "gateway stopping");
 	if (xb->conn && xb->state == XB_ONLINE) {
-		/* Leave the rooms and close the stream politely, briefly. */
-		xb->stopping = 1;
+		/* Leave the rooms and close the stream politely, briefly (a
+		 * component's occupants leave one by one: the server cannot
+		 * tell they are gone when the stream closes). */
+		xb->stopping = 1; /* no flush timer from here on */
+		if (xb->component)
+			muc_leave_all(xb);
 		xmpp_disconnect(xb->conn);
 		int64_t until = cg_mono_ms() + 1000;
 		while (xb->conn && !xb->conn_dead && cg_mono_ms() < until)
@@ -546,6 +672,7 @@ xb_destroy(struct cg_bridge *b)
 	free(xb->pend);
 	free(xb->fail_reason);
 	free(xb->lib_error);
+	free(xb->self_jid);
 	owner_clear(xb->ctx);
 	xmpp_ctx_free(xb->ctx);
 	xmpp_shutdown();
@@ -570,11 +697,6 @@ cg_xmpp_bridge_new(struct cg_gateway *gw)
 	const struct cg_cfg_xmpp *c = &gw->cfg->xmpp;
 	if (!c->present)
 		return NULL;
-	if (c->mode == CG_XMPP_COMPONENT) {
-		cg_warn("xmpp: component mode is not implemented yet; room "
-		        "deliveries wait in the outbox");
-		return NULL;
-	}
 	struct xmpp_bridge *xb = cg_calloc(1, sizeof *xb);
 	xb->base.ops = &xmpp_ops;
 	xb->base.gw = gw;
@@ -583,6 +705,16 @@ cg_xmpp_bridge_new(struct cg_gateway *gw)
 	xb->fd = -1;
 	xb->state = XB_DOWN;
 	xb->backoff_ms = XMPP_BACKOFF_MIN;
+	if (c->mode == CG_XMPP_COMPONENT) {
+		xb->component = 1;
+		xb->self_jid =
+		    cg_asprintf("gateway@%s/coopgate", c->component_domain);
+		if (c->tls != CG_TLS_NONE)
+			cg_warn("xmpp: component mode: XEP-0114 streams are "
+			        "not encrypted, so xmpp.tls does not apply; "
+			        "keep %s:%d on loopback or a trusted network",
+			        server_name(xb), c->port);
+	}
 	xmpp_initialize();
 	xb->log.handler = on_lib_log;
 	xb->log.userdata = xb;

@@ -34,6 +34,7 @@ reply(struct xmpp_bridge *xb, const char *to, const char *text)
 {
 	char *id = xmpp_new_id(xb, "cmd");
 	xmpp_stanza_t *m = xmpp_message_new(xb->ctx, "chat", to, id);
+	xmpp_from_self(xb, m);
 	free(id);
 	xmpp_add_text_child(m, "body", text);
 	/* XEP-0045 7.5: mark a private message sent through a room */

@@ -11,6 +11,10 @@
  * same on every attempt of a row.  So an echo that arrives after its row
  * timed out, or after a restart, still finds its row and marks it done,
  * and a later MAM catch-up can tell what the room already has.
+ * Component mode: the message is said by the sender's puppet (puppet.c),
+ * without the "Name: " prefix; a puppet not yet in the room is joined
+ * first and the stanza waits in the pending row until the room confirms
+ * the join (or the row is retried when it refuses).
  * Must never: take a row for a room we are not in (it is retried), or keep
  * a pointer into the outbox batch deliver() was handed (bridge.h).
  */
@@ -18,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bridges/xmpp/xmpp.h"
 #include "gateway/gateway.h"
@@ -75,6 +80,9 @@ finish(struct xmpp_bridge *xb, size_t i, enum cg_delivery_status status,
 	free(p->row.destination);
 	free(p->row.last_error);
 	free(p->origin_id);
+	if (p->held)
+		xmpp_stanza_release(p->held);
+	free(p->puppet_jid);
 	xb->pend[i] = xb->pend[--xb->npend];
 }
 
@@ -117,13 +125,24 @@ parent_load(struct xmpp_bridge *xb, const struct xmpp_room *r,
 	struct cg_stored_msg p;
 	if (cg_store_message_get(xb->gw->store, parent_id, &p) != 0)
 		return;
-	/* An email line was said in the room by us; a room line by its
-	 * nick (sender_name is the nick for those). */
+	/* An email line was said in the room by us (component mode: by its
+	 * sender's puppet); a room line by its nick (sender_name is the nick
+	 * for those). */
 	int from_room =
 	    p.network && strcmp(p.network, "xmpp") == 0 && p.sender_name;
-	pi->reply_to =
-	    cg_asprintf("%s/%s", r->jid, from_room ? p.sender_name : r->nick);
 	pi->name = display_name(xb, &p);
+	if (from_room) {
+		pi->reply_to = cg_asprintf("%s/%s", r->jid, p.sender_name);
+	} else if (xb->component) {
+		struct xmpp_puppet *pp =
+		    puppet_by_address((struct xmpp_room *)r, p.sender_addr);
+		char *nick = pp && pp->nick ? cg_strdup(pp->nick)
+		                            : puppet_nick(pi->name);
+		pi->reply_to = cg_asprintf("%s/%s", r->jid, nick);
+		free(nick);
+	} else {
+		pi->reply_to = cg_asprintf("%s/%s", r->jid, r->nick);
+	}
 	pi->text = cg_strdup(p.trimmed ? p.trimmed : p.body);
 	cg_stored_msg_free(&p);
 }
@@ -169,11 +188,14 @@ deliver_one(struct xmpp_bridge *xb, struct cg_outbox_item *d)
 	parent_load(xb, r, m.parent_id, &pi);
 	char *name = display_name(xb, &m);
 	char *origin = origin_id_for(row->id, m.message_id);
+	/* Component mode: the sender's own occupant says it. */
+	struct xmpp_puppet *pup =
+	    xb->component ? puppet_for(xb, r, m.sender_addr, name) : NULL;
 	struct xmpp_out o = {
 	    .room = r->jid,
 	    .id = origin,
 	    .subject = t.root_message_id == m.id ? t.subject : NULL,
-	    .name = name,
+	    .name = pup ? NULL : name,
 	    .text = m.trimmed ? m.trimmed : m.body,
 	    .thread = t.token,
 	    .reply_id = pi.stanza_id,
@@ -181,16 +203,33 @@ deliver_one(struct xmpp_bridge *xb, struct cg_outbox_item *d)
 	    .quote_name = pi.name,
 	    .quote_text = pi.text,
 	};
-	xmpp_send_release(xb, xmpp_out_stanza(xb->ctx, &o));
-	cg_debug("xmpp: outbox %lld: message %lld sent to %s as %s%s%s",
-	         (long long)row->id, (long long)m.id, r->jid, origin,
-	         pi.stanza_id ? ", replying to " : "",
-	         pi.stanza_id ? pi.stanza_id : "");
+	xmpp_stanza_t *st = xmpp_out_stanza(xb->ctx, &o);
 	xb->pend = cg_realloc(xb->pend, (xb->npend + 1) * sizeof *xb->pend);
 	struct xmpp_pending *p = &xb->pend[xb->npend++];
+	memset(p, 0, sizeof *p);
 	row_copy(&p->row, row);
 	p->origin_id = origin;
 	p->deadline = cg_mono_ms() + XMPP_ECHO_TIMEOUT;
+	if (pup) {
+		xmpp_stanza_set_from(st, pup->jid);
+		p->puppet_jid = cg_strdup(pup->jid);
+	} else {
+		xmpp_from_self(xb, st);
+	}
+	if (pup && pup->state != PUPPET_JOINED) {
+		p->held =
+		    st; /* sent when the puppet is in (deliver_puppet_*) */
+		cg_debug("xmpp: outbox %lld: message %lld waits for %s to "
+		         "join %s",
+		         (long long)row->id, (long long)m.id, pup->nick,
+		         r->jid);
+	} else {
+		xmpp_send_release(xb, st);
+		cg_debug("xmpp: outbox %lld: message %lld sent to %s as %s%s%s",
+		         (long long)row->id, (long long)m.id, r->jid, origin,
+		         pi.stanza_id ? ", replying to " : "",
+		         pi.stanza_id ? pi.stanza_id : "");
+	}
 	d->status = CG_INFLIGHT;
 	parent_free(&pi);
 	free(name);
@@ -211,12 +250,15 @@ xmpp_deliver(struct cg_bridge *b, struct cg_outbox_item *d, size_t n)
 	return i;
 }
 
-/* Store the ids the room gave our message: stanza-id and origin-id. */
+/* Store the ids the room gave our message: stanza-id and origin-id; and
+ * once the room's archive is read, the stanza-id is its watermark (a
+ * catch-up need not page through our own lines again). */
 static void
-record_ids(struct xmpp_bridge *xb, int64_t message_id, const char *origin_id,
-           const char *stanza_id)
+record_ids(struct xmpp_bridge *xb, int64_t message_id, const char *room,
+           const char *origin_id, const char *stanza_id)
 {
 	struct cg_store *s = xb->gw->store;
+	struct xmpp_room *r = muc_room(xb, room);
 	if (cg_store_begin(s) != 0)
 		return;
 	int rc = 0;
@@ -225,6 +267,8 @@ record_ids(struct xmpp_bridge *xb, int64_t message_id, const char *origin_id,
 	if (rc == 0)
 		rc =
 		    cg_store_extid_add(s, "xmpp-origin", origin_id, message_id);
+	if (rc == 0 && stanza_id && r && r->caught_up)
+		rc = cg_store_xmpp_watermark_set(s, r->jid, stanza_id);
 	if (rc == 0 && cg_store_commit(s) == 0)
 		return;
 	cg_store_rollback(s);
@@ -252,7 +296,8 @@ late_echo(struct xmpp_bridge *xb, const char *origin_id, const char *stanza_id)
 	char *expect = known ? origin_id_for(row_id, m.message_id) : NULL;
 	if (expect && strcmp(expect, origin_id) == 0 &&
 	    strcmp(row.bridge, "xmpp") == 0) {
-		record_ids(xb, row.message_id, origin_id, stanza_id);
+		record_ids(xb, row.message_id, row.destination, origin_id,
+		           stanza_id);
 		if (state == CG_OUT_PENDING) {
 			struct cg_outbox_item it = {
 			    .row = &row,
@@ -286,7 +331,8 @@ deliver_on_echo(struct xmpp_bridge *xb, const char *origin_id,
 		struct xmpp_pending *p = &xb->pend[i];
 		if (strcmp(p->origin_id, origin_id) != 0)
 			continue;
-		record_ids(xb, p->row.message_id, origin_id, stanza_id);
+		record_ids(xb, p->row.message_id, p->row.destination, origin_id,
+		           stanza_id);
 		cg_debug("xmpp: outbox %lld: echoed by %s as %s",
 		         (long long)p->row.id, p->row.destination,
 		         stanza_id ? stanza_id : "(no stanza-id)");
@@ -297,6 +343,37 @@ deliver_on_echo(struct xmpp_bridge *xb, const char *origin_id,
 	if (strncmp(origin_id, "cg-", 3) == 0)
 		return late_echo(xb, origin_id, stanza_id);
 	return 0;
+}
+
+void
+deliver_puppet_joined(struct xmpp_bridge *xb, const char *puppet_jid)
+{
+	int64_t now = cg_mono_ms();
+	for (size_t i = 0; i < xb->npend; i++) {
+		struct xmpp_pending *p = &xb->pend[i];
+		if (p->held == NULL || p->puppet_jid == NULL ||
+		    strcasecmp(p->puppet_jid, puppet_jid) != 0)
+			continue;
+		xmpp_stanza_t *st = p->held;
+		p->held = NULL;
+		p->deadline = now + XMPP_ECHO_TIMEOUT;
+		cg_debug("xmpp: outbox %lld: sent as %s, its sender now in %s",
+		         (long long)p->row.id, p->origin_id,
+		         p->row.destination);
+		xmpp_send_release(xb, st);
+	}
+}
+
+void
+deliver_puppet_failed(struct xmpp_bridge *xb, const char *puppet_jid,
+                      const char *why)
+{
+	for (size_t i = xb->npend; i-- > 0;) {
+		struct xmpp_pending *p = &xb->pend[i];
+		if (p->held && p->puppet_jid &&
+		    strcasecmp(p->puppet_jid, puppet_jid) == 0)
+			finish(xb, i, CG_RETRY, NULL, why);
+	}
 }
 
 void

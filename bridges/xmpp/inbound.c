@@ -6,19 +6,38 @@
  *   channel      the room's channel
  *   sender_addr  the occupant's real bare JID when the room shows it, else
  *                "room@service/#OCCUPANT-ID" (XEP-0421), else
- * "room@service/nick" sender_name  the nick ext_id       the room's stanza-id
- * (dedup across reconnects), else the origin-id; the origin-id is also stored
- * ("xmpp-origin") thread_key   <thread>;  refs: the XEP-0461 reply's id text
- * the body without the reply fallback quote
+ *                "room@service/nick"
+ *   sender_name  the nick
+ *   ext_id       the room's stanza-id (dedup across reconnects and the
+ *                archive), else the origin-id; the origin-id is also
+ *                stored ("xmpp-origin")
+ *   thread_key   <thread>;  refs: the XEP-0461 reply's id
+ *   text         the body without the reply fallback quote
  *
- * Not relayed: our own echoes (our nick; deliver.c completes their rows), lines
- * starting with `!` (commands.c answers them privately), lines without a
+ * The same happens to lines read from the room's archive after a join
+ * (mam.c hands them to inbound_archived()); there the sender's real JID is
+ * the one the archive recorded, never today's occupant of that nick.  Each
+ * stored line moves the room's MAM watermark in its own ingest
+ * transaction (live lines only once the archive has been read, so a crash
+ * during a catch-up never skips what it had not read yet).
+ *
+ * A XEP-0308 correction (<replace id=.../>) of a stored line by the same
+ * sender (real JID, occupant-id, or nick, as the original was stored) goes
+ * to cg_gateway_correct(); a correction claiming someone else's line is
+ * ignored and logged.
+ *
+ * Not relayed: our own echoes (our nick, or in component mode a puppet's;
+ * deliver.c completes their rows), lines starting with `!` (commands.c
+ * answers live ones privately; archived ones are old), lines without a
  * body, subject changes, errors, and delayed lines that arrive before the
- * room's subject (join history, which we ask not to get anyway).
+ * room's subject (join history, which we ask not to get anyway: the
+ * archive is how we catch up).  In component mode only the copies sent to
+ * the listener count (each puppet gets one too).
  * Must never: relay a line of ours, or a line of a room we did not join.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bridges/xmpp/xmpp.h"
 #include "gateway/gateway.h"
@@ -26,26 +45,36 @@
 #include "gateway/msg.h"
 #include "gateway/util.h"
 
-/* Stores the origin-id inside the ingest transaction. */
-struct origin_arg {
+/* What goes into the ingest transaction besides the message. */
+struct ingest_arg {
 	const struct cg_ingest_info *info;
 	const char *origin_id;
+	const char *room;
+	const char *watermark; /* the room's new MAM watermark, or NULL */
 };
 
 static int
-store_origin(struct cg_gateway *gw, void *arg)
+ingest_extra(struct cg_gateway *gw, void *arg)
 {
-	struct origin_arg *oa = arg;
-	if (oa->origin_id == NULL || oa->info->message_id == 0)
-		return 0;
-	return cg_store_extid_add(gw->store, "xmpp-origin", oa->origin_id,
-	                          oa->info->message_id);
+	struct ingest_arg *a = arg;
+	if (a->origin_id && a->info->message_id &&
+	    cg_store_extid_add(gw->store, "xmpp-origin", a->origin_id,
+	                       a->info->message_id) != 0)
+		return -1;
+	if (a->watermark &&
+	    cg_store_xmpp_watermark_set(gw->store, a->room, a->watermark) != 0)
+		return -1;
+	return 0;
 }
 
 static char *
-sender_of(const struct xmpp_room *r, const struct xmpp_in *in)
+sender_of(const struct xmpp_room *r, const struct xmpp_in *in, int archived)
 {
-	const struct xmpp_occupant *o = muc_occupant(r, in->nick);
+	/* An archived line's nick may belong to someone else today. */
+	const struct xmpp_occupant *o =
+	    archived ? NULL : muc_occupant(r, in->nick);
+	if (archived && in->item_jid)
+		return cg_strdup(in->item_jid);
 	if (o && o->jid)
 		return cg_strdup(o->jid);
 	const char *oid = in->occupant_id ? in->occupant_id
@@ -74,48 +103,151 @@ blank(const char *s)
 }
 
 static void
-ingest(struct xmpp_bridge *xb, struct xmpp_room *r, struct xmpp_in *in)
+msg_of(const struct xmpp_room *r, const struct xmpp_in *in, int archived,
+       struct cg_msg *m)
 {
-	struct cg_msg m = {0};
-	m.network = CG_NET_XMPP;
-	m.ext_id = cg_strdup(in->stanza_id ? in->stanza_id : in->origin_id);
-	m.channel = cg_strdup(r->channel);
-	m.sender_addr = sender_of(r, in);
-	m.sender_name = cg_strdup(in->nick);
-	m.text = xmpp_clean_text(in->body);
-	m.trimmed = cg_strdup(m.text);
-	m.thread_key = cg_strdup(in->thread);
+	memset(m, 0, sizeof *m);
+	m->network = CG_NET_XMPP;
+	m->ext_id = cg_strdup(in->stanza_id ? in->stanza_id : in->origin_id);
+	m->channel = cg_strdup(r->channel);
+	m->sender_addr = sender_of(r, in, archived);
+	m->sender_name = cg_strdup(in->nick);
+	m->text = xmpp_clean_text(in->body);
+	m->trimmed = cg_strdup(m->text);
+	m->thread_key = cg_strdup(in->thread);
 	if (in->reply_id)
-		cg_msg_add_ref(&m, in->reply_id);
-	m.received = cg_now();
+		cg_msg_add_ref(m, in->reply_id);
+	m->received = cg_now();
+}
+
+static enum cg_ingest_result
+ingest(struct xmpp_bridge *xb, struct xmpp_room *r, struct xmpp_in *in,
+       int archived, const char *watermark)
+{
+	struct cg_msg m;
+	msg_of(r, in, archived, &m);
+	const char *how = archived ? " (from the archive)" : "";
 	struct cg_ingest_info info;
-	struct origin_arg oa = {.info = &info, .origin_id = in->origin_id};
+	struct ingest_arg a = {.info = &info,
+	                       .origin_id = in->origin_id,
+	                       .room = r->jid,
+	                       .watermark = watermark};
 	enum cg_ingest_result res =
-	    cg_gateway_ingest(xb->gw, &m, store_origin, &oa, &info);
+	    cg_gateway_ingest(xb->gw, &m, ingest_extra, &a, &info);
 	switch (res) {
 	case CG_INGEST_STORED:
-		cg_info(
-		    "xmpp: %s: line from %s (%s) stored as message %lld, "
-		    "thread %lld%s%s, %zu outbox row(s)%s%s",
-		    r->jid, in->nick, m.sender_addr, (long long)info.message_id,
-		    (long long)info.thread_id, info.new_thread ? " (new)" : "",
-		    info.parent_id ? " (a reply)" : "", info.outbox_rows,
-		    info.reason ? ": " : "", info.reason ? info.reason : "");
+		cg_info("xmpp: %s: line from %s (%s)%s stored as message %lld, "
+		        "thread %lld%s%s, %zu outbox row(s)%s%s",
+		        r->jid, in->nick, m.sender_addr, how,
+		        (long long)info.message_id, (long long)info.thread_id,
+		        info.new_thread ? " (new)" : "",
+		        info.parent_id ? " (a reply)" : "", info.outbox_rows,
+		        info.reason ? ": " : "",
+		        info.reason ? info.reason : "");
 		break;
 	case CG_INGEST_DUPLICATE:
-		cg_debug("xmpp: %s: %s: already stored", r->jid, m.ext_id);
+		cg_debug("xmpp: %s: %s%s: already stored", r->jid, m.ext_id,
+		         how);
 		break;
 	case CG_INGEST_DROPPED:
-		cg_info("xmpp: %s: line from %s dropped: %s", r->jid, in->nick,
-		        info.reason ? info.reason : "?");
+		cg_info("xmpp: %s: line from %s%s dropped: %s", r->jid,
+		        in->nick, how, info.reason ? info.reason : "?");
 		break;
 	case CG_INGEST_ERROR:
-		cg_error("xmpp: %s: line from %s (%s) NOT stored: %s", r->jid,
-		         in->nick, m.ext_id ? m.ext_id : "no id",
+		cg_error("xmpp: %s: line from %s (%s)%s NOT stored: %s", r->jid,
+		         in->nick, m.ext_id ? m.ext_id : "no id", how,
 		         info.reason ? info.reason : "?");
 		break;
 	}
 	cg_msg_free(&m);
+	return res;
+}
+
+/* The stored line a correction names: by origin-id (what clients put in
+ * <replace id>), else by the room's stanza-id; 0 when unknown. */
+static int64_t
+corrected_line(struct xmpp_bridge *xb, const char *id)
+{
+	int64_t orig = cg_store_extid_find(xb->gw->store, "xmpp-origin", id);
+	return orig ? orig : cg_store_extid_find(xb->gw->store, "xmpp", id);
+}
+
+/* XEP-0308: the original's sender corrects it. */
+static enum cg_ingest_result
+correct(struct xmpp_bridge *xb, struct xmpp_room *r, struct xmpp_in *in,
+        int archived, const char *watermark)
+{
+	struct cg_store *s = xb->gw->store;
+	int64_t orig = corrected_line(xb, in->replace_id);
+	if (orig == 0) {
+		cg_info("xmpp: %s: %s corrects a line we never stored (%s); "
+		        "taking it as a new line",
+		        r->jid, in->nick, in->replace_id);
+		return ingest(xb, r, in, archived, watermark);
+	}
+	struct cg_msg m;
+	msg_of(r, in, archived, &m);
+	struct cg_stored_msg o;
+	if (cg_store_message_get(s, orig, &o) != 0) {
+		cg_msg_free(&m);
+		return CG_INGEST_ERROR;
+	}
+	int same = o.network && strcmp(o.network, "xmpp") == 0 &&
+	           o.channel_id == cg_store_channel_id(s, r->channel) &&
+	           o.sender_addr &&
+	           strcasecmp(o.sender_addr, m.sender_addr) == 0;
+	enum cg_ingest_result res = CG_INGEST_DROPPED;
+	if (!same) {
+		cg_warn("xmpp: %s: ignoring a correction by %s (%s) of message "
+		        "%lld, which %s wrote",
+		        r->jid, in->nick, m.sender_addr, (long long)orig,
+		        o.sender_addr ? o.sender_addr : "someone else");
+		goto out;
+	}
+	struct cg_ingest_info info;
+	struct ingest_arg a = {.info = &info,
+	                       .origin_id = in->origin_id,
+	                       .room = r->jid,
+	                       .watermark = watermark};
+	res = cg_gateway_correct(xb->gw, orig, &m, ingest_extra, &a, &info);
+	if (res == CG_INGEST_STORED && info.message_id == orig)
+		cg_info("xmpp: %s: %s corrected message %lld: stored text "
+		        "updated (its mail had not gone out)",
+		        r->jid, in->nick, (long long)orig);
+	else if (res == CG_INGEST_STORED)
+		cg_info("xmpp: %s: %s corrected message %lld after its mail "
+		        "went out: stored as message %lld, %zu outbox row(s)",
+		        r->jid, in->nick, (long long)orig,
+		        (long long)info.message_id, info.outbox_rows);
+	else if (res == CG_INGEST_DUPLICATE)
+		cg_debug("xmpp: %s: correction %s: already stored", r->jid,
+		         m.ext_id ? m.ext_id : "?");
+	else
+		cg_error("xmpp: %s: correction by %s of message %lld NOT "
+		         "stored: %s",
+		         r->jid, in->nick, (long long)orig,
+		         info.reason ? info.reason : "?");
+out:
+	cg_stored_msg_free(&o);
+	cg_msg_free(&m);
+	return res;
+}
+
+static enum cg_ingest_result
+relay(struct xmpp_bridge *xb, struct xmpp_room *r, struct xmpp_in *in,
+      int archived, const char *watermark)
+{
+	if (in->replace_id)
+		return correct(xb, r, in, archived, watermark);
+	return ingest(xb, r, in, archived, watermark);
+}
+
+/* Our own nick, or (component mode) one of our puppets'. */
+static int
+nick_is_ours(struct xmpp_room *r, const char *nick)
+{
+	return (r->nick && strcmp(nick, r->nick) == 0) ||
+	       puppet_by_nick(r, nick) != NULL;
 }
 
 static void
@@ -127,8 +259,8 @@ on_groupchat(struct xmpp_bridge *xb, struct xmpp_room *r, struct xmpp_in *in)
 	}
 	if (in->nick == NULL)
 		return; /* the room itself speaking (status changes) */
-	/* Ours: only our nick counts (anyone can claim an origin-id). */
-	if (r->nick && strcmp(in->nick, r->nick) == 0) {
+	/* Ours: only our nicks count (anyone can claim an origin-id). */
+	if (nick_is_ours(r, in->nick)) {
 		deliver_on_echo(xb, in->origin_id, in->stanza_id);
 		return;
 	}
@@ -144,13 +276,61 @@ on_groupchat(struct xmpp_bridge *xb, struct xmpp_room *r, struct xmpp_in *in)
 		commands_run(xb, in->from, in->body);
 		return;
 	}
-	ingest(xb, r, in);
+	relay(xb, r, in, 0, r->caught_up ? in->stanza_id : NULL);
+}
+
+void
+inbound_archived(struct xmpp_bridge *xb, struct xmpp_room *r,
+                 struct xmpp_in *in)
+{
+	if (in->nick == NULL || in->stanza_id == NULL)
+		return;
+	int ours = in->item_jid ? xmpp_jid_is_ours(xb, in->item_jid)
+	                        : nick_is_ours(r, in->nick);
+	if (ours) {
+		/* an echo we missed: completes its row (deliver.c) */
+		deliver_on_echo(xb, in->origin_id, in->stanza_id);
+		return;
+	}
+	if (in->body == NULL || blank(in->body))
+		return;
+	if (is_command(in->body)) {
+		cg_debug("xmpp: %s: not answering an old command from %s",
+		         r->jid, in->nick);
+		return;
+	}
+	switch (relay(xb, r, in, 1, in->stanza_id)) {
+	case CG_INGEST_STORED:
+		r->mam_lines++;
+		break;
+	case CG_INGEST_ERROR:
+		r->mam_failed = 1;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Component mode: a stanza for one of the puppets, not the listener. */
+static int
+not_for_listener(const struct xmpp_bridge *xb, const struct xmpp_in *in)
+{
+	if (!xb->component)
+		return 0;
+	char *to = xmpp_bare_lower(in->to);
+	char *self = xmpp_bare_lower(xb->self_jid);
+	int other = to == NULL || strcmp(to, self) != 0;
+	free(to);
+	free(self);
+	return other;
 }
 
 int
 inbound_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 {
 	struct xmpp_bridge *xb = arg;
+	if (mam_on_message(xb, st))
+		return 1;
 	struct xmpp_in in;
 	xmpp_in_parse(st, &in);
 	const char *type = in.type ? in.type : "normal";
@@ -160,6 +340,8 @@ inbound_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 		        in.from ? in.from : "?",
 		        in.error_condition ? in.error_condition : "?");
 		deliver_on_error(xb, in.id, in.error_condition);
+	} else if (not_for_listener(xb, &in)) {
+		/* a puppet's copy: the listener has its own */
 	} else if (strcmp(type, "groupchat") == 0) {
 		if (r)
 			on_groupchat(xb, r, &in);

@@ -8,7 +8,9 @@
  * how a room line finds its sender's contact.  Every room is rejoined after
  * a reconnect, after being kicked, and when a self-ping (XEP-0410) says we
  * are no longer in it; a self-ping without answer means the connection is
- * silently gone.
+ * silently gone.  Once a join is confirmed, mam.c catches up with the
+ * room's archive.  In component mode the gateway's occupant here is the
+ * listener; presence addressed to a puppet goes to puppet.c.
  * Must never: relay anything itself (inbound.c does), or treat a room as
  * joined before the room confirmed our own presence (status 110).
  */
@@ -73,6 +75,8 @@ muc_rooms_free(struct xmpp_bridge *xb)
 		free(r->nick);
 		free(r->error);
 		free(r->ping_id);
+		mam_reset(r);
+		puppets_forget(r);
 	}
 	free(xb->rooms);
 	xb->rooms = NULL;
@@ -135,6 +139,8 @@ room_out(struct xmpp_room *r, int64_t retry_at, const char *error)
 	free(r->ping_id);
 	r->ping_id = NULL;
 	occupants_clear(r);
+	mam_reset(r);
+	puppets_forget(r); /* they join again when they next speak */
 }
 
 void
@@ -175,6 +181,7 @@ muc_join(struct xmpp_bridge *xb, struct xmpp_room *r)
 	char *to = cg_asprintf("%s/%s", r->jid, r->nick);
 	xmpp_stanza_t *p = xmpp_presence_new(xb->ctx);
 	xmpp_stanza_set_to(p, to);
+	xmpp_from_self(xb, p);
 	xmpp_stanza_t *x = xmpp_el(xb->ctx, "x", NS_MUC);
 	xmpp_stanza_t *h = xmpp_el(xb->ctx, "history", NULL);
 	xmpp_stanza_set_attribute(h, "maxstanzas", "0");
@@ -187,6 +194,24 @@ muc_join(struct xmpp_bridge *xb, struct xmpp_room *r)
 	cg_debug("xmpp: joining %s", to);
 	free(to);
 	xmpp_send_release(xb, p);
+}
+
+void
+muc_leave_all(struct xmpp_bridge *xb)
+{
+	for (size_t i = 0; i < xb->nrooms; i++) {
+		struct xmpp_room *r = &xb->rooms[i];
+		puppets_leave(xb, r);
+		if (r->state == ROOM_OUT)
+			continue;
+		char *to = cg_asprintf("%s/%s", r->jid, r->nick);
+		xmpp_stanza_t *p = xmpp_presence_new(xb->ctx);
+		xmpp_stanza_set_type(p, "unavailable");
+		xmpp_stanza_set_to(p, to);
+		xmpp_from_self(xb, p);
+		free(to);
+		xmpp_send_release(xb, p);
+	}
 }
 
 /* ---- room configuration (status 201: we created it) ---- */
@@ -248,6 +273,7 @@ send_config(struct xmpp_bridge *xb, struct xmpp_room *r, int instant)
 	char *id = xmpp_new_id(xb, "cfg");
 	xmpp_stanza_t *iq = xmpp_iq_new(xb->ctx, "set", id);
 	xmpp_stanza_set_to(iq, r->jid);
+	xmpp_from_self(xb, iq);
 	xmpp_stanza_t *q = xmpp_el(xb->ctx, "query", NS_MUC_OWNER);
 	xmpp_stanza_t *x = xmpp_el(xb->ctx, "x", NS_DATA);
 	xmpp_stanza_set_type(x, "submit");
@@ -323,6 +349,10 @@ self_presence(struct xmpp_bridge *xb, struct xmpp_room *r, xmpp_stanza_t *x,
 			    cg_strdup(xmpp_stanza_get_attribute(item, "nick"));
 			return;
 		}
+		if (xb->stopping) { /* our own leave (component mode) */
+			room_out(r, 0, NULL);
+			return;
+		}
 		const char *why = has_status(x, "307")   ? "kicked"
 		                  : has_status(x, "301") ? "banned"
 		                  : has_status(x, "332") ? "system shutdown"
@@ -339,9 +369,22 @@ self_presence(struct xmpp_bridge *xb, struct xmpp_room *r, xmpp_stanza_t *x,
 		r->ping_at = cg_mono_ms() + XMPP_PING_INTERVAL;
 		cg_info("xmpp: joined %s as %s", r->jid, r->nick);
 		xb->gw->outbox_kick = 1; /* rows waiting for the room */
+		mam_catch_up(xb, r);
 	}
 	if (has_status(x, "201"))
 		send_config(xb, r, 0);
+}
+
+/* Component mode: whether st is addressed to the listener. */
+static int
+for_listener(const struct xmpp_bridge *xb, xmpp_stanza_t *st)
+{
+	char *to = xmpp_bare_lower(xmpp_stanza_get_to(st));
+	char *self = xmpp_bare_lower(xb->self_jid);
+	int yes = to && self && strcmp(to, self) == 0;
+	free(to);
+	free(self);
+	return yes;
 }
 
 int
@@ -357,6 +400,10 @@ muc_on_presence(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 		return 1;
 	const char *nick = slash + 1;
 	const char *type = xmpp_stanza_get_type(st);
+	/* Component mode: a puppet's copy is about the puppet or nothing. */
+	if (xb->component && !for_listener(xb, st))
+		return (puppet_on_presence(xb, r, st, xmpp_stanza_get_to(st)),
+		        1);
 	if (type && strcmp(type, "error") == 0) {
 		if (r->state == ROOM_JOINING && strcmp(nick, r->nick) == 0)
 			join_refused(xb, r, st);
@@ -378,10 +425,15 @@ muc_on_presence(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 		    st, "occupant-id", NS_OCCUPANT_ID);
 		if (o)
 			oid = cg_strdup(xmpp_stanza_get_attribute(o, "id"));
-		occupant_set(
-		    r, nick,
-		    item ? xmpp_stanza_get_attribute(item, "jid") : NULL, oid);
+		const char *jid =
+		    item ? xmpp_stanza_get_attribute(item, "jid") : NULL;
+		occupant_set(r, nick, jid, oid);
 		free(oid);
+		if (xb->component && !self && jid &&
+		    xmpp_jid_is_ours(xb, jid) &&
+		    (xb->self_jid == NULL ||
+		     strcasecmp(jid, xb->self_jid) != 0))
+			puppet_ghost(xb, r, nick, jid);
 	}
 	if (self)
 		self_presence(xb, r, x, unavailable, item);
@@ -434,6 +486,7 @@ self_ping(struct xmpp_bridge *xb, struct xmpp_room *r, int64_t now)
 	xmpp_stanza_t *iq = xmpp_iq_new(xb->ctx, "get", r->ping_id);
 	char *to = cg_asprintf("%s/%s", r->jid, r->nick);
 	xmpp_stanza_set_to(iq, to);
+	xmpp_from_self(xb, iq);
 	free(to);
 	xmpp_stanza_add_child_ex(iq, xmpp_el(xb->ctx, "ping", NS_PING), 0);
 	xmpp_id_handler_add(xb->conn, on_ping_result, r->ping_id, xb);
@@ -470,6 +523,20 @@ muc_tick(struct xmpp_bridge *xb, int64_t now)
 			wake = earliest(wake, r->join_sent + XMPP_JOIN_TIMEOUT);
 			break;
 		case ROOM_JOINED:
+			if (r->mam_id &&
+			    now - r->mam_sent >= XMPP_MAM_TIMEOUT) {
+				cg_warn("xmpp: %s: no answer to an archive "
+				        "query within %d s; asking again",
+				        r->jid, XMPP_MAM_TIMEOUT / 1000);
+				mam_catch_up(xb, r);
+			} else if (r->mam_retry_at && now >= r->mam_retry_at) {
+				mam_catch_up(xb, r);
+			} else if (r->mam_retry_at) {
+				wake = earliest(wake, r->mam_retry_at);
+			}
+			if (r->mam_id)
+				wake = earliest(wake,
+				                r->mam_sent + XMPP_MAM_TIMEOUT);
 			if (r->ping_id &&
 			    now - r->ping_sent >= XMPP_PING_TIMEOUT) {
 				char *why = cg_asprintf(
@@ -482,6 +549,8 @@ muc_tick(struct xmpp_bridge *xb, int64_t now)
 			}
 			if (r->ping_id == NULL && now >= r->ping_at)
 				self_ping(xb, r, now);
+			if (xb->component)
+				wake = earliest(wake, puppet_tick(xb, r, now));
 			wake = earliest(wake, r->ping_id ? r->ping_sent +
 			                                       XMPP_PING_TIMEOUT
 			                                 : r->ping_at);

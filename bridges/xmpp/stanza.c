@@ -309,6 +309,26 @@ child_attr(xmpp_stanza_t *st, const char *name, const char *ns,
 	return NULL;
 }
 
+/* The sender's real JID that Prosody's archive (whois = anyone) puts in
+ * an <x xmlns=muc#user><item jid/></x> it appends: the LAST such element,
+ * since the sender may have put one of its own before it. */
+static char *
+archived_sender(xmpp_stanza_t *st)
+{
+	const char *jid = NULL;
+	for (xmpp_stanza_t *c = xmpp_stanza_get_children(st); c;
+	     c = xmpp_stanza_get_next(c)) {
+		const char *cn = xmpp_stanza_get_name(c);
+		const char *cns = xmpp_stanza_get_ns(c);
+		if (cn == NULL || strcmp(cn, "x") != 0 || cns == NULL ||
+		    strcmp(cns, NS_MUC_USER) != 0)
+			continue;
+		xmpp_stanza_t *item = xmpp_stanza_get_child_by_name(c, "item");
+		jid = item ? xmpp_stanza_get_attribute(item, "jid") : NULL;
+	}
+	return xmpp_bare_lower(jid);
+}
+
 /* Remove the reply fallback (XEP-0428) from in->body. */
 static void
 strip_reply_fallback(xmpp_stanza_t *st, struct xmpp_in *in)
@@ -354,6 +374,7 @@ xmpp_in_parse(xmpp_stanza_t *st, struct xmpp_in *in)
 	in->type = cg_strdup(xmpp_stanza_get_type(st));
 	in->from = cg_strdup(xmpp_stanza_get_from(st));
 	in->id = cg_strdup(xmpp_stanza_get_id(st));
+	in->to = cg_strdup(xmpp_stanza_get_to(st));
 	if (in->from) {
 		in->room = xmpp_bare_lower(in->from);
 		const char *slash = strchr(in->from, '/');
@@ -376,6 +397,9 @@ xmpp_in_parse(xmpp_stanza_t *st, struct xmpp_in *in)
 	in->reply_to = child_attr(st, "reply", NS_REPLY, NULL, NULL, "to");
 	in->occupant_id =
 	    child_attr(st, "occupant-id", NS_OCCUPANT_ID, NULL, NULL, "id");
+	in->replace_id =
+	    child_attr(st, "replace", NS_CORRECT, NULL, NULL, "id");
+	in->item_jid = archived_sender(st);
 	in->delayed =
 	    xmpp_stanza_get_child_by_name_and_ns(st, "delay", NS_DELAY) != NULL;
 	if (in->reply_id)
@@ -413,6 +437,9 @@ xmpp_in_free(struct xmpp_in *in)
 	free(in->reply_id);
 	free(in->reply_to);
 	free(in->occupant_id);
+	free(in->replace_id);
+	free(in->item_jid);
+	free(in->to);
 	free(in->error_condition);
 	memset(in, 0, sizeof *in);
 }

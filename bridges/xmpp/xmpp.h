@@ -8,7 +8,10 @@
  *   muc.c       rooms: join, nick conflicts, instant-room form, occupants,
  *               self-ping (XEP-0410)
  *   deliver.c   outbox rows -> room messages, in-flight rows, echoes
- *   inbound.c   room messages -> cg_msg -> cg_gateway_ingest()
+ *   inbound.c   room messages -> cg_msg -> cg_gateway_ingest(); XEP-0308
+ *               corrections -> cg_gateway_correct()
+ *   mam.c       catch-up from the room's archive (XEP-0313) after a join
+ *   puppet.c    component mode: one occupant per email sender
  *   commands.c  `!help`, `!who` in the room
  *   stanza.c    building and parsing message stanzas (no state)
  *
@@ -41,6 +44,10 @@
 #define NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
 #define NS_OCCUPANT_ID "urn:xmpp:occupant-id:0"
 #define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
+#define NS_MAM "urn:xmpp:mam:2"
+#define NS_RSM "http://jabber.org/protocol/rsm"
+#define NS_FORWARD "urn:xmpp:forward:0"
+#define NS_CORRECT "urn:xmpp:message-correct:0"
 
 /* Timings, in ms. */
 #define XMPP_BACKOFF_MIN 1000
@@ -54,10 +61,18 @@
 #endif
 #define XMPP_IDLE_TICK 1000 /* wake-up while connected and idle */
 #define XMPP_MAX_INFLIGHT 64
+#define XMPP_MAM_PAGE 50       /* lines per archive page (Prosody's max) */
+#define XMPP_MAM_RETRY 30000   /* after a failed catch-up */
+#define XMPP_MAM_TIMEOUT 60000 /* no answer to an archive query */
+#ifndef XMPP_PUPPET_IDLE       /* -D for a build that tests the leave */
+#define XMPP_PUPPET_IDLE (60 * 60 * 1000) /* a quiet puppet leaves */
+#endif
 /* Longest text (bytes) put into one room message: a stanza over the
  * server's size limit makes it close the stream, and the row would break
  * every reconnect until it dead-letters. */
 #define XMPP_MAX_TEXT (16 * 1024)
+
+struct xmpp_in;
 
 struct xmpp_occupant {
 	char *nick;
@@ -86,6 +101,33 @@ struct xmpp_room {
 	int64_t ping_sent;
 	struct xmpp_occupant *occ;
 	size_t nocc;
+	/* MAM catch-up (mam.c) */
+	char *mam_id;         /* running archive query (iq id = queryid) */
+	int mam_seed;         /* it only asks for the newest id */
+	int64_t mam_sent;     /* mono ms: when it was sent */
+	char *mam_newest;     /* seed: the newest id seen */
+	int mam_failed;       /* a line of this catch-up was not stored */
+	size_t mam_lines;     /* lines stored by this catch-up */
+	int caught_up;        /* the archive is read: live lines move the
+	                         watermark */
+	int64_t mam_retry_at; /* mono ms: next try after a failure (0: no) */
+	/* component mode (puppet.c): the email senders in this room */
+	struct xmpp_puppet *puppets;
+	size_t npuppets;
+};
+
+enum xmpp_puppet_state { PUPPET_OUT, PUPPET_JOINING, PUPPET_JOINED };
+
+/* Component mode: an email sender as an occupant of one room. */
+struct xmpp_puppet {
+	char *address; /* email address (lower case): who this is */
+	char *jid;     /* full JID: local%domain@component_domain/coopgate */
+	char *name;    /* the nick wanted (display name) */
+	char *nick;    /* the nick used (name, maybe suffixed) */
+	int nick_tries;
+	enum xmpp_puppet_state state;
+	int64_t join_sent;   /* mono ms */
+	int64_t last_active; /* mono ms: joined or spoke */
 };
 
 /* An outbox row handed to us as CG_INFLIGHT: our own copy (bridge.h). */
@@ -93,6 +135,9 @@ struct xmpp_pending {
 	struct cg_outbox_row row;
 	char *origin_id;
 	int64_t deadline; /* mono ms: no echo by then -> retry */
+	/* component mode: the message waits for its puppet's join */
+	xmpp_stanza_t *held;
+	char *puppet_jid;
 };
 
 enum xmpp_conn_state { XB_DOWN, XB_CONNECTING, XB_ONLINE };
@@ -118,6 +163,9 @@ struct xmpp_bridge {
 	struct xmpp_pending *pend;
 	size_t npend;
 	unsigned long next_id; /* for iq ids */
+	int component;         /* xmpp.mode = "component" (XEP-0114) */
+	char *self_jid;        /* component: the listener's full JID */
+	int warmup;            /* component: the DESIGN.md warm-up runs */
 };
 
 /* client.c */
@@ -128,6 +176,11 @@ void xmpp_send_release(struct xmpp_bridge *xb, xmpp_stanza_t *st);
 char *xmpp_new_id(struct xmpp_bridge *xb, const char *prefix);
 /* Give up on the connection (silent drop, fatal error): reconnect. */
 void xmpp_conn_lost(struct xmpp_bridge *xb, const char *why);
+/* Component mode: set the listener's JID as `from` (client: nothing). */
+void xmpp_from_self(struct xmpp_bridge *xb, xmpp_stanza_t *st);
+/* Whether a real JID is the gateway's own (client: our account;
+ * component: any JID of the component's domain). */
+int xmpp_jid_is_ours(const struct xmpp_bridge *xb, const char *jid);
 
 /* muc.c */
 void muc_rooms_init(struct xmpp_bridge *xb);
@@ -135,6 +188,8 @@ void muc_rooms_free(struct xmpp_bridge *xb);
 struct xmpp_room *muc_room(struct xmpp_bridge *xb, const char *room_jid);
 void muc_join(struct xmpp_bridge *xb, struct xmpp_room *r);
 void muc_all_out(struct xmpp_bridge *xb); /* connection lost */
+/* Send unavailable presence for us and every puppet (stopping). */
+void muc_leave_all(struct xmpp_bridge *xb);
 /* We are no longer in the room: join again at the next tick. */
 void muc_rejoin(struct xmpp_bridge *xb, struct xmpp_room *r, const char *why);
 int muc_on_presence(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg);
@@ -153,6 +208,11 @@ size_t xmpp_deliver(struct cg_bridge *b, struct cg_outbox_item *d, size_t n);
 /* Our own message came back from the room: 1 when it was one of ours. */
 int deliver_on_echo(struct xmpp_bridge *xb, const char *origin_id,
                     const char *stanza_id);
+/* Component mode: the puppet is in the room: send what waits for it;
+ * or it could not join: retry those rows. */
+void deliver_puppet_joined(struct xmpp_bridge *xb, const char *puppet_jid);
+void deliver_puppet_failed(struct xmpp_bridge *xb, const char *puppet_jid,
+                           const char *why);
 /* A message error bounced for one of ours. */
 void deliver_on_error(struct xmpp_bridge *xb, const char *id,
                       const char *condition);
@@ -162,6 +222,43 @@ void deliver_retry_all(struct xmpp_bridge *xb, const char *why);
 
 /* inbound.c */
 int inbound_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg);
+/* A line from the room's archive (mam.c): stored unless it is ours, a
+ * command, or already stored; moves the room's watermark. */
+void inbound_archived(struct xmpp_bridge *xb, struct xmpp_room *r,
+                      struct xmpp_in *in);
+
+/* mam.c */
+/* Read what the archive has after the room's watermark (after a join). */
+void mam_catch_up(struct xmpp_bridge *xb, struct xmpp_room *r);
+/* A <result/> of one of our archive queries: 1 when st was one. */
+int mam_on_message(struct xmpp_bridge *xb, xmpp_stanza_t *st);
+/* Forget a running query (the room was left). */
+void mam_reset(struct xmpp_room *r);
+
+/* puppet.c (component mode) */
+/* The puppet of `address` in r, joining it when it is not in the room;
+ * NULL when none can be made. */
+struct xmpp_puppet *puppet_for(struct xmpp_bridge *xb, struct xmpp_room *r,
+                               const char *address, const char *name);
+struct xmpp_puppet *puppet_by_nick(struct xmpp_room *r, const char *nick);
+struct xmpp_puppet *puppet_by_address(struct xmpp_room *r, const char *address);
+/* Presence addressed to a puppet: 1 when it was about a puppet. */
+int puppet_on_presence(struct xmpp_bridge *xb, struct xmpp_room *r,
+                       xmpp_stanza_t *st, const char *to);
+/* Idle puppets leave; returns the next mono ms it wants to run. */
+int64_t puppet_tick(struct xmpp_bridge *xb, struct xmpp_room *r, int64_t now);
+/* An occupant of our domain that no puppet owns (left behind by a crash)
+ * is sent away. */
+void puppet_ghost(struct xmpp_bridge *xb, struct xmpp_room *r, const char *nick,
+                  const char *full_jid);
+/* Every puppet of r leaves (stop), or is forgotten (connection lost). */
+void puppets_leave(struct xmpp_bridge *xb, struct xmpp_room *r);
+void puppets_forget(struct xmpp_room *r);
+/* "alice%example.org@DOMAIN": the puppet JID's local part escaped per
+ * XEP-0106 (caller frees). */
+char *puppet_bare_jid(const char *address, const char *domain);
+/* A nick made of a display name (caller frees). */
+char *puppet_nick(const char *name);
 
 /* commands.c */
 /* Answer a `!command` line from `asker` (room/nick or a JID) privately. */
@@ -210,6 +307,9 @@ struct xmpp_in {
 	char *reply_id;
 	char *reply_to;
 	char *occupant_id;
+	char *replace_id; /* XEP-0308: the id of the corrected line */
+	char *item_jid;   /* archived line: the sender's real JID */
+	char *to;
 	char *error_condition; /* type='error': the defined condition */
 	int has_subject;
 	int delayed;

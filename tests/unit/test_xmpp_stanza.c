@@ -188,6 +188,70 @@ test_in_parse_reads_the_error_condition(void **state)
 	xmpp_ctx_free(ctx);
 }
 
+static void
+test_in_parse_reads_a_correction_and_the_archived_sender(void **state)
+{
+	xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
+	/* As Prosody archives it (whois = anyone): its own <x> comes last;
+	 * an <x> the sender put in first must not be believed. */
+	xmpp_stanza_t *st = xmpp_stanza_new_from_string(
+	    ctx, "<message xmlns='jabber:client' type='groupchat' "
+	         "from='dev@conference.example.org/bob' id='m2' "
+	         "to='gateway@example.org/r'>"
+	         "<body>the fixed line</body>"
+	         "<replace xmlns='urn:xmpp:message-correct:0' id='m1'/>"
+	         "<x xmlns='http://jabber.org/protocol/muc#user'>"
+	         "<item jid='alice@example.org/x'/></x>"
+	         "<x xmlns='http://jabber.org/protocol/muc#user'>"
+	         "<item affiliation='none' role='participant' "
+	         "jid='Bob@Example.org/phone'/></x></message>");
+	struct xmpp_in in;
+	xmpp_in_parse(st, &in);
+	assert_string_equal(in.replace_id, "m1");
+	assert_string_equal(in.item_jid, "bob@example.org");
+	assert_string_equal(in.to, "gateway@example.org/r");
+	xmpp_in_free(&in);
+	xmpp_stanza_release(st);
+	xmpp_ctx_free(ctx);
+}
+
+static void
+test_puppet_jid_escapes_the_address_per_xep0106(void **state)
+{
+	char *j = puppet_bare_jid("Alice@Example.org", "gw.example.org");
+	assert_string_equal(j, "alice%example.org@gw.example.org");
+	free(j);
+	/* characters a JID's local part may not hold */
+	j = puppet_bare_jid("\"o'neil&co\"/x:y<z>@example.org",
+	                    "gw.example.org");
+	assert_string_equal(j, "\\22o\\27neil\\26co\\22\\2fx\\3ay\\3cz\\3e"
+	                       "%example.org@gw.example.org");
+	free(j);
+	j = puppet_bare_jid("a b\\c@example.org", "gw.example.org");
+	assert_string_equal(j, "a\\20b\\5cc%example.org@gw.example.org");
+	free(j);
+}
+
+static void
+test_puppet_nick_is_one_clean_line(void **state)
+{
+	char *n = puppet_nick("  Alice \n\t Example ");
+	assert_string_equal(n, "Alice Example");
+	free(n);
+	n = puppet_nick(" \x01 ");
+	assert_string_equal(n, "someone");
+	free(n);
+	/* long names are cut on a character boundary */
+	char name[200];
+	memset(name, 0, sizeof name);
+	for (size_t i = 0; i + 2 < 150; i += 2)
+		memcpy(name + i, "\xc3\xa4", 2); /* ä */
+	n = puppet_nick(name);
+	assert_true(strlen(n) <= 64);
+	assert_int_equal(strlen(n) % 2, 0);
+	free(n);
+}
+
 int
 main(void)
 {
@@ -205,6 +269,10 @@ main(void)
 	    cmocka_unit_test(
 	        test_in_parse_trusts_only_the_rooms_stanza_id_and_strips_fallback),
 	    cmocka_unit_test(test_in_parse_reads_the_error_condition),
+	    cmocka_unit_test(
+	        test_in_parse_reads_a_correction_and_the_archived_sender),
+	    cmocka_unit_test(test_puppet_jid_escapes_the_address_per_xep0106),
+	    cmocka_unit_test(test_puppet_nick_is_one_clean_line),
 	};
 	int rc = cmocka_run_group_tests_name("xmpp_stanza", tests, NULL, NULL);
 	xmpp_shutdown();

@@ -1,0 +1,699 @@
+/*
+ * onboarding.c: from guest to member by nomination.  A guest's post to a
+ * channel that wants a higher layer is held (pipeline.c calls
+ * cg_onboarding_held()); the guest gets one notice per channel per week
+ * saying how nomination works; held posts expire after a week.  Members
+ * nominate (cg_onboarding_nominate(), called by the +request handler and
+ * the room's !nominate); enough distinct nominations promote the guest and
+ * release the held posts.  Authentication-Results (RFC 8601) parsing for
+ * "who really sent this mail" lives here too.
+ *
+ * Must never: accept a nomination from below member, count one nominator
+ * twice, or trust an Authentication-Results header from another server.
+ */
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "gateway/gateway.h"
+#include "gateway/log.h"
+#include "gateway/loop.h"
+#include "gateway/onboarding.h"
+#include "gateway/util.h"
+#include "store/store.h"
+
+char *
+cg_onboarding_request_addr(const char *channel_address)
+{
+	const char *at = strrchr(channel_address, '@');
+	if (at == NULL)
+		return cg_asprintf("%s+request", channel_address);
+	return cg_asprintf("%.*s+request%s", (int)(at - channel_address),
+			   channel_address, at);
+}
+
+/* ---- held posts ---- */
+
+/* text with lines longer than 72 columns wrapped at spaces; indented lines
+ * are kept as they are (caller frees). */
+static char *
+wrap72(const char *text)
+{
+	struct cg_buf b = CG_BUF_INIT;
+	for (const char *line = text; *line;) {
+		size_t len = strcspn(line, "\n");
+		const char *end = line + len;
+		if (*line == ' ') {
+			cg_buf_add(&b, line, len);
+		} else {
+			size_t col = 0;
+			for (const char *w = line; w < end;) {
+				while (w < end && *w == ' ')
+					w++;
+				size_t wl = 0;
+				while (w + wl < end && w[wl] != ' ')
+					wl++;
+				if (wl == 0)
+					break;
+				if (col && col + 1 + wl > 72) {
+					cg_buf_putc(&b, '\n');
+					col = 0;
+				} else if (col) {
+					cg_buf_putc(&b, ' ');
+					col++;
+				}
+				cg_buf_add(&b, w, wl);
+				col += wl;
+				w += wl;
+			}
+		}
+		if (*end == '\n')
+			cg_buf_putc(&b, '\n');
+		line = *end ? end + 1 : end;
+	}
+	return cg_buf_steal(&b);
+}
+
+static char *
+held_notice_key(const char *channel, const char *addr)
+{
+	char *a = cg_lowercase(addr);
+	char *k = cg_asprintf("onboarding.held-notice/%s/%s", channel, a);
+	free(a);
+	return k;
+}
+
+static char *
+held_notice_body(const struct cg_gateway *gw, const struct cg_cfg_channel *ch,
+		 int64_t contact_id, const char *addr, const char *subject)
+{
+	enum cg_layer layer = CG_LAYER_GUEST;
+	struct cg_contact c;
+	if (contact_id && cg_store_contact_get(gw->store, contact_id, &c) == 0) {
+		layer = c.layer;
+		cg_contact_free(&c);
+	}
+	int need = gw->cfg->nominations_required > 0 ?
+			   gw->cfg->nominations_required :
+			   2;
+	char *req = cg_onboarding_request_addr(ch->address);
+	struct cg_buf b = CG_BUF_INIT;
+	cg_buf_printf(&b, "Hello,\n\nyour message%s%s%s to %s has been "
+		      "received but not passed on: %s takes posts from "
+		      "%ss and above, and %s is known here as a %s.\n\n",
+		      subject ? " \"" : "", subject ? subject : "",
+		      subject ? "\"" : "", ch->address, ch->name,
+		      cg_layer_name(ch->post_layer), addr,
+		      cg_layer_name(layer));
+	cg_buf_printf(&b, "How to join: %d members of the community nominate "
+		      "you.  A member sends the line\n\n    nominate %s\n\n"
+		      "to %s", need, addr, req);
+	if (ch->room)
+		cg_buf_printf(&b, ", or writes \"!nominate %s\" in the chat "
+			      "room %s", addr, ch->room);
+	cg_buf_printf(&b, ".  Ask someone you work with in the community to "
+		      "do so.\n\nOnce you are nominated, your held messages of "
+		      "the last 7 days are delivered; after 7 days a held "
+		      "message expires and is not delivered.\n\nThis notice "
+		      "is sent at most once a week.\n");
+	free(req);
+	char *r = wrap72(cg_buf_str(&b));
+	cg_buf_free(&b);
+	return r;
+}
+
+int
+cg_onboarding_held(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
+		   int64_t channel_id, int64_t message_id, int64_t contact_id,
+		   const char *sender_addr, const char *ext_message_id,
+		   const char *subject, int64_t now)
+{
+	struct cg_store *s = gw->store;
+	if (cg_store_held_add(s, message_id, contact_id, channel_id, now,
+			      now + CG_HELD_TTL) != 0)
+		return -1;
+	if (sender_addr == NULL || strchr(sender_addr, '@') == NULL ||
+	    !gw->cfg->smtp.present)
+		return 0;
+	char *key = held_notice_key(ch->name, sender_addr);
+	int64_t last = 0;
+	if (cg_store_kv_get_int(s, key, &last) != 0)
+		last = 0;
+	int rc = 0;
+	if (last == 0 || now - last >= CG_HELD_NOTICE_EVERY) {
+		struct cg_notice n = {
+			.channel_id = channel_id,
+			.from_addr = cg_onboarding_request_addr(ch->address),
+			.to_addr = cg_strdup(sender_addr),
+			.subject = cg_asprintf("Your message to %s is held",
+					       ch->name),
+			.body = held_notice_body(gw, ch, contact_id, sender_addr,
+						 subject),
+			.in_reply_to = cg_strdup(ext_message_id),
+			.auto_submitted = cg_strdup("auto-replied"),
+		};
+		rc = cg_store_notice_add(s, &n, gw->cfg->gateway.domain);
+		if (rc == 0)
+			rc = cg_store_kv_set_int(s, key, now);
+		cg_notice_free(&n);
+		if (rc == 0)
+			gw->outbox_kick = 1;
+	}
+	free(key);
+	return rc;
+}
+
+int64_t
+cg_onboarding_expire_held(struct cg_gateway *gw, int64_t now)
+{
+	if (cg_store_begin(gw->store) != 0)
+		return -1;
+	int64_t n = cg_store_held_expire(gw->store, now);
+	if (n < 0 || cg_store_commit(gw->store) != 0) {
+		cg_store_rollback(gw->store);
+		cg_warn("onboarding: cannot expire held posts: %s",
+			cg_store_errmsg(gw->store));
+		return -1;
+	}
+	if (n > 0)
+		cg_info("onboarding: %lld held post%s expired", (long long)n,
+			n == 1 ? "" : "s");
+	return n;
+}
+
+#define EXPIRE_EVERY_MS (3600 * 1000)
+
+static void
+expire_tick(struct cg_loop *l, void *arg)
+{
+	struct cg_gateway *gw = arg;
+	cg_onboarding_expire_held(gw, cg_now());
+	cg_loop_timer(l, EXPIRE_EVERY_MS, expire_tick, gw);
+}
+
+void
+cg_onboarding_timer_start(struct cg_gateway *gw)
+{
+	cg_loop_timer(gw->loop, 0, expire_tick, gw);
+}
+
+/* ---- nomination ---- */
+
+/* A contact's display: name, else first address/JID (caller frees). */
+static char *
+contact_label(struct cg_store *s, int64_t id)
+{
+	struct cg_contact c;
+	if (cg_store_contact_get(s, id, &c) != 0)
+		return cg_strdup("?");
+	char *r = cg_strdup(c.name && *c.name ? c.name :
+			    c.nemails	      ? c.emails[0] :
+			    c.njids	      ? c.jids[0] :
+						"?");
+	cg_contact_free(&c);
+	return r;
+}
+
+static char *
+contact_email(struct cg_store *s, int64_t id)
+{
+	struct cg_contact c;
+	if (cg_store_contact_get(s, id, &c) != 0)
+		return NULL;
+	char *r = c.nemails ? cg_strdup(c.emails[0]) : NULL;
+	cg_contact_free(&c);
+	return r;
+}
+
+static int
+plausible_address(const char *a)
+{
+	const char *at = strchr(a, '@');
+	return at && at != a && at[1] && !strchr(at + 1, '@') &&
+	       !strpbrk(a, " \t\r\n<>,;\"()/");
+}
+
+/* Find the nominee by email, then JID; create an unknown email address
+ * as a guest. */
+static int64_t
+nominee_find(struct cg_store *s, const char *addr)
+{
+	int64_t id = cg_store_contact_find(s, CG_ID_EMAIL, addr);
+	if (id == 0)
+		id = cg_store_contact_find(s, CG_ID_JID, addr);
+	if (id == 0 && plausible_address(addr)) {
+		id = cg_store_contact_auto(s, CG_ID_EMAIL, addr, NULL);
+		/* Like an unknown sender: the organisation owning its domain. */
+		int64_t org = id ? cg_store_org_by_domain(s, strrchr(addr, '@') + 1) :
+				   0;
+		if (org && cg_store_contact_link_org(s, id, org) != 0)
+			return 0;
+	}
+	return id;
+}
+
+static int
+notify(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
+       int64_t channel_id, const char *to, const char *subject,
+       const char *body)
+{
+	if (to == NULL || !gw->cfg->smtp.present)
+		return 0;
+	struct cg_notice n = {
+		.channel_id = channel_id,
+		.from_addr = cg_onboarding_request_addr(ch->address),
+		.to_addr = cg_strdup(to),
+		.subject = cg_strdup(subject),
+		.body = wrap72(body),
+		.auto_submitted = cg_strdup("auto-generated"),
+	};
+	int rc = cg_store_notice_add(gw->store, &n, gw->cfg->gateway.domain);
+	cg_notice_free(&n);
+	return rc;
+}
+
+struct promotion {
+	const struct cg_cfg_channel *ch;
+	int64_t channel_id;
+	int64_t nominee;
+	int64_t nominator;      /* the one acting now: answered by *reply */
+	enum cg_layer target;
+	char *nominee_label;
+	int64_t *voters;
+	size_t nvoters;
+	struct cg_buf by;       /* "Alice, Bob" */
+	size_t released;
+};
+
+static int
+promote(struct cg_gateway *gw, struct promotion *p)
+{
+	struct cg_store *s = gw->store;
+	char *reason = cg_asprintf("nominated by %s", cg_buf_str(&p->by));
+	int rc = cg_store_contact_set_layer(s, p->nominee, p->target, reason);
+	free(reason);
+	if (rc != 0)
+		return -1;
+	int64_t *ids;
+	size_t n;
+	if (cg_store_held_for_contact(s, p->nominee, p->target, cg_now(), &ids,
+				      &n) != 0)
+		return -1;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		size_t rows = 0;
+		rc = cg_gateway_release_held(gw, ids[i], &rows);
+		p->released++;
+	}
+	free(ids);
+	if (rc != 0)
+		return -1;
+	const char *layer = cg_layer_name(p->target);
+	char *subject = cg_asprintf("You are now a %s of %s", layer,
+				    p->ch->name);
+	char *body = cg_asprintf(
+		"Hello,\n\nyou have been nominated by %s and are now a %s: "
+		"you can post to %s.\n%s",
+		cg_buf_str(&p->by), layer, p->ch->address,
+		p->released ? "Your held messages have been delivered.\n" : "");
+	char *to = contact_email(s, p->nominee);
+	rc = notify(gw, p->ch, p->channel_id, to, subject, body);
+	free(to);
+	free(subject);
+	free(body);
+	subject = cg_asprintf("%s is now a %s", p->nominee_label, layer);
+	body = cg_asprintf("Hello,\n\n%s is now a %s of the community, "
+			   "nominated by %s.\n", p->nominee_label, layer,
+			   cg_buf_str(&p->by));
+	for (size_t i = 0; i < p->nvoters && rc == 0; i++) {
+		if (p->voters[i] == p->nominator)
+			continue;
+		to = contact_email(s, p->voters[i]);
+		rc = notify(gw, p->ch, p->channel_id, to, subject, body);
+		free(to);
+	}
+	free(subject);
+	free(body);
+	return rc;
+}
+
+/* Count the distinct member+ nominators for target or higher; fills
+ * p->voters and p->by. */
+static int
+count_votes(struct cg_store *s, struct promotion *p)
+{
+	struct cg_nomination *v;
+	size_t n;
+	if (cg_store_nominations_pending(s, p->nominee, &v, &n) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].target < p->target ||
+		    v[i].nominator_layer < CG_LAYER_MEMBER)
+			continue;
+		int seen = 0;
+		for (size_t j = 0; j < p->nvoters && !seen; j++)
+			seen = p->voters[j] == v[i].nominator_id;
+		if (seen)
+			continue;
+		p->voters = cg_realloc(p->voters,
+				       (p->nvoters + 1) * sizeof *p->voters);
+		p->voters[p->nvoters++] = v[i].nominator_id;
+		cg_buf_printf(&p->by, "%s%s", p->by.len ? ", " : "",
+			      v[i].nominator ? v[i].nominator : "?");
+	}
+	cg_nominations_free(v, n);
+	return 0;
+}
+
+static const struct cg_cfg_channel *
+nomination_channel(const struct cg_config *cfg, const char *name)
+{
+	if (name)
+		return cg_config_channel(cfg, name);
+	return cfg->nchannels ? &cfg->channels[0] : NULL;
+}
+
+/* The nomination itself, inside the transaction: 2 promoted, 1 recorded,
+ * 0 refused, -1 error. */
+static int
+nominate_tx(struct cg_gateway *gw, struct promotion *p, char **reply)
+{
+	struct cg_store *s = gw->store;
+	struct cg_contact nominee;
+	if (cg_store_contact_get(s, p->nominee, &nominee) != 0)
+		return -1;
+	enum cg_layer now_layer = nominee.layer;
+	cg_contact_free(&nominee);
+	if (now_layer >= p->target) {
+		*reply = cg_asprintf("%s is already a %s.", p->nominee_label,
+				     cg_layer_name(now_layer));
+		return 0;
+	}
+	int added = cg_store_nomination_add(s, p->nominee, p->nominator,
+					    p->channel_id, p->target, cg_now());
+	if (added < 0 || count_votes(s, p) != 0)
+		return -1;
+	int need = gw->cfg->nominations_required > 0 ?
+			   gw->cfg->nominations_required :
+			   2;
+	if ((int)p->nvoters < need) {
+		*reply = cg_asprintf("%s %s as %s (%zu of %d nominations).",
+				     added ? "Nominated" : "You have already "
+							   "nominated",
+				     p->nominee_label,
+				     cg_layer_name(p->target), p->nvoters,
+				     need);
+		return 1;
+	}
+	if (promote(gw, p) != 0)
+		return -1;
+	*reply = cg_asprintf("%s is now a %s (nominated by %s); %zu held "
+			     "message%s released.", p->nominee_label,
+			     cg_layer_name(p->target), cg_buf_str(&p->by),
+			     p->released, p->released == 1 ? "" : "s");
+	return 2;
+}
+
+int
+cg_onboarding_nominate(struct cg_gateway *gw, int64_t nominator_contact,
+		       const char *nominee_address, enum cg_layer target,
+		       const char *channel, char **reply)
+{
+	struct cg_store *s = gw->store;
+	*reply = NULL;
+	if (target != CG_LAYER_PARTNER && target != CG_LAYER_MEMBER) {
+		*reply = cg_strdup("A nomination is for partner or member.");
+		return 0;
+	}
+	struct cg_contact who;
+	if (nominator_contact == 0 ||
+	    cg_store_contact_get(s, nominator_contact, &who) != 0) {
+		*reply = cg_strdup("Only members can nominate; this sender is "
+				   "not known as one.");
+		return 0;
+	}
+	enum cg_layer who_layer = who.layer;
+	cg_contact_free(&who);
+	if (who_layer < CG_LAYER_MEMBER) {
+		*reply = cg_asprintf("Only members can nominate; you are a %s.",
+				     cg_layer_name(who_layer));
+		return 0;
+	}
+	const struct cg_cfg_channel *ch = nomination_channel(gw->cfg, channel);
+	if (ch == NULL) {
+		*reply = cg_asprintf("%s: no such channel.",
+				     channel ? channel : "(none)");
+		return 0;
+	}
+	char *addr = cg_lowercase(nominee_address ? nominee_address : "");
+	if (!plausible_address(addr)) {
+		*reply = cg_asprintf("\"%s\" is not an address to nominate.",
+				     addr);
+		free(addr);
+		return 0;
+	}
+	struct promotion p = {
+		.ch = ch, .channel_id = cg_store_channel_id(s, ch->name),
+		.nominator = nominator_contact, .target = target,
+	};
+	int rc = -1;
+	if (cg_store_savepoint(s) != 0)
+		goto out;
+	p.nominee = nominee_find(s, addr);
+	if (p.nominee == 0) {
+		cg_store_savepoint_rollback(s);
+		goto out;
+	}
+	if (p.nominee == nominator_contact) {
+		cg_store_savepoint_rollback(s);
+		*reply = cg_strdup("You cannot nominate yourself.");
+		rc = 0;
+		goto out;
+	}
+	p.nominee_label = contact_label(s, p.nominee);
+	rc = nominate_tx(gw, &p, reply);
+	if (rc < 0 || cg_store_savepoint_release(s) != 0) {
+		cg_store_savepoint_rollback(s);
+		free(*reply);
+		*reply = NULL;
+		rc = -1;
+		goto out;
+	}
+	if (rc == 2) {
+		cg_info("onboarding: %s is now a %s (nominated by %s)", addr,
+			cg_layer_name(target), cg_buf_str(&p.by));
+		gw->outbox_kick = 1;
+	}
+out:
+	if (rc < 0) {
+		cg_warn("onboarding: nomination of %s failed: %s", addr,
+			cg_store_errmsg(s));
+		*reply = cg_strdup("The nomination could not be recorded; "
+				   "please try again later.");
+	}
+	free(addr);
+	free(p.nominee_label);
+	free(p.voters);
+	cg_buf_free(&p.by);
+	return rc;
+}
+
+/* ---- Authentication-Results (RFC 8601) ---- */
+
+/* The value with comments and line breaks turned into spaces; quoted
+ * strings kept (caller frees). */
+static char *
+ar_strip_comments(const char *v)
+{
+	struct cg_buf b = CG_BUF_INIT;
+	int depth = 0, quoted = 0;
+	for (const char *p = v; *p; p++) {
+		char c = *p;
+		if (c == '\\' && (quoted || depth) && p[1]) {
+			if (quoted) {
+				cg_buf_putc(&b, c);
+				cg_buf_putc(&b, p[1]);
+			}
+			p++;
+			continue;
+		}
+		if (quoted) {
+			cg_buf_putc(&b, c);
+			quoted = c != '"';
+			continue;
+		}
+		if (c == '(') {
+			depth++;
+			cg_buf_putc(&b, ' ');
+			continue;
+		}
+		if (c == ')' && depth) {
+			depth--;
+			continue;
+		}
+		if (depth)
+			continue;
+		if (c == '"')
+			quoted = 1;
+		cg_buf_putc(&b, c == '\r' || c == '\n' || c == '\t' ? ' ' : c);
+	}
+	return cg_buf_steal(&b);
+}
+
+/* Next token of a resinfo: "=", a quoted string (unquoted) or an atom
+ * (stops at space, '=', ';', '"').  NULL at the end.  Caller frees. */
+static char *
+ar_token(const char **pp)
+{
+	const char *p = *pp;
+	while (*p == ' ')
+		p++;
+	if (*p == '\0' || *p == ';') {
+		*pp = p;
+		return NULL;
+	}
+	struct cg_buf b = CG_BUF_INIT;
+	if (*p == '=') {
+		cg_buf_putc(&b, '=');
+		p++;
+	} else if (*p == '"') {
+		for (p++; *p && *p != '"'; p++) {
+			if (*p == '\\' && p[1])
+				p++;
+			cg_buf_putc(&b, *p);
+		}
+		if (*p == '"')
+			p++;
+	} else {
+		while (*p && *p != ' ' && *p != '=' && *p != ';' && *p != '"')
+			cg_buf_putc(&b, *p++);
+	}
+	*pp = p;
+	return b.data ? cg_buf_steal(&b) : cg_strdup("");
+}
+
+/* d and from aligned: equal, or one a subdomain of the other (relaxed
+ * alignment without a public-suffix list: both need a dot). */
+static int
+domains_aligned(const char *d, const char *from)
+{
+	if (d == NULL || from == NULL || !*d || !*from)
+		return 0;
+	if (strcasecmp(d, from) == 0)
+		return 1;
+	if (!strchr(d, '.') || !strchr(from, '.'))
+		return 0;
+	size_t ld = strlen(d), lf = strlen(from);
+	if (lf > ld && from[lf - ld - 1] == '.' &&
+	    strcasecmp(from + lf - ld, d) == 0)
+		return 1;
+	if (ld > lf && d[ld - lf - 1] == '.' &&
+	    strcasecmp(d + ld - lf, from) == 0)
+		return 1;
+	return 0;
+}
+
+/* One resinfo ("dkim=pass header.d=example.org ..."): 1 when it vouches
+ * for from_domain. */
+static int
+ar_resinfo_trusted(const char *seg, const char *from_domain)
+{
+	char **tok = NULL;
+	size_t n = 0;
+	const char *p = seg;
+	char *t;
+	while ((t = ar_token(&p)) != NULL) {
+		tok = cg_realloc(tok, (n + 1) * sizeof *tok);
+		tok[n++] = t;
+	}
+	int ok = 0;
+	if (n >= 3 && strcmp(tok[1], "=") == 0 &&
+	    strcasecmp(tok[2], "pass") == 0) {
+		size_t ml = strcspn(tok[0], "/ ");
+		int dmarc = ml == 5 && strncasecmp(tok[0], "dmarc", 5) == 0;
+		int dkim = ml == 4 && strncasecmp(tok[0], "dkim", 4) == 0;
+		int from_seen = 0, from_ok = 0, d_ok = 0;
+		for (size_t i = 3; i + 2 < n; i++) {
+			if (strcmp(tok[i + 1], "=") != 0)
+				continue;
+			const char *k = tok[i], *v = tok[i + 2];
+			if (strcasecmp(k, "header.from") == 0) {
+				const char *at = strrchr(v, '@');
+				from_seen = 1;
+				from_ok |= strcasecmp(at ? at + 1 : v,
+						      from_domain) == 0;
+			} else if (strcasecmp(k, "header.d") == 0) {
+				d_ok |= domains_aligned(v, from_domain);
+			} else if (strcasecmp(k, "header.i") == 0) {
+				const char *at = strrchr(v, '@');
+				d_ok |= domains_aligned(at ? at + 1 : v,
+							from_domain);
+			}
+			i += 2;
+		}
+		ok = (dmarc && (!from_seen || from_ok)) || (dkim && d_ok);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(tok[i]);
+	free(tok);
+	return ok;
+}
+
+/* Whether value v is from authserv_id: its first token (before any
+ * version, ';' or space) equals it. */
+static int
+ar_from_server(const char *v, const char *authserv_id)
+{
+	const char *p = v;
+	char *id = ar_token(&p);
+	int ok = id && strcasecmp(id, authserv_id) == 0;
+	free(id);
+	return ok;
+}
+
+/* The next ';' outside a quoted string, or NULL. */
+static char *
+ar_next_semicolon(char *p)
+{
+	int quoted = 0;
+	for (; *p; p++) {
+		if (quoted && *p == '\\' && p[1])
+			p++;
+		else if (*p == '"')
+			quoted = !quoted;
+		else if (*p == ';' && !quoted)
+			return p;
+	}
+	return NULL;
+}
+
+int
+cg_auth_results_trusted(const char *const *values, size_t n,
+			const char *authserv_id, const char *from_domain)
+{
+	if (authserv_id == NULL || *authserv_id == '\0' ||
+	    from_domain == NULL || *from_domain == '\0')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (values[i] == NULL)
+			continue;
+		char *v = ar_strip_comments(values[i]);
+		if (!ar_from_server(v, authserv_id)) {
+			free(v);
+			continue;
+		}
+		/* The topmost header of our server decides alone. */
+		int ok = 0;
+		char *seg = ar_next_semicolon(v);
+		while (seg && !ok) {
+			char *next = ar_next_semicolon(seg + 1);
+			if (next)
+				*next = '\0';
+			ok = ar_resinfo_trusted(seg + 1, from_domain);
+			seg = next;
+		}
+		free(v);
+		return ok;
+	}
+	return 0;
+}

@@ -1,0 +1,88 @@
+/*
+ * onboarding.h: how a guest becomes a partner or member: posts below a
+ * channel's post_layer are held (one explanatory notice per channel per
+ * week, expiry after 7 days), members nominate (onboarding.
+ * nominations_required distinct members or core), and the promotion
+ * releases the held posts.  Who may act is decided on authenticated
+ * identity only: cg_auth_results_trusted() for mail, the occupant's real
+ * JID for XMPP.  Implemented in gateway/onboarding.c (release in
+ * gateway/pipeline.c).
+ */
+#ifndef CG_ONBOARDING_H
+#define CG_ONBOARDING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gateway/config.h"
+
+struct cg_gateway;
+
+#define CG_HELD_TTL (7 * 86400)        /* held posts expire after */
+#define CG_HELD_NOTICE_EVERY (7 * 86400) /* one notice per channel per */
+
+/*
+ * `nominator_contact` (authenticated by the caller) nominates the person
+ * at nominee_address (an email address or a JID; an unknown email address
+ * becomes a guest contact) for `target` (CG_LAYER_PARTNER or
+ * CG_LAYER_MEMBER) in `channel` (a channel name; NULL: the first
+ * configured).  The nominator must be member or core.  When
+ * nominations_required distinct member+ contacts have nominated the
+ * nominee for target or higher, the nominee is promoted (layer_history
+ * "nominated by A, B"), the nominee and the other nominators get a notice
+ * by email, and the nominee's held posts are released.  *reply (caller
+ * frees, always set) is the answer for the nominator.
+ * Returns 2 promoted, 1 nomination recorded (or already recorded), 0
+ * refused (*reply says why), -1 store error (nothing written).
+ * Runs in a savepoint: inside the caller's open transaction (the +request
+ * handler's), else in a transaction of its own.  The caller has checked
+ * who the nominator is (cg_auth_results_trusted() for mail; the
+ * occupant's real JID for XMPP) and looked the contact up by it.
+ */
+int cg_onboarding_nominate(struct cg_gateway *gw, int64_t nominator_contact,
+			   const char *nominee_address, enum cg_layer target,
+			   const char *channel, char **reply);
+
+/*
+ * Whether a mail's Authentication-Results (RFC 8601) vouch for its From
+ * domain: `values` are the header field values (without "Name:", folded
+ * lines allowed) in header order, topmost first; only the topmost one
+ * whose authserv-id equals `authserv_id` (case-insensitive) counts — lower
+ * ones may have come with the message.  Trusted (1) when it says
+ * dmarc=pass (with header.from = from_domain when given) or dkim=pass with
+ * header.d (or header.i's domain) aligned with from_domain (equal, or one
+ * a subdomain of the other).  0 otherwise, also when authserv_id is NULL
+ * or empty.
+ */
+int cg_auth_results_trusted(const char *const *values, size_t n,
+			    const char *authserv_id, const char *from_domain);
+
+/*
+ * Pipeline hook, inside the ingest transaction: message `message_id` from
+ * contact `contact_id` in channel `ch` was held.  Records it (expiry
+ * now + CG_HELD_TTL) and, for an email sender not told in the last week
+ * about this channel, adds the explanatory notice (from CHANNEL+request@,
+ * Auto-Submitted: auto-replied, In-Reply-To the held message).
+ */
+int cg_onboarding_held(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
+		       int64_t channel_id, int64_t message_id,
+		       int64_t contact_id, const char *sender_addr,
+		       const char *ext_message_id, const char *subject,
+		       int64_t now);
+
+/* Release one held message: clear the held state and write the outbox
+ * rows of a fresh post (*rows added).  Inside the caller's transaction.
+ * Implemented in gateway/pipeline.c. */
+int cg_gateway_release_held(struct cg_gateway *gw, int64_t message_id,
+			    size_t *rows);
+
+/* Expire held posts older than CG_HELD_TTL (own transaction); returns how
+ * many expired or -1.  cg_onboarding_timer_start() runs it now and hourly
+ * on the daemon's loop. */
+int64_t cg_onboarding_expire_held(struct cg_gateway *gw, int64_t now);
+void cg_onboarding_timer_start(struct cg_gateway *gw);
+
+/* CHANNEL+request@DOMAIN for a channel address (caller frees). */
+char *cg_onboarding_request_addr(const char *channel_address);
+
+#endif

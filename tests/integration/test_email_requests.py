@@ -1,0 +1,408 @@
+"""Mail to the gateway that is not a list post, against real Dovecot and Postfix:
+CHANNEL+request@ commands (confirmed subscribe/unsubscribe, help), the
+List-Unsubscribe address, unknown addresses of the list domain, oversize posts,
+and delivery reports to the VERP address (bounce score, suspension).
+
+Each copy is routed by its own Delivered-To (the stack's Dovecot writes one per
+copy), so one mail to dev@ and dev+request@ is both posted and answered.  Every
+answer is a notice row (store) that the email bridge sends as direct mail; the
+tests check both the row and the mail that arrives.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+import time
+import uuid
+
+import pytest
+
+from coopgate import Daemon, cli, db
+from helpers import make_message, write_coopgate_config
+
+SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:",
+                   "UndefinedBehaviorSanitizer")
+
+
+def token() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+# ---------------------------------------------------------------- helpers
+
+def empty_gateway_mailbox(stack) -> None:
+    client = stack.imap_login("gateway")
+    try:
+        for box in ("INBOX", "Processed"):
+            typ, data = client.select(box)
+            if typ == "OK" and int(data[0] or 0) > 0:
+                client.store("1:*", "+FLAGS.SILENT", r"(\Deleted)")
+                client.expunge()
+    finally:
+        client.logout()
+
+
+class Gateway(Daemon):
+    """A coopgate in tmp_path with the stack's mail servers (XMPP only on request)."""
+
+    def __init__(self, stack, tmp_path, **overrides):
+        self.stack = stack
+        self.data_dir = tmp_path / "data"
+        merged = dict(xmpp=None)
+        merged.update(overrides)
+        conf = write_coopgate_config(stack, tmp_path, **merged)
+        super().__init__(conf, tmp_path / "coopgate.log")
+        cli(conf, "init", check=0)
+
+    def addr(self, local: str) -> str:
+        return f"{local}@{self.stack.LIST_DOMAIN}"
+
+    def members(self) -> str:
+        return cli(self.conf, "member", "list", "--channel", "dev", check=0).stdout
+
+    def show(self, address: str) -> str:
+        return cli(self.conf, "member", "show", address, check=0).stdout
+
+    def rows(self, sql: str, *args) -> list:
+        con = db(self.data_dir)
+        try:
+            return con.execute(sql, args).fetchall()
+        finally:
+            con.close()
+
+    def notices(self, to: str) -> list:
+        """Notices to `to`, oldest first, as dicts."""
+        cols = ("id", "from_addr", "to_addr", "subject", "body", "in_reply_to",
+                "auto_submitted", "message_id")
+        return [dict(zip(cols, r)) for r in self.rows(
+            f"SELECT {', '.join(cols)} FROM notice WHERE to_addr = ? ORDER BY id", to)]
+
+    def wait_notice(self, to: str, pred, timeout: float = 20) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            for n in self.notices(to):
+                if pred(n):
+                    return n
+            assert time.monotonic() < deadline, \
+                f"no such notice to {to}: {self.notices(to)}\n{self.log_text()}"
+            time.sleep(0.1)
+
+    def handled(self, msgid: str, timeout: float = 20) -> None:
+        """Wait until the gateway logged a line about this Message-ID."""
+        self.wait_log(f"<{msgid.strip('<>')}>", timeout)
+
+
+@pytest.fixture
+def gateway(stack, tmp_path):
+    made = []
+
+    def make(**overrides):
+        empty_gateway_mailbox(stack)
+        gw = Gateway(stack, tmp_path, **overrides)
+        made.append(gw)
+        gw.start()
+        gw.wait_log("connected as gateway")
+        return gw
+
+    yield make
+    for gw in made:
+        if gw.proc and gw.proc.poll() is None:
+            gw.stop()
+        log = gw.log_text()
+        for mark in SANITIZER_MARKS:
+            assert mark not in log, log
+    if made:
+        empty_gateway_mailbox(stack)
+
+
+def send(stack, user: str, msg, to) -> None:
+    assert stack.send_mail(stack.address(user), to, msg, user=user) == {}
+
+
+def mails(stack, user: str, pred) -> list:
+    return [m for m in stack.maildir_messages(user) if pred(m)]
+
+
+def wait_mail(stack, user: str, pred, timeout: float = 20):
+    deadline = time.monotonic() + timeout
+    while True:
+        found = mails(stack, user, pred)
+        if found:
+            return found[0]
+        assert time.monotonic() < deadline, f"{user} never got the mail"
+        time.sleep(0.1)
+
+
+def with_msgid(msgid: str):
+    return lambda m: m["Message-ID"] == msgid
+
+
+def replying_to(msgid: str):
+    return lambda m: msgid in str(m.get("In-Reply-To", ""))
+
+
+def notice_mail(stack, user: str, notice: dict):
+    """The notice as it arrived in the user's mailbox (sent by the email bridge)."""
+    got = wait_mail(stack, user, with_msgid(f"<{notice['message_id']}>"))
+    assert email.utils.parseaddr(str(got["From"]))[1] == notice["from_addr"]
+    assert str(got["Auto-Submitted"]).startswith("auto-")
+    return got
+
+
+def confirm_token(notice: dict) -> str:
+    m = re.search(r"confirm ([0-9a-f]{20})", notice["subject"])
+    assert m, notice
+    return m.group(1)
+
+
+def request_and_confirm(stack, gw, user: str, command: str, to: str) -> dict:
+    """Mail `command` to `to`, then reply to the confirmation as a person
+    would (Re: subject, quoted text); returns the final notice."""
+    who = stack.address(user)
+    cmd = make_message(who, to, command, f"{command}\n")
+    send(stack, user, cmd, to)
+    ask = gw.wait_notice(who, lambda n: n["in_reply_to"] == cmd["Message-ID"].strip("<>"))
+    tok = confirm_token(ask)
+    got = notice_mail(stack, user, ask)
+    assert tok in str(got["Subject"])
+    assert got["In-Reply-To"] == cmd["Message-ID"]
+    reply = make_message(who, gw.addr("dev+request"), "Re: " + str(got["Subject"]),
+                         "Yes, please.\n\n> " + ask["body"].replace("\n", "\n> ") + "\n",
+                         In_Reply_To=got["Message-ID"], References=got["Message-ID"])
+    send(stack, user, reply, gw.addr("dev+request"))
+    done = gw.wait_notice(who, lambda n: n["in_reply_to"] == reply["Message-ID"].strip("<>"))
+    notice_mail(stack, user, done)
+    return done
+
+
+def post(stack, gw, subject: str) -> str:
+    msg = make_message("alice@example.org", gw.addr("dev"), subject, "a list post\n")
+    send(stack, "alice", msg, gw.addr("dev"))
+    return msg["Message-ID"]
+
+
+def email_rows_settled(gw, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while gw.rows("SELECT count(*) FROM outbox WHERE bridge = 'email' "
+                  "AND state = 'pending'")[0][0]:
+        assert time.monotonic() < deadline, gw.log_text()
+        time.sleep(0.1)
+    time.sleep(1.0)  # Postfix hands it on: a copy sent anyway would be there now
+
+
+DSN = """\
+From: Mail Delivery System <MAILER-DAEMON@example.org>
+To: {to}
+Subject: Undelivered Mail Returned to Sender
+Message-ID: <{msgid}>
+Date: {date}
+Auto-Submitted: auto-replied
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="BND"
+
+--BND
+Content-Type: text/plain
+
+Your message could not be delivered to {rcpt}.
+
+--BND
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mail.example.org
+
+Final-Recipient: rfc822; {rcpt}
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown
+
+--BND--
+"""
+
+
+def send_dsn(stack, to: str, rcpt: str) -> str:
+    msgid = f"dsn.{token()}@example.org"
+    data = DSN.format(to=to, rcpt=rcpt, msgid=msgid,
+                      date=email.utils.formatdate()).replace("\n", "\r\n")
+    refused = stack.send_mail("", to, data.encode(), port=stack.SMTP_PORT, user=None)
+    assert refused == {}
+    return msgid
+
+
+# ---------------------------------------------------------------- tests
+
+def test_subscribe_and_unsubscribe_by_mail_round_trip(stack, gateway):
+    gw = gateway()
+    carol = stack.address("carol")
+    assert carol not in gw.members()
+
+    done = request_and_confirm(stack, gw, "carol", "subscribe", gw.addr("dev+request"))
+    assert "now subscribed" in done["body"]
+    assert carol in gw.members()
+    first = post(stack, gw, f"After subscribing {token()}")
+    wait_mail(stack, "carol", with_msgid(first))
+
+    # the List-Unsubscribe address, confirmed the same way
+    done = request_and_confirm(stack, gw, "carol", "unsubscribe", gw.addr("dev+unsubscribe"))
+    assert "now unsubscribed" in done["body"]
+    assert carol not in gw.members()
+    second = post(stack, gw, f"After unsubscribing {token()}")
+    wait_mail(stack, "bob", with_msgid(second))
+    email_rows_settled(gw)
+    assert mails(stack, "carol", with_msgid(second)) == []
+
+
+def test_delivery_mode_digest_by_mail(stack, gateway):
+    gw = gateway()
+    bob = stack.address("bob")
+    assert "Channel: dev (each" in gw.show(bob)
+    done = request_and_confirm(stack, gw, "bob", "digest", gw.addr("dev+request"))
+    assert 'delivery "digest"' in done["body"]
+    assert "Channel: dev (digest, config)" in gw.show(bob)
+    later = post(stack, gw, f"Digest only {token()}")
+    gw.wait_log(f"<{later.strip('<>')}>")
+    email_rows_settled(gw)
+    assert mails(stack, "bob", with_msgid(later)) == []
+
+
+def test_subscription_needs_the_token_not_just_the_request(stack, gateway):
+    gw = gateway()
+    carol = stack.address("carol")
+    cmd = make_message(carol, gw.addr("dev+request"), "subscribe", "subscribe\n")
+    send(stack, "carol", cmd, gw.addr("dev+request"))
+    gw.wait_notice(carol, lambda n: n["in_reply_to"] == cmd["Message-ID"].strip("<>"))
+    assert carol not in gw.members()
+    # a guessed token changes nothing
+    fake = make_message(carol, gw.addr("dev+request"), "confirm " + "0" * 20, "\n")
+    send(stack, "carol", fake, gw.addr("dev+request"))
+    n = gw.wait_notice(carol, lambda n: n["in_reply_to"] == fake["Message-ID"].strip("<>"))
+    assert "no such request" in n["body"]
+    assert carol not in gw.members()
+
+
+def test_help_is_answered_from_the_request_address(stack, gateway):
+    gw = gateway()
+    bob = stack.address("bob")
+    msg = make_message(bob, gw.addr("dev+request"), "help?", "help\n\n-- \nBob\nsubscribe\n")
+    send(stack, "bob", msg, gw.addr("dev+request"))
+    n = gw.wait_notice(bob, lambda n: n["in_reply_to"] == msg["Message-ID"].strip("<>"))
+    assert n["from_addr"] == gw.addr("dev+request")
+    assert "unsubscribe" in n["body"] and "digest" in n["body"]
+    assert "confirm" not in n["subject"]  # the signature's "subscribe" is no command
+    got = notice_mail(stack, "bob", n)
+    assert got["In-Reply-To"] == msg["Message-ID"]
+    assert "digest" in got.get_content()
+
+
+def test_one_mail_to_list_and_request_address_is_posted_and_answered(stack, gateway):
+    gw = gateway()
+    bob = stack.address("bob")
+    msg = make_message(bob, [gw.addr("dev"), gw.addr("dev+request")],
+                       f"Both {token()}", "help\n")
+    send(stack, "bob", msg, [gw.addr("dev"), gw.addr("dev+request")])
+    # the list copy is relayed, the +request copy answered: the pipeline's
+    # Message-ID dedup swallowed neither
+    wait_mail(stack, "alice", with_msgid(msg["Message-ID"]))
+    gw.wait_notice(bob, lambda n: n["in_reply_to"] == msg["Message-ID"].strip("<>"))
+    assert len(gw.rows("SELECT id FROM message WHERE message_id = ?",
+                       msg["Message-ID"].strip("<>"))) == 1
+
+
+def test_unknown_address_gets_one_notice_even_when_sent_twice(stack, gateway):
+    gw = gateway()
+    alice = stack.address("alice")
+    ids = []
+    for i in range(2):
+        msg = make_message(alice, gw.addr("nosuch"), f"Hello nobody {i}", "anyone?\n")
+        send(stack, "alice", msg, gw.addr("nosuch"))
+        ids.append(msg["Message-ID"].strip("<>"))
+        gw.handled(ids[-1])
+    notices = [n for n in gw.notices(alice) if n["in_reply_to"] in ids]
+    assert len(notices) == 1, notices
+    assert gw.addr("nosuch") in notices[0]["body"]
+    assert notices[0]["in_reply_to"] == ids[0]
+    notice_mail(stack, "alice", notices[0])
+    email_rows_settled(gw)
+    got = mails(stack, "alice", lambda m: any(i in str(m.get("In-Reply-To", "")) for i in ids))
+    assert len(got) == 1
+    assert "answered within 24 h already" in gw.log_text()
+
+
+def test_unknown_address_never_answers_auto_generated_mail(stack, gateway):
+    gw = gateway()
+    alice = stack.address("alice")
+    msg = make_message(alice, gw.addr("nosuch"), "Out of office", "away\n",
+                       Auto_Submitted="auto-replied")
+    send(stack, "alice", msg, gw.addr("nosuch"))
+    gw.handled(msg["Message-ID"])
+    assert gw.notices(alice) == []
+    # a person writing next is answered: the auto-reply was skipped, not
+    # counted against the rate limit
+    human = make_message(alice, gw.addr("nosuch"), "Hello?", "anyone?\n")
+    send(stack, "alice", human, gw.addr("nosuch"))
+    gw.handled(human["Message-ID"])
+    assert [n["in_reply_to"] for n in gw.notices(alice)] == [human["Message-ID"].strip("<>")]
+
+
+def test_command_in_auto_generated_mail_is_ignored(stack, gateway):
+    gw = gateway()
+    carol = stack.address("carol")
+    auto = make_message(carol, gw.addr("dev+request"), "Auto: subscribe", "subscribe\n",
+                        Auto_Submitted="auto-replied")
+    send(stack, "carol", auto, gw.addr("dev+request"))
+    gw.wait_log("auto-generated mail: commands ignored")
+    human = make_message(carol, gw.addr("dev+request"), "help", "help\n")
+    send(stack, "carol", human, gw.addr("dev+request"))
+    gw.wait_notice(carol, lambda n: n["in_reply_to"] == human["Message-ID"].strip("<>"))
+    assert [n for n in gw.notices(carol)
+            if n["in_reply_to"] == auto["Message-ID"].strip("<>")] == []
+    assert gw.rows("SELECT count(*) FROM request_token")[0][0] == 0
+
+
+def test_oversize_post_is_answered_with_the_limit(stack, gateway):
+    gw = gateway(imap={"max_message_size": 4000})
+    alice = stack.address("alice")
+    big = make_message(alice, gw.addr("dev"), f"Big {token()}", "0123456789abcdef\n" * 600)
+    send(stack, "alice", big, gw.addr("dev"))
+    n = gw.wait_notice(alice, lambda n: n["in_reply_to"] == big["Message-ID"].strip("<>"))
+    assert re.search(r"your message to dev@lists\.example\.org was not relayed: "
+                     r"[0-9.]+ kB is above the 3\.9 kB limit", n["body"]), n["body"]
+    notice_mail(stack, "alice", n)
+    email_rows_settled(gw)
+    assert mails(stack, "bob", with_msgid(big["Message-ID"])) == []
+
+
+def test_bounces_raise_the_score_and_five_permanent_suspend_delivery(stack, gateway):
+    # with XMPP configured: the suspended member hears about it by chat
+    gw = gateway(xmpp={})
+    bob = stack.address("bob")
+    verp = gw.addr("dev+bounce-bob=example.org")
+    assert "Bounces: none" in gw.show(bob)
+
+    gw.handled(send_dsn(stack, verp, bob))
+    show = gw.show(bob)
+    assert re.search(r"Bounces: score 1\.0, last \d{4}-\d\d-\d\d \(5\.1\.1 550 5\.1\.1", show), show
+
+    # a vacation reply to the envelope sender is no report: counts nothing
+    vac = make_message(bob, verp, "Out of office", "away\n", Auto_Submitted="auto-replied")
+    send(stack, "bob", vac, verp)
+    gw.handled(vac["Message-ID"])
+    assert "score 1.0" in gw.show(bob)
+
+    first = post(stack, gw, f"Still delivered {token()}")
+    wait_mail(stack, "bob", with_msgid(first))
+    for _ in range(4):
+        gw.handled(send_dsn(stack, verp, bob))
+    assert re.search(r"Bounces: suspended since \d{4}-\d\d-\d\d", gw.show(bob)), gw.show(bob)
+    rows = gw.rows("SELECT o.destination, n.body FROM outbox o JOIN notice n "
+                   "ON n.id = o.notice_id WHERE o.bridge = 'xmpp'")
+    assert len(rows) == 1 and rows[0][0] == stack.jid("bob"), rows
+    assert "suspended" in rows[0][1] or "stopped" in rows[0][1]
+
+    second = post(stack, gw, f"Suspended {token()}")
+    gw.wait_log(f"<{second.strip('<>')}>")
+    email_rows_settled(gw)
+    assert mails(stack, "bob", with_msgid(second)) == []
+    assert gw.rows("SELECT count(*) FROM outbox o JOIN message m ON m.id = o.message_id "
+                   "WHERE m.message_id = ? AND o.destination = ?",
+                   second.strip("<>"), bob)[0][0] == 0

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "bridges/email/mime.h"
+#include "bridges/email/request.h"
 #include "bridges/email/trim.h"
 #include "gateway/cli.h"
 #include "gateway/config.h"
@@ -130,16 +131,13 @@ cg_cli_inspect(int argc, char **argv, const char *config_path)
 		goto out;
 	}
 	m.trimmed = email_trim(m.text);
-	struct cg_ingest_info info;
-	cg_gateway_decide(&gw, &m, &info);
-	/* Name the channel the router found, for the report. */
-	if (m.channel == NULL)
-		for (size_t i = 0; i < m.nrcpts && !m.channel; i++)
-			for (size_t j = 0; j < cfg->nchannels; j++)
-				if (strcasecmp(m.rcpts[i],
-					       cfg->channels[j].address) == 0)
-					m.channel = cg_strdup(
-						cfg->channels[j].name);
+	struct cg_ingest_info info = {0};
+	/* The daemon routes each copy by its envelope recipient first. */
+	const char *routed = email_route_peek(&gw, &m);
+	if (routed)
+		info.reason = routed;
+	else
+		cg_gateway_decide(&gw, &m, &info);
 	print_report(&gw, &m, &info);
 	rc = CG_EX_OK;
 out:

@@ -633,6 +633,28 @@ handle(struct cg_gateway *gw, const struct route *r, struct cg_msg *m,
 	}
 }
 
+const char *
+email_route_peek(const struct cg_gateway *gw, struct cg_msg *m)
+{
+	char *rcpt = envelope_recipient(gw, m);
+	struct route r = classify(gw, rcpt);
+	free(rcpt);
+	if (r.ch && m->channel == NULL)
+		m->channel = cg_strdup(r.ch->name);
+	switch (r.kind) {
+	case R_REQUEST:
+		return "+request commands: answered by mail, not relayed";
+	case R_UNSUBSCRIBE:
+		return "+unsubscribe: a request to leave, not relayed";
+	case R_BOUNCE:
+		return "+bounce: a delivery report, counted, not relayed";
+	case R_UNKNOWN:
+		return "no such address: the sender gets one notice a day";
+	default:
+		return NULL;
+	}
+}
+
 enum email_route_result
 email_route(struct cg_gateway *gw, struct cg_msg *m, uint64_t size,
             int oversize, cg_ingest_extra_fn *extra, void *arg,

@@ -35,4 +35,12 @@ enum email_route_result email_route(struct cg_gateway *gw, struct cg_msg *m,
                                     cg_ingest_extra_fn *extra, void *arg,
                                     const char **what);
 
+/*
+ * What email_route() would do with m, without doing it (for `coopgate
+ * inspect`): sets m->channel for a list post (or a plus-address of a
+ * channel) and returns a static description, or NULL for a list post or a
+ * mail not addressed to us, which the pipeline decides.
+ */
+const char *email_route_peek(const struct cg_gateway *gw, struct cg_msg *m);
+
 #endif

@@ -17,6 +17,8 @@ struct cg_bridge;
 
 #define CG_MAX_BRIDGES 4
 #define CG_MAX_POLLFDS 64
+/* A room's open chat thread closes after this much quiet (seconds). */
+#define CG_CHAT_THREAD_QUIET (30 * 60)
 
 struct cg_gateway {
 	struct cg_config *cfg;  /* owned; replaced on SIGHUP */

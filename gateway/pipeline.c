@@ -87,6 +87,34 @@ is_loop(const struct cg_gateway *gw, const struct cg_msg *m)
 	return 0;
 }
 
+/* The thread of stored message id (0: none). */
+static int64_t
+thread_of(struct cg_gateway *gw, int64_t msg_id)
+{
+	struct cg_stored_msg p;
+	int64_t t = 0;
+	if (msg_id && cg_store_message_get(gw->store, msg_id, &p) == 0)
+		t = p.thread_id;
+	if (msg_id)
+		cg_stored_msg_free(&p);
+	return t;
+}
+
+/* A subject for a thread started in the room: its first line, cut short
+ * at a word. */
+static char *
+chat_subject(const char *text)
+{
+	size_t n = strcspn(text ? text : "", "\r\n");
+	if (n > 60) {
+		n = 60;
+		while (n > 30 && text[n] != ' ')
+			n--;
+		return cg_asprintf("%.*s...", (int)n, text);
+	}
+	return n ? cg_strndup(text, n) : cg_strdup("Chat");
+}
+
 /* Parent = the last reference the store knows; else the thread a token or
  * the xmpp <thread> names.  Never by subject. */
 static void
@@ -122,8 +150,20 @@ find_thread(struct cg_gateway *gw, const struct cg_msg *m, struct decision *d)
 				return;
 		}
 	}
-	if (m->thread_key)
+	if (m->thread_key) {
+		/* Ours (we sent the thread's lines), else a client's own key
+		 * remembered from the thread's first line. */
 		d->thread_id = cg_store_thread_by_token(gw->store, m->thread_key);
+		if (d->thread_id == 0)
+			d->thread_id = thread_of(gw, cg_store_extid_find(
+				gw->store, "xmpp-thread", m->thread_key));
+		return;
+	}
+	/* A plain room line joins the room's open chat thread: the latest
+	 * thread started in the room, until it has been quiet for a while. */
+	if (m->network == CG_NET_XMPP && m->nrefs == 0)
+		d->thread_id = cg_store_open_chat_thread(
+			gw->store, d->channel_id, cg_now() - CG_CHAT_THREAD_QUIET);
 }
 
 static enum cg_ingest_result
@@ -248,7 +288,7 @@ write_message(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 	struct cg_store *s = gw->store;
 	const char *net = cg_network_name(m->network);
 	int64_t now = cg_now();
-	int rc = -1;
+	int rc = -1, new_client_thread = 0;
 	char *msgid = NULL;
 	struct cg_thread t = {0};
 
@@ -263,11 +303,16 @@ write_message(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 			return -1;
 	}
 	if (d->thread_id == 0) {
+		char *subject = m->subject || m->network != CG_NET_XMPP ?
+					cg_strdup(m->subject) :
+					chat_subject(m->text);
 		d->thread_id = cg_store_thread_create(s, d->channel_id,
-						      m->subject, now);
+						      subject, now);
+		free(subject);
 		if (d->thread_id == 0)
 			return -1;
 		info->new_thread = 1;
+		new_client_thread = m->thread_key != NULL;
 	}
 	if (cg_store_thread_get(s, d->thread_id, &t) != 0)
 		return -1;
@@ -294,6 +339,10 @@ write_message(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 	if (cg_store_message_insert(s, &sm, m->raw, m->rawlen) != 0)
 		goto out;
 	if (m->ext_id && cg_store_extid_add(s, net, m->ext_id, sm.id) != 0)
+		goto out;
+	/* A client's own <thread> key finds this thread again. */
+	if (new_client_thread &&
+	    cg_store_extid_add(s, "xmpp-thread", m->thread_key, sm.id) != 0)
 		goto out;
 	/* Our Message-ID is how email replies find this message. */
 	if (cg_store_extid_add(s, "email", msgid, sm.id) != 0)

@@ -67,6 +67,22 @@ cg_store_thread_create(struct cg_store *s, int64_t channel_id,
 	return sqlite3_last_insert_rowid(s->db);
 }
 
+static const char SQL_OPEN_CHAT_THREAD[] =
+	"SELECT t.id FROM thread t JOIN message m ON m.id = t.root_message_id "
+	"WHERE t.channel_id = ?1 AND t.last_activity >= ?2 AND "
+	"m.network = 'xmpp' ORDER BY t.last_activity DESC, t.id DESC LIMIT 1";
+
+int64_t
+cg_store_open_chat_thread(struct cg_store *s, int64_t channel_id, int64_t since)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_OPEN_CHAT_THREAD);
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_int64(st, 1, channel_id);
+	sqlite3_bind_int64(st, 2, since);
+	return db_scalar(s, st, "open chat thread");
+}
+
 static const char SQL_THREAD_BY_TOKEN[] =
 	"SELECT id FROM thread WHERE token = ?1";
 

@@ -149,6 +149,10 @@ void cg_thread_free(struct cg_thread *t);
 int cg_store_thread_get(struct cg_store *s, int64_t id, struct cg_thread *out);
 int64_t cg_store_thread_create(struct cg_store *s, int64_t channel_id,
 			       const char *subject, int64_t now);
+/* The channel's latest thread started in the room (root from xmpp) and
+ * active at or after `since`; 0 when none. */
+int64_t cg_store_open_chat_thread(struct cg_store *s, int64_t channel_id,
+				  int64_t since);
 /* Thread whose token is `token`; 0 when unknown. */
 int64_t cg_store_thread_by_token(struct cg_store *s, const char *token);
 int cg_store_thread_touch(struct cg_store *s, int64_t id, int64_t root_msg,

@@ -404,6 +404,39 @@ def test_quick_room_lines_reach_email_members_as_one_mail(stack, gateway):
         bob.close()
 
 
+def test_plain_room_lines_share_one_thread_and_one_mail(stack, gateway):
+    """Lines without <thread> (what most chat clients send) join the room's
+    open chat thread, so a quick exchange reaches email as one mail whose
+    subject is the first line."""
+    room = f"r{token()}@{stack.MUC_DOMAIN}"
+    gw = gateway(xmpp={}, channels=[{
+        "name": "dev", "address": list_addr(stack), "room": room,
+        "description": "Development", "post_layer": "member",
+        "crm_context": "none", "chat_batch": 2}])
+    gw.start()
+    gw.wait_log(f"joined {room} as gateway", timeout=30)
+    tag = token()
+    bob = stack.xmpp_client("bob")
+    try:
+        bob.join_room(room, "bob")
+        for i in range(3):
+            bob.send_room(room, f"plain {i} {tag}")
+            time.sleep(0.5)
+        pred = lambda m: tag in text_of(m)  # noqa: E731
+        got = wait_copies(stack, "alice", pred, timeout=40)
+        assert len(got) == 1
+        assert [ln for ln in text_of(got[0]).splitlines() if tag in ln] == \
+            [f"Bob Example: plain {i} {tag}" for i in range(3)]
+        assert str(got[0]["Subject"]) == f"Re: plain 0 {tag}"
+        threads = query(gw.data_dir, "SELECT DISTINCT thread_id FROM message "
+                        "WHERE body LIKE ?", f"%{tag}%")
+        assert len(threads) == 1
+        time.sleep(3)
+        assert len(copies(stack, "alice", pred)) == 1
+    finally:
+        bob.close()
+
+
 # ---------------------------------------------------------------- CRM context
 
 @pytest.mark.parametrize("mode", ["footer", "header", "none"])

@@ -257,6 +257,76 @@ test_chat_line_waits_for_the_batch_window_and_gets_our_message_id(void **s)
 	fixture_free(f);
 }
 
+static struct cg_msg
+room_line(const char *id, const char *text, const char *thread_key)
+{
+	struct cg_msg m = {0};
+	m.network = CG_NET_XMPP;
+	m.ext_id = cg_strdup(id);
+	m.channel = cg_strdup("open");
+	m.sender_addr = cg_strdup("carol@example.org");
+	m.text = cg_strdup(text);
+	m.thread_key = cg_strdup(thread_key);
+	return m;
+}
+
+static void
+test_plain_room_lines_share_the_open_chat_thread_until_quiet(void **s)
+{
+	struct fixture *f = setup();
+	struct cg_ingest_info a, b, c;
+	struct cg_msg m = room_line("s1", "Anyone up for lunch today?", NULL);
+	assert_int_equal(ingest(f, &m, &a), CG_INGEST_STORED);
+	assert_true(a.new_thread);
+	m = room_line("s2", "yes", NULL);
+	ingest(f, &m, &b);
+	assert_int_equal(b.thread_id, a.thread_id);
+	/* The thread takes its subject from its first line. */
+	struct cg_thread t;
+	assert_int_equal(cg_store_thread_get(f->gw.store, a.thread_id, &t), 0);
+	assert_string_equal(t.subject, "Anyone up for lunch today?");
+	cg_thread_free(&t);
+	/* 31 minutes of quiet close it: the next line starts a new one. */
+	assert_int_equal(cg_store_thread_touch(f->gw.store, a.thread_id, 0,
+					       cg_now() - 31 * 60), 0);
+	m = room_line("s3", "new topic", NULL);
+	ingest(f, &m, &c);
+	assert_true(c.new_thread);
+	assert_int_not_equal(c.thread_id, a.thread_id);
+	fixture_free(f);
+}
+
+static void
+test_email_threads_are_not_the_open_chat_thread(void **s)
+{
+	struct fixture *f = setup();
+	struct cg_ingest_info a, b;
+	struct cg_msg m = mail("e1@example.org", "alice@example.org",
+			       "open@lists.example.org", "By mail");
+	ingest(f, &m, &a);
+	m = room_line("s1", "a room line", NULL);
+	ingest(f, &m, &b);
+	assert_true(b.new_thread);
+	assert_int_not_equal(b.thread_id, a.thread_id);
+	fixture_free(f);
+}
+
+static void
+test_a_client_thread_key_finds_its_thread_again(void **s)
+{
+	struct fixture *f = setup();
+	struct cg_ingest_info a, b, c;
+	struct cg_msg m = room_line("s1", "first", "client-thread-1");
+	ingest(f, &m, &a);
+	m = room_line("s2", "other topic", "client-thread-2");
+	ingest(f, &m, &b);
+	assert_int_not_equal(b.thread_id, a.thread_id);
+	m = room_line("s3", "back to the first", "client-thread-1");
+	ingest(f, &m, &c);
+	assert_int_equal(c.thread_id, a.thread_id);
+	fixture_free(f);
+}
+
 static int
 failing_extra(struct cg_gateway *gw, void *arg)
 {
@@ -292,6 +362,9 @@ main(void)
 		cmocka_unit_test(test_unknown_sender_becomes_guest_and_is_held_in_member_channel),
 		cmocka_unit_test(test_chat_line_waits_for_the_batch_window_and_gets_our_message_id),
 		cmocka_unit_test(test_failure_inside_the_transaction_writes_nothing),
+		cmocka_unit_test(test_plain_room_lines_share_the_open_chat_thread_until_quiet),
+		cmocka_unit_test(test_email_threads_are_not_the_open_chat_thread),
+		cmocka_unit_test(test_a_client_thread_key_finds_its_thread_again),
 	};
 	return cmocka_run_group_tests_name("pipeline", tests, NULL, NULL);
 }

@@ -52,7 +52,9 @@ def main():
         d = Daemon(conf, tmp / "coopgate.log").start(timeout=120)
         time.sleep(5)  # bridges connected, rooms joined
         print(f"bench: RSS after start: {rss_kb(d.proc.pid) / 1024:.1f} MB "
-              f"({N_CHANNELS} channels, {N_MEMBERS} members, all bridges connected)")
+              f"({N_CHANNELS} channels, {N_MEMBERS} members, all bridges connected): "
+              f"{rss_kb(d.proc.pid, 'RssAnon') / 1024:.1f} MB private heap/stack, "
+              f"{rss_kb(d.proc.pid, 'RssFile') / 1024:.1f} MB mapped library and file pages")
         m = make_message(stack.address("alice"), f"ch099@{lists}", "hello all", "hi\n")
         stack.send_mail(stack.address("alice"), f"ch099@{lists}", m)
         data = tmp / "data"

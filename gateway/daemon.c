@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -249,6 +250,9 @@ cg_daemon_run(struct cg_config *cfg, int foreground)
 		rc = CG_EX_UNAVAILABLE;
 		goto out;
 	}
+	/* Parsing and syncing a large member list leaves freed heap behind:
+	 * give it back before the long run. */
+	malloc_trim(0);
 	if (!foreground && detach() != 0) {
 		fprintf(stderr, "coopgate: cannot detach: %s\n",
 			strerror(errno));

@@ -113,6 +113,25 @@ def split(log, sent):
         report("  of which: stored -> line in the room (xmpp side)", b)
 
 
+def email_to_room(stack, lists, seen, d, how):
+    lat, sent = [], []
+    with smtplib.LMTP("127.0.0.1", stack.LMTP_PORT) as lmtp:
+        for i in range(N_MAILS + 3):  # the first 3 warm up
+            tok = f"tok{uuid.uuid4().hex[:12]}"
+            m = make_message(stack.address("alice"), f"bench@{lists}", f"bench {i}",
+                             f"line {i} {tok}\n")
+            lmtp.sendmail(stack.address("alice"), [f"gateway@{stack.MAIL_DOMAIN}"],
+                          m.as_bytes())
+            t0, wall0 = time.monotonic(), time.time()
+            t1 = seen.wait(tok)
+            if i >= 3:
+                lat.append((t1 - t0) * 1000)
+                sent.append((m["Message-ID"], wall0, wall0 + (t1 - t0)))
+    report(f"email -> room, {how} (LMTP delivered -> line in the room)", lat)
+    print("bench: target email -> room p99 < 250 ms", flush=True)
+    split(d.log_text(), sent)
+
+
 def main():
     stack = start_stack()
     tmp = Path(tempfile.mkdtemp(prefix="cgxbench."))
@@ -120,15 +139,15 @@ def main():
     try:
         lists = stack.LIST_DOMAIN
         room = f"bench{uuid.uuid4().hex[:8]}@{stack.MUC_DOMAIN}"
-        conf = write_coopgate_config(
-            stack, tmp, gateway={"log_level": "info"},
-            channels=[{"name": "bench", "address": f"bench@{lists}", "room": room,
-                       "post_layer": "member", "crm_context": "none", "chat_batch": 0}],
-            members=[{"address": stack.address("alice"), "name": "Alice Example",
-                      "layer": "core", "channels": ["bench"]},
-                     {"address": stack.address("bob"), "name": "Bob Example",
-                      "jid": stack.jid("bob"), "layer": "member", "channels": ["bench"],
-                      "delivery": "none"}])
+        channels = [{"name": "bench", "address": f"bench@{lists}", "room": room,
+                     "post_layer": "member", "crm_context": "none", "chat_batch": 0}]
+        members = [{"address": stack.address("alice"), "name": "Alice Example",
+                    "layer": "core", "channels": ["bench"]},
+                   {"address": stack.address("bob"), "name": "Bob Example",
+                    "jid": stack.jid("bob"), "layer": "member", "channels": ["bench"],
+                    "delivery": "none"}]
+        conf = write_coopgate_config(stack, tmp, gateway={"log_level": "info"},
+                                     channels=channels, members=members)
         cli(conf, "init", check=0)
         d = Daemon(conf, tmp / "coopgate.log").start()
         d.wait_log(f"joined {room} as gateway", 30)
@@ -136,23 +155,18 @@ def main():
         bob.join_room(room, "bob")
         seen = Seen(bob)
 
-        # --- email -> room
-        lat, sent = [], []
-        with smtplib.LMTP("127.0.0.1", stack.LMTP_PORT) as lmtp:
-            for i in range(N_MAILS + 3):  # the first 3 warm up
-                tok = f"tok{uuid.uuid4().hex[:12]}"
-                m = make_message(stack.address("alice"), f"bench@{lists}", f"bench {i}",
-                                 f"line {i} {tok}\n")
-                lmtp.sendmail(stack.address("alice"), [f"gateway@{stack.MAIL_DOMAIN}"],
-                              m.as_bytes())
-                t0, wall0 = time.monotonic(), time.time()
-                t1 = seen.wait(tok)
-                if i >= 3:
-                    lat.append((t1 - t0) * 1000)
-                    sent.append((m["Message-ID"], wall0, wall0 + (t1 - t0)))
-        report("email -> room (LMTP delivered -> line in the room)", lat)
-        print("bench: target email -> room p99 < 250 ms", flush=True)
-        split(d.log_text(), sent)
+        # --- email -> room, waiting with IDLE (the default)
+        email_to_room(stack, lists, seen, d, "IDLE")
+
+        # --- email -> room with imap.poll_interval = 100 ms
+        d.stop()
+        conf = write_coopgate_config(
+            stack, tmp, gateway={"log_level": "info"}, imap={"poll_interval": 100},
+            channels=channels, members=members)
+        d = Daemon(conf, tmp / "coopgate-poll.log").start()
+        d.wait_log("polling every 100 ms", 30)
+        time.sleep(1)
+        email_to_room(stack, lists, seen, d, "imap.poll_interval = 100 ms")
 
         # --- room -> email
         new_dir = Path(stack.MAIL_ROOT) / "alice" / "Maildir" / "new"

@@ -424,6 +424,7 @@ static const struct key imap_keys[] = {
     KEY("trusted_authserv_id", K_STR, IMAP(trusted_authserv_id)),
     KEY_RANGE("max_message_size", K_INT64, IMAP(max_message_size), 1,
               INT64_MAX),
+    KEY_RANGE("poll_interval", K_INT, IMAP(poll_interval), 0, 3600000),
     KEY_END,
 };
 

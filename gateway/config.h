@@ -45,6 +45,7 @@ struct cg_cfg_imap {
 	char *ca_file;        /* NULL: system store */
 	char *trusted_authserv_id; /* optional */
 	int64_t max_message_size;  /* bytes, default 25 MB */
+	int poll_interval;         /* ms; 0 (default): wait with IDLE */
 };
 
 struct cg_cfg_smtp {

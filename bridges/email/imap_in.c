@@ -562,9 +562,13 @@ static void
 enter_idle(struct email_imap *im)
 {
 	int64_t now = cg_mono_ms();
-	if (!im->has_idle) {
+	/* imap.poll_interval trades IDLE for a short poll: Dovecot batches
+	 * IDLE notices for 500 ms, a poll every 100 ms sees mail sooner. */
+	if (!im->has_idle || im->cfg->poll_interval > 0) {
 		im->st = ST_POLL;
-		im->next_poll = now + POLL_MS;
+		im->next_poll = now + (im->cfg->poll_interval > 0 ?
+					       im->cfg->poll_interval :
+					       POLL_MS);
 		return;
 	}
 	int r = mailimap_idle(im->imap);
@@ -682,11 +686,17 @@ connect_and_select(struct email_imap *im)
 		lost(im, cg_strdup("store: cannot read the UID watermark"), 0);
 		return;
 	}
+	char wait[64];
+	if (c->poll_interval > 0)
+		snprintf(wait, sizeof wait, "; polling every %d ms",
+		         c->poll_interval);
+	else
+		snprintf(wait, sizeof wait, "%s",
+		         im->has_idle ? "" : "; no IDLE: polling every 30 s");
 	cg_info("%s: connected as %s%s, mailbox %s (UIDVALIDITY %u, last UID "
 	        "%u)%s",
 	        im->where, c->user, c->tls == CG_TLS_NONE ? " without TLS" : "",
-	        c->mailbox, im->uidvalidity, im->last_uid,
-	        im->has_idle ? "" : "; no IDLE: polling every 30 s");
+	        c->mailbox, im->uidvalidity, im->last_uid, wait);
 	cg_gateway_bridge_state(im->gw, "email", 1, NULL);
 	im->backoff_ms = BACKOFF_MIN_MS;
 	im->st = ST_BUSY;
@@ -794,6 +804,13 @@ email_imap_tick(struct email_imap *im, int64_t now)
 		break;
 	case ST_POLL:
 		if (now >= im->next_poll) {
+			/* NOOP first: a server reports new mail at the end of a
+			 * command, so a bare UID FETCH would see it a poll late. */
+			int r = mailimap_noop(im->imap);
+			if (r != MAILIMAP_NO_ERROR) {
+				lost(im, imap_err(im, "NOOP", r), 0);
+				break;
+			}
 			im->st = ST_BUSY;
 			im->need_list = 1;
 			work(im);

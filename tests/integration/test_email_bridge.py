@@ -495,3 +495,27 @@ def test_uidvalidity_change_rescans_without_relaying_twice(stack, gateway):
         cleanup = stack.imap_login("gateway")
         cleanup.delete(box)
         cleanup.logout()
+
+
+def test_short_poll_instead_of_idle_picks_up_mail(stack, gateway):
+    """imap.poll_interval: the bridge polls (NOOP + UID FETCH) instead of
+    IDLE; a mail is relayed within a few polls, not after Dovecot's 500 ms
+    IDLE batching."""
+    gw = gateway(imap={"poll_interval": 100})
+    gw.start()
+    gw.wait_log("polling every 100 ms", timeout=20)
+    for i in range(3):
+        msg = make_message(stack.address("alice"), list_addr(stack), f"poll {i} {token()}",
+                           "polled\n")
+        send(stack, "alice", msg)
+        wait_gateway_has(stack, msg["Message-ID"])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with db(gw.data_dir) as con:
+                if con.execute("SELECT count(*) FROM extid WHERE ext_id = ?",
+                               (msg["Message-ID"].strip("<>"),)).fetchone()[0]:
+                    break
+            time.sleep(0.02)
+        else:
+            raise AssertionError("mail not stored while polling")
+        wait_copies(stack, "carol", msg["Message-ID"])

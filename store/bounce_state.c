@@ -130,53 +130,6 @@ cg_store_bounce_clear(struct cg_store *s, const char *address)
 	return db_exec(s, st, address);
 }
 
-static const char SQL_NOTICE_INSERT[] =
-    "INSERT INTO notice(channel_id, from_addr, to_addr, subject, body, "
-    "in_reply_to, auto_submitted, message_id, created) VALUES "
-    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-static const char SQL_NOTICE_ROW[] =
-    "INSERT INTO outbox(notice_id, bridge, destination, next_attempt_ms, "
-    "created) VALUES (?1, ?2, ?3, ?4, ?5)";
-
-int
-cg_store_notice_add_via(struct cg_store *s, struct cg_notice *n,
-                        const char *domain, const char *bridge,
-                        const char *destination)
-{
-	if (n->message_id == NULL) {
-		char *r = cg_random_hex(20);
-		n->message_id = cg_asprintf("cg.notice.%s@%s", r, domain);
-		free(r);
-	}
-	if (n->auto_submitted == NULL)
-		n->auto_submitted = cg_strdup("auto-generated");
-	n->created = cg_now();
-	sqlite3_stmt *st = db_stmt(s, SQL_NOTICE_INSERT);
-	if (st == NULL)
-		return -1;
-	db_bind_id(st, 1, n->channel_id);
-	db_bind_text(st, 2, n->from_addr);
-	db_bind_text(st, 3, n->to_addr);
-	db_bind_text(st, 4, n->subject);
-	db_bind_text(st, 5, n->body);
-	db_bind_text(st, 6, n->in_reply_to);
-	db_bind_text(st, 7, n->auto_submitted);
-	db_bind_text(st, 8, n->message_id);
-	sqlite3_bind_int64(st, 9, n->created);
-	if (db_exec(s, st, n->to_addr) != 0)
-		return -1;
-	n->id = sqlite3_last_insert_rowid(s->db);
-	st = db_stmt(s, SQL_NOTICE_ROW);
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, n->id);
-	db_bind_text(st, 2, bridge);
-	db_bind_text(st, 3, destination);
-	sqlite3_bind_int64(st, 4, cg_now_ms());
-	sqlite3_bind_int64(st, 5, n->created);
-	return db_exec(s, st, destination);
-}
-
 static const char SQL_TOKEN_ADD[] =
     "INSERT INTO request_token(token, channel_id, address, action, "
     "created, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";

@@ -295,16 +295,18 @@ cg_notice_free(struct cg_notice *n)
 	memset(n, 0, sizeof *n);
 }
 
-static const char SQL_NOTICE_ADD[] =
-	"INSERT INTO notice(channel_id, from_addr, to_addr, subject, body, "
-	"in_reply_to, auto_submitted, message_id, created) VALUES "
-	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-static const char SQL_NOTICE_OUTBOX[] =
-	"INSERT INTO outbox(notice_id, bridge, destination, next_attempt_ms, "
-	"created) VALUES (?1, 'email', ?2, ?3, ?4)";
+static const char SQL_NOTICE_INSERT[] =
+    "INSERT INTO notice(channel_id, from_addr, to_addr, subject, body, "
+    "in_reply_to, auto_submitted, message_id, created) VALUES "
+    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+static const char SQL_NOTICE_ROW[] =
+    "INSERT INTO outbox(notice_id, bridge, destination, next_attempt_ms, "
+    "created) VALUES (?1, ?2, ?3, ?4, ?5)";
 
 int
-cg_store_notice_add(struct cg_store *s, struct cg_notice *n, const char *domain)
+cg_store_notice_add_via(struct cg_store *s, struct cg_notice *n,
+                        const char *domain, const char *bridge,
+                        const char *destination)
 {
 	if (n->message_id == NULL) {
 		char *r = cg_random_hex(20);
@@ -312,9 +314,9 @@ cg_store_notice_add(struct cg_store *s, struct cg_notice *n, const char *domain)
 		free(r);
 	}
 	if (n->auto_submitted == NULL)
-		n->auto_submitted = cg_strdup("auto-replied");
+		n->auto_submitted = cg_strdup("auto-generated");
 	n->created = cg_now();
-	sqlite3_stmt *st = db_stmt(s, SQL_NOTICE_ADD);
+	sqlite3_stmt *st = db_stmt(s, SQL_NOTICE_INSERT);
 	if (st == NULL)
 		return -1;
 	db_bind_id(st, 1, n->channel_id);
@@ -329,14 +331,23 @@ cg_store_notice_add(struct cg_store *s, struct cg_notice *n, const char *domain)
 	if (db_exec(s, st, n->to_addr) != 0)
 		return -1;
 	n->id = sqlite3_last_insert_rowid(s->db);
-	st = db_stmt(s, SQL_NOTICE_OUTBOX);
+	st = db_stmt(s, SQL_NOTICE_ROW);
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, n->id);
-	db_bind_text(st, 2, n->to_addr);
-	sqlite3_bind_int64(st, 3, cg_now_ms());
-	sqlite3_bind_int64(st, 4, n->created);
-	return db_exec(s, st, n->to_addr);
+	db_bind_text(st, 2, bridge);
+	db_bind_text(st, 3, destination);
+	sqlite3_bind_int64(st, 4, cg_now_ms());
+	sqlite3_bind_int64(st, 5, n->created);
+	return db_exec(s, st, destination);
+}
+
+int
+cg_store_notice_add(struct cg_store *s, struct cg_notice *n, const char *domain)
+{
+	if (n->auto_submitted == NULL)
+		n->auto_submitted = cg_strdup("auto-replied");
+	return cg_store_notice_add_via(s, n, domain, "email", n->to_addr);
 }
 
 static const char SQL_NOTICE_GET[] =

@@ -256,6 +256,12 @@ void cg_notice_free(struct cg_notice *n);
  * writes. */
 int cg_store_notice_add(struct cg_store *s, struct cg_notice *n,
 			const char *domain);
+/* The same delivered by `bridge` to `destination` (e.g. "xmpp", a JID):
+ * notice row + that one outbox row (auto_submitted defaults to
+ * "auto-generated" here). */
+int cg_store_notice_add_via(struct cg_store *s, struct cg_notice *n,
+			    const char *domain, const char *bridge,
+			    const char *destination);
 int cg_store_notice_get(struct cg_store *s, int64_t id, struct cg_notice *out);
 /* Notices to `to_addr` from `from_addr` created since `since` (rate
  * limits: "one auto-reply per channel per week"). */
@@ -360,12 +366,6 @@ int cg_store_bounce_suspend(struct cg_store *s, const char *address,
 			    const char *reason, int64_t now);
 /* Lift a suspension and forget the events (the address proved to work). */
 int cg_store_bounce_clear(struct cg_store *s, const char *address);
-/* A notice delivered by `bridge` to `destination` (e.g. "xmpp", a JID)
- * instead of by mail: notice row + that one outbox row.  As
- * cg_store_notice_add otherwise. */
-int cg_store_notice_add_via(struct cg_store *s, struct cg_notice *n,
-			    const char *domain, const char *bridge,
-			    const char *destination);
 /* Confirmation tokens of +request commands. */
 int cg_store_request_token_add(struct cg_store *s, const char *token,
 			       int64_t channel_id, const char *address,

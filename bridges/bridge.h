@@ -56,7 +56,8 @@ struct cg_bridge_ops {
 	int64_t (*tick)(struct cg_bridge *b, int64_t now_mono_ms);
 	/* Deliver n due outbox rows; fill each status.  Return how many rows
 	 * it took (it may take fewer than n, e.g. while disconnected: the
-	 * rest stay pending untouched). */
+	 * rest stay pending untouched).  It may reorder d first: the first
+	 * rows returned are the ones recorded. */
 	size_t (*deliver)(struct cg_bridge *b, struct cg_outbox_item *d, size_t n);
 	/* Whether deliver() can be called now (connected, not busy). */
 	int (*ready)(struct cg_bridge *b);

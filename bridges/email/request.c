@@ -24,7 +24,13 @@
  * mails a token to the From address, and the change happens when the
  * token comes back ("confirm TOKEN" in the subject or a line of the body,
  * within 7 days): receiving the token is the authentication.  help
- * answers at once.  Mail that is auto-generated is never acted on or
+ * answers at once.  "nominate ADDRESS [partner]" (default member) counts
+ * as a nomination (gateway/onboarding.c) by the contact of the From
+ * address, and only when the mail is authenticated: the topmost
+ * Authentication-Results header of imap.trusted_authserv_id says
+ * dmarc=pass or an aligned dkim=pass for the From domain (the MTA of that
+ * authserv-id must strip such headers arriving from outside); else it is
+ * refused with the reason.  Mail that is auto-generated is never acted on or
  * answered.  Every answer is a notice from CHANNEL+request@DOMAIN
  * In-Reply-To the command mail.
  */
@@ -38,6 +44,7 @@
 #include "bridges/email/request.h"
 #include "gateway/log.h"
 #include "gateway/msg.h"
+#include "gateway/onboarding.h"
 #include "gateway/util.h"
 #include "store/store.h"
 
@@ -188,18 +195,20 @@ enum cmd {
 	C_NODELIVERY,
 	C_HELP,
 	C_CONFIRM,
+	C_NOMINATE,
 };
 
 static const char *const cmd_names[] = {
     [C_SUBSCRIBE] = "subscribe", [C_UNSUBSCRIBE] = "unsubscribe",
     [C_EACH] = "each",           [C_DIGEST] = "digest",
     [C_NODELIVERY] = "none",     [C_HELP] = "help",
-    [C_CONFIRM] = "confirm",
+    [C_CONFIRM] = "confirm",     [C_NOMINATE] = "nominate",
 };
 
 struct command {
 	enum cmd cmd;
-	char *arg; /* confirm: the token */
+	char *arg; /* confirm: the token; nominate: "ADDRESS [LAYER]" (lower
+	              case, single spaces) or NULL */
 };
 
 struct commands {
@@ -230,7 +239,7 @@ parse_line(const char *line, char **arg)
 {
 	*arg = NULL;
 	size_t w = strcspn(line, " \t");
-	for (int c = C_SUBSCRIBE; c <= C_CONFIRM; c++) {
+	for (int c = C_SUBSCRIBE; c <= C_NOMINATE; c++) {
 		if (strlen(cmd_names[c]) != w ||
 		    strncasecmp(line, cmd_names[c], w) != 0)
 			continue;
@@ -240,6 +249,26 @@ parse_line(const char *line, char **arg)
 		if (c == C_CONFIRM) {
 			*arg = read_token(rest);
 			return *arg ? C_CONFIRM : C_NONE;
+		}
+		if (c == C_NOMINATE) {
+			/* "nominate ADDRESS [partner|member]": the words,
+			 * lower case, single spaces; NULL when none */
+			struct cg_buf b = CG_BUF_INIT;
+			for (int words = 0; *rest && words < 3; words++) {
+				size_t k = strcspn(rest, " \t");
+				if (b.len)
+					cg_buf_putc(&b, ' ');
+				for (size_t j = 0; j < k; j++)
+					cg_buf_putc(&b, (char)tolower(
+					                    (unsigned char)rest[j]));
+				rest += k;
+				while (*rest == ' ' || *rest == '\t')
+					rest++;
+			}
+			/* "nominate" alone: no command (help is sent) */
+			*arg = b.len ? cg_buf_steal(&b) : NULL;
+			cg_buf_free(&b);
+			return *arg ? C_NOMINATE : C_NONE;
 		}
 		/* "subscribe" alone; "subscribe dev" names the list too. */
 		return (enum cmd)c;
@@ -252,7 +281,9 @@ add_command(struct commands *cs, enum cmd c, char *arg)
 {
 	for (size_t i = 0; i < cs->n; i++)
 		if (cs->v[i].cmd == c &&
-		    (c != C_CONFIRM || strcmp(cs->v[i].arg, arg) == 0)) {
+		    ((c != C_CONFIRM && c != C_NOMINATE) ||
+		     (cs->v[i].arg == NULL && arg == NULL) ||
+		     (cs->v[i].arg && arg && strcmp(cs->v[i].arg, arg) == 0))) {
 			free(arg);
 			return;
 		}
@@ -395,10 +426,15 @@ help_text(struct request *rq)
 	              "  digest        one mail a day\n"
 	              "  none          no mail (stay a member, read in the "
 	              "room)\n"
-	              "  help          this text\n\n"
+	              "  help          this text\n"
+	              "  nominate ADDRESS [partner]\n"
+	              "                (members) nominate someone as member "
+	              "or partner\n\n"
 	              "Changes are confirmed: the gateway mails you a token, "
 	              "and the change happens when you reply to that mail "
-	              "(or send \"confirm TOKEN\") within 7 days.\n",
+	              "(or send \"confirm TOKEN\") within 7 days.  A "
+	              "nomination counts only from mail whose sender the "
+	              "mail server has authenticated (DMARC or DKIM).\n",
 	              ch->address, ch->description ? ch->description : ch->name,
 	              rq->request_addr);
 	if (ch->room)
@@ -527,6 +563,139 @@ confirm(struct request *rq, const char *token)
 	return rc;
 }
 
+/* Every Authentication-Results value of the header block, topmost first,
+ * folded lines kept (the parser unfolds). */
+static char **
+auth_results_values(const char *raw, size_t len, size_t *n)
+{
+	static const char name[] = "Authentication-Results";
+	const size_t nl = sizeof name - 1;
+	char **v = NULL;
+	*n = 0;
+	const char *end = raw ? raw + len : NULL;
+	for (const char *p = raw; p && p < end;) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		if (eol == NULL)
+			eol = end;
+		if (p == eol || (eol == p + 1 && *p == '\r'))
+			break; /* end of the header */
+		if ((size_t)(eol - p) > nl && strncasecmp(p, name, nl) == 0 &&
+		    p[nl] == ':') {
+			const char *q = eol;
+			/* continuation lines start with white space */
+			while (q + 1 < end && (q[1] == ' ' || q[1] == '\t')) {
+				const char *e = memchr(q + 1, '\n',
+				                       (size_t)(end - q - 1));
+				q = e ? e : end;
+			}
+			v = cg_realloc(v, (*n + 1) * sizeof *v);
+			v[(*n)++] = cg_strndup(p + nl + 1,
+			                       (size_t)(q - p - nl - 1));
+			p = q < end ? q + 1 : end;
+			continue;
+		}
+		p = eol + 1;
+	}
+	return v;
+}
+
+/* Whether the mail's sender is authenticated for a nomination; else
+ * *why (caller frees) says what is missing. */
+static int
+sender_authenticated(struct request *rq, char **why)
+{
+	const char *asid = rq->gw->cfg->imap.trusted_authserv_id;
+	const char *addr = rq->m->sender_addr;
+	const char *at = addr ? strrchr(addr, '@') : NULL;
+	const char *domain = at ? at + 1 : "";
+	*why = NULL;
+	if (asid == NULL || *asid == '\0') {
+		*why = cg_strdup(
+		    "this gateway trusts no mail server's "
+		    "Authentication-Results (imap.trusted_authserv_id is not "
+		    "set), so it cannot tell who sent a mail; nominations "
+		    "need an authenticated sender.  Nominate in the chat "
+		    "room with \"!nominate ADDRESS\" instead");
+		return 0;
+	}
+	size_t n = 0;
+	char **v = auth_results_values(rq->m->raw, rq->m->rawlen, &n);
+	int ok = *domain &&
+	         cg_auth_results_trusted((const char *const *)v, n, asid,
+	                                 domain);
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	if (!ok)
+		*why = cg_asprintf(
+		    "your mail carries no Authentication-Results from %s "
+		    "showing dmarc=pass or an aligned dkim=pass for %s; "
+		    "nominations need an authenticated sender",
+		    asid, *domain ? domain : "your address");
+	return ok;
+}
+
+/* "nominate ADDRESS [partner|member]" */
+static int
+nominate(struct request *rq, const char *arg)
+{
+	char *address = NULL;
+	enum cg_layer target = CG_LAYER_MEMBER;
+	if (arg) {
+		size_t k = strcspn(arg, " ");
+		/* "<dave@example.org>," as people write it */
+		size_t i0 = arg[0] == '<';
+		size_t i1 = k;
+		while (i1 > i0 && strchr(">.,;:", arg[i1 - 1]))
+			i1--;
+		if (i1 > i0)
+			address = cg_strndup(arg + i0, i1 - i0);
+		const char *layer = arg[k] ? arg + k + 1 : NULL;
+		if (layer && strcmp(layer, "partner") == 0)
+			target = CG_LAYER_PARTNER;
+		else if (layer && strcmp(layer, "member") != 0) {
+			cg_buf_printf(&rq->reply,
+			              "nominate %s: \"%s\" is no layer to "
+			              "nominate for (member or partner); "
+			              "nothing changed.\n",
+			              arg, layer);
+			free(address);
+			rq->result = "nomination refused";
+			return 0;
+		}
+	}
+	if (address == NULL) {
+		cg_buf_puts(&rq->reply,
+		            "nominate: whom?  Send \"nominate ADDRESS\" (as "
+		            "member) or \"nominate ADDRESS partner\".\n");
+		rq->result = "nomination refused";
+		return 0;
+	}
+	char *why;
+	if (!sender_authenticated(rq, &why)) {
+		cg_buf_printf(&rq->reply, "nominate %s: %s.  Nothing was "
+		              "recorded.\n", address, why);
+		free(why);
+		free(address);
+		rq->result = "nomination refused: sender not authenticated";
+		return 0;
+	}
+	struct cg_store *s = rq->gw->store;
+	int64_t who = cg_store_contact_find(s, CG_ID_EMAIL, rq->m->sender_addr);
+	char *answer = NULL;
+	int r = cg_onboarding_nominate(rq->gw, who, address, target,
+	                               rq->ch->name, &answer);
+	cg_buf_printf(&rq->reply, "nominate %s: %s\n", address,
+	              answer ? answer : "");
+	free(answer);
+	free(address);
+	rq->result = r == 2   ? "nomination: promoted"
+	             : r == 1 ? "nomination recorded"
+	             : r == 0 ? "nomination refused"
+	                      : "nomination failed (store)";
+	return 0;
+}
+
 static int
 send_reply(struct request *rq)
 {
@@ -592,6 +761,9 @@ handle_request(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 			break;
 		case C_CONFIRM:
 			rc = confirm(&rq, cs.v[i].arg);
+			break;
+		case C_NOMINATE:
+			rc = nominate(&rq, cs.v[i].arg);
 			break;
 		default:
 			rc = ask_confirmation(&rq, cs.v[i].cmd);

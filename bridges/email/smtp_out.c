@@ -36,11 +36,15 @@
  * XVERP go out one transaction per recipient, as before.
  *
  * Results: a RCPT answered 5xx -> that recipient CG_FAILED, 4xx ->
- * CG_RETRY; the reply to the end of DATA answers every accepted
- * recipient: 250 -> CG_DELIVERED with the queue id of "250 2.0.0 Ok:
- * queued as XYZ".  Nothing is CG_DELIVERED before that reply, so a
- * SIGKILL at any point leaves the rows pending and they go again on
- * restart (SMTP cannot tell; Message-IDs are stable).  A broken
+ * CG_RETRY; a 5xx about the recipient (its RCPT, or DATA / end of data of
+ * a one-recipient transaction) also counts one permanent bounce for the
+ * address (cg_gateway_bounce, from email_smtp_drain in the loop thread);
+ * a refused MAIL FROM or a 4xx counts nothing.  The reply to the end of
+ * DATA answers every accepted recipient: 250 -> CG_DELIVERED with the
+ * queue id of "250 2.0.0 Ok: queued as XYZ".  Nothing is CG_DELIVERED
+ * before that reply, so a SIGKILL at any point leaves the rows pending
+ * and they go again on restart (SMTP cannot tell; Message-IDs are
+ * stable).  A broken
  * connection -> CG_RETRY (before the message went out, the job is tried
  * once more on a new connection first).  Workers post results to a list
  * and write a byte to a pipe the bridge lists in fds();
@@ -116,6 +120,8 @@ struct rcpt {
 	size_t nrows;
 	enum cg_delivery_status status;
 	char *far_id, *error;
+	int bounced; /* CG_FAILED by a 5xx about this recipient: counts
+	                toward its bounce score (email_smtp_drain) */
 };
 
 /* One mail to some recipients, and later their results. */
@@ -260,6 +266,7 @@ rcpt_result(struct rcpt *r, enum cg_delivery_status st, char *far_id,
 	r->status = st;
 	r->far_id = far_id;
 	r->error = error;
+	r->bounced = 0;
 }
 
 /* The same result for recipients r[0..n) (takes error). */
@@ -1135,10 +1142,12 @@ queue_id(const char *text)
 }
 
 /* "250 ..." -> CG_DELIVERED with the queue id, 4xx -> CG_RETRY, 5xx ->
- * CG_FAILED with the server's text. */
+ * CG_FAILED with the server's text.  about_rcpt: the reply is about this
+ * recipient (its RCPT TO, or DATA of a one-recipient transaction), so a
+ * 5xx is a bounce of the address (a 4xx is not: the outbox retries). */
 static void
 result_from_reply(struct email_smtp *s, struct rcpt *r, const char *stage,
-                  int code, const char *text)
+                  int code, const char *text, int about_rcpt)
 {
 	enum cg_delivery_status st = code / 100 == 2   ? CG_DELIVERED
 	                             : code / 100 == 5 ? CG_FAILED
@@ -1149,6 +1158,7 @@ result_from_reply(struct email_smtp *s, struct rcpt *r, const char *stage,
 		rcpt_result(r, st, NULL,
 		            cg_asprintf("%s: %s: %s", s->where, stage,
 		                        text ? text : "no reply"));
+	r->bounced = st == CG_FAILED && about_rcpt;
 }
 
 enum send_outcome {
@@ -1251,14 +1261,14 @@ send_txn(struct worker *w, const struct mail *m, const char *sender, int xverp,
 	if (p.code[0] / 100 != 2) { /* MAIL refused: for everyone */
 		for (size_t i = 0; i < n; i++)
 			result_from_reply(s, &r[i], "MAIL FROM", p.code[0],
-			                  p.text[0]);
+			                  p.text[0], 0);
 	} else {
 		for (size_t i = 0; i < n; i++)
 			if (p.code[i + 1] / 100 == 2)
 				taken++;
 			else
 				result_from_reply(s, &r[i], "RCPT TO",
-				                  p.code[i + 1], p.text[i + 1]);
+				                  p.code[i + 1], p.text[i + 1], 1);
 	}
 	if (data_code == 354 && taken) {
 		int fc;
@@ -1283,7 +1293,7 @@ send_txn(struct worker *w, const struct mail *m, const char *sender, int xverp,
 		for (size_t i = 0; i < n; i++)
 			if (p.code[i + 1] / 100 == 2)
 				result_from_reply(s, &r[i], "end of data", fc,
-				                  ft);
+				                  ft, n == 1);
 		if (fc == 421)
 			out = SEND_BROKEN;
 		free(ft);
@@ -1302,7 +1312,7 @@ send_txn(struct worker *w, const struct mail *m, const char *sender, int xverp,
 		for (size_t i = 0; i < n; i++)
 			if (p.code[i + 1] / 100 == 2)
 				result_from_reply(s, &r[i], "DATA", data_code,
-				                  p.text[n + 1]);
+				                  p.text[n + 1], n == 1);
 	for (size_t i = 0; i < p.n; i++)
 		if (p.code[i] == 421)
 			out = SEND_BROKEN;
@@ -1583,6 +1593,18 @@ email_smtp_fd(const struct email_smtp *s)
 	return s->started ? s->pipe[0] : -1;
 }
 
+/* A 5xx about r's address at send time: one permanent bounce event
+ * (bounce.c), with the server's reply as the reason. */
+static void
+count_bounce(struct email_smtp *s, const struct rcpt *r)
+{
+	char *reason = cg_strdup(r->error ? r->error : "refused (5xx)");
+	if (strlen(reason) > 200)
+		memcpy(reason + 197, "...", 4);
+	cg_gateway_bounce(s->gw, r->addr, 1, reason);
+	free(reason);
+}
+
 void
 email_smtp_drain(struct email_smtp *s)
 {
@@ -1617,6 +1639,10 @@ email_smtp_drain(struct email_smtp *s)
 				free(it.far_id);
 				free(it.error);
 			}
+			/* After the rows' own transactions: the bounce opens
+			 * its own.  Once per recipient, not per row. */
+			if (r->bounced && r->status == CG_FAILED)
+				count_bounce(s, r);
 		}
 		job_free(j);
 	}

@@ -631,8 +631,10 @@ static int
 xb_ready(struct cg_bridge *b)
 {
 	struct xmpp_bridge *xb = impl(b);
+	/* Not waiting for the rooms: deliver() holds back the rows of rooms
+	 * still joining and takes the rest (notices to people). */
 	return xb->state == XB_ONLINE && !xb->stopping &&
-	       xb->npend < XMPP_MAX_INFLIGHT && muc_settled(xb);
+	       xb->npend < XMPP_MAX_INFLIGHT;
 }
 
 static void

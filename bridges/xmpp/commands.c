@@ -7,10 +7,15 @@
  *   !help                  the commands
  *   !who NAME|ADDRESS      name, organisation, layer and since when, from
  *                          the store (by email address, JID, or name)
+ *   !nominate ADDRESS [partner]
+ *                          a nomination (gateway/onboarding.c) for the
+ *                          room's channel by the contact of the asker's
+ *                          real bare JID as the room shows it (never by
+ *                          nick); no real JID visible: refused
  *
- * CONTRACT.md also names !nominate, !time and !search: they answer that
- * they are not available yet.  Must never: write to the store (these only
- * read), or answer into the room.
+ * CONTRACT.md also names !time and !search: they answer that they are not
+ * available yet.  Must never: write to the store except through a
+ * nomination, or answer into the room.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -21,12 +26,15 @@
 #include "bridges/xmpp/xmpp.h"
 #include "gateway/gateway.h"
 #include "gateway/log.h"
+#include "gateway/onboarding.h"
 #include "gateway/util.h"
 
 static const char HELP[] =
     "coopgate commands (answers come only to you):\n"
     "!help - this list\n"
     "!who NAME|ADDRESS - who someone is: organisation, layer, since when\n"
+    "!nominate ADDRESS [partner] - (members) nominate someone as member "
+    "(or partner)\n"
     "Lines starting with ! are not passed on to the mailing list.";
 
 static void
@@ -101,6 +109,60 @@ who(struct xmpp_bridge *xb, const char *asker, const char *arg)
 	cg_contact_free(&c);
 }
 
+/* asker: ROOM/NICK.  The nominator is the contact of the occupant's real
+ * bare JID, as the room told us in its presence. */
+static void
+nominate(struct xmpp_bridge *xb, const char *asker, const char *arg)
+{
+	char *address = cg_strndup(arg, strcspn(arg, " \t"));
+	const char *layer = arg + strlen(address);
+	while (isspace((unsigned char)*layer))
+		layer++;
+	enum cg_layer target = CG_LAYER_MEMBER;
+	if (*address == '\0') {
+		reply(xb, asker, "Usage: !nominate ADDRESS [partner]");
+		free(address);
+		return;
+	}
+	if (strcasecmp(layer, "partner") == 0)
+		target = CG_LAYER_PARTNER;
+	else if (*layer && strcasecmp(layer, "member") != 0) {
+		reply(xb, asker, "Usage: !nominate ADDRESS [partner]");
+		free(address);
+		return;
+	}
+	const char *slash = asker ? strchr(asker, '/') : NULL;
+	char *room_jid = slash ? cg_strndup(asker, (size_t)(slash - asker))
+	                       : NULL;
+	struct xmpp_room *r = muc_room(xb, room_jid);
+	free(room_jid);
+	const struct xmpp_occupant *o = r ? muc_occupant(r, slash + 1) : NULL;
+	if (r == NULL || o == NULL || o->jid == NULL) {
+		reply(xb, asker,
+		      "!nominate: nominations need your real JID to be "
+		      "visible in the room; nothing was recorded.");
+		free(address);
+		return;
+	}
+	struct cg_gateway *gw = xb->gw;
+	int64_t who = cg_store_contact_find(gw->store, CG_ID_JID, o->jid);
+	char *answer = NULL;
+	int rc = cg_onboarding_nominate(gw, who, address, target, r->channel,
+	                                &answer);
+	cg_info("xmpp: !nominate %s by %s (%s): %s", address, o->jid,
+	        r->channel,
+	        rc == 2   ? "promoted"
+	        : rc == 1 ? "recorded"
+	        : rc == 0 ? "refused"
+	                  : "failed");
+	char *t = cg_asprintf("!nominate %s: %s", address,
+	                      answer ? answer : "");
+	reply(xb, asker, t);
+	free(t);
+	free(answer);
+	free(address);
+}
+
 void
 commands_run(struct xmpp_bridge *xb, const char *asker, const char *line)
 {
@@ -122,8 +184,9 @@ commands_run(struct xmpp_bridge *xb, const char *asker, const char *line)
 		reply(xb, asker, HELP);
 	} else if (strcasecmp(cmd, "who") == 0) {
 		who(xb, asker, arg);
-	} else if (strcasecmp(cmd, "nominate") == 0 ||
-	           strcasecmp(cmd, "time") == 0 ||
+	} else if (strcasecmp(cmd, "nominate") == 0) {
+		nominate(xb, asker, arg);
+	} else if (strcasecmp(cmd, "time") == 0 ||
 	           strcasecmp(cmd, "search") == 0) {
 		char *t =
 		    cg_asprintf("!%s is not available yet. Try !help.", cmd);

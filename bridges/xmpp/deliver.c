@@ -15,6 +15,10 @@
  * without the "Name: " prefix; a puppet not yet in the room is joined
  * first and the stanza waits in the pending row until the room confirms
  * the join (or the row is retried when it refuses).
+ * Notice rows (store.h: notice_id set, destination = a member's bare JID,
+ * e.g. "your mail is suspended" from bounce.c) are not room messages: one
+ * chat message each (deliver_notice), done at once, never waiting for a
+ * room.
  * Must never: take a row for a room we are not in (it is retried), or keep
  * a pointer into the outbox batch deliver() was handed (bridge.h).
  */
@@ -156,10 +160,61 @@ parent_free(struct parent_info *pi)
 	free(pi->text);
 }
 
+/* A notice row (destination = a person's bare JID): one chat message,
+ * done once handed to the server (a chat message has no echo); far_id is
+ * its id.  Component mode: said by the listener JID. */
+static void
+deliver_notice(struct xmpp_bridge *xb, struct cg_outbox_item *d)
+{
+	const struct cg_outbox_row *row = d->row;
+	const char *to = row->destination;
+	if (to == NULL || strchr(to, '@') == NULL || strchr(to, '/') ||
+	    muc_room(xb, to)) {
+		char *why = cg_asprintf("a notice goes to a person's bare JID, "
+		                        "not to %s",
+		                        to ? to : "(none)");
+		fail(d, CG_FAILED, why);
+		free(why);
+		return;
+	}
+	struct cg_notice n;
+	if (cg_store_notice_get(xb->gw->store, row->notice_id, &n) != 0) {
+		fail(d, CG_FAILED, "the notice is no longer stored");
+		return;
+	}
+	char *id = cg_asprintf("cg-notice-%lld", (long long)row->id);
+	char *text = xmpp_notice_body(n.subject, n.body);
+	xmpp_stanza_t *st = xmpp_chat_stanza(xb->ctx, to, id, text);
+	xmpp_from_self(xb, st);
+	xmpp_send_release(xb, st);
+	cg_debug("xmpp: outbox %lld: notice %lld sent to %s as %s",
+	         (long long)row->id, (long long)n.id, to, id);
+	d->status = CG_DELIVERED;
+	d->far_id = id;
+	free(text);
+	cg_notice_free(&n);
+}
+
+/* Whether a row must wait (untaken) for its room's first join: before
+ * every room is settled (muc_settled), a room row for a room still
+ * joining would only burn an attempt. */
+static int
+waits_for_join(struct xmpp_bridge *xb, const struct cg_outbox_row *row)
+{
+	if (row->notice_id != 0)
+		return 0;
+	struct xmpp_room *r = muc_room(xb, row->destination);
+	return r && r->state != ROOM_JOINED && r->error == NULL;
+}
+
 static void
 deliver_one(struct xmpp_bridge *xb, struct cg_outbox_item *d)
 {
 	const struct cg_outbox_row *row = d->row;
+	if (row->notice_id != 0) {
+		deliver_notice(xb, d);
+		return;
+	}
 	struct xmpp_room *r = muc_room(xb, row->destination);
 	if (r == NULL) {
 		fail(d, CG_FAILED, "no channel has this room");
@@ -237,13 +292,33 @@ deliver_one(struct xmpp_bridge *xb, struct cg_outbox_item *d)
 	cg_stored_msg_free(&m);
 }
 
+/*
+ * Until every room is settled, only notice rows and rows of joined (or
+ * refused) rooms are taken: those are moved to the front of d (stably;
+ * bridge.h lets deliver() reorder the batch, the first rows it returns
+ * are the ones recorded) and the rest stay pending untouched.  A room
+ * row in flight counts against XMPP_MAX_INFLIGHT; a notice row is done
+ * at once and does not.
+ */
 size_t
 xmpp_deliver(struct cg_bridge *b, struct cg_outbox_item *d, size_t n)
 {
 	struct xmpp_bridge *xb = b->impl;
+	if (!muc_settled(xb)) {
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (waits_for_join(xb, d[i].row))
+				continue;
+			struct cg_outbox_item t = d[i];
+			memmove(&d[k + 1], &d[k], (i - k) * sizeof *d);
+			d[k++] = t;
+		}
+		n = k;
+	}
 	size_t i;
 	for (i = 0; i < n; i++) {
-		if (xb->state != XB_ONLINE || xb->npend >= XMPP_MAX_INFLIGHT)
+		if (xb->state != XB_ONLINE ||
+		    (xb->npend >= XMPP_MAX_INFLIGHT && d[i].row->notice_id == 0))
 			break;
 		deliver_one(xb, &d[i]);
 	}

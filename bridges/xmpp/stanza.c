@@ -141,6 +141,24 @@ add_first_line(struct cg_buf *b, const char *s, size_t max)
 	free(t);
 }
 
+/* Text over XMPP_MAX_TEXT bytes cut on a character boundary, saying so
+ * (takes text). */
+static char *
+cut_long(char *text, const char *where)
+{
+	if (strlen(text) <= XMPP_MAX_TEXT)
+		return text;
+	size_t cut = XMPP_MAX_TEXT;
+	while (cut > 0 && ((unsigned char)text[cut] & 0xc0) == 0x80)
+		cut--;
+	struct cg_buf t = CG_BUF_INIT;
+	cg_buf_add(&t, text, cut);
+	cg_buf_printf(&t, "\n[...] (cut here%s%s)", where ? ": " : "",
+	              where ? where : "");
+	free(text);
+	return cg_buf_steal(&t);
+}
+
 char *
 xmpp_out_body(const struct xmpp_out *o, size_t *fallback_end)
 {
@@ -163,19 +181,7 @@ xmpp_out_body(const struct xmpp_out *o, size_t *fallback_end)
 		*fallback_end = xmpp_utf8_count(b.data, b.len);
 	}
 	free(quote);
-	char *text = trim_dup(o->text);
-	if (strlen(text) > XMPP_MAX_TEXT) {
-		/* cut on a character boundary, and say so */
-		size_t cut = XMPP_MAX_TEXT;
-		while (cut > 0 && ((unsigned char)text[cut] & 0xc0) == 0x80)
-			cut--;
-		struct cg_buf t = CG_BUF_INIT;
-		cg_buf_add(&t, text, cut);
-		cg_buf_puts(&t, "\n[...] (cut here: the whole text is in "
-		                "the mail)");
-		free(text);
-		text = cg_buf_steal(&t);
-	}
+	char *text = cut_long(trim_dup(o->text), "the whole text is in the mail");
 	struct cg_buf rest = CG_BUF_INIT;
 	if (o->subject && *o->subject)
 		cg_buf_printf(&rest, "[%s]\n", o->subject);
@@ -248,6 +254,33 @@ xmpp_out_stanza(xmpp_ctx_t *ctx, const struct xmpp_out *o)
 		}
 	}
 	/* XEP-0334: let the archive keep it (some servers skip bot lines) */
+	xmpp_stanza_add_child_ex(m, xmpp_el(ctx, "store", "urn:xmpp:hints"), 0);
+	return m;
+}
+
+char *
+xmpp_notice_body(const char *subject, const char *body)
+{
+	char *s = trim_dup(subject);
+	char *b = cut_long(trim_dup(body), NULL);
+	char *text = cg_asprintf("%s%s%s", s, *s && *b ? "\n\n" : "", b);
+	char *clean = xmpp_clean_text(text);
+	free(text);
+	free(s);
+	free(b);
+	return clean;
+}
+
+xmpp_stanza_t *
+xmpp_chat_stanza(xmpp_ctx_t *ctx, const char *to, const char *id,
+                 const char *text)
+{
+	xmpp_stanza_t *m = xmpp_message_new(ctx, "chat", to, id);
+	xmpp_add_text_child(m, "body", text);
+	xmpp_stanza_t *oid = xmpp_el(ctx, "origin-id", NS_SID);
+	xmpp_stanza_set_attribute(oid, "id", id);
+	xmpp_stanza_add_child_ex(m, oid, 0);
+	/* XEP-0334: an offline recipient finds it when they come back */
 	xmpp_stanza_add_child_ex(m, xmpp_el(ctx, "store", "urn:xmpp:hints"), 0);
 	return m;
 }

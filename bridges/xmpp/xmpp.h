@@ -7,7 +7,8 @@
  *               reconnect with backoff), pumping libstrophe from the loop
  *   muc.c       rooms: join, nick conflicts, instant-room form, occupants,
  *               self-ping (XEP-0410)
- *   deliver.c   outbox rows -> room messages, in-flight rows, echoes
+ *   deliver.c   outbox rows -> room messages, in-flight rows, echoes;
+ *               notice rows -> chat messages to a person
  *   inbound.c   room messages -> cg_msg -> cg_gateway_ingest(); XEP-0308
  *               corrections -> cg_gateway_correct()
  *   mam.c       catch-up from the room's archive (XEP-0313) after a join
@@ -291,6 +292,14 @@ struct xmpp_out {
  * Caller frees. */
 char *xmpp_out_body(const struct xmpp_out *o, size_t *fallback_end);
 xmpp_stanza_t *xmpp_out_stanza(xmpp_ctx_t *ctx, const struct xmpp_out *o);
+
+/* A notice (store.h) as one chat message's text: "Subject\n\nBody",
+ * trimmed, cut at XMPP_MAX_TEXT, cleaned.  Caller frees. */
+char *xmpp_notice_body(const char *subject, const char *body);
+/* <message type='chat' to=TO id=ID> with text as its body and ID as its
+ * XEP-0359 origin-id. */
+xmpp_stanza_t *xmpp_chat_stanza(xmpp_ctx_t *ctx, const char *to, const char *id,
+                                const char *text);
 
 /* What a room message says (all strings malloc'd or NULL). */
 struct xmpp_in {

@@ -406,3 +406,68 @@ def test_bounces_raise_the_score_and_five_permanent_suspend_delivery(stack, gate
     assert gw.rows("SELECT count(*) FROM outbox o JOIN message m ON m.id = o.message_id "
                    "WHERE m.message_id = ? AND o.destination = ?",
                    second.strip("<>"), bob)[0][0] == 0
+
+
+# ---------------------------------------------------------------- nominations
+#
+# Who nominates by mail is decided on the Authentication-Results header of
+# imap.trusted_authserv_id only.  The stack's Postfix adds no such header, so
+# these test mails carry it as sent: that is the trusted-MTA model, where the
+# MTA named by trusted_authserv_id strips incoming copies of its own header
+# and adds the real one (in production; here the test plays that MTA).
+
+TRUSTED = {"trusted_authserv_id": "mail.example.org"}
+
+
+def test_nomination_by_mail_without_trusted_authentication_is_refused(stack, gateway):
+    gw = gateway(imap=TRUSTED)
+    bob = stack.address("bob")
+    # a header from some other server vouches for nothing
+    msg = make_message(bob, gw.addr("dev+request"), "Nomination",
+                       "nominate dave@example.org\n",
+                       Authentication_Results="mx.elsewhere.example.net; "
+                                              "dmarc=pass header.from=example.org")
+    send(stack, "bob", msg, gw.addr("dev+request"))
+    n = gw.wait_notice(bob, lambda n: n["in_reply_to"] == msg["Message-ID"].strip("<>"))
+    assert ("your mail carries no Authentication-Results from mail.example.org showing "
+            "dmarc=pass or an aligned dkim=pass for example.org; nominations need an "
+            "authenticated sender") in n["body"], n["body"]
+    got = notice_mail(stack, "bob", n)
+    assert got["In-Reply-To"] == msg["Message-ID"]
+    assert gw.rows("SELECT count(*) FROM nomination")[0][0] == 0
+    assert gw.rows("SELECT count(*) FROM identity WHERE value = ?", "dave@example.org") \
+        == [(0,)]
+
+
+def test_nomination_by_mail_without_trusted_authserv_id_is_refused(stack, gateway):
+    gw = gateway()  # imap.trusted_authserv_id unset: no mail is authenticated
+    alice = stack.address("alice")
+    msg = make_message(alice, gw.addr("dev+request"), "Nomination",
+                       "nominate dave@example.org\n",
+                       Authentication_Results="mail.example.org; dmarc=pass "
+                                              "header.from=example.org")
+    send(stack, "alice", msg, gw.addr("dev+request"))
+    n = gw.wait_notice(alice, lambda n: n["in_reply_to"] == msg["Message-ID"].strip("<>"))
+    assert "imap.trusted_authserv_id is not set" in n["body"], n["body"]
+    assert "nominations need an authenticated sender" in n["body"]
+    assert gw.rows("SELECT count(*) FROM nomination")[0][0] == 0
+
+
+def test_nomination_by_authenticated_mail_is_recorded(stack, gateway):
+    gw = gateway(imap=TRUSTED)
+    alice = stack.address("alice")
+    msg = make_message(alice, gw.addr("dev+request"), "Nomination",
+                       "nominate dave@example.org\n\n-- \nAlice\n",
+                       Authentication_Results="mail.example.org; dmarc=pass "
+                                              "header.from=example.org")
+    send(stack, "alice", msg, gw.addr("dev+request"))
+    n = gw.wait_notice(alice, lambda n: n["in_reply_to"] == msg["Message-ID"].strip("<>"))
+    assert "Nominated" in n["body"] and "(1 of 2 nominations)" in n["body"], n["body"]
+    notice_mail(stack, "alice", n)
+    rows = gw.rows("SELECT nominee.name, nominee.id, nominator.name, n.target_layer "
+                   "FROM nomination n JOIN contact nominee ON nominee.id = n.nominee_id "
+                   "JOIN contact nominator ON nominator.id = n.nominator_id")
+    assert len(rows) == 1 and rows[0][2] == "Alice Example" and rows[0][3] == "member", rows
+    show = gw.show("dave@example.org")
+    assert "Layer: guest" in show, show
+    assert "Nominations: 1" in show, show

@@ -458,3 +458,59 @@ def test_certificate_for_another_name_is_refused(stack, gateway):
         assert "last error: TLS: server certificate refused (hostname mismatch" in gw.status()
     finally:
         fake.close()
+
+
+# ---------------------------------------------------------------- nominations
+
+def test_nominate_in_the_room_promotes_a_guest_and_releases_the_held_post(
+        stack, gateway, clients):
+    room = new_room(stack)
+    gw = gateway(room).start_joined()
+    cli(gw.conf, "member", "add", "dave@example.org", "--layer", "guest", check=0)
+    alice = clients("alice")
+    alice.join_room(room, "alice")
+    bob = clients("bob")
+    bob.join_room(room, "bob")
+
+    # a guest's post to the member-only channel is held: nobody gets it
+    tok = token()
+    msgid = mail(stack, "dave", f"May I join {tok}", f"Hello, I am Dave {tok}.\n")
+    wait_for("the held post", lambda: query(
+        gw.data_dir, "SELECT 1 FROM held_post h JOIN message m ON m.id = h.message_id "
+        "WHERE m.message_id = ? AND h.state = 'held'", msgid))
+    assert query(gw.data_dir, "SELECT count(*) FROM outbox o JOIN message m "
+                 "ON m.id = o.message_id WHERE m.message_id = ?", msgid) == [(0,)]
+
+    def mailed(user):
+        return [m for m in stack.maildir_messages(user)
+                if str(m.get("Message-ID", "")).strip("<>") == msgid]
+
+    # the first nomination (bob, a member, known by his real JID) counts
+    bob.send_room(room, "!nominate dave@example.org")
+    first = bob.wait_message(lambda m: m["type"] == "chat"
+                             and str(m["from"]) == f"{room}/gateway"
+                             and "!nominate" in m["body"])
+    assert "(1 of 2 nominations)" in first["body"], first["body"]
+    assert "Layer: guest" in cli(gw.conf, "member", "show", "dave@example.org",
+                                 check=0).stdout
+    assert mailed("alice") == [] and mailed("bob") == []
+
+    # the second (alice, core) promotes dave and releases his post
+    alice.send_room(room, "!nominate dave@example.org")
+    second = alice.wait_message(lambda m: m["type"] == "chat"
+                                and str(m["from"]) == f"{room}/gateway"
+                                and "!nominate" in m["body"])
+    assert "is now a member" in second["body"], second["body"]
+    assert "1 held message released" in second["body"], second["body"]
+    show = cli(gw.conf, "member", "show", "dave@example.org", check=0).stdout
+    assert "Layer: member" in show, show
+    # the held post now reaches the list members by mail and the room
+    wait_for("alice's copy", lambda: mailed("alice"), timeout=30)
+    wait_for("bob's copy", lambda: mailed("bob"), timeout=30)
+    bob.wait_message(groupchat_from(room, "gateway", f"Hello, I am Dave {tok}."), timeout=30)
+    # the nominations were answered privately, never into the room
+    assert not [m for m in bob.messages + alice.messages
+                if m["type"] == "groupchat" and "!nominate" in m["body"]
+                and str(m["from"]) == f"{room}/gateway"]
+    assert query(gw.data_dir, "SELECT count(*) FROM message WHERE body LIKE '%!nominate%'") \
+        == [(0,)]

@@ -252,6 +252,33 @@ test_puppet_nick_is_one_clean_line(void **state)
 	free(n);
 }
 
+static void
+test_notice_is_one_clean_chat_message(void **state)
+{
+	char *b = xmpp_notice_body(" Mail to bob is suspended\n",
+	                           "\nIt keeps\r\nbouncing.\x01\n\n");
+	assert_string_equal(b, "Mail to bob is suspended\n\nIt keeps\nbouncing.");
+	free(b);
+	b = xmpp_notice_body(NULL, "only a body");
+	assert_string_equal(b, "only a body");
+	free(b);
+	xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
+	xmpp_stanza_t *m =
+	    xmpp_chat_stanza(ctx, "bob@example.org", "cg-notice-9", "hi <there>");
+	assert_string_equal(xmpp_stanza_get_type(m), "chat");
+	assert_string_equal(xmpp_stanza_get_to(m), "bob@example.org");
+	assert_string_equal(xmpp_stanza_get_id(m), "cg-notice-9");
+	char *body = xmpp_child_text(m, "body", NULL);
+	assert_string_equal(body, "hi <there>");
+	free(body);
+	xmpp_stanza_t *oid =
+	    xmpp_stanza_get_child_by_name_and_ns(m, "origin-id", NS_SID);
+	assert_non_null(oid);
+	assert_string_equal(xmpp_stanza_get_attribute(oid, "id"), "cg-notice-9");
+	xmpp_stanza_release(m);
+	xmpp_ctx_free(ctx);
+}
+
 int
 main(void)
 {
@@ -273,6 +300,7 @@ main(void)
 	        test_in_parse_reads_a_correction_and_the_archived_sender),
 	    cmocka_unit_test(test_puppet_jid_escapes_the_address_per_xep0106),
 	    cmocka_unit_test(test_puppet_nick_is_one_clean_line),
+	    cmocka_unit_test(test_notice_is_one_clean_chat_message),
 	};
 	int rc = cmocka_run_group_tests_name("xmpp_stanza", tests, NULL, NULL);
 	xmpp_shutdown();

@@ -12,6 +12,7 @@
 
 #include "gateway/cli.h"
 #include "gateway/config.h"
+#include "gateway/crm.h"
 #include "gateway/util.h"
 #include "store/store.h"
 
@@ -39,15 +40,6 @@ looks_like_address(const char *a)
 	const char *at = strchr(a, '@');
 	return at && at != a && at[1] && !strchr(at + 1, '@') &&
 	       !strpbrk(a, " \t\r\n<>,;\"");
-}
-
-static void
-format_date(int64_t t, char *buf, size_t n)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(buf, n, "%Y-%m-%d", &tm);
 }
 
 struct member_opts {
@@ -204,78 +196,6 @@ member_list(struct cg_store *s, const struct cg_config *cfg, int argc,
 	return CG_EX_OK;
 }
 
-/* The CRM lines of the card: tags, activity, pending nominations. */
-static void
-print_crm_card(struct cg_store *s, int64_t id)
-{
-	char **tags;
-	size_t ntags;
-	if (cg_store_contact_tags(s, id, &tags, &ntags) == 0) {
-		printf("Tags: ");
-		for (size_t i = 0; i < ntags; i++) {
-			printf("%s%s", i ? ", " : "", tags[i]);
-			free(tags[i]);
-		}
-		printf("%s\n", ntags ? "" : "-");
-		free(tags);
-	}
-	int64_t now = cg_now();
-	printf("Messages (30 days): %lld\n",
-	       (long long)cg_store_interaction_count(s, id, "in",
-						     now - 30 * 86400));
-	int64_t seen = cg_store_contact_last_seen(s, id);
-	char when[16] = "never";
-	if (seen)
-		format_date(seen, when, sizeof when);
-	printf("Last seen: %s\n", when);
-	int64_t held = cg_store_held_count(s, id);
-	if (held)
-		printf("Held posts: %lld\n", (long long)held);
-	struct cg_nomination *nom;
-	size_t nnom;
-	if (cg_store_nominations_pending(s, id, &nom, &nnom) != 0)
-		return;
-	printf("Nominations: %zu", nnom);
-	for (size_t i = 0; i < nnom; i++)
-		printf("%s%s (%s)", i ? ", " : " by ",
-		       nom[i].nominator ? nom[i].nominator : "?",
-		       cg_layer_name(nom[i].target));
-	printf("\n");
-	cg_nominations_free(nom, nnom);
-	char *note = NULL;
-	if (cg_store_contact_note(s, id, &note) == 0 && note) {
-		printf("Note: ");
-		for (const char *p = note; *p; p++)
-			printf(*p == '\n' ? "\n  " : "%c", *p);
-		printf("\n");
-	}
-	free(note);
-}
-
-/* bounces: "Bounces: none" | "score 2.5, last DATE (REASON)" |
- * "suspended since DATE (REASON)" (store/bounce_state.c). */
-static void
-print_bounces(struct cg_store *s, const char *address, int name_it)
-{
-	struct cg_bounce_state b;
-	char date[16];
-	if (cg_store_bounce_state(s, address, cg_now(), &b) != 0)
-		return;
-	printf("Bounces: %s%s", name_it ? address : "", name_it ? ": " : "");
-	if (b.suspended) {
-		format_date(b.suspended, date, sizeof date);
-		printf("suspended since %s", date);
-	} else if (b.score > 0) {
-		format_date(b.last, date, sizeof date);
-		printf("score %.1f, last %s", b.score, date);
-	} else
-		printf("none");
-	if ((b.suspended || b.score > 0) && b.last_reason)
-		printf(" (%s)", b.last_reason);
-	printf("\n");
-	cg_bounce_state_free(&b);
-}
-
 static int
 member_show(struct cg_store *s, int argc, char **argv)
 {
@@ -284,35 +204,11 @@ member_show(struct cg_store *s, int argc, char **argv)
 	int64_t id = find_member(s, argv[1]);
 	if (id == 0)
 		return CG_EX_DATAERR;
-	struct cg_contact c;
-	struct cg_subscription *subs = NULL;
-	size_t nsubs = 0;
-	if (cg_store_contact_get(s, id, &c) != 0 ||
-	    cg_store_contact_subscriptions(s, id, &subs, &nsubs) != 0)
-		return CG_EX_UNAVAILABLE;
-	char since[16], created[16];
-	format_date(c.layer_since, since, sizeof since);
-	format_date(c.created, created, sizeof created);
-	printf("Name: %s\n", c.name ? c.name : "-");
-	for (size_t i = 0; i < c.nemails; i++)
-		printf("Email: %s\n", c.emails[i]);
-	for (size_t i = 0; i < c.njids; i++)
-		printf("JID: %s\n", c.jids[i]);
-	printf("Organisation: %s\n", c.org ? c.org : "-");
-	printf("Layer: %s since %s\n", cg_layer_name(c.layer), since);
-	printf("Source: %s\n", c.source ? c.source : "-");
-	printf("Created: %s\n", created);
-	for (size_t i = 0; i < nsubs; i++)
-		printf("Channel: %s (%s, %s)\n", subs[i].channel,
-		       cg_delivery_name(subs[i].delivery), subs[i].source);
-	if (nsubs == 0)
-		printf("Channel: none\n");
-	print_crm_card(s, id);
-	for (size_t i = 0; i < c.nemails; i++) /* bounces */
-		print_bounces(s, c.emails[i], c.nemails > 1);
-	cg_subscriptions_free(subs, nsubs);
-	cg_contact_free(&c);
-	return CG_EX_OK;
+	struct cg_buf card = CG_BUF_INIT;
+	int rc = cg_crm_card(s, id, &card) == 0 ? CG_EX_OK : CG_EX_UNAVAILABLE;
+	fputs(cg_buf_str(&card), stdout);
+	cg_buf_free(&card);
+	return rc;
 }
 
 static int

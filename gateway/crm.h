@@ -30,4 +30,14 @@ char *cg_crm_footer(struct cg_store *s, int64_t contact_id, int64_t now);
 int cg_crm_headers(struct cg_store *s, int64_t contact_id, char ***lines,
 		   size_t *n);
 
+/*
+ * The contact's card, as `member show` prints it and `!who` answers it:
+ * "Name:", "Email:", "JID:", "Organisation:", "Layer: L since DATE",
+ * "Source:", "Created:", "Channel:" lines, tags, 30-day messages, last
+ * seen, held posts, nominations, note, bounces; appended to out, one line
+ * each.  0, or -1 when the contact cannot be read.
+ */
+struct cg_buf;
+int cg_crm_card(struct cg_store *s, int64_t contact_id, struct cg_buf *out);
+
 #endif

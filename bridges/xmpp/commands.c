@@ -5,8 +5,9 @@
  * (type chat to room/nick), so nobody else sees it.
  *
  *   !help                  the commands
- *   !who NAME|ADDRESS      name, organisation, layer and since when, from
- *                          the store (by email address, JID, or name)
+ *   !who NAME|ADDRESS      a summary line, then the whole card of
+ *                          `coopgate member show` (cg_crm_card), found by
+ *                          email address, JID, or name
  *   !nominate ADDRESS [partner]
  *                          a nomination (gateway/onboarding.c) for the
  *                          room's channel by the contact of the asker's
@@ -24,6 +25,7 @@
 #include <time.h>
 
 #include "bridges/xmpp/xmpp.h"
+#include "gateway/crm.h"
 #include "gateway/gateway.h"
 #include "gateway/log.h"
 #include "gateway/onboarding.h"
@@ -32,7 +34,7 @@
 static const char HELP[] =
     "coopgate commands (answers come only to you):\n"
     "!help - this list\n"
-    "!who NAME|ADDRESS - who someone is: organisation, layer, since when\n"
+    "!who NAME|ADDRESS - who someone is: organisation, layer, activity\n"
     "!nominate ADDRESS [partner] - (members) nominate someone as member "
     "(or partner)\n"
     "Lines starting with ! are not passed on to the mailing list.";
@@ -104,6 +106,11 @@ who(struct xmpp_bridge *xb, const char *asker, const char *arg)
 			              subs[i].channel);
 		cg_subscriptions_free(subs, n);
 	}
+	/* Then the whole card, as `coopgate member show` prints it. */
+	cg_buf_putc(&b, '\n');
+	cg_crm_card(s, id, &b);
+	while (b.len && b.data[b.len - 1] == '\n')
+		b.data[--b.len] = '\0';
 	reply(xb, asker, cg_buf_str(&b));
 	cg_buf_free(&b);
 	cg_contact_free(&c);

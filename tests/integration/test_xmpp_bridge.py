@@ -325,6 +325,11 @@ def test_who_command_answers_privately_and_is_not_relayed(stack, gateway, client
     assert "Alice Example" in answer["body"]
     assert "Example eG" in answer["body"]
     assert "layer core since" in answer["body"]
+    # ... and the whole card, as `coopgate member show` prints it
+    card = answer["body"].splitlines()
+    for field in ("Email: alice@example.org", "Layer: core since", "Channel: ",
+                  "Messages (30 days): ", "Last seen: ", "Nominations: 0", "Bounces: none"):
+        assert any(line.startswith(field) for line in card), (field, card)
     bob.send_room(room, "!who Bob")  # by (part of) a name
     bob.wait_message(lambda m: m["type"] == "chat" and "Bob Example <bob@example.org>"
                      in m["body"])

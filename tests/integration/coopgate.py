@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -87,3 +88,43 @@ class Daemon:
 def db(data_dir):
     """A read connection to the daemon's store."""
     return sqlite3.connect(f"file:{Path(data_dir) / 'coopgate.db'}?mode=ro", uri=True)
+
+
+def token() -> str:
+    """A short unique tag for subjects and bodies."""
+    return uuid.uuid4().hex[:10]
+
+
+def query(data_dir, sql, *args):
+    """Rows of a read-only query on the daemon's store."""
+    con = db(data_dir)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
+
+
+def wait_for(what, fn, timeout=20.0, interval=0.1):
+    """Poll fn() until it returns something truthy; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(interval)
+
+
+def empty_gateway_mailbox(stack) -> None:
+    """A new store relays whatever waits in the gateway's mailbox: start
+    (and leave) it empty."""
+    client = stack.imap_login("gateway")
+    try:
+        for box in ("INBOX", "Processed"):
+            typ, data = client.select(box)
+            if typ == "OK" and int(data[0] or 0) > 0:
+                client.store("1:*", "+FLAGS.SILENT", r"(\Deleted)")
+                client.expunge()
+    finally:
+        client.logout()

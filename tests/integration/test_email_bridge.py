@@ -16,12 +16,11 @@ import re
 import signal
 import socket
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
-from coopgate import Daemon, cli, db
+from coopgate import Daemon, cli, db, empty_gateway_mailbox, token
 from helpers import make_message, write_coopgate_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,28 +29,11 @@ SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:",
                    "UndefinedBehaviorSanitizer")
 
 
-def token() -> str:
-    return uuid.uuid4().hex[:10]
-
-
 def list_addr(stack) -> str:
     return f"dev@{stack.LIST_DOMAIN}"
 
 
 # ---------------------------------------------------------------- helpers
-
-def empty_gateway_mailbox(stack) -> None:
-    client = stack.imap_login("gateway")
-    try:
-        for box in ("INBOX", "Processed"):
-            typ, data = client.select(box)
-            if typ != "OK":
-                continue
-            if int(data[0] or 0) > 0:
-                client.store("1:*", "+FLAGS.SILENT", r"(\Deleted)")
-                client.expunge()
-    finally:
-        client.logout()
 
 
 def gateway_flags(stack, msgid: str, mailbox: str = "INBOX") -> list:

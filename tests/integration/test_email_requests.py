@@ -14,33 +14,17 @@ from __future__ import annotations
 import email.utils
 import re
 import time
-import uuid
 
 import pytest
 
-from coopgate import Daemon, cli, db
+from coopgate import Daemon, cli, db, empty_gateway_mailbox, token
 from helpers import make_message, write_coopgate_config
 
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:",
                    "UndefinedBehaviorSanitizer")
 
 
-def token() -> str:
-    return uuid.uuid4().hex[:10]
-
-
 # ---------------------------------------------------------------- helpers
-
-def empty_gateway_mailbox(stack) -> None:
-    client = stack.imap_login("gateway")
-    try:
-        for box in ("INBOX", "Processed"):
-            typ, data = client.select(box)
-            if typ == "OK" and int(data[0] or 0) > 0:
-                client.store("1:*", "+FLAGS.SILENT", r"(\Deleted)")
-                client.expunge()
-    finally:
-        client.logout()
 
 
 class Gateway(Daemon):

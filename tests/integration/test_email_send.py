@@ -19,20 +19,15 @@ import re
 import sqlite3
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
-from coopgate import Daemon, cli, db
+from coopgate import Daemon, cli, empty_gateway_mailbox, query, token, wait_for
 from helpers import make_message, write_coopgate_config
 
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:",
                    "UndefinedBehaviorSanitizer")
-
-
-def token() -> str:
-    return uuid.uuid4().hex[:10]
 
 
 def list_addr(stack) -> str:
@@ -40,36 +35,6 @@ def list_addr(stack) -> str:
 
 
 # ---------------------------------------------------------------- helpers
-
-def empty_gateway_mailbox(stack) -> None:
-    client = stack.imap_login("gateway")
-    try:
-        for box in ("INBOX", "Processed"):
-            typ, data = client.select(box)
-            if typ == "OK" and int(data[0] or 0) > 0:
-                client.store("1:*", "+FLAGS.SILENT", r"(\Deleted)")
-                client.expunge()
-    finally:
-        client.logout()
-
-
-def query(data_dir, sql, *args):
-    con = db(data_dir)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
-
-
-def wait_for(what, fn, timeout=30.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(interval)
 
 
 def copies(stack, user, pred) -> list:
@@ -369,7 +334,8 @@ def test_quick_room_lines_reach_email_members_as_one_mail(stack, gateway):
     subject = f"Planning {token()}"
     root = post(stack, "alice", subject, "Who comes on Tuesday?\n")
     wait_copies(stack, "carol", by_msgid(root))
-    tok = wait_for("the thread", lambda: query(gw.data_dir, "SELECT token FROM thread"))[0][0]
+    tok = wait_for("the thread", lambda: query(gw.data_dir, "SELECT token FROM thread"),
+                   timeout=30.0)[0][0]
     tag = token()
     bob = stack.xmpp_client("bob")
     try:

@@ -4,9 +4,8 @@ relayed, and its sender gets one explanation per channel per week."""
 import time
 import uuid
 
-from coopgate import Daemon, cli, db
+from coopgate import Daemon, cli, db, empty_gateway_mailbox
 from helpers import make_message, write_coopgate_config
-from test_email_bridge import empty_gateway_mailbox
 
 
 def test_guest_post_is_held_and_answered_exactly_once(stack, tmp_path):

@@ -16,55 +16,18 @@ import base64
 import socket
 import ssl
 import threading
-import time
-import uuid
 from contextlib import contextmanager
 
 import pytest
 
-from coopgate import Daemon, cli, db
+from coopgate import Daemon, cli, empty_gateway_mailbox, query, token, wait_for
 from helpers import make_message, stanza_id, write_coopgate_config, write_secret
 
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:",
                    "UndefinedBehaviorSanitizer")
 
 
-def token() -> str:
-    return uuid.uuid4().hex[:10]
-
-
 # ---------------------------------------------------------------- helpers
-
-def empty_gateway_mailbox(stack) -> None:
-    client = stack.imap_login("gateway")
-    try:
-        for box in ("INBOX", "Processed"):
-            typ, data = client.select(box)
-            if typ == "OK" and int(data[0] or 0) > 0:
-                client.store("1:*", "+FLAGS.SILENT", r"(\Deleted)")
-                client.expunge()
-    finally:
-        client.logout()
-
-
-def wait_for(what, fn, timeout=20.0, interval=0.1):
-    """Poll fn() until it returns something truthy; return that."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(interval)
-
-
-def query(data_dir, sql, *args):
-    con = db(data_dir)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
 
 
 class Gateway(Daemon):

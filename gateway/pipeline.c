@@ -78,8 +78,9 @@ is_loop(const struct cg_gateway *gw, const struct cg_msg *m)
 {
 	if (m->ext_id) {
 		char *tok = token_of(gw, m->ext_id);
+		int ours = tok != NULL;
 		free(tok);
-		if (tok)
+		if (ours)
 			return 1;
 	}
 	if (m->list_id && cg_has_suffix_ci(m->list_id, gw->cfg->gateway.domain))

@@ -229,7 +229,9 @@ cg_daemon_run(struct cg_config *cfg, int foreground)
 	int rc = CG_EX_OK;
 
 	if (cg_store_open(cfg->gateway.data_dir, 0, &gw.store, &err) != 0 ||
-	    cg_box_check_key(cfg->gateway.data_dir, &err) != 0) {
+	    cg_box_check_key(cfg->gateway.data_dir, &err) != 0 ||
+	    (gw.box = cg_box_open(cfg->gateway.data_dir, gw.store, &err)) ==
+		NULL) {
 		fprintf(stderr, "coopgate: %s\n", err);
 		free(err);
 		cg_store_close(gw.store);
@@ -287,6 +289,7 @@ cg_daemon_run(struct cg_config *cfg, int foreground)
 	cg_info("stopped");
 	close(lockfd);
 out:
+	cg_box_close(gw.box);
 	cg_store_close(gw.store);
 	free(gw.inflight);
 	cg_config_free(gw.cfg);

@@ -12,6 +12,7 @@
 #include "gateway/msg.h"
 
 struct cg_store;
+struct cg_box;
 struct cg_loop;
 struct cg_bridge;
 
@@ -23,6 +24,9 @@ struct cg_bridge;
 struct cg_gateway {
 	struct cg_config *cfg;  /* owned; replaced on SIGHUP */
 	struct cg_store *store; /* owned */
+	struct cg_box *box;     /* owned; the SchutzBox (NULL in unit tests
+				   that need none: attachments then stay
+				   in the store's rows) */
 	struct cg_loop *loop;   /* owned */
 	struct cg_bridge *bridges[CG_MAX_BRIDGES];
 	size_t nbridges;

@@ -65,6 +65,7 @@ cg_msg_free(struct cg_msg *m)
 		free(m->att[i].name);
 		free(m->att[i].type);
 		free(m->att[i].data);
+		free(m->att[i].url);
 	}
 	free(m->att);
 	free(m->thread_key);

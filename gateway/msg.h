@@ -32,6 +32,8 @@ struct cg_attachment {
 	char *type;     /* "application/pdf" */
 	unsigned char *data;
 	size_t size;
+	char *url;      /* xmpp: a file shared by URL, to be fetched (data
+			   NULL); the pipeline stores it as CG_ATT_FETCH */
 };
 
 struct cg_msg {

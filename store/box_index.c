@@ -209,32 +209,15 @@ cg_box_attachment_link(struct cg_store *s, int64_t message_id, int idx,
 	return sqlite3_changes(s->db) > 0 ? 0 : CG_BOX_ENOENT;
 }
 
-/* Distinct blobs, so a file sent twice counts once. */
-static const char SQL_BLOB_CONTACT_USAGE[] =
-    "SELECT coalesce(sum(size), 0) FROM blob WHERE id IN "
-    "(SELECT a.blob_id FROM attachment a JOIN message m "
-    "ON m.id = a.message_id WHERE m.contact_id = ?1 "
-    "AND a.blob_id IS NOT NULL)";
-
 int
 cg_box_quota_ok(struct cg_store *s, int64_t contact_id, int64_t size,
                 int64_t quota_mb)
 {
 	if (quota_mb <= 0)
 		return 1;
-	sqlite3_stmt *st = db_stmt(s, SQL_BLOB_CONTACT_USAGE);
-	if (st == NULL)
+	int64_t used = cg_store_box_usage(s, contact_id);
+	if (used < 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, contact_id);
-	int64_t used = 0;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		used = sqlite3_column_int64(st, 0);
-	db_done(st);
-	if (rc != SQLITE_ROW) {
-		db_fail(s, "blob quota");
-		return -1;
-	}
 	int64_t limit = quota_mb > INT64_MAX / (1024 * 1024)
 	                    ? INT64_MAX
 	                    : quota_mb * 1024 * 1024;

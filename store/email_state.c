@@ -67,6 +67,7 @@ cg_store_message_attachments(struct cg_store *s, int64_t message_id,
 		struct cg_attachment *a = &(*out)[(*n)++];
 		a->name = db_col_text(st, 0);
 		a->type = db_col_text(st, 1);
+		a->url = NULL;
 		a->data = cg_malloc(len);
 		memcpy(a->data, data, len);
 		a->size = len;
@@ -88,6 +89,7 @@ cg_attachments_free(struct cg_attachment *v, size_t n)
 		free(v[i].name);
 		free(v[i].type);
 		free(v[i].data);
+		free(v[i].url);
 	}
 	free(v);
 }

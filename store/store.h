@@ -190,6 +190,52 @@ int cg_store_attachment_add(struct cg_store *s, int64_t message_id, int idx,
 			    const char *name, const char *type,
 			    const void *data, size_t size);
 
+/* ---- attachments across the networks (schema 007, store/attachments.c) */
+enum cg_att_state {
+	CG_ATT_STORED,  /* bytes in the SchutzBox (blob_id) or in the row */
+	CG_ATT_FETCH,   /* a URL shared in the room, still to be fetched */
+	CG_ATT_LINK,    /* not kept: mail carries url instead; note: why */
+	CG_ATT_REFUSED, /* not kept, nothing to link to; note: why */
+};
+const char *cg_att_state_name(enum cg_att_state st);
+struct cg_att_row {
+	int64_t message_id;
+	int idx;
+	char *name;     /* file name, may be NULL */
+	char *type;     /* media type, may be NULL */
+	int64_t size;   /* bytes; 0 while a fetch is pending */
+	char *blob_id;  /* in the SchutzBox, or NULL */
+	int has_data;   /* the row itself holds the bytes (no box) */
+	char *url;      /* XEP-0363 GET URL we uploaded it to, or the URL
+			   shared in the room; may be NULL */
+	enum cg_att_state state;
+	char *note;     /* why LINK/REFUSED, may be NULL */
+};
+void cg_att_rows_free(struct cg_att_row *v, size_t n);
+/* Insert one row with every column of a (data/len: bytes kept in the row,
+ * NULL when in the box or not kept).  The blob must exist. */
+int cg_store_attachment_insert(struct cg_store *s, const struct cg_att_row *a,
+			       const void *data, size_t len);
+/* The attachments of a message, by idx. */
+int cg_store_attachments_of(struct cg_store *s, int64_t message_id,
+			    struct cg_att_row **out, size_t *n);
+/* The bytes held in the row (has_data), malloc'd; -1 when none. */
+int cg_store_attachment_data(struct cg_store *s, int64_t message_id, int idx,
+			     unsigned char **data, size_t *len);
+/* Every attachment in state CG_ATT_FETCH (to fetch again after a
+ * restart), oldest message first. */
+int cg_store_attachments_fetching(struct cg_store *s, struct cg_att_row **out,
+				  size_t *n);
+/* Write back what changed: state, size, name, type, blob_id, url, note
+ * of row (a->message_id, a->idx) become a's (a NULL string clears it). */
+int cg_store_attachment_update(struct cg_store *s, const struct cg_att_row *a);
+/* Bytes of SchutzBox blobs referenced by the attachments of the contact's
+ * messages (each distinct blob once): the quota's usage; -1 on error. */
+int64_t cg_store_box_usage(struct cg_store *s, int64_t contact_id);
+/* Move the pending rows of message_id for bridge to due_ms. */
+int cg_store_outbox_reschedule(struct cg_store *s, int64_t message_id,
+			       const char *bridge, int64_t due_ms);
+
 int cg_store_interaction_add(struct cg_store *s, int64_t contact_id,
 			     int64_t channel_id, int64_t thread_id,
 			     int64_t message_id, const char *network,

@@ -996,6 +996,7 @@ add_attachment(struct walk *w, struct mailmime *m, const char *type, char *name)
 	a->name = clean_name(name);
 	a->type = cg_strdup(type);
 	a->data = (unsigned char *)data;
+	a->url = NULL;
 	a->size = len;
 }
 

@@ -272,13 +272,13 @@ test_attachments_round_trip(void **state)
 	    "%PDF-1.4\n%\xe2\xe3\xcf\xd3\n%%EOF\n";
 	struct cg_attachment att[] = {
 	    {(char *)"data.bin", (char *)"application/octet-stream", bin,
-	     sizeof bin},
+	     sizeof bin, NULL},
 	    {(char *)"Protokoll der Mitgliederversammlung über das "
 	             "Geschäftsjahr 2023 (endgültig).pdf",
-	     (char *)"application/pdf", (unsigned char *)pdf, sizeof pdf - 1},
+	     (char *)"application/pdf", (unsigned char *)pdf, sizeof pdf - 1, NULL},
 	    {(char *)"Grüße \"quoted\".txt", (char *)"text/plain",
-	     (unsigned char *)"hi\n", 3},
-	    {NULL, (char *)"bad type with spaces", (unsigned char *)"", 0},
+	     (unsigned char *)"hi\n", 3, NULL},
+	    {NULL, (char *)"bad type with spaces", (unsigned char *)"", 0, NULL},
 	};
 	struct email_compose_in in = base_in();
 	in.att = att;

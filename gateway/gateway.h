@@ -20,6 +20,11 @@ struct cg_bridge;
 #define CG_MAX_POLLFDS 64
 /* A room's open chat thread closes after this much quiet (seconds). */
 #define CG_CHAT_THREAD_QUIET (30 * 60)
+/* A file shared in the room by URL is fetched within this many seconds
+ * (bridges/xmpp/fetch.c); the mail rows of its line wait at most this
+ * long (or chat_batch, when longer) for it, and are moved to their
+ * normal due time once it is fetched. */
+#define CG_FETCH_WAIT 90
 
 struct cg_gateway {
 	struct cg_config *cfg;  /* owned; replaced on SIGHUP */

@@ -44,6 +44,7 @@
 #include <sys/random.h>
 #include <sys/select.h>
 
+#include "bridges/xmpp/http.h"
 #include "bridges/xmpp/xmpp.h"
 #include "gateway/gateway.h"
 #include "gateway/log.h"
@@ -364,6 +365,9 @@ session_started(struct xmpp_bridge *xb)
 		xmpp_send_release(xb, xmpp_presence_new(xb->ctx));
 	for (size_t i = 0; i < xb->nrooms; i++)
 		muc_join(xb, &xb->rooms[i]);
+	if (!xb->component)
+		upload_probe(xb);
+	fetch_resume(xb);
 }
 
 static void
@@ -576,8 +580,15 @@ static int
 xb_fds(struct cg_bridge *b, struct pollfd *pfds, int max)
 {
 	struct xmpp_bridge *xb = impl(b);
-	if (max < 1 || xb->conn == NULL || xb->conn_dead || xb->fd < 0)
-		return 0;
+	int n = 0;
+	if (max > 0 && xb->http && http_outstanding(xb->http) > 0) {
+		pfds[n].fd = http_fd(xb->http);
+		pfds[n].events = POLLIN;
+		pfds[n++].revents = 0;
+	}
+	if (max <= n || xb->conn == NULL || xb->conn_dead || xb->fd < 0)
+		return n;
+	pfds += n;
 	pfds[0].fd = xb->fd;
 	pfds[0].revents = 0;
 	if (xmpp_conn_is_connecting(xb->conn))
@@ -587,15 +598,27 @@ xb_fds(struct cg_bridge *b, struct pollfd *pfds, int max)
 		    (short)(POLLIN |
 		            (xmpp_conn_send_queue_len(xb->conn) > 0 ? POLLOUT
 		                                                    : 0));
-	return 1;
+	return n + 1;
 }
 
 static void
 xb_on_ready(struct cg_bridge *b, int fd, short revents)
 {
+	struct xmpp_bridge *xb = impl(b);
+	if (xb->http && fd == http_fd(xb->http)) {
+		struct http_job *j;
+		while ((j = http_take_done(xb->http)) != NULL) {
+			if (j->tag == FILES_UPLOAD)
+				upload_done(xb, j);
+			else
+				fetch_done(xb, j);
+			http_job_free(j);
+		}
+		return;
+	}
 	/* 4 KiB per call; a 16 KiB TLS record may wait decrypted in OpenSSL
 	 * where poll() cannot see it. */
-	pump(impl(b), 8);
+	pump(xb, 8);
 }
 
 static int64_t
@@ -669,9 +692,15 @@ xb_destroy(struct cg_bridge *b)
 {
 	struct xmpp_bridge *xb = impl(b);
 	xb->stopping = 1;
+	http_free(xb->http); /* aborts a transfer under way */
 	conn_release(xb);
 	muc_rooms_free(xb);
 	free(xb->pend);
+	for (size_t i = 0; i < xb->norigins; i++)
+		free(xb->upload_origins[i]);
+	free(xb->upload_origins);
+	free(xb->probe_id);
+	free(xb->fetching);
 	free(xb->fail_reason);
 	free(xb->lib_error);
 	free(xb->self_jid);

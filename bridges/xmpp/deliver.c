@@ -67,6 +67,8 @@ fail(struct cg_outbox_item *d, enum cg_delivery_status st, const char *why)
 	d->error = cg_strdup(why);
 }
 
+static void drop(struct xmpp_bridge *xb, size_t i);
+
 /* Finish pending row i with a result and forget it. */
 static void
 finish(struct xmpp_bridge *xb, size_t i, enum cg_delivery_status status,
@@ -80,14 +82,44 @@ finish(struct xmpp_bridge *xb, size_t i, enum cg_delivery_status status,
 	    .error = cg_strdup(error),
 	};
 	cg_outbox_complete(xb->gw, &it);
+	drop(xb, i);
+}
+
+/* Forget pending row i without a result (deliver() reports it). */
+static void
+drop(struct xmpp_bridge *xb, size_t i)
+{
+	struct xmpp_pending *p = &xb->pend[i];
 	free(p->row.bridge);
 	free(p->row.destination);
 	free(p->row.last_error);
 	free(p->origin_id);
-	if (p->held)
-		xmpp_stanza_release(p->held);
+	for (size_t k = 0; k < p->nheld; k++)
+		xmpp_stanza_release(p->held[k]);
+	free(p->held);
 	free(p->puppet_jid);
+	free(p->slot_id);
+	for (size_t k = 0; k < p->nup_notes; k++)
+		free(p->up_notes[k]);
+	free(p->up_notes);
 	xb->pend[i] = xb->pend[--xb->npend];
+}
+
+void
+deliver_finish(struct xmpp_bridge *xb, size_t i,
+               enum cg_delivery_status status, const char *far_id,
+               const char *error)
+{
+	finish(xb, i, status, far_id, error);
+}
+
+long
+deliver_find(struct xmpp_bridge *xb, int64_t row_id)
+{
+	for (size_t i = 0; i < xb->npend; i++)
+		if (xb->pend[i].row.id == row_id)
+			return (long)i;
+	return -1;
 }
 
 /* Who said it: the name the message carried, else the contact's name,
@@ -207,6 +239,158 @@ waits_for_join(struct xmpp_bridge *xb, const struct cg_outbox_row *row)
 	return r && r->state != ROOM_JOINED && r->error == NULL;
 }
 
+/* "1.2 MB", "512 KB", "17 bytes" */
+static char *
+size_text(int64_t n)
+{
+	if (n >= 1024 * 1024)
+		return cg_asprintf("%.1f MB", (double)n / (1024.0 * 1024.0));
+	if (n >= 1024)
+		return cg_asprintf("%lld KB", (long long)(n / 1024));
+	return cg_asprintf("%lld bytes", (long long)n);
+}
+
+/*
+ * The message's files: a line of their own (body = the GET URL, XEP-0066)
+ * for each one uploaded, appended to st[0..n); a note in `text` for each
+ * one that is not in the room (no upload service, refused, too big).
+ */
+static void
+file_lines(struct xmpp_bridge *xb, struct xmpp_pending *p,
+           const struct cg_thread *t, struct cg_buf *text,
+           xmpp_stanza_t ***st, size_t *n)
+{
+	struct cg_att_row *a;
+	size_t na;
+	for (size_t k = 0; k < p->nup_notes; k++)
+		cg_buf_printf(text, "\n[File: %s]", p->up_notes[k]);
+	if (cg_store_attachments_of(xb->gw->store, p->row.message_id, &a,
+	                            &na) != 0)
+		return;
+	for (size_t k = 0; k < na; k++) {
+		const char *name = a[k].name ? a[k].name : "unnamed file";
+		if (a[k].url && a[k].state == CG_ATT_STORED) {
+			char *id = cg_asprintf("%s-f%d", p->origin_id,
+			                       a[k].idx);
+			xmpp_stanza_t *f = xmpp_file_stanza(
+			    xb->ctx, p->row.destination, id, a[k].url, name,
+			    t->token);
+			free(id);
+			*st = cg_realloc(*st, (*n + 1) * sizeof **st);
+			(*st)[(*n)++] = f;
+		} else if (a[k].state == CG_ATT_REFUSED) {
+			cg_buf_printf(text, "\n[File: %s not passed on: %s]",
+			              name, a[k].note ? a[k].note : "refused");
+		} else if (xmpp_cfg(xb)->upload_service == NULL) {
+			char *sz = size_text(a[k].size);
+			cg_buf_printf(text,
+			              "\n[File: %s (%s) sent by mail; this "
+			              "room has no upload service]",
+			              name, sz);
+			free(sz);
+		}
+	}
+	cg_att_rows_free(a, na);
+}
+
+/* Send pending row i; on failure *status and *why (caller frees) say
+ * what to report, and the row is still pending. */
+static int
+send_row(struct xmpp_bridge *xb, size_t i, enum cg_delivery_status *status,
+         char **why)
+{
+	struct xmpp_pending *p = &xb->pend[i];
+	p->uploading = 0;
+	struct xmpp_room *r = muc_room(xb, p->row.destination);
+	*status = CG_RETRY;
+	if (r == NULL || r->state != ROOM_JOINED) {
+		*why = cg_strdup("room not joined");
+		return -1;
+	}
+	struct cg_stored_msg m;
+	struct cg_thread t = {0};
+	if (cg_store_message_get(xb->gw->store, p->row.message_id, &m) != 0) {
+		*status = CG_FAILED;
+		*why = cg_strdup("the message is no longer stored");
+		return -1;
+	}
+	if (cg_store_thread_get(xb->gw->store, m.thread_id, &t) != 0) {
+		cg_stored_msg_free(&m);
+		*why = cg_strdup(cg_store_errmsg(xb->gw->store));
+		return -1;
+	}
+	struct parent_info pi;
+	parent_load(xb, r, m.parent_id, &pi);
+	char *name = display_name(xb, &m);
+	/* Component mode: the sender's own occupant says it. */
+	struct xmpp_puppet *pup =
+	    xb->component ? puppet_for(xb, r, m.sender_addr, name) : NULL;
+	xmpp_stanza_t **st = cg_calloc(1, sizeof *st);
+	size_t nst = 1;
+	struct cg_buf text = CG_BUF_INIT;
+	cg_buf_puts(&text, m.trimmed ? m.trimmed : m.body ? m.body : "");
+	file_lines(xb, p, &t, &text, &st, &nst);
+	struct xmpp_out o = {
+	    .room = r->jid,
+	    .id = p->origin_id,
+	    .subject = t.root_message_id == m.id ? t.subject : NULL,
+	    .name = pup ? NULL : name,
+	    .text = cg_buf_str(&text),
+	    .thread = t.token,
+	    .reply_id = pi.stanza_id,
+	    .reply_to = pi.reply_to,
+	    .quote_name = pi.name,
+	    .quote_text = pi.text,
+	};
+	st[0] = xmpp_out_stanza(xb->ctx, &o);
+	p->deadline = cg_mono_ms() + XMPP_ECHO_TIMEOUT;
+	for (size_t k = 0; k < nst; k++) {
+		if (pup)
+			xmpp_stanza_set_from(st[k], pup->jid);
+		else
+			xmpp_from_self(xb, st[k]);
+	}
+	if (pup) {
+		free(p->puppet_jid);
+		p->puppet_jid = cg_strdup(pup->jid);
+	}
+	if (pup && pup->state != PUPPET_JOINED) {
+		p->held = st; /* sent when the puppet is in */
+		p->nheld = nst;
+		st = NULL;
+		cg_debug("xmpp: outbox %lld: message %lld waits for %s to "
+		         "join %s",
+		         (long long)p->row.id, (long long)m.id, pup->nick,
+		         r->jid);
+	} else {
+		for (size_t k = 0; k < nst; k++)
+			xmpp_send_release(xb, st[k]);
+		cg_debug("xmpp: outbox %lld: message %lld sent to %s as "
+		         "%s%s%s%s",
+		         (long long)p->row.id, (long long)m.id, r->jid,
+		         p->origin_id, pi.stanza_id ? ", replying to " : "",
+		         pi.stanza_id ? pi.stanza_id : "",
+		         nst > 1 ? ", with its files" : "");
+	}
+	free(st);
+	cg_buf_free(&text);
+	parent_free(&pi);
+	free(name);
+	cg_thread_free(&t);
+	cg_stored_msg_free(&m);
+	return 0;
+}
+
+void
+deliver_send(struct xmpp_bridge *xb, size_t i)
+{
+	enum cg_delivery_status st;
+	char *why = NULL;
+	if (send_row(xb, i, &st, &why) != 0)
+		finish(xb, i, st, NULL, why);
+	free(why);
+}
+
 static void
 deliver_one(struct xmpp_bridge *xb, struct cg_outbox_item *d)
 {
@@ -229,67 +413,29 @@ deliver_one(struct xmpp_bridge *xb, struct cg_outbox_item *d)
 		return;
 	}
 	struct cg_stored_msg m;
-	struct cg_thread t = {0};
 	if (cg_store_message_get(xb->gw->store, row->message_id, &m) != 0) {
 		fail(d, CG_FAILED, "the message is no longer stored");
 		return;
 	}
-	if (cg_store_thread_get(xb->gw->store, m.thread_id, &t) != 0) {
-		cg_stored_msg_free(&m);
-		fail(d, CG_RETRY, cg_store_errmsg(xb->gw->store));
-		return;
-	}
-	struct parent_info pi;
-	parent_load(xb, r, m.parent_id, &pi);
-	char *name = display_name(xb, &m);
 	char *origin = origin_id_for(row->id, m.message_id);
-	/* Component mode: the sender's own occupant says it. */
-	struct xmpp_puppet *pup =
-	    xb->component ? puppet_for(xb, r, m.sender_addr, name) : NULL;
-	struct xmpp_out o = {
-	    .room = r->jid,
-	    .id = origin,
-	    .subject = t.root_message_id == m.id ? t.subject : NULL,
-	    .name = pup ? NULL : name,
-	    .text = m.trimmed ? m.trimmed : m.body,
-	    .thread = t.token,
-	    .reply_id = pi.stanza_id,
-	    .reply_to = pi.reply_to,
-	    .quote_name = pi.name,
-	    .quote_text = pi.text,
-	};
-	xmpp_stanza_t *st = xmpp_out_stanza(xb->ctx, &o);
+	cg_stored_msg_free(&m);
+	/* From here on the row is ours (in flight) until finish(). */
 	xb->pend = cg_realloc(xb->pend, (xb->npend + 1) * sizeof *xb->pend);
-	struct xmpp_pending *p = &xb->pend[xb->npend++];
+	size_t i = xb->npend++;
+	struct xmpp_pending *p = &xb->pend[i];
 	memset(p, 0, sizeof *p);
 	row_copy(&p->row, row);
 	p->origin_id = origin;
+	p->up_idx = -1;
 	p->deadline = cg_mono_ms() + XMPP_ECHO_TIMEOUT;
-	if (pup) {
-		xmpp_stanza_set_from(st, pup->jid);
-		p->puppet_jid = cg_strdup(pup->jid);
-	} else {
-		xmpp_from_self(xb, st);
-	}
-	if (pup && pup->state != PUPPET_JOINED) {
-		p->held =
-		    st; /* sent when the puppet is in (deliver_puppet_*) */
-		cg_debug("xmpp: outbox %lld: message %lld waits for %s to "
-		         "join %s",
-		         (long long)row->id, (long long)m.id, pup->nick,
-		         r->jid);
-	} else {
-		xmpp_send_release(xb, st);
-		cg_debug("xmpp: outbox %lld: message %lld sent to %s as %s%s%s",
-		         (long long)row->id, (long long)m.id, r->jid, origin,
-		         pi.stanza_id ? ", replying to " : "",
-		         pi.stanza_id ? pi.stanza_id : "");
-	}
 	d->status = CG_INFLIGHT;
-	parent_free(&pi);
-	free(name);
-	cg_thread_free(&t);
-	cg_stored_msg_free(&m);
+	enum cg_delivery_status st;
+	char *why = NULL;
+	if (upload_start(xb, i) == 0 && send_row(xb, i, &st, &why) != 0) {
+		drop(xb, i); /* reported through d, not completed */
+		d->status = st;
+		d->error = why;
+	}
 }
 
 /*
@@ -429,13 +575,15 @@ deliver_puppet_joined(struct xmpp_bridge *xb, const char *puppet_jid)
 		if (p->held == NULL || p->puppet_jid == NULL ||
 		    strcasecmp(p->puppet_jid, puppet_jid) != 0)
 			continue;
-		xmpp_stanza_t *st = p->held;
-		p->held = NULL;
 		p->deadline = now + XMPP_ECHO_TIMEOUT;
 		cg_debug("xmpp: outbox %lld: sent as %s, its sender now in %s",
 		         (long long)p->row.id, p->origin_id,
 		         p->row.destination);
-		xmpp_send_release(xb, st);
+		for (size_t k = 0; k < p->nheld; k++)
+			xmpp_send_release(xb, p->held[k]);
+		free(p->held);
+		p->held = NULL;
+		p->nheld = 0;
 	}
 }
 
@@ -481,9 +629,14 @@ deliver_tick(struct xmpp_bridge *xb, int64_t now)
 	for (size_t i = xb->npend; i-- > 0;) {
 		struct xmpp_pending *p = &xb->pend[i];
 		if (p->deadline <= now) {
-			char *why = cg_asprintf("no echo from %s within %d s",
-			                        p->row.destination,
-			                        XMPP_ECHO_TIMEOUT / 1000);
+			char *why =
+			    p->uploading
+			        ? cg_asprintf("its files could not be uploaded "
+			                      "within %d s",
+			                      FILES_UPLOAD_WAIT / 1000)
+			        : cg_asprintf("no echo from %s within %d s",
+			                      p->row.destination,
+			                      XMPP_ECHO_TIMEOUT / 1000);
 			finish(xb, i, CG_RETRY, NULL, why);
 			free(why);
 		} else if (wake == 0 || p->deadline < wake) {

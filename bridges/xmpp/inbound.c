@@ -103,8 +103,8 @@ blank(const char *s)
 }
 
 static void
-msg_of(const struct xmpp_room *r, const struct xmpp_in *in, int archived,
-       struct cg_msg *m)
+msg_of(struct xmpp_bridge *xb, const struct xmpp_room *r,
+       const struct xmpp_in *in, int archived, struct cg_msg *m)
 {
 	memset(m, 0, sizeof *m);
 	m->network = CG_NET_XMPP;
@@ -118,6 +118,14 @@ msg_of(const struct xmpp_room *r, const struct xmpp_in *in, int archived,
 	if (in->reply_id)
 		cg_msg_add_ref(m, in->reply_id);
 	m->received = cg_now();
+	/* A file shared by URL: fetched once stored (fetch.c). */
+	char *url, *name;
+	if (fetch_shared(xb, in, &url, &name)) {
+		m->att = cg_calloc(1, sizeof *m->att);
+		m->att[0].url = url;
+		m->att[0].name = name;
+		m->natt = 1;
+	}
 }
 
 static enum cg_ingest_result
@@ -125,7 +133,7 @@ ingest(struct xmpp_bridge *xb, struct xmpp_room *r, struct xmpp_in *in,
        int archived, const char *watermark)
 {
 	struct cg_msg m;
-	msg_of(r, in, archived, &m);
+	msg_of(xb, r, in, archived, &m);
 	const char *how = archived ? " (from the archive)" : "";
 	struct cg_ingest_info info;
 	struct ingest_arg a = {.info = &info,
@@ -144,6 +152,8 @@ ingest(struct xmpp_bridge *xb, struct xmpp_room *r, struct xmpp_in *in,
 		        info.parent_id ? " (a reply)" : "", info.outbox_rows,
 		        info.reason ? ": " : "",
 		        info.reason ? info.reason : "");
+		if (m.natt)
+			fetch_message(xb, info.message_id);
 		break;
 	case CG_INGEST_DUPLICATE:
 		cg_debug("xmpp: %s: %s%s: already stored", r->jid, m.ext_id,
@@ -186,7 +196,7 @@ correct(struct xmpp_bridge *xb, struct xmpp_room *r, struct xmpp_in *in,
 		return ingest(xb, r, in, archived, watermark);
 	}
 	struct cg_msg m;
-	msg_of(r, in, archived, &m);
+	msg_of(xb, r, in, archived, &m);
 	struct cg_stored_msg o;
 	if (cg_store_message_get(s, orig, &o) != 0) {
 		cg_msg_free(&m);

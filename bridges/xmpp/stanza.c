@@ -433,6 +433,10 @@ xmpp_in_parse(xmpp_stanza_t *st, struct xmpp_in *in)
 	in->replace_id =
 	    child_attr(st, "replace", NS_CORRECT, NULL, NULL, "id");
 	in->item_jid = archived_sender(st);
+	xmpp_stanza_t *oob =
+	    xmpp_stanza_get_child_by_name_and_ns(st, "x", NS_OOB);
+	if (oob)
+		in->oob_url = xmpp_child_text(oob, "url", NULL);
 	in->delayed =
 	    xmpp_stanza_get_child_by_name_and_ns(st, "delay", NS_DELAY) != NULL;
 	if (in->reply_id)
@@ -474,5 +478,229 @@ xmpp_in_free(struct xmpp_in *in)
 	free(in->item_jid);
 	free(in->to);
 	free(in->error_condition);
+	free(in->oob_url);
 	memset(in, 0, sizeof *in);
+}
+
+/* ---- files: XEP-0363 slots, XEP-0066 links, URLs ---- */
+
+xmpp_stanza_t *
+xmpp_slot_request(xmpp_ctx_t *ctx, const char *to, const char *id,
+                  const char *filename, int64_t size, const char *type)
+{
+	xmpp_stanza_t *iq = xmpp_iq_new(ctx, "get", id);
+	xmpp_stanza_set_to(iq, to);
+	xmpp_stanza_t *r = xmpp_el(ctx, "request", NS_UPLOAD);
+	char *clean = xmpp_clean_text(filename && *filename ? filename
+	                                                    : "file");
+	for (char *c = clean; *c; c++) /* one path segment, one line */
+		if (*c == '/' || *c == '\\' || *c == '\n' || *c == '\t')
+			*c = '_';
+	xmpp_stanza_set_attribute(r, "filename", clean);
+	free(clean);
+	char n[32];
+	snprintf(n, sizeof n, "%lld", (long long)size);
+	xmpp_stanza_set_attribute(r, "size", n);
+	if (type && *type)
+		xmpp_stanza_set_attribute(r, "content-type", type);
+	xmpp_stanza_add_child_ex(iq, r, 0);
+	return iq;
+}
+
+void
+xmpp_slot_free(struct xmpp_slot *s)
+{
+	free(s->put_url);
+	free(s->get_url);
+	for (size_t i = 0; i < XMPP_SLOT_HEADERS; i++)
+		free(s->headers[i]);
+	memset(s, 0, sizeof *s);
+}
+
+/* XEP-0363 §5: only these may be passed on, without line breaks. */
+static int
+slot_header_ok(const char *name, const char *value)
+{
+	static const char *const allowed[] = {"Authorization", "Cookie",
+	                                      "Expires"};
+	int known = 0;
+	for (size_t i = 0; i < sizeof allowed / sizeof *allowed; i++)
+		known |= strcasecmp(name, allowed[i]) == 0;
+	return known && value && strpbrk(value, "\r\n") == NULL;
+}
+
+static int
+http_url(const char *u)
+{
+	return u && (strncasecmp(u, "https://", 8) == 0 ||
+	             strncasecmp(u, "http://", 7) == 0) &&
+	       strpbrk(u, " \t\r\n") == NULL;
+}
+
+int
+xmpp_slot_parse(xmpp_stanza_t *iq, struct xmpp_slot *out)
+{
+	memset(out, 0, sizeof *out);
+	xmpp_stanza_t *slot =
+	    xmpp_stanza_get_child_by_name_and_ns(iq, "slot", NS_UPLOAD);
+	xmpp_stanza_t *put = slot ? xmpp_stanza_get_child_by_name(slot, "put")
+	                          : NULL;
+	xmpp_stanza_t *get = slot ? xmpp_stanza_get_child_by_name(slot, "get")
+	                          : NULL;
+	const char *pu = put ? xmpp_stanza_get_attribute(put, "url") : NULL;
+	const char *gu = get ? xmpp_stanza_get_attribute(get, "url") : NULL;
+	if (!http_url(pu) || !http_url(gu) ||
+	    strncasecmp(gu, "https://", 8) != 0)
+		return -1; /* members fetch it: only https, like clients */
+	out->put_url = cg_strdup(pu);
+	out->get_url = cg_strdup(gu);
+	size_t n = 0;
+	for (xmpp_stanza_t *h = xmpp_stanza_get_children(put); h;
+	     h = xmpp_stanza_get_next(h)) {
+		const char *nm = xmpp_stanza_get_name(h);
+		const char *hn = xmpp_stanza_get_attribute(h, "name");
+		if (nm == NULL || strcmp(nm, "header") != 0 || hn == NULL)
+			continue;
+		char *v = xmpp_stanza_get_text(h);
+		if (n < XMPP_SLOT_HEADERS && slot_header_ok(hn, v))
+			out->headers[n++] = cg_asprintf("%s: %s", hn, v);
+		if (v)
+			xmpp_free(xmpp_stanza_get_context(h), v);
+	}
+	return 0;
+}
+
+xmpp_stanza_t *
+xmpp_file_stanza(xmpp_ctx_t *ctx, const char *room, const char *id,
+                 const char *url, const char *desc, const char *thread)
+{
+	xmpp_stanza_t *m = xmpp_message_new(ctx, "groupchat", room, id);
+	/* The body is the URL alone: clients then show the file inline. */
+	xmpp_add_text_child(m, "body", url);
+	if (thread)
+		xmpp_add_text_child(m, "thread", thread);
+	xmpp_stanza_t *x = xmpp_el(ctx, "x", NS_OOB);
+	xmpp_add_text_child(x, "url", url);
+	if (desc && *desc)
+		xmpp_add_text_child(x, "desc", desc);
+	xmpp_stanza_add_child_ex(m, x, 0);
+	xmpp_stanza_t *oid = xmpp_el(ctx, "origin-id", NS_SID);
+	xmpp_stanza_set_attribute(oid, "id", id);
+	xmpp_stanza_add_child_ex(m, oid, 0);
+	xmpp_stanza_add_child_ex(m, xmpp_el(ctx, "store", "urn:xmpp:hints"), 0);
+	return m;
+}
+
+char *
+xmpp_url_origin(const char *url)
+{
+	if (!http_url(url))
+		return NULL;
+	int tls = strncasecmp(url, "https://", 8) == 0;
+	const char *host = url + (tls ? 8 : 7);
+	size_t hl = strcspn(host, "/?#");
+	if (hl == 0 || memchr(host, '@', hl)) /* no userinfo tricks */
+		return NULL;
+	char *hp = cg_strndup(host, hl);
+	for (char *c = hp; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	/* "host:port", "[v6]:port", "host" -> with the default port */
+	char *colon = strrchr(hp, ':');
+	char *bracket = strrchr(hp, ']');
+	char *out;
+	if (colon && (bracket == NULL || colon > bracket))
+		out = cg_asprintf("%s://%s", tls ? "https" : "http", hp);
+	else
+		out = cg_asprintf("%s://%s:%d", tls ? "https" : "http", hp,
+		                  tls ? 443 : 80);
+	free(hp);
+	return out;
+}
+
+char *
+xmpp_url_host(const char *url)
+{
+	char *o = xmpp_url_origin(url);
+	if (o == NULL)
+		return NULL;
+	char *h = strstr(o, "://") + 3;
+	char *end = h[0] == '[' ? strchr(h, ']') : strrchr(h, ':');
+	char *out = cg_strndup(h[0] == '[' ? h + 1 : h,
+	                       (size_t)(end - h) - (h[0] == '[' ? 1 : 0));
+	free(o);
+	return out;
+}
+
+static int
+hexval(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+	                              : -1;
+}
+
+char *
+xmpp_url_filename(const char *url)
+{
+	if (!http_url(url))
+		return NULL;
+	size_t end = strcspn(url, "?#");
+	const char *host = strstr(url, "://") + 3;
+	const char *path = memchr(host, '/', end - (size_t)(host - url));
+	if (path == NULL) /* the host alone */
+		return NULL;
+	size_t first = (size_t)(path - url) + 1;
+	size_t start = end;
+	while (start > first && url[start - 1] != '/')
+		start--;
+	if (start == end)
+		return NULL;
+	char *name = cg_malloc(end - start + 1);
+	size_t n = 0;
+	for (size_t i = start; i < end; i++) {
+		int hi, lo;
+		if (url[i] == '%' && i + 2 < end &&
+		    (hi = hexval(url[i + 1])) >= 0 &&
+		    (lo = hexval(url[i + 2])) >= 0) {
+			char c = (char)(hi * 16 + lo);
+			name[n++] = c == '/' || c == '\\' || c == '\0' ? '_' : c;
+			i += 2;
+		} else {
+			name[n++] = url[i];
+		}
+	}
+	name[n] = '\0';
+	char *clean = xmpp_clean_text(name);
+	free(name);
+	for (char *c = clean; *c; c++)
+		if (*c == '\n' || *c == '\t')
+			*c = ' ';
+	if (*clean == '\0' || strcmp(clean, ".") == 0 ||
+	    strcmp(clean, "..") == 0) {
+		free(clean);
+		return NULL;
+	}
+	return clean;
+}
+
+char *
+xmpp_body_url(const char *body)
+{
+	if (body == NULL)
+		return NULL;
+	while (*body == ' ' || *body == '\t' || *body == '\n' || *body == '\r')
+		body++;
+	size_t len = strlen(body);
+	while (len && strchr(" \t\r\n", body[len - 1]))
+		len--;
+	char *u = cg_strndup(body, len);
+	char *origin = http_url(u) ? xmpp_url_origin(u) : NULL;
+	if (origin == NULL) {
+		free(u);
+		return NULL;
+	}
+	free(origin);
+	return u;
 }

@@ -49,6 +49,8 @@
 #define NS_RSM "http://jabber.org/protocol/rsm"
 #define NS_FORWARD "urn:xmpp:forward:0"
 #define NS_CORRECT "urn:xmpp:message-correct:0"
+#define NS_UPLOAD "urn:xmpp:http:upload:0"
+#define NS_OOB "jabber:x:oob"
 
 /* Timings, in ms. */
 #define XMPP_BACKOFF_MIN 1000
@@ -136,9 +138,18 @@ struct xmpp_pending {
 	struct cg_outbox_row row;
 	char *origin_id;
 	int64_t deadline; /* mono ms: no echo by then -> retry */
-	/* component mode: the message waits for its puppet's join */
-	xmpp_stanza_t *held;
+	/* component mode: the message (and its file lines) wait for its
+	 * puppet's join */
+	xmpp_stanza_t **held;
+	size_t nheld;
 	char *puppet_jid;
+	/* XEP-0363 (upload.c): the message's files go up before it is
+	 * sent; then send_at_once is cleared and deliver_send() runs */
+	int uploading;
+	int up_idx;       /* attachment in hand (-1: none yet) */
+	char *slot_id;    /* the slot request's iq id, or NULL */
+	char **up_notes;  /* "NAME (SIZE) could not be shared here: WHY" */
+	size_t nup_notes;
 };
 
 enum xmpp_conn_state { XB_DOWN, XB_CONNECTING, XB_ONLINE };
@@ -167,6 +178,14 @@ struct xmpp_bridge {
 	int component;         /* xmpp.mode = "component" (XEP-0114) */
 	char *self_jid;        /* component: the listener's full JID */
 	int warmup;            /* component: the DESIGN.md warm-up runs */
+	/* files (upload.c, fetch.c) */
+	struct http_client *http; /* libcurl worker, started on first use */
+	char **upload_origins;    /* "https://host:port" of the upload
+	                             service's GET URLs seen in slots */
+	size_t norigins;
+	char *probe_id;           /* the slot request that learns them */
+	int64_t *fetching;        /* message_id << 16 | idx being fetched */
+	size_t nfetching;
 };
 
 /* client.c */
@@ -261,6 +280,48 @@ char *puppet_bare_jid(const char *address, const char *domain);
 /* A nick made of a display name (caller frees). */
 char *puppet_nick(const char *name);
 
+/* deliver.c */
+/* Build and send pending row i's room message (and a line per uploaded
+ * file); on failure the row is finished with a retry. */
+void deliver_send(struct xmpp_bridge *xb, size_t i);
+/* The pending row with this outbox id, or -1. */
+long deliver_find(struct xmpp_bridge *xb, int64_t row_id);
+/* Finish pending row i (bridge.h: CG_RETRY, CG_FAILED, ...). */
+void deliver_finish(struct xmpp_bridge *xb, size_t i,
+                    enum cg_delivery_status status, const char *far_id,
+                    const char *error);
+
+/* upload.c: XEP-0363, SchutzBox file -> upload service -> GET URL */
+/* Start uploading pending row i's files; 0 when there is nothing to
+ * upload (send at once), 1 when the row now waits for uploads. */
+int upload_start(struct xmpp_bridge *xb, size_t i);
+/* Learn the upload service's URL origin (client mode, at session start). */
+void upload_probe(struct xmpp_bridge *xb);
+/* Whether a URL is on the upload service (its domain or an origin seen
+ * in its slots). */
+int upload_url_ours(const struct xmpp_bridge *xb, const char *url);
+/* A finished HTTP job of either kind (client.c's on_ready). */
+struct http_job;
+void upload_done(struct xmpp_bridge *xb, struct http_job *job);
+/* The libcurl worker, started when first needed (NULL when it cannot
+ * start: logged). */
+struct http_client *files_http(struct xmpp_bridge *xb);
+#define FILES_UPLOAD 1 /* http_job.tag */
+#define FILES_FETCH 2
+#define FILES_TIMEOUT 60 /* s, one transfer */
+#define FILES_UPLOAD_WAIT 150000 /* ms a row may wait for its uploads */
+
+/* fetch.c: a file shared in the room -> SchutzBox -> mail */
+/* Fetch the CG_ATT_FETCH attachments of a stored message. */
+void fetch_message(struct xmpp_bridge *xb, int64_t message_id);
+/* Fetch every attachment still waiting (after a restart). */
+void fetch_resume(struct xmpp_bridge *xb);
+/* The attachment a room line shares (url, file name), or 0 when it
+ * shares none the gateway may fetch. */
+int fetch_shared(const struct xmpp_bridge *xb, const struct xmpp_in *in,
+                 char **url, char **name);
+void fetch_done(struct xmpp_bridge *xb, struct http_job *job);
+
 /* commands.c */
 /* Answer a `!command` line from `asker` (room/nick or a JID) privately. */
 void commands_run(struct xmpp_bridge *xb, const char *asker, const char *line);
@@ -320,11 +381,45 @@ struct xmpp_in {
 	char *item_jid;   /* archived line: the sender's real JID */
 	char *to;
 	char *error_condition; /* type='error': the defined condition */
+	char *oob_url;         /* XEP-0066 <x><url> */
 	int has_subject;
 	int delayed;
 };
 void xmpp_in_parse(xmpp_stanza_t *st, struct xmpp_in *in);
 void xmpp_in_free(struct xmpp_in *in);
+
+/* Files (XEP-0363 upload slots, XEP-0066 links). */
+#define XMPP_SLOT_HEADERS 3
+struct xmpp_slot {
+	char *put_url;
+	char *get_url; /* https only */
+	char *headers[XMPP_SLOT_HEADERS]; /* "Name: value": Authorization,
+	                                     Cookie, Expires only */
+};
+/* <iq type='get'><request filename size content-type/></iq> to the upload
+ * service; the file name is cleaned to one line, one path segment. */
+xmpp_stanza_t *xmpp_slot_request(xmpp_ctx_t *ctx, const char *to,
+                                 const char *id, const char *filename,
+                                 int64_t size, const char *type);
+/* The slot of an iq result: 0, or -1 when it has no usable put/get URL. */
+int xmpp_slot_parse(xmpp_stanza_t *iq, struct xmpp_slot *out);
+void xmpp_slot_free(struct xmpp_slot *s);
+/* A room message sharing a file: body = url, XEP-0066 <x><url><desc>,
+ * origin-id = id, thread when set. */
+xmpp_stanza_t *xmpp_file_stanza(xmpp_ctx_t *ctx, const char *room,
+                                const char *id, const char *url,
+                                const char *desc, const char *thread);
+/* "https://host:port" of an http(s) URL, host lower case, default port
+ * filled in; NULL when it is not one (or has user info).  Caller frees. */
+char *xmpp_url_origin(const char *url);
+/* The host of an http(s) URL (lower case, no brackets), or NULL. */
+char *xmpp_url_host(const char *url);
+/* The URL's last path segment, percent-decoded and cleaned (no '/', one
+ * line), or NULL when it has none.  Caller frees. */
+char *xmpp_url_filename(const char *url);
+/* The body when it is nothing but one http(s) URL (surrounding blanks
+ * allowed), else NULL.  Caller frees. */
+char *xmpp_body_url(const char *body);
 
 /* Small helpers. */
 char *xmpp_child_text(xmpp_stanza_t *st, const char *name, const char *ns);

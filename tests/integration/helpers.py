@@ -366,7 +366,8 @@ class XmppClient:
     reachable with run(coroutine_function) on the client's loop."""
 
     PLUGINS = ("xep_0030", "xep_0004", "xep_0045", "xep_0059", "xep_0199",
-               "xep_0203", "xep_0297", "xep_0313", "xep_0359", "xep_0461")
+               "xep_0066", "xep_0203", "xep_0297", "xep_0313", "xep_0359",
+               "xep_0461")
 
     def __init__(self, jid: str, password: str, host: str, port: int, ca_file: str,
                  direct_tls: bool = False):

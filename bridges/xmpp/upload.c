@@ -1,0 +1,391 @@
+/*
+ * upload.c: a message's files reach the room through the upload service
+ * (XEP-0363).  For each attachment in the SchutzBox without a URL yet, one
+ * after another: a slot request to xmpp.upload_service; the slot's PUT
+ * (http.c, off the loop, with the slot's Authorization/Cookie/Expires
+ * headers); the GET URL stored on the attachment row, so a retry of the
+ * row, or of another room's row for the same message, does not upload it
+ * again.  Then deliver_send() sends the message and one line per file
+ * (body = the GET URL, with XEP-0066) to the room.
+ *
+ * A file the service refuses (too large, over its quota) is named in the
+ * message instead ("[File: NAME (SIZE) could not be shared here: WHY]");
+ * a failed PUT retries the whole row twice before doing the same.  The
+ * row waits at most FILES_UPLOAD_WAIT for its files, then is retried.
+ *
+ * The upload service's GET URLs decide which room links the gateway
+ * fetches (fetch.c): upload_probe() asks for a one-byte slot at session
+ * start to learn their origin (a slot costs nothing until used), and every
+ * slot teaches it again.
+ * Must never: log a slot's PUT URL or headers (they carry credentials), or
+ * write a file's plaintext to disk (memfd only).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "bridges/xmpp/http.h"
+#include "bridges/xmpp/xmpp.h"
+#include "gateway/gateway.h"
+#include "gateway/log.h"
+#include "gateway/util.h"
+#include "store/box.h"
+
+#define UPLOAD_PUT_TRIES 3 /* attempts of a row before a PUT failure is
+                              reported in the room instead */
+
+struct http_client *
+files_http(struct xmpp_bridge *xb)
+{
+	if (xb->http == NULL) {
+		xb->http = http_new();
+		if (xb->http == NULL)
+			cg_error("xmpp: cannot start the HTTP worker for "
+			         "files");
+	}
+	return xb->http;
+}
+
+static void
+learn_origin(struct xmpp_bridge *xb, const char *get_url)
+{
+	char *o = xmpp_url_origin(get_url);
+	if (o == NULL)
+		return;
+	for (size_t i = 0; i < xb->norigins; i++)
+		if (strcmp(xb->upload_origins[i], o) == 0) {
+			free(o);
+			return;
+		}
+	xb->upload_origins = cg_realloc(
+	    xb->upload_origins, (xb->norigins + 1) * sizeof *xb->upload_origins);
+	xb->upload_origins[xb->norigins++] = o;
+	cg_info("xmpp: files on %s are the upload service's (%s)", o,
+	        xmpp_cfg(xb)->upload_service);
+}
+
+int
+upload_url_ours(const struct xmpp_bridge *xb, const char *url)
+{
+	const char *svc = xmpp_cfg(xb)->upload_service;
+	if (svc == NULL)
+		return 0;
+	char *o = xmpp_url_origin(url);
+	char *host = xmpp_url_host(url);
+	int ours = host && strcasecmp(host, svc) == 0 && o &&
+	           strncmp(o, "https:", 6) == 0;
+	for (size_t i = 0; o && !ours && i < xb->norigins; i++)
+		ours = strcmp(xb->upload_origins[i], o) == 0;
+	free(o);
+	free(host);
+	return ours;
+}
+
+static int
+on_probe(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
+{
+	struct xmpp_bridge *xb = arg;
+	struct xmpp_slot slot;
+	const char *type = xmpp_stanza_get_type(st);
+	if (type && strcmp(type, "result") == 0 &&
+	    xmpp_slot_parse(st, &slot) == 0) {
+		learn_origin(xb, slot.get_url);
+		xmpp_slot_free(&slot);
+	} else {
+		cg_warn("xmpp: the upload service %s gave no slot: files "
+		        "shared in rooms are fetched only from https://%s/",
+		        xmpp_cfg(xb)->upload_service,
+		        xmpp_cfg(xb)->upload_service);
+	}
+	free(xb->probe_id);
+	xb->probe_id = NULL;
+	return 0;
+}
+
+void
+upload_probe(struct xmpp_bridge *xb)
+{
+	const char *svc = xmpp_cfg(xb)->upload_service;
+	if (svc == NULL || xb->probe_id || xb->conn == NULL)
+		return;
+	xb->probe_id = xmpp_new_id(xb, "probe");
+	xmpp_stanza_t *iq = xmpp_slot_request(
+	    xb->ctx, svc, xb->probe_id, "coopgate-probe.txt", 1, "text/plain");
+	xmpp_from_self(xb, iq);
+	xmpp_id_handler_add(xb->conn, on_probe, xb->probe_id, xb);
+	xmpp_send_release(xb, iq);
+}
+
+/* The attachment rows of pending row p's message (caller frees). */
+static int
+rows_of(struct xmpp_bridge *xb, const struct xmpp_pending *p,
+        struct cg_att_row **a, size_t *n)
+{
+	return cg_store_attachments_of(xb->gw->store, p->row.message_id, a, n);
+}
+
+static void
+note(struct xmpp_pending *p, const struct cg_att_row *a, const char *why)
+{
+	char *sz = a->size >= 1024 * 1024
+	               ? cg_asprintf("%.1f MB", (double)a->size / 1048576.0)
+	               : cg_asprintf("%lld KB", (long long)(a->size + 1023) /
+	                                            1024);
+	p->up_notes = cg_realloc(p->up_notes,
+	                         (p->nup_notes + 1) * sizeof *p->up_notes);
+	p->up_notes[p->nup_notes++] =
+	    cg_asprintf("%s (%s) could not be shared here: %s",
+	                a->name ? a->name : "unnamed file", sz, why);
+	free(sz);
+}
+
+static int on_slot(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg);
+
+/* Ask for the slot of the next file after p->up_idx; 0 when none is
+ * left. */
+static int
+next_file(struct xmpp_bridge *xb, struct xmpp_pending *p)
+{
+	struct cg_att_row *a;
+	size_t n;
+	if (xmpp_cfg(xb)->upload_service == NULL || rows_of(xb, p, &a, &n))
+		return 0;
+	int asked = 0;
+	for (size_t k = 0; k < n && !asked; k++) {
+		if (a[k].idx <= p->up_idx || a[k].url ||
+		    a[k].state != CG_ATT_STORED ||
+		    (a[k].blob_id == NULL && !a[k].has_data))
+			continue;
+		p->up_idx = a[k].idx;
+		free(p->slot_id);
+		p->slot_id = cg_asprintf("up-%lld-%d", (long long)p->row.id,
+		                         a[k].idx);
+		xmpp_stanza_t *iq = xmpp_slot_request(
+		    xb->ctx, xmpp_cfg(xb)->upload_service, p->slot_id,
+		    a[k].name, a[k].size, a[k].type);
+		xmpp_from_self(xb, iq);
+		xmpp_id_handler_add(xb->conn, on_slot, p->slot_id, xb);
+		xmpp_send_release(xb, iq);
+		cg_debug("xmpp: outbox %lld: asking %s for a slot for "
+		         "attachment %d (%lld bytes)",
+		         (long long)p->row.id, xmpp_cfg(xb)->upload_service,
+		         a[k].idx, (long long)a[k].size);
+		asked = 1;
+	}
+	cg_att_rows_free(a, n);
+	return asked;
+}
+
+int
+upload_start(struct xmpp_bridge *xb, size_t i)
+{
+	struct xmpp_pending *p = &xb->pend[i];
+	if (!next_file(xb, p))
+		return 0;
+	p->uploading = 1;
+	p->deadline = cg_mono_ms() + FILES_UPLOAD_WAIT;
+	return 1;
+}
+
+/* Go on with the next file of row i, or send it. */
+static void
+advance(struct xmpp_bridge *xb, size_t i)
+{
+	struct xmpp_pending *p = &xb->pend[i];
+	free(p->slot_id);
+	p->slot_id = NULL;
+	if (!next_file(xb, p))
+		deliver_send(xb, i);
+}
+
+static long
+pending_by_slot(struct xmpp_bridge *xb, const char *id)
+{
+	for (size_t i = 0; id && i < xb->npend; i++)
+		if (xb->pend[i].slot_id && strcmp(xb->pend[i].slot_id, id) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* The file's plaintext in an anonymous memory file (never on disk). */
+static int
+file_fd(struct xmpp_bridge *xb, const struct cg_att_row *a, char **err)
+{
+	int fd = memfd_create("coopgate-upload", MFD_CLOEXEC);
+	if (fd < 0) {
+		*err = cg_asprintf("cannot hold the file: %s", strerror(errno));
+		return -1;
+	}
+	int rc = -1;
+	if (a->blob_id && xb->gw->box) {
+		rc = cg_box_get_fd(xb->gw->box, a->blob_id, fd, err) == 0 ? 0
+		                                                         : -1;
+	} else if (a->has_data) {
+		unsigned char *data;
+		size_t len;
+		if (cg_store_attachment_data(xb->gw->store, a->message_id,
+		                             a->idx, &data, &len) == 0) {
+			rc = write(fd, data, len) == (ssize_t)len ? 0 : -1;
+			if (rc)
+				*err = cg_asprintf("cannot hold the file: %s",
+				                   strerror(errno));
+			free(data);
+		} else {
+			*err = cg_strdup(cg_store_errmsg(xb->gw->store));
+		}
+	} else {
+		*err = cg_strdup("its bytes are not stored");
+	}
+	if (rc != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+on_slot(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
+{
+	struct xmpp_bridge *xb = arg;
+	long i = pending_by_slot(xb, xmpp_stanza_get_id(st));
+	if (i < 0)
+		return 0; /* the row gave up waiting */
+	struct xmpp_pending *p = &xb->pend[i];
+	struct cg_att_row *a = NULL, *f = NULL;
+	size_t n = 0;
+	rows_of(xb, p, &a, &n);
+	for (size_t k = 0; k < n; k++)
+		if (a[k].idx == p->up_idx)
+			f = &a[k];
+	const char *type = xmpp_stanza_get_type(st);
+	struct xmpp_slot slot = {0};
+	char *err = NULL;
+	if (f == NULL) {
+		advance(xb, (size_t)i);
+		goto out;
+	}
+	if (type == NULL || strcmp(type, "result") != 0) {
+		struct xmpp_in in;
+		xmpp_in_parse(st, &in);
+		char *why = cg_asprintf(
+		    "the upload service refused it (%s)",
+		    in.error_condition ? in.error_condition : "error");
+		cg_warn("xmpp: outbox %lld: attachment %d: %s",
+		        (long long)p->row.id, f->idx, why);
+		note(p, f, why);
+		free(why);
+		xmpp_in_free(&in);
+		advance(xb, (size_t)i);
+		goto out;
+	}
+	if (xmpp_slot_parse(st, &slot) != 0) {
+		note(p, f, "the upload service gave no usable slot");
+		advance(xb, (size_t)i);
+		goto out;
+	}
+	learn_origin(xb, slot.get_url);
+	struct http_client *h = files_http(xb);
+	int fd = h ? file_fd(xb, f, &err) : -1;
+	if (fd < 0) {
+		char *why = cg_asprintf("attachment %d: %s", f->idx,
+		                        err ? err : "no HTTP worker");
+		deliver_finish(xb, (size_t)i, CG_RETRY, NULL, why);
+		free(why);
+		goto out;
+	}
+	struct http_job *j = cg_calloc(1, sizeof *j);
+	j->kind = HTTP_PUT;
+	j->url = slot.put_url;
+	slot.put_url = NULL;
+	for (size_t k = 0; k < XMPP_SLOT_HEADERS && k < HTTP_MAX_HEADERS; k++) {
+		j->headers[k] = slot.headers[k];
+		slot.headers[k] = NULL;
+	}
+	j->content_type = cg_strdup(f->type ? f->type
+	                                    : "application/octet-stream");
+	j->ca_file = cg_strdup(xmpp_cfg(xb)->ca_file);
+	j->fd = fd;
+	j->size = f->size;
+	j->timeout_s = FILES_TIMEOUT;
+	j->key1 = p->row.id;
+	j->key2 = f->idx;
+	j->tag = FILES_UPLOAD;
+	j->result = slot.get_url;
+	slot.get_url = NULL;
+	j->message_id = p->row.message_id;
+	http_submit(h, j);
+out:
+	free(err);
+	xmpp_slot_free(&slot);
+	cg_att_rows_free(a, n);
+	return 0;
+}
+
+/* Record the GET URL of attachment (message_id, idx). */
+static void
+store_url(struct xmpp_bridge *xb, int64_t message_id, int idx,
+          const char *url)
+{
+	struct cg_att_row *a;
+	size_t n;
+	if (cg_store_attachments_of(xb->gw->store, message_id, &a, &n) != 0)
+		return;
+	for (size_t k = 0; k < n; k++) {
+		if (a[k].idx != idx)
+			continue;
+		free(a[k].url);
+		a[k].url = cg_strdup(url);
+		if (cg_store_attachment_update(xb->gw->store, &a[k]) != 0)
+			cg_error("xmpp: message %lld: cannot store the URL "
+			         "of attachment %d: %s",
+			         (long long)message_id, idx,
+			         cg_store_errmsg(xb->gw->store));
+	}
+	cg_att_rows_free(a, n);
+}
+
+void
+upload_done(struct xmpp_bridge *xb, struct http_job *j)
+{
+	long i = deliver_find(xb, j->key1);
+	struct xmpp_pending *p = i >= 0 ? &xb->pend[i] : NULL;
+	int current = p && p->uploading && p->up_idx == (int)j->key2;
+	if (j->error == NULL) {
+		store_url(xb, j->message_id, (int)j->key2, j->result);
+		cg_info("xmpp: message %lld: attachment %d uploaded (%lld "
+		        "bytes): %s",
+		        (long long)j->message_id, (int)j->key2,
+		        (long long)j->size, j->result);
+		if (current)
+			advance(xb, (size_t)i);
+		return;
+	}
+	cg_warn("xmpp: message %lld: attachment %d: upload failed: %s",
+	        (long long)j->message_id, (int)j->key2, j->error);
+	if (!current)
+		return;
+	if (p->row.attempts + 1 < UPLOAD_PUT_TRIES) {
+		char *why = cg_asprintf("upload of attachment %d failed: %s",
+		                        (int)j->key2, j->error);
+		deliver_finish(xb, (size_t)i, CG_RETRY, NULL, why);
+		free(why);
+		return;
+	}
+	struct cg_att_row *a;
+	size_t n;
+	if (rows_of(xb, p, &a, &n) == 0) {
+		for (size_t k = 0; k < n; k++)
+			if (a[k].idx == (int)j->key2) {
+				char *why = cg_asprintf("the upload failed "
+				                        "(%s)",
+				                        j->error);
+				note(p, &a[k], why);
+				free(why);
+			}
+		cg_att_rows_free(a, n);
+	}
+	advance(xb, (size_t)i);
+}

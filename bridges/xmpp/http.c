@@ -92,9 +92,8 @@ on_write(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* Whether an address is one a room member must not make us reach. */
-static int
-private_addr(const struct sockaddr *sa)
+int
+http_addr_private(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET) {
 		uint32_t a =
@@ -112,7 +111,7 @@ private_addr(const struct sockaddr *sa)
 		if (IN6_IS_ADDR_V4MAPPED(a)) {
 			struct sockaddr_in v4 = {.sin_family = AF_INET};
 			memcpy(&v4.sin_addr, &a->s6_addr[12], 4);
-			return private_addr((const struct sockaddr *)&v4);
+			return http_addr_private((const struct sockaddr *)&v4);
 		}
 		return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) ||
 		       IN6_IS_ADDR_LINKLOCAL(a) || IN6_IS_ADDR_MULTICAST(a) ||
@@ -134,7 +133,7 @@ on_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {
 	struct xfer *x = arg;
 	if (purpose != CURLSOCKTYPE_IPCXN ||
-	    (x->job->external && private_addr(&a->addr))) {
+	    (x->job->external && http_addr_private(&a->addr))) {
 		free(x->job->error);
 		x->job->error = cg_strdup(
 		    "refused: the address is loopback, private or link-local");

@@ -65,5 +65,9 @@ struct http_job *http_take_done(struct http_client *h);
 /* Jobs submitted and not yet taken back. */
 size_t http_outstanding(const struct http_client *h);
 void http_job_free(struct http_job *job);
+/* Whether an address is one a room member must not make us reach
+ * (loopback, private, link-local, CGNAT, multicast, reserved). */
+struct sockaddr;
+int http_addr_private(const struct sockaddr *sa);
 
 #endif

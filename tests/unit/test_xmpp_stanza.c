@@ -5,7 +5,11 @@
  * parts of a room message the bridge relies on.
  */
 #include "testutil.h"
+#include "bridges/xmpp/http.h"
 #include "bridges/xmpp/xmpp.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 static void
 test_clean_text_keeps_utf8_and_drops_what_xml_forbids(void **state)
@@ -279,6 +283,170 @@ test_notice_is_one_clean_chat_message(void **state)
 	xmpp_ctx_free(ctx);
 }
 
+/* ---- files ---- */
+
+static void
+test_slot_parse_keeps_only_the_allowed_headers(void **state)
+{
+	xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
+	xmpp_stanza_t *st = xmpp_stanza_new_from_string(
+	    ctx,
+	    "<iq xmlns='jabber:client' type='result' id='up-1-0'>"
+	    "<slot xmlns='urn:xmpp:http:upload:0'>"
+	    "<put url='https://up.example.org/put/abc/a.pdf'>"
+	    "<header name='Authorization'>Bearer s3cr3t</header>"
+	    "<header name='X-Evil'>1</header>"
+	    "<header name='Cookie'>a=b\r\nX-Injected: 1</header>"
+	    "<header name='Expires'>Tue, 1 Dec 2026 00:00:00 GMT</header>"
+	    "</put><get url='https://up.example.org/get/abc/a.pdf'/>"
+	    "</slot></iq>");
+	struct xmpp_slot slot;
+	assert_int_equal(xmpp_slot_parse(st, &slot), 0);
+	assert_string_equal(slot.put_url, "https://up.example.org/put/abc/a.pdf");
+	assert_string_equal(slot.get_url, "https://up.example.org/get/abc/a.pdf");
+	assert_string_equal(slot.headers[0], "Authorization: Bearer s3cr3t");
+	assert_string_equal(slot.headers[1],
+	                    "Expires: Tue, 1 Dec 2026 00:00:00 GMT");
+	assert_null(slot.headers[2]); /* X-Evil and the split Cookie: gone */
+	xmpp_slot_free(&slot);
+	xmpp_stanza_release(st);
+	/* a GET URL that is not https, or no put: no slot */
+	st = xmpp_stanza_new_from_string(
+	    ctx, "<iq xmlns='jabber:client' type='result' id='x'>"
+	         "<slot xmlns='urn:xmpp:http:upload:0'>"
+	         "<put url='https://up.example.org/p'/>"
+	         "<get url='http://up.example.org/g'/></slot></iq>");
+	assert_int_equal(xmpp_slot_parse(st, &slot), -1);
+	xmpp_stanza_release(st);
+	st = xmpp_stanza_new_from_string(
+	    ctx, "<iq xmlns='jabber:client' type='result' id='x'>"
+	         "<slot xmlns='urn:xmpp:http:upload:0'>"
+	         "<get url='https://up.example.org/g'/></slot></iq>");
+	assert_int_equal(xmpp_slot_parse(st, &slot), -1);
+	xmpp_stanza_release(st);
+	xmpp_ctx_free(ctx);
+}
+
+static void
+test_slot_request_names_one_clean_file(void **state)
+{
+	xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
+	xmpp_stanza_t *iq = xmpp_slot_request(ctx, "upload.example.org", "i1",
+	                                      "../etc/pass\nwd", 1234,
+	                                      "application/pdf");
+	xmpp_stanza_t *r = xmpp_stanza_get_child_by_name_and_ns(
+	    iq, "request", "urn:xmpp:http:upload:0");
+	assert_non_null(r);
+	assert_string_equal(xmpp_stanza_get_attribute(r, "filename"),
+	                    ".._etc_pass_wd");
+	assert_string_equal(xmpp_stanza_get_attribute(r, "size"), "1234");
+	assert_string_equal(xmpp_stanza_get_attribute(r, "content-type"),
+	                    "application/pdf");
+	assert_string_equal(xmpp_stanza_get_to(iq), "upload.example.org");
+	xmpp_stanza_release(iq);
+	xmpp_ctx_free(ctx);
+}
+
+static void
+test_file_stanza_is_the_url_with_oob(void **state)
+{
+	xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
+	xmpp_stanza_t *m =
+	    xmpp_file_stanza(ctx, "dev@conference.example.org", "cg-1-ab-f0",
+	                     "https://up.example.org/g/a.pdf", "a.pdf", "tok");
+	char *body = xmpp_child_text(m, "body", NULL);
+	assert_string_equal(body, "https://up.example.org/g/a.pdf");
+	free(body);
+	struct xmpp_in in;
+	xmpp_stanza_set_from(m, "dev@conference.example.org/gateway");
+	xmpp_in_parse(m, &in);
+	assert_string_equal(in.oob_url, "https://up.example.org/g/a.pdf");
+	assert_string_equal(in.origin_id, "cg-1-ab-f0");
+	assert_string_equal(in.thread, "tok");
+	xmpp_in_free(&in);
+	xmpp_stanza_release(m);
+	xmpp_ctx_free(ctx);
+}
+
+static void
+test_url_origin_host_and_file_name(void **state)
+{
+	char *s;
+	s = xmpp_url_origin("https://Up.Example.org/file_share/x/a.pdf");
+	assert_string_equal(s, "https://up.example.org:443");
+	free(s);
+	s = xmpp_url_origin("http://127.0.0.1:5280/x");
+	assert_string_equal(s, "http://127.0.0.1:5280");
+	free(s);
+	s = xmpp_url_origin("https://[::1]:8443/x");
+	assert_string_equal(s, "https://[::1]:8443");
+	free(s);
+	s = xmpp_url_host("https://[::1]:8443/x");
+	assert_string_equal(s, "::1");
+	free(s);
+	assert_null(xmpp_url_origin("https://user@evil.example/x"));
+	assert_null(xmpp_url_origin("ftp://example.org/x"));
+	assert_null(xmpp_url_origin("https:///x"));
+	s = xmpp_url_filename("https://h.example/share/uuid/Gr%C3%BC%C3%9Fe%20"
+	                      "2026.pdf?token=1#frag");
+	assert_string_equal(s, "Grüße 2026.pdf");
+	free(s);
+	s = xmpp_url_filename("https://h.example/a/..%2F..%2Fetc%2Fpasswd");
+	assert_string_equal(s, ".._.._etc_passwd");
+	free(s);
+	assert_null(xmpp_url_filename("https://h.example/"));
+	assert_null(xmpp_url_filename("https://h.example"));
+	assert_null(xmpp_url_filename("https://h.example/dir/"));
+	s = xmpp_url_filename("https://h.example/x%2");
+	assert_string_equal(s, "x%2");
+	free(s);
+}
+
+static void
+test_body_url_is_a_lone_url(void **state)
+{
+	char *s = xmpp_body_url("  https://h.example/a.pdf\n");
+	assert_string_equal(s, "https://h.example/a.pdf");
+	free(s);
+	assert_null(xmpp_body_url("see https://h.example/a.pdf"));
+	assert_null(xmpp_body_url("https://h.example/a.pdf and more"));
+	assert_null(xmpp_body_url("hello"));
+	assert_null(xmpp_body_url(NULL));
+}
+
+static int
+v4_private(const char *a)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	assert_int_equal(inet_pton(AF_INET, a, &sa.sin_addr), 1);
+	return http_addr_private((struct sockaddr *)&sa);
+}
+
+static int
+v6_private(const char *a)
+{
+	struct sockaddr_in6 sa = {.sin6_family = AF_INET6};
+	assert_int_equal(inet_pton(AF_INET6, a, &sa.sin6_addr), 1);
+	return http_addr_private((struct sockaddr *)&sa);
+}
+
+static void
+test_external_fetches_never_reach_private_addresses(void **state)
+{
+	const char *no[] = {"127.0.0.1", "10.1.2.3", "172.16.0.1",
+	                    "172.31.255.255", "192.168.1.1", "169.254.169.254",
+	                    "0.0.0.0", "100.64.0.1", "224.0.0.1"};
+	for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+		assert_true(v4_private(no[i]));
+	assert_false(v4_private("93.184.216.34"));
+	assert_false(v4_private("172.32.0.1"));
+	assert_true(v6_private("::1"));
+	assert_true(v6_private("fe80::1"));
+	assert_true(v6_private("fd00::1"));
+	assert_true(v6_private("::ffff:127.0.0.1"));
+	assert_false(v6_private("2001:db8::1"));
+}
+
 int
 main(void)
 {
@@ -301,6 +469,13 @@ main(void)
 	    cmocka_unit_test(test_puppet_jid_escapes_the_address_per_xep0106),
 	    cmocka_unit_test(test_puppet_nick_is_one_clean_line),
 	    cmocka_unit_test(test_notice_is_one_clean_chat_message),
+	    cmocka_unit_test(test_slot_parse_keeps_only_the_allowed_headers),
+	    cmocka_unit_test(test_slot_request_names_one_clean_file),
+	    cmocka_unit_test(test_file_stanza_is_the_url_with_oob),
+	    cmocka_unit_test(test_url_origin_host_and_file_name),
+	    cmocka_unit_test(test_body_url_is_a_lone_url),
+	    cmocka_unit_test(
+	        test_external_fetches_never_reach_private_addresses),
 	};
 	int rc = cmocka_run_group_tests_name("xmpp_stanza", tests, NULL, NULL);
 	xmpp_shutdown();

@@ -3,8 +3,8 @@
  *
  *   dedup (external id) -> loop guard -> route (channel) -> sender contact
  *   -> authorize (layer) -> thread -> ONE transaction writing message,
- *   external ids, attachments, thread, interaction and one outbox row per
- *   destination.
+ *   external ids, attachments (into the SchutzBox: attach_in.c), thread,
+ *   interaction and one outbox row per destination.
  *
  * A correction (XEP-0308, cg_gateway_correct) updates the stored text, or
  * becomes a message of its own when the original's mail is out already.
@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "bridges/bridge.h"
+#include "gateway/attach_in.h"
 #include "gateway/gateway.h"
 #include "gateway/log.h"
 #include "gateway/outbox.h"
@@ -249,10 +250,14 @@ add_destinations(struct cg_gateway *gw, const struct cg_msg *m,
 	if (!gw->cfg->smtp.present)
 		return 0;
 	/* Chat lines wait for the room to be quiet (chat_batch); the email
-	 * bridge gathers the thread's due lines into one mail. */
-	int64_t due = m->network == CG_NET_XMPP ?
-			      now_ms + (int64_t)d->ch->chat_batch * 1000 :
-			      now_ms;
+	 * bridge gathers the thread's due lines into one mail.  A file
+	 * shared by URL is fetched first (the XMPP bridge moves the rows to
+	 * their normal time once it has it), so members get the file, not
+	 * a link, when it can be had. */
+	int64_t wait = m->network == CG_NET_XMPP ? d->ch->chat_batch : 0;
+	if (cg_attach_in_fetching(m) && wait < CG_FETCH_WAIT)
+		wait = CG_FETCH_WAIT;
+	int64_t due = now_ms + wait * 1000;
 	struct cg_recipient *r;
 	size_t n;
 	if (cg_store_channel_recipients(gw->store, d->channel_id,
@@ -348,11 +353,16 @@ write_message(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 	/* Our Message-ID is how email replies find this message. */
 	if (cg_store_extid_add(s, "email", msgid, sm.id) != 0)
 		goto out;
-	for (size_t i = 0; i < m->natt; i++)
-		if (cg_store_attachment_add(s, sm.id, (int)i, m->att[i].name,
-					    m->att[i].type, m->att[i].data,
-					    m->att[i].size) != 0)
-			goto out;
+	struct cg_attach_in files = {
+		.ch = d->ch,
+		.channel_id = d->channel_id,
+		.message_id = sm.id,
+		.contact_id = d->contact_id,
+		.msgid = msgid,
+		.subject = sm.subject,
+	};
+	if (cg_attach_in_store(gw, m, &files) != 0)
+		goto out;
 	if (cg_store_thread_touch(s, d->thread_id, sm.id, now) != 0)
 		goto out;
 	if (cg_store_interaction_add(s, d->contact_id, d->channel_id,

@@ -231,6 +231,22 @@ cg_random_hex(size_t n)
 	return d;
 }
 
+char *
+cg_size_text(int64_t bytes)
+{
+	if (bytes < 1000)
+		return cg_asprintf("%lld byte%s", (long long)bytes,
+				   bytes == 1 ? "" : "s");
+	int mb = bytes >= 1024 * 1024 / 10;
+	double v = (double)bytes / (mb ? 1024.0 * 1024.0 : 1024.0);
+	char *t = cg_asprintf("%.1f %s", v, mb ? "MB" : "kB");
+	/* "10.0 MB" reads better as "10 MB" */
+	char *dot = strstr(t, ".0 ");
+	if (dot)
+		memmove(dot, dot + 2, strlen(dot + 2) + 1);
+	return t;
+}
+
 static int
 secret_stat(int fd, const char *path, char **err)
 {

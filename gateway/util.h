@@ -61,6 +61,10 @@ char *cg_lowercase(const char *s);
 int cg_has_suffix_ci(const char *s, const char *suffix);
 /* Random lowercase hex string of n characters (caller frees). */
 char *cg_random_hex(size_t n);
+/* A size for people: "512 bytes", "3.9 kB" (below 0.1 MB), "1.2 MB",
+ * "10 MB" (no ".0"); MB and kB are 1024-based, as the config's limits.
+ * Caller frees. */
+char *cg_size_text(int64_t bytes);
 
 /*
  * Read a secret file: refuses (returns NULL with *err set, caller frees err)

@@ -461,14 +461,6 @@ int cg_store_kv_set_int(struct cg_store *s, const char *key, int64_t v);
 /* ---- email bridge (store/email_state.c) ---- */
 /* The name of channel `id` (caller frees); NULL when unknown. */
 char *cg_store_channel_name(struct cg_store *s, int64_t id);
-/* The attachments of a stored message that hold their bytes (not yet moved
- * to the SchutzBox), in order, at most max_size bytes each (larger ones are
- * left out and counted in *skipped).  Release with cg_attachments_free(). */
-struct cg_attachment;
-int cg_store_message_attachments(struct cg_store *s, int64_t message_id,
-				 int64_t max_size, struct cg_attachment **out,
-				 size_t *n, size_t *skipped);
-void cg_attachments_free(struct cg_attachment *v, size_t n);
 /*
  * Chat batching.  Rows of the email bridge for the xmpp-origin messages of
  * thread `thread_id` to `destination`: the latest next_attempt_ms of such a

@@ -10,7 +10,6 @@
  * Oversize: from CHANNEL+request@DOMAIN, one per mail (the caller's
  * Message-ID bookkeeping keeps a re-scan from answering twice).
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -105,17 +104,6 @@ email_autoreply_unknown(struct cg_gateway *gw, const struct cg_msg *m,
 	return rc;
 }
 
-/* "12.3 MB", or kB below 0.1 MB (tests use small limits). */
-static void
-format_size(uint64_t bytes, char *buf, size_t n)
-{
-	double mb = (double)bytes / (1024.0 * 1024.0);
-	if (mb >= 0.1)
-		snprintf(buf, n, "%.1f MB", mb);
-	else
-		snprintf(buf, n, "%.1f kB", (double)bytes / 1024.0);
-}
-
 int
 email_autoreply_oversize(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
                          const struct cg_msg *m, uint64_t size, uint64_t max,
@@ -125,9 +113,8 @@ email_autoreply_oversize(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 		*what = "oversize: not relayed; auto-generated: not answered";
 		return 0;
 	}
-	char have[32], limit[32];
-	format_size(size, have, sizeof have);
-	format_size(max, limit, sizeof limit);
+	char *have = cg_size_text((int64_t)size);
+	char *limit = cg_size_text((int64_t)max);
 	struct cg_notice n = {
 	    .channel_id = cg_store_channel_id(gw->store, ch->name),
 	    .from_addr =
@@ -148,5 +135,7 @@ email_autoreply_oversize(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 	int rc = add_notice(gw, &n);
 	*what = "oversize: not relayed; sender notified";
 	cg_notice_free(&n);
+	free(have);
+	free(limit);
 	return rc;
 }

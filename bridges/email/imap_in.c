@@ -499,6 +499,9 @@ ingest_one(struct email_imap *im, const struct todo *t, const char *raw,
 		im->last_uid = t->uid;
 		return 0;
 	}
+	/* The store keeps the mail without its files' bytes: they go to
+	 * the SchutzBox (encrypted) or are refused over the quota. */
+	email_raw_drop_attachments(&m);
 	struct cg_ingest_info info;
 	enum cg_ingest_result r =
 	    cg_gateway_ingest(im->gw, &m, write_mark, &mk, &info);

@@ -979,15 +979,49 @@ clean_name(char *name)
 	return name;
 }
 
+/* Where a part's encoded body lies in the buffer that was parsed. */
+struct span {
+	size_t off, len;
+};
+
 struct walk {
 	struct cg_msg *out;
 	struct cg_buf text;
 	int parts;
+	/* email_raw_drop_attachments(): only note where each attachment's
+	 * body lies in base[0..baselen), decode nothing */
+	int spans_only;
+	const char *base;
+	size_t baselen;
+	struct span *spans;
+	size_t nspans;
 };
+
+static void
+add_span(struct walk *w, struct mailmime *m)
+{
+	struct mailmime_data *d =
+	    m->mm_type == MAILMIME_SINGLE ? m->mm_data.mm_single : m->mm_body;
+	if (d == NULL || d->dt_type != MAILMIME_DATA_TEXT ||
+	    d->dt_data.dt_text.dt_data == NULL)
+		return;
+	uintptr_t p = (uintptr_t)d->dt_data.dt_text.dt_data;
+	uintptr_t b = (uintptr_t)w->base;
+	size_t n = d->dt_data.dt_text.dt_length;
+	if (p < b || p - b > w->baselen || n > w->baselen - (p - b))
+		return; /* not in the buffer (libetpan copied it) */
+	w->spans = cg_realloc(w->spans, (w->nspans + 1) * sizeof *w->spans);
+	w->spans[w->nspans++] = (struct span){p - b, n};
+}
 
 static void
 add_attachment(struct walk *w, struct mailmime *m, const char *type, char *name)
 {
+	if (w->spans_only) {
+		add_span(w, m);
+		free(name);
+		return;
+	}
 	struct cg_msg *out = w->out;
 	size_t len;
 	char *data = part_bytes(m, &len);
@@ -1242,13 +1276,61 @@ email_parse(const char *raw, size_t len, struct cg_msg *out, char **err)
 			out->flags |= CG_MSG_AUTO;
 		free(type);
 	}
-	struct walk w = {out, CG_BUF_INIT, 0};
+	struct walk w = {.out = out, .text = CG_BUF_INIT};
 	walk_part(&w, body, 0);
 	out->text = cg_buf_steal(&w.text);
 	mailmime_free(mime);
 	out->raw = copy; /* NUL-terminated, like every string here */
 	out->rawlen = len;
 	return 0;
+}
+
+static int
+span_cmp(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+void
+email_raw_drop_attachments(struct cg_msg *m)
+{
+	if (m->raw == NULL || m->rawlen == 0 || m->natt == 0)
+		return;
+	char *copy = padded_copy(m->raw, m->rawlen);
+	struct mailmime *mime = NULL;
+	size_t idx = 0;
+	if (mailmime_parse(copy, m->rawlen, &idx, &mime) != MAILIMF_NO_ERROR ||
+	    mime == NULL || mime->mm_type != MAILMIME_MESSAGE) {
+		if (mime)
+			mailmime_free(mime);
+		free(copy);
+		return;
+	}
+	struct walk w = {
+	    .out = m,
+	    .spans_only = 1,
+	    .base = copy,
+	    .baselen = m->rawlen,
+	};
+	walk_part(&w, mime->mm_data.mm_message.mm_msg_mime, 0);
+	mailmime_free(mime);
+	cg_buf_free(&w.text);
+	qsort(w.spans, w.nspans, sizeof *w.spans, span_cmp);
+	struct cg_buf kept = CG_BUF_INIT;
+	size_t at = 0;
+	for (size_t i = 0; i < w.nspans; i++) {
+		if (w.spans[i].off < at) /* overlapping: dropped already */
+			continue;
+		cg_buf_add(&kept, copy + at, w.spans[i].off - at);
+		at = w.spans[i].off + w.spans[i].len;
+	}
+	cg_buf_add(&kept, copy + at, m->rawlen - at);
+	free(w.spans);
+	free(copy);
+	free(m->raw);
+	m->rawlen = kept.len;
+	m->raw = cg_buf_steal(&kept);
 }
 
 /* ---- delivery status (RFC 3464) --------------------------------------- */

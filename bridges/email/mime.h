@@ -26,6 +26,17 @@ struct cg_msg;
 int email_parse(const char *raw, size_t len, struct cg_msg *out, char **err);
 
 /*
+ * What the store keeps of a parsed mail: m->raw without the encoded
+ * bodies of the parts email_parse() made attachments of (their headers
+ * stay, so the mail still says what it carried).  The files themselves
+ * live in the SchutzBox, encrypted, or were refused over the sender's
+ * quota; a base64 copy next to them in the database would undo both.
+ * Replaces m->raw and m->rawlen; a mail without attachments, or one that
+ * no longer parses, is left as it is.
+ */
+void email_raw_drop_attachments(struct cg_msg *m);
+
+/*
  * Read an RFC 3464 delivery-status report (multipart/report with a
  * message/delivery-status part).  On the first recipient whose Action is
  * failed/delayed or whose Status is 4.x.x/5.x.x, sets *recipient (lower

@@ -72,6 +72,7 @@
 #include <libetpan/libetpan.h>
 
 #include "bridges/bridge.h"
+#include "bridges/email/attach.h"
 #include "bridges/email/compose.h"
 #include "bridges/email/smtp_out.h"
 #include "bridges/email/tlsverify.h"
@@ -568,6 +569,22 @@ crm_context_free(struct crm_ctx *c)
 	strv_free(c->lines, c->nlines);
 }
 
+/* text, then (after a blank line) the "[File: ...]" lines of the files
+ * that are not attached (attach.h). */
+static void
+body_with_files(struct cg_buf *b, const char *text, const struct cg_buf *lines)
+{
+	cg_buf_puts(b, text ? text : "");
+	if (lines->len == 0)
+		return;
+	while (b->len &&
+	       (b->data[b->len - 1] == '\n' || b->data[b->len - 1] == '\r'))
+		b->data[--b->len] = '\0';
+	if (b->len)
+		cg_buf_puts(b, "\n\n");
+	cg_buf_add(b, lines->data, lines->len);
+}
+
 /* Compose stored message `id` as list mail; NULL with *fail, *err set. */
 static struct mail *
 compose_message(struct email_smtp *s, int64_t id, enum cg_delivery_status *fail,
@@ -579,8 +596,9 @@ compose_message(struct email_smtp *s, int64_t id, enum cg_delivery_status *fail,
 	struct mail *out = NULL;
 	char *irt = NULL, *subject = NULL, *list_id = NULL;
 	char **refs = NULL;
-	size_t nrefs = 0, natt = 0, skipped = 0;
-	struct cg_attachment *att = NULL;
+	size_t nrefs = 0;
+	struct email_files files = {0};
+	struct cg_buf body = CG_BUF_INIT, lines = CG_BUF_INIT;
 	struct crm_ctx crm = {0};
 
 	*fail = CG_RETRY;
@@ -602,15 +620,10 @@ compose_message(struct email_smtp *s, int64_t id, enum cg_delivery_status *fail,
 	thread_ids(st, &m, &t, &irt, &refs, &nrefs);
 	subject = thread_subject(t.subject, m.subject, irt != NULL);
 	list_id = list_id_of(ch->address);
-	if (cg_store_message_attachments(st, id, s->cfg->max_attachment_size,
-	                                 &att, &natt, &skipped) != 0) {
-		*err = cg_asprintf("%s: cannot load its attachments", what);
+	if (email_files_add(s->gw, id, s->cfg->max_attachment_size, m.body,
+	                    &files, &lines, err) != 0)
 		goto out;
-	}
-	if (skipped)
-		cg_info("%s: %zu attachment(s) over smtp.max_attachment_size "
-		        "or in the SchutzBox not attached",
-		        what, skipped);
+	body_with_files(&body, m.body, &lines);
 	crm_context(s, ch, m.contact_id, &crm);
 	struct email_compose_in in = {
 	    .list_addr = ch->address,
@@ -619,7 +632,7 @@ compose_message(struct email_smtp *s, int64_t id, enum cg_delivery_status *fail,
 	    .sender_name = m.sender_name,
 	    .sender_addr = m.sender_addr,
 	    .subject = subject,
-	    .body = m.body ? m.body : "",
+	    .body = cg_buf_str(&body),
 	    .message_id = m.message_id,
 	    .in_reply_to = irt,
 	    .refs = (const char *const *)refs,
@@ -627,8 +640,8 @@ compose_message(struct email_smtp *s, int64_t id, enum cg_delivery_status *fail,
 	    .footer = crm.footer,
 	    .extra_headers = (const char *const *)crm.lines,
 	    .nextra = crm.nlines,
-	    .att = att,
-	    .natt = natt,
+	    .att = files.att,
+	    .natt = files.natt,
 	    .date = m.received,
 	};
 	size_t rawlen;
@@ -647,7 +660,9 @@ compose_message(struct email_smtp *s, int64_t id, enum cg_delivery_status *fail,
 	cg_debug("%s composed for %s: %zu bytes", what, ch->address, out->len);
 out:
 	crm_context_free(&crm);
-	cg_attachments_free(att, natt);
+	email_files_free(&files);
+	cg_buf_free(&body);
+	cg_buf_free(&lines);
 	strv_free(refs, nrefs);
 	free(irt);
 	free(subject);
@@ -751,20 +766,27 @@ line_sender(const struct cg_stored_msg *m)
 	return cg_strdup("someone");
 }
 
-/* The batch's body: "Name: line" per message, in order. */
+/* The text a chat line shows. */
+static const char *
+line_text(const struct cg_stored_msg *m)
+{
+	return m->trimmed ? m->trimmed : m->body ? m->body : "";
+}
+
+/* The batch's body: "Name: line" per message, in order, each followed by
+ * the "[File: ...]" lines of its files that are not attached. */
 static void
-batch_body(struct cg_buf *b, const struct cg_stored_msg *v, size_t n)
+batch_body(struct cg_buf *b, const struct cg_stored_msg *v,
+           const struct cg_buf *files, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		char *who = line_sender(&v[i]);
-		const char *text = v[i].trimmed ? v[i].trimmed
-		                   : v[i].body  ? v[i].body
-		                                : "";
-		cg_buf_printf(b, "%s: %s", who, text);
+		cg_buf_printf(b, "%s: %s", who, line_text(&v[i]));
 		while (b->len && (b->data[b->len - 1] == '\n' ||
 		                  b->data[b->len - 1] == '\r'))
 			b->data[--b->len] = '\0';
 		cg_buf_putc(b, '\n');
+		cg_buf_add(b, files[i].data, files[i].len);
 		free(who);
 	}
 }
@@ -811,6 +833,8 @@ compose_batch(struct email_smtp *s, const char *key, const int64_t *ids,
 	size_t nrefs = 0, got = 0;
 	struct crm_ctx crm = {0};
 	struct cg_buf body = CG_BUF_INIT;
+	struct cg_buf *lines = cg_calloc(n, sizeof *lines);
+	struct email_files files = {0};
 
 	*fail = CG_RETRY;
 	for (; got < n; got++)
@@ -853,9 +877,14 @@ compose_batch(struct email_smtp *s, const char *key, const int64_t *ids,
 	list_id = list_id_of(ch->address);
 	msgid = cg_asprintf("cg.%s.b%lld-%lld@%s", t.token, (long long)ids[0],
 	                    (long long)ids[n - 1], s->gw->cfg->gateway.domain);
+	for (size_t i = 0; i < n; i++)
+		if (email_files_add(s->gw, ids[i], s->cfg->max_attachment_size,
+		                    line_text(&v[i]), &files, &lines[i],
+		                    err) != 0)
+			goto out;
 	int64_t contact;
 	names = batch_senders(v, n, &contact);
-	batch_body(&body, v, n);
+	batch_body(&body, v, lines, n);
 	crm_context(s, ch, contact, &crm);
 	struct email_compose_in in = {
 	    .list_addr = ch->address,
@@ -872,6 +901,8 @@ compose_batch(struct email_smtp *s, const char *key, const int64_t *ids,
 	    .footer = crm.footer,
 	    .extra_headers = (const char *const *)crm.lines,
 	    .nextra = crm.nlines,
+	    .att = files.att,
+	    .natt = files.natt,
 	    .date = v[n - 1].received,
 	};
 	size_t rawlen;
@@ -889,6 +920,10 @@ compose_batch(struct email_smtp *s, const char *key, const int64_t *ids,
 out:
 	crm_context_free(&crm);
 	cg_buf_free(&body);
+	for (size_t i = 0; i < n; i++)
+		cg_buf_free(&lines[i]);
+	free(lines);
+	email_files_free(&files);
 	for (size_t i = 0; i < got; i++)
 		cg_stored_msg_free(&v[i]);
 	free(v);

@@ -471,6 +471,50 @@ test_attachment_names_lose_paths_and_decode_rfc2047(void **state)
 	cg_msg_free(&m);
 }
 
+static void
+test_the_kept_mail_has_no_file_bytes_but_its_text_and_part_headers(void **state)
+{
+	struct cg_msg m;
+	parse_fixture("attachments.eml", &m);
+	email_raw_drop_attachments(&m);
+	assert_int_equal(strlen(m.raw), m.rawlen);
+	static const char *const gone[] = {"JVBERi0x", "iVBORw0K",
+	                                   "Notes file content.",
+	                                   "Forwarded body."};
+	for (size_t i = 0; i < sizeof gone / sizeof *gone; i++)
+		assert_null(strstr(m.raw, gone[i]));
+	static const char *const kept[] = {
+	    "Message-ID: <att.1@example.org>",
+	    "Please find the invoice attached.",
+	    "<p>Please find the <b>invoice</b> attached.</p>",
+	    "filename=\"invoice.pdf\"", "--mixed-boundary--"};
+	for (size_t i = 0; i < sizeof kept / sizeof *kept; i++)
+		assert_non_null(strstr(m.raw, kept[i]));
+	/* still a mail: the same text, the same files, now empty */
+	struct cg_msg again = {0};
+	char *err = NULL;
+	assert_int_equal(email_parse(m.raw, m.rawlen, &again, &err), 0);
+	assert_string_equal(again.text, m.text);
+	assert_int_equal(again.natt, 4);
+	assert_string_equal(again.att[0].name, "invoice.pdf");
+	assert_int_equal(again.att[0].size, 0);
+	cg_msg_free(&again);
+	cg_msg_free(&m);
+}
+
+static void
+test_a_mail_without_files_is_kept_as_it_came(void **state)
+{
+	struct cg_msg m;
+	char *err;
+	const char *raw = "From: a@example.org\r\nSubject: hi\r\n\r\nhello\r\n";
+	assert_int_equal(parse_str(raw, &m, &err), 0);
+	email_raw_drop_attachments(&m);
+	assert_int_equal(m.rawlen, strlen(raw));
+	assert_string_equal(m.raw, raw);
+	cg_msg_free(&m);
+}
+
 /* ---- auto-generated mail --------------------------------------------- */
 
 static void
@@ -731,6 +775,9 @@ main(void)
 	    cmocka_unit_test(test_attachments_name_type_size_and_bytes),
 	    cmocka_unit_test(
 	        test_attachment_names_lose_paths_and_decode_rfc2047),
+	    cmocka_unit_test(
+	        test_the_kept_mail_has_no_file_bytes_but_its_text_and_part_headers),
+	    cmocka_unit_test(test_a_mail_without_files_is_kept_as_it_came),
 	    cmocka_unit_test(test_auto_generated_flags),
 	    cmocka_unit_test(test_dsn_permanent_failure),
 	    cmocka_unit_test(test_dsn_temporary_failure),

@@ -1,6 +1,7 @@
 /*
  * test_pipeline.c: the gateway's decisions on constructed messages: dedup,
- * loop guard, routing, layers, threads, and the one transaction.
+ * loop guard, routing, layers, threads, the one transaction, and where
+ * attachments go (SchutzBox, quota, files shared by URL).
  */
 #include "testutil.h"
 
@@ -349,6 +350,260 @@ test_failure_inside_the_transaction_writes_nothing(void **s)
 	fixture_free(f);
 }
 
+/* ---- attachments: SchutzBox, quota, files shared by URL ---- */
+
+/* n bytes that neither compress nor repeat, "%PDF" first. */
+static unsigned char *
+filler(size_t n, unsigned seed)
+{
+	unsigned char *p = cg_malloc(n ? n : 1);
+	uint32_t x = 2463534242u ^ seed;
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (unsigned char)x;
+	}
+	if (n >= 4)
+		memcpy(p, "%PDF", 4);
+	return p;
+}
+
+static void
+add_file(struct cg_msg *m, const char *name, size_t size, unsigned seed)
+{
+	m->att = cg_realloc(m->att, (m->natt + 1) * sizeof *m->att);
+	m->att[m->natt++] = (struct cg_attachment){
+		.name = cg_strdup(name),
+		.type = cg_strdup("application/pdf"),
+		.data = filler(size, seed),
+		.size = size,
+	};
+}
+
+/* The plaintext of blob id, read back through the box. */
+static unsigned char *
+box_bytes(struct fixture *f, const char *id, size_t *len)
+{
+	FILE *tmp = tmpfile();
+	assert_non_null(tmp);
+	char *err = NULL;
+	if (cg_box_get_fd(f->gw.box, id, fileno(tmp), &err) != 0)
+		fail_msg("cg_box_get_fd: %s", err);
+	off_t n = lseek(fileno(tmp), 0, SEEK_END);
+	assert_true(n >= 0);
+	unsigned char *p = cg_malloc((size_t)n + 1);
+	assert_int_equal(pread(fileno(tmp), p, (size_t)n, 0), n);
+	fclose(tmp);
+	*len = (size_t)n;
+	return p;
+}
+
+static void
+test_mail_attachment_is_kept_encrypted_in_the_schutzbox(void **s)
+{
+	struct fixture *f = setup();
+	fixture_box(f);
+	struct cg_msg m = mail("att@example.org", "alice@example.org",
+			       "dev@lists.example.org", "Minutes");
+	add_file(&m, "minutes.pdf", 70000, 1);
+	unsigned char *want = filler(70000, 1);
+	struct cg_ingest_info info;
+	assert_int_equal(ingest(f, &m, &info), CG_INGEST_STORED);
+	struct cg_att_row *rows;
+	size_t n;
+	assert_int_equal(cg_store_attachments_of(f->gw.store, info.message_id,
+						 &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].state, CG_ATT_STORED);
+	assert_string_equal(rows[0].name, "minutes.pdf");
+	assert_int_equal(rows[0].size, 70000);
+	assert_false(rows[0].has_data); /* no plaintext in the database */
+	assert_non_null(rows[0].blob_id);
+	assert_true(cg_box_id_valid(rows[0].blob_id));
+	size_t len;
+	unsigned char *got = box_bytes(f, rows[0].blob_id, &len);
+	assert_int_equal(len, 70000);
+	assert_memory_equal(got, want, len);
+	free(got);
+	free(want);
+	cg_att_rows_free(rows, n);
+	assert_int_equal(info.outbox_rows, 2); /* bob + the room */
+	fixture_free(f);
+}
+
+static void
+test_without_a_box_the_bytes_stay_in_the_row(void **s)
+{
+	struct fixture *f = setup();
+	struct cg_msg m = mail("nobox@example.org", "alice@example.org",
+			       "dev@lists.example.org", "Minutes");
+	add_file(&m, "minutes.pdf", 1000, 2);
+	struct cg_ingest_info info;
+	assert_int_equal(ingest(f, &m, &info), CG_INGEST_STORED);
+	struct cg_att_row *rows;
+	size_t n;
+	assert_int_equal(cg_store_attachments_of(f->gw.store, info.message_id,
+						 &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(rows[0].has_data);
+	assert_null(rows[0].blob_id);
+	cg_att_rows_free(rows, n);
+	fixture_free(f);
+}
+
+/* The notices waiting to go out by mail. */
+static size_t
+notices(struct fixture *f, struct cg_notice *out, size_t max)
+{
+	struct cg_outbox_row *rows;
+	size_t n, k = 0;
+	assert_int_equal(cg_store_outbox_due(f->gw.store, "email",
+					     cg_now_ms() + 1000, 100, &rows,
+					     &n), 0);
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].notice_id && k < max)
+			assert_int_equal(cg_store_notice_get(f->gw.store,
+							     rows[i].notice_id,
+							     &out[k++]), 0);
+	cg_outbox_rows_free(rows, n);
+	return k;
+}
+
+static void
+test_files_over_the_quota_are_refused_and_the_sender_told_once(void **s)
+{
+	struct fixture *f = setup();
+	fixture_box(f);
+	f->cfg.box_quota_mb = 1;
+	struct cg_msg m = mail("quota@example.org", "alice@example.org",
+			       "dev@lists.example.org", "Holiday");
+	add_file(&m, "minutes.pdf", 100 * 1024, 3);
+	add_file(&m, "video.mp4", 2 * 1024 * 1024, 4);
+	add_file(&m, "photos.zip", 1536 * 1024, 5);
+	struct cg_ingest_info info;
+	assert_int_equal(ingest(f, &m, &info), CG_INGEST_STORED);
+	/* The message still goes out, without the two files. */
+	assert_int_equal(info.outbox_rows, 2);
+	struct cg_att_row *rows;
+	size_t n;
+	assert_int_equal(cg_store_attachments_of(f->gw.store, info.message_id,
+						 &rows, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(rows[0].state, CG_ATT_STORED);
+	assert_non_null(rows[0].blob_id);
+	for (size_t i = 1; i < 3; i++) {
+		assert_int_equal(rows[i].state, CG_ATT_REFUSED);
+		assert_null(rows[i].blob_id);
+		assert_false(rows[i].has_data);
+		assert_string_equal(rows[i].note,
+				    "over the sender's SchutzBox quota: 100 kB "
+				    "of box.quota_mb = 1 MB used");
+	}
+	assert_int_equal(rows[1].size, 2 * 1024 * 1024);
+	cg_att_rows_free(rows, n);
+	assert_int_equal(cg_store_box_usage(f->gw.store, info.contact_id),
+			 100 * 1024);
+	/* ONE notice, naming both files, the quota and the usage. */
+	struct cg_notice nt[4];
+	assert_int_equal(notices(f, nt, 4), 1);
+	assert_string_equal(nt[0].to_addr, "alice@example.org");
+	assert_string_equal(nt[0].from_addr, "dev+request@lists.example.org");
+	assert_string_equal(nt[0].in_reply_to, "quota@example.org");
+	assert_string_equal(nt[0].auto_submitted, "auto-replied");
+	assert_string_equal(nt[0].subject, "Files not passed on: Holiday");
+	assert_non_null(strstr(nt[0].body, "  video.mp4 (2 MB)\n"));
+	assert_non_null(strstr(nt[0].body, "  photos.zip (1.5 MB)\n"));
+	assert_null(strstr(nt[0].body, "minutes.pdf"));
+	assert_non_null(strstr(nt[0].body, "(box.quota_mb = 1)"));
+	assert_non_null(strstr(nt[0].body, "yours holds 100 kB"));
+	assert_non_null(strstr(nt[0].body, "went out to the list"));
+	cg_notice_free(&nt[0]);
+	fixture_free(f);
+}
+
+static void
+test_a_failing_schutzbox_stores_nothing_so_the_mail_is_tried_again(void **s)
+{
+	struct fixture *f = setup();
+	fixture_box(f);
+	/* The box's directory becomes a file: every put fails. */
+	char *cmd = cg_asprintf("rm -rf '%s/box' && touch '%s/box'", f->dir,
+				f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	struct cg_msg m = mail("boxfail@example.org", "alice@example.org",
+			       "dev@lists.example.org", "Minutes");
+	add_file(&m, "minutes.pdf", 5000, 6);
+	struct cg_ingest_info info;
+	assert_int_equal(ingest(f, &m, &info), CG_INGEST_ERROR);
+	assert_int_equal(cg_store_extid_find(f->gw.store, "email",
+					     "boxfail@example.org"), 0);
+	assert_int_equal(pending(f, "email") + pending(f, "xmpp"), 0);
+	fixture_free(f);
+}
+
+static void
+test_a_file_shared_by_url_is_fetched_before_the_mail_goes(void **s)
+{
+	struct fixture *f = setup();
+	fixture_box(f);
+	f->cfg.channels[0].chat_batch = 10; /* dev: shorter than the fetch */
+	const char *chans[] = {"dev"};
+	struct cg_member_input in = {
+		.address = "alice@example.org", .jid = "alice@example.org",
+		.channels = chans, .nchannels = 1, .source = "cli",
+	};
+	int64_t alice;
+	assert_int_equal(cg_store_member_upsert(f->gw.store, &in, &alice), 0);
+	struct cg_msg m = {0};
+	m.network = CG_NET_XMPP;
+	m.ext_id = cg_strdup("origin-url");
+	m.channel = cg_strdup("dev");
+	m.sender_addr = cg_strdup("alice@example.org");
+	m.text = cg_strdup("https://upload.example.org/x/photo.jpg");
+	m.att = cg_calloc(1, sizeof *m.att);
+	m.natt = 1;
+	m.att[0].name = cg_strdup("photo.jpg");
+	m.att[0].type = cg_strdup("image/jpeg");
+	m.att[0].url = cg_strdup("https://upload.example.org/x/photo.jpg");
+	struct cg_ingest_info info;
+	int64_t before = cg_now_ms();
+	assert_int_equal(ingest(f, &m, &info), CG_INGEST_STORED);
+	int64_t after = cg_now_ms();
+	struct cg_att_row *rows;
+	size_t n;
+	assert_int_equal(cg_store_attachments_of(f->gw.store, info.message_id,
+						 &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].state, CG_ATT_FETCH);
+	assert_string_equal(rows[0].url,
+			    "https://upload.example.org/x/photo.jpg");
+	assert_string_equal(rows[0].name, "photo.jpg");
+	assert_int_equal(rows[0].size, 0);
+	assert_null(rows[0].blob_id);
+	cg_att_rows_free(rows, n);
+	assert_int_equal(cg_store_attachments_fetching(f->gw.store, &rows, &n),
+			 0);
+	assert_int_equal(n, 1);
+	cg_att_rows_free(rows, n);
+	/* Not due after chat_batch (10 s), only after CG_FETCH_WAIT. */
+	struct cg_outbox_row *due;
+	assert_int_equal(cg_store_outbox_due(f->gw.store, "email",
+					     after + (CG_FETCH_WAIT - 1) * 1000,
+					     10, &due, &n), 0);
+	assert_int_equal(n, 0);
+	free(due);
+	assert_int_equal(cg_store_outbox_due(f->gw.store, "email",
+					     after + CG_FETCH_WAIT * 1000, 10,
+					     &due, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(due[0].destination, "bob@example.org");
+	assert_true(due[0].next_attempt_ms >= before + CG_FETCH_WAIT * 1000);
+	cg_outbox_rows_free(due, n);
+	fixture_free(f);
+}
+
 int
 main(void)
 {
@@ -365,6 +620,11 @@ main(void)
 		cmocka_unit_test(test_plain_room_lines_share_the_open_chat_thread_until_quiet),
 		cmocka_unit_test(test_email_threads_are_not_the_open_chat_thread),
 		cmocka_unit_test(test_a_client_thread_key_finds_its_thread_again),
+		cmocka_unit_test(test_mail_attachment_is_kept_encrypted_in_the_schutzbox),
+		cmocka_unit_test(test_without_a_box_the_bytes_stay_in_the_row),
+		cmocka_unit_test(test_files_over_the_quota_are_refused_and_the_sender_told_once),
+		cmocka_unit_test(test_a_failing_schutzbox_stores_nothing_so_the_mail_is_tried_again),
+		cmocka_unit_test(test_a_file_shared_by_url_is_fetched_before_the_mail_goes),
 	};
 	return cmocka_run_group_tests_name("pipeline", tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /*
  * testutil.h: shared set-up for the cmocka unit tests: a temp data dir with
- * a migrated store, and a hand-built config with two channels.
+ * a migrated store (and, on request, its SchutzBox), and a hand-built
+ * config with two channels.
  */
 #ifndef CG_TESTUTIL_H
 #define CG_TESTUTIL_H
@@ -20,6 +21,7 @@
 #include "gateway/gateway.h"
 #include "gateway/sync.h"
 #include "gateway/util.h"
+#include "store/box.h"
 #include "store/store.h"
 
 struct fixture {
@@ -80,9 +82,23 @@ fixture_member(struct fixture *f, const char *addr, enum cg_layer layer,
 	assert_int_equal(cg_store_member_upsert(f->gw.store, &in, &id), 0);
 }
 
+/* Open the SchutzBox of the fixture's data dir as the daemon does
+ * (gw.box; attachments then go into it). */
+static inline void
+fixture_box(struct fixture *f)
+{
+	char *err = NULL;
+	int created;
+	assert_int_equal(cg_box_init_key(f->dir, &created, &err), 0);
+	f->gw.box = cg_box_open(f->dir, f->gw.store, &err);
+	if (f->gw.box == NULL)
+		fail_msg("cg_box_open: %s", err);
+}
+
 static inline void
 fixture_free(struct fixture *f)
 {
+	cg_box_close(f->gw.box);
 	cg_store_close(f->gw.store);
 	char *cmd = cg_asprintf("rm -rf '%s'", f->dir);
 	assert_int_equal(system(cmd), 0);

@@ -543,6 +543,39 @@ late_echo(struct xmpp_bridge *xb, const char *origin_id, const char *stanza_id)
 }
 
 int
+deliver_is_ours(struct xmpp_bridge *xb, const char *origin_id)
+{
+	long long row_id;
+	unsigned hash;
+	if (origin_id == NULL || strncmp(origin_id, "cg-", 3) != 0 ||
+	    sscanf(origin_id, "cg-%lld-%8x", &row_id, &hash) != 2)
+		return 0;
+	struct cg_outbox_row row;
+	enum cg_outbox_state state;
+	char *far = NULL;
+	if (cg_store_outbox_get(xb->gw->store, row_id, &row, &state, &far) != 0)
+		return 0;
+	struct cg_stored_msg m;
+	int ours = 0;
+	if (strcmp(row.bridge, "xmpp") == 0 &&
+	    cg_store_message_get(xb->gw->store, row.message_id, &m) == 0) {
+		char *expect = origin_id_for(row_id, m.message_id);
+		size_t n = strlen(expect);
+		/* the row's line, or one of its file lines ("-fN") */
+		ours = strncmp(origin_id, expect, n) == 0 &&
+		       (origin_id[n] == '\0' ||
+		        strncmp(origin_id + n, "-f", 2) == 0);
+		free(expect);
+		cg_stored_msg_free(&m);
+	}
+	free(far);
+	free(row.bridge);
+	free(row.destination);
+	free(row.last_error);
+	return ours;
+}
+
+int
 deliver_on_echo(struct xmpp_bridge *xb, const char *origin_id,
                 const char *stanza_id)
 {

@@ -297,6 +297,10 @@ inbound_archived(struct xmpp_bridge *xb, struct xmpp_room *r,
 		return;
 	int ours = in->item_jid ? xmpp_jid_is_ours(xb, in->item_jid)
 	                        : nick_is_ours(r, in->nick);
+	/* A puppet's line archived before a restart: its nick is no longer
+	 * known, but its origin-id still names our outbox row. */
+	if (!ours)
+		ours = deliver_is_ours(xb, in->origin_id);
 	if (ours) {
 		/* an echo we missed: completes its row (deliver.c) */
 		deliver_on_echo(xb, in->origin_id, in->stanza_id);

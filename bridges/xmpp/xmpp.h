@@ -228,6 +228,9 @@ size_t xmpp_deliver(struct cg_bridge *b, struct cg_outbox_item *d, size_t n);
 /* Our own message came back from the room: 1 when it was one of ours. */
 int deliver_on_echo(struct xmpp_bridge *xb, const char *origin_id,
                     const char *stanza_id);
+/* Whether an origin-id is one deliver.c gave a line of ours (checked
+ * against its outbox row and message, not just its form). */
+int deliver_is_ours(struct xmpp_bridge *xb, const char *origin_id);
 /* Component mode: the puppet is in the room: send what waits for it;
  * or it could not join: retry those rows. */
 void deliver_puppet_joined(struct xmpp_bridge *xb, const char *puppet_jid);

@@ -5,11 +5,13 @@
  * saying how nomination works; held posts expire after a week.  Members
  * nominate (cg_onboarding_nominate(), called by the +request handler and
  * the room's !nominate); enough distinct nominations promote the guest and
- * release the held posts.  Authentication-Results (RFC 8601) parsing for
- * "who really sent this mail" lives here too.
+ * release the held posts.  "Who really sent this mail" lives here too:
+ * Authentication-Results (RFC 8601) parsing, and the trusted MTA's
+ * Received header recording an authenticated submission.
  *
  * Must never: accept a nomination from below member, count one nominator
- * twice, or trust an Authentication-Results header from another server.
+ * twice, trust an Authentication-Results header from another server, or
+ * read a Received header other than the one the trusted MTA wrote.
  */
 #include <poll.h>
 #include <stdlib.h>
@@ -696,4 +698,265 @@ cg_auth_results_trusted(const char *const *values, size_t n,
 		return ok;
 	}
 	return 0;
+}
+
+/* ---- Received: an authenticated submission (RFC 5321 4.4, RFC 3848) ---- */
+
+/* What one Received header says; strings NULL when absent. */
+struct received {
+	char *from, *by, *with;
+	char *login;    /* "(Authenticated sender: LOGIN)" directly before by */
+	int nauth;      /* "Authenticated sender" comments anywhere */
+	int malformed;  /* a clause twice or without value, unclosed comment
+			   or quote, stray ')' */
+};
+
+static void
+received_free(struct received *r)
+{
+	free(r->from);
+	free(r->by);
+	free(r->with);
+	free(r->login);
+}
+
+static int
+rcv_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* The comment starting at p ('('): its text, nested comments kept as
+ * text, escapes resolved, each run of white space (folding too) one
+ * space; *pp after its ')'.  Sets *bad when it is not closed. */
+static char *
+rcv_comment(const char **pp, int *bad)
+{
+	struct cg_buf b = CG_BUF_INIT;
+	const char *p = *pp;
+	int depth = 0;
+	for (; *p; p++) {
+		char c = *p;
+		if (c == '\\' && p[1]) {
+			cg_buf_putc(&b, *++p);
+			continue;
+		}
+		if (c == '(' && depth++ == 0)
+			continue;
+		if (c == ')' && --depth == 0) {
+			p++;
+			break;
+		}
+		if (!rcv_space(c))
+			cg_buf_putc(&b, c);
+		else if (b.len && b.data[b.len - 1] != ' ')
+			cg_buf_putc(&b, ' ');
+	}
+	if (depth > 0)
+		*bad = 1;
+	*pp = p;
+	return b.data ? cg_buf_steal(&b) : cg_strdup("");
+}
+
+/* Next token of a Received value: a comment (*comment set), a quoted
+ * string or an atom.  NULL at the ';' before the date, at the end, or at
+ * something unreadable (*bad set).  Caller frees. */
+static char *
+rcv_token(const char **pp, int *comment, int *bad)
+{
+	const char *p = *pp;
+	while (rcv_space(*p))
+		p++;
+	*comment = 0;
+	*pp = p;
+	if (*p == '\0' || *p == ';')
+		return NULL;
+	if (*p == ')') {
+		*bad = 1;
+		return NULL;
+	}
+	if (*p == '(') {
+		*comment = 1;
+		return rcv_comment(pp, bad);
+	}
+	struct cg_buf b = CG_BUF_INIT;
+	if (*p == '"') {
+		for (p++; *p && *p != '"'; p++) {
+			if (*p == '\\' && p[1])
+				p++;
+			cg_buf_putc(&b, *p);
+		}
+		if (*p == '"')
+			p++;
+		else
+			*bad = 1;
+	} else {
+		while (*p && !rcv_space(*p) && !strchr("();\"", *p))
+			cg_buf_putc(&b, *p++);
+	}
+	*pp = p;
+	return b.data ? cg_buf_steal(&b) : cg_strdup("");
+}
+
+/* "Authenticated sender: LOGIN": 1 (and *login, caller frees, when
+ * LOGIN is one word) or 0 for any other comment. */
+static int
+rcv_auth_comment(const char *c, char **login)
+{
+	static const char tag[] = "Authenticated sender:";
+	*login = NULL;
+	if (strncasecmp(c, tag, sizeof tag - 1) != 0)
+		return 0;
+	c += sizeof tag - 1;
+	while (*c == ' ')
+		c++;
+	size_t n = strlen(c);
+	while (n && c[n - 1] == ' ')
+		n--;
+	int word = n > 0;
+	for (size_t i = 0; i < n && word; i++)
+		word = (unsigned char)c[i] > ' ' && c[i] != 0x7f &&
+		       !strchr("()<>,;:\"[]\\", c[i]);
+	if (word)
+		*login = cg_strndup(c, n);
+	return 1;
+}
+
+/* The clause a keyword opens, or NULL for any other word. */
+static char **
+rcv_clause(struct received *r, const char *word, char **ignored)
+{
+	if (strcasecmp(word, "from") == 0)
+		return &r->from;
+	if (strcasecmp(word, "by") == 0)
+		return &r->by;
+	if (strcasecmp(word, "with") == 0)
+		return &r->with;
+	if (strcasecmp(word, "via") == 0 || strcasecmp(word, "id") == 0 ||
+	    strcasecmp(word, "for") == 0)
+		return ignored;
+	return NULL;
+}
+
+/* Parse one Received value (up to the ';' before its date) into *r.
+ * A clause keyword takes the next word as its value; comments may sit
+ * anywhere; other words (extension clauses) are passed over. */
+static void
+received_parse(const char *v, struct received *r)
+{
+	memset(r, 0, sizeof *r);
+	char *ignored = NULL, **want = NULL;
+	char *last_login = NULL; /* the token before was this auth comment */
+	int comment, bad = 0;
+	const char *p = v;
+	char *t;
+	while (!bad && (t = rcv_token(&p, &comment, &bad)) != NULL) {
+		if (comment) {
+			free(last_login);
+			r->nauth += rcv_auth_comment(t, &last_login);
+			free(t);
+			continue;
+		}
+		char **clause = want ? NULL : rcv_clause(r, t, &ignored);
+		if (want) {
+			free(*want);
+			*want = t;
+			want = NULL;
+		} else if (clause) {
+			if (*clause && clause != &ignored)
+				bad = 1; /* the same clause twice */
+			if (clause == &r->by) {
+				free(r->login);
+				r->login = last_login;
+				last_login = NULL;
+			}
+			want = clause;
+			free(t);
+		} else {
+			free(t);
+		}
+		free(last_login);
+		last_login = NULL;
+	}
+	free(last_login);
+	free(ignored);
+	r->malformed = bad || want != NULL;
+}
+
+static int
+word_in(const char *w, const char *const *list)
+{
+	for (; w && *list; list++)
+		if (strcasecmp(w, *list) == 0)
+			return 1;
+	return 0;
+}
+
+/* The final delivery into the mailbox, handed over by the trusted host. */
+static int
+received_delivery_hop(const struct received *r, const char *trusted_host)
+{
+	static const char *const lmtp[] = {
+		"LMTP",	    "LMTPA",	 "LMTPS",     "LMTPSA",
+		"UTF8LMTP", "UTF8LMTPA", "UTF8LMTPS", "UTF8LMTPSA", NULL,
+	};
+	return !r->malformed && word_in(r->with, lmtp) && r->from &&
+	       strcasecmp(r->from, trusted_host) == 0;
+}
+
+/* Whether LOGIN stands for from_addr (rule in onboarding.h). */
+static int
+login_is_address(const char *login, const char *from_addr,
+		 const char *trusted_host)
+{
+	if (strchr(login, '@'))
+		return strcasecmp(login, from_addr) == 0;
+	const char *at = strrchr(from_addr, '@');
+	size_t ll = strlen(login);
+	if (at == NULL || (size_t)(at - from_addr) != ll ||
+	    strncasecmp(from_addr, login, ll) != 0)
+		return 0;
+	const char *domain = at + 1;
+	if (strcasecmp(domain, trusted_host) == 0)
+		return 1;
+	const char *parent = strchr(trusted_host, '.');
+	return parent && strchr(parent + 1, '.') &&
+	       strcasecmp(domain, parent + 1) == 0;
+}
+
+static enum cg_submission
+received_judge(const struct received *r, const char *trusted_host,
+	       const char *from_addr)
+{
+	static const char *const authenticated[] = {
+		"ESMTPA", "ESMTPSA", "UTF8SMTPA", "UTF8SMTPSA", NULL,
+	};
+	if (!word_in(r->with, authenticated) || r->nauth != 1 ||
+	    r->login == NULL)
+		return CG_SUBMISSION_NO_AUTH;
+	return login_is_address(r->login, from_addr, trusted_host) ?
+		       CG_SUBMISSION_OK :
+		       CG_SUBMISSION_OTHER_LOGIN;
+}
+
+enum cg_submission
+cg_submission_trusted(const char *const *received, size_t n,
+		      const char *trusted_host, const char *from_addr)
+{
+	if (trusted_host == NULL || *trusted_host == '\0' ||
+	    from_addr == NULL || strchr(from_addr, '@') == NULL)
+		return CG_SUBMISSION_NO_RECORD;
+	for (size_t i = 0; i < n; i++) {
+		struct received r;
+		received_parse(received[i] ? received[i] : ")", &r);
+		int skip = received_delivery_hop(&r, trusted_host);
+		enum cg_submission res = CG_SUBMISSION_RELAYED;
+		if (!skip && !r.malformed && r.by &&
+		    strcasecmp(r.by, trusted_host) == 0)
+			res = received_judge(&r, trusted_host, from_addr);
+		received_free(&r);
+		if (!skip)
+			return res;
+	}
+	return CG_SUBMISSION_NO_RECORD;
 }

@@ -29,12 +29,17 @@
  * address, and only when the mail is authenticated: the topmost
  * Authentication-Results header of imap.trusted_authserv_id says
  * dmarc=pass or an aligned dkim=pass for the From domain (the MTA of that
- * authserv-id must strip such headers arriving from outside); else it is
- * refused with the reason.  Mail that is auto-generated is never acted on or
+ * authserv-id must strip such headers arriving from outside), or the
+ * Received header that MTA added records an authenticated submission by
+ * the From address (Postfix's smtpd_sasl_authenticated_header; which
+ * header is read and how a login stands for an address: see
+ * cg_submission_trusted() in gateway/onboarding.h); else it is refused
+ * with the reason.  Mail that is auto-generated is never acted on or
  * answered.  Every answer is a notice from CHANNEL+request@DOMAIN
  * In-Reply-To the command mail.
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -49,6 +54,7 @@
 #include "store/store.h"
 
 #define MAX_COMMAND_LINES 10
+#define MAX_RECEIVED_READ 32 /* Received headers looked at, from the top */
 #define TOKEN_TTL_S (7 * 86400)
 #define TOKEN_HEX 20
 
@@ -434,7 +440,8 @@ help_text(struct request *rq)
 	              "and the change happens when you reply to that mail "
 	              "(or send \"confirm TOKEN\") within 7 days.  A "
 	              "nomination counts only from mail whose sender the "
-	              "mail server has authenticated (DMARC or DKIM).\n",
+	              "mail server has authenticated (DMARC, DKIM, or your "
+	              "login when you sent it).\n",
 	              ch->address, ch->description ? ch->description : ch->name,
 	              rq->request_addr);
 	if (ch->room)
@@ -563,17 +570,17 @@ confirm(struct request *rq, const char *token)
 	return rc;
 }
 
-/* Every Authentication-Results value of the header block, topmost first,
- * folded lines kept (the parser unfolds). */
+/* The values of the header block's `name` fields, topmost first, at
+ * most `max` of them, folded lines kept (the parsers unfold). */
 static char **
-auth_results_values(const char *raw, size_t len, size_t *n)
+header_values(const char *raw, size_t len, const char *name, size_t max,
+              size_t *n)
 {
-	static const char name[] = "Authentication-Results";
-	const size_t nl = sizeof name - 1;
+	const size_t nl = strlen(name);
 	char **v = NULL;
 	*n = 0;
 	const char *end = raw ? raw + len : NULL;
-	for (const char *p = raw; p && p < end;) {
+	for (const char *p = raw; p && p < end && *n < max;) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		if (eol == NULL)
 			eol = end;
@@ -599,8 +606,43 @@ auth_results_values(const char *raw, size_t len, size_t *n)
 	return v;
 }
 
-/* Whether the mail's sender is authenticated for a nomination; else
- * *why (caller frees) says what is missing. */
+static void
+values_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* What the trusted MTA's Received header failed to show. */
+static char *
+submission_missing(enum cg_submission sub, const char *host,
+                   const char *addr)
+{
+	switch (sub) {
+	case CG_SUBMISSION_RELAYED:
+		return cg_asprintf(
+		    "the Received header of %s is not the topmost one (another "
+		    "server handled your mail after it), so its record is not "
+		    "believed",
+		    host);
+	case CG_SUBMISSION_NO_AUTH:
+		return cg_asprintf("%s received it without SMTP "
+		                   "authentication (no login recorded)",
+		                   host);
+	case CG_SUBMISSION_OTHER_LOGIN:
+		return cg_asprintf("%s received it from a login that is not "
+		                   "%s",
+		                   host, addr);
+	default:
+		return cg_asprintf("it carries no Received header of %s", host);
+	}
+}
+
+/* Whether the mail's sender is authenticated for a nomination: by the
+ * trusted server's Authentication-Results or its record of an
+ * authenticated submission (gateway/onboarding.h); else *why (caller
+ * frees) says what is missing. */
 static int
 sender_authenticated(struct request *rq, char **why)
 {
@@ -619,20 +661,35 @@ sender_authenticated(struct request *rq, char **why)
 		return 0;
 	}
 	size_t n = 0;
-	char **v = auth_results_values(rq->m->raw, rq->m->rawlen, &n);
+	char **v = header_values(rq->m->raw, rq->m->rawlen,
+	                         "Authentication-Results", SIZE_MAX, &n);
 	int ok = *domain &&
 	         cg_auth_results_trusted((const char *const *)v, n, asid,
 	                                 domain);
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-	if (!ok)
-		*why = cg_asprintf(
-		    "your mail carries no Authentication-Results from %s "
-		    "showing dmarc=pass or an aligned dkim=pass for %s; "
-		    "nominations need an authenticated sender",
-		    asid, *domain ? domain : "your address");
-	return ok;
+	values_free(v, n);
+	if (ok)
+		return 1;
+	/* Only the top few can decide (onboarding.h): the rest is not read. */
+	v = header_values(rq->m->raw, rq->m->rawlen, "Received",
+	                  MAX_RECEIVED_READ, &n);
+	enum cg_submission sub =
+	    *domain ? cg_submission_trusted((const char *const *)v, n, asid,
+	                                    addr)
+	            : CG_SUBMISSION_NO_RECORD;
+	values_free(v, n);
+	if (sub == CG_SUBMISSION_OK)
+		return 1;
+	char *missing = submission_missing(sub, asid, addr ? addr : "");
+	*why = cg_asprintf(
+	    "your mail carries no Authentication-Results from %s showing "
+	    "dmarc=pass or an aligned dkim=pass for %s, and no record by %s "
+	    "of an authenticated submission by %s: %s.  Nominations need an "
+	    "authenticated sender: send from your address through %s's "
+	    "submission service, logged in as yourself",
+	    asid, *domain ? domain : "your address", asid,
+	    addr && *addr ? addr : "your address", missing, asid);
+	free(missing);
+	return 0;
 }
 
 /* "nominate ADDRESS [partner|member]" */

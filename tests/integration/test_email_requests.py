@@ -11,6 +11,7 @@ tests check both the row and the mail that arrives.
 
 from __future__ import annotations
 
+import email.policy
 import email.utils
 import re
 import time
@@ -394,28 +395,53 @@ def test_bounces_raise_the_score_and_five_permanent_suspend_delivery(stack, gate
 
 # ---------------------------------------------------------------- nominations
 #
-# Who nominates by mail is decided on the Authentication-Results header of
-# imap.trusted_authserv_id only.  The stack's Postfix adds no such header, so
-# these test mails carry it as sent: that is the trusted-MTA model, where the
-# MTA named by trusted_authserv_id strips incoming copies of its own header
-# and adds the real one (in production; here the test plays that MTA).
+# Who nominates by mail is decided by the server named in
+# imap.trusted_authserv_id (the stack's Postfix: mail.example.org) only, on
+# one of two proofs:
+#  - its Authentication-Results header.  The stack's Postfix adds none, so
+#    these test mails carry it as sent: that is the trusted-MTA model, where
+#    the MTA strips incoming copies of its own header and adds the real one
+#    (in production; here the test plays that MTA).  Such mails go in on
+#    port 25 without a login, so the header is the only proof they carry.
+#  - its record of an authenticated submission: the stack's submission port
+#    has smtpd_sasl_authenticated_header = yes, so Postfix writes
+#    "(Authenticated sender: LOGIN) by mail.example.org (Postfix) with
+#    ESMTPSA" into the Received header it adds (the stack's users log in as
+#    "bob" or "bob@example.org"; both stand for bob@example.org).
 
 TRUSTED = {"trusted_authserv_id": "mail.example.org"}
+
+
+def send_unauthenticated(stack, msg, to, sender: str) -> None:
+    """In on port 25 without a login, as any server on the internet could."""
+    assert stack.send_mail(sender, to, msg, port=stack.SMTP_PORT, user=None) == {}
+
+
+def received_by_gateway(stack, msgid: str):
+    """The copy of a mail in the gateway's mailbox (the bridge marks it
+    \\Seen and leaves it there)."""
+    got = [m for m in stack.fetch_mail("gateway") if m["Message-ID"] == msgid]
+    assert got, f"{msgid} is not in the gateway's mailbox"
+    return got[0]
 
 
 def test_nomination_by_mail_without_trusted_authentication_is_refused(stack, gateway):
     gw = gateway(imap=TRUSTED)
     bob = stack.address("bob")
-    # a header from some other server vouches for nothing
+    # a header from some other server vouches for nothing, and without a
+    # login Postfix records no authenticated submission
     msg = make_message(bob, gw.addr("dev+request"), "Nomination",
                        "nominate dave@example.org\n",
                        Authentication_Results="mx.elsewhere.example.net; "
                                               "dmarc=pass header.from=example.org")
-    send(stack, "bob", msg, gw.addr("dev+request"))
+    send_unauthenticated(stack, msg, gw.addr("dev+request"), bob)
     n = gw.wait_notice(bob, lambda n: n["in_reply_to"] == msg["Message-ID"].strip("<>"))
     assert ("your mail carries no Authentication-Results from mail.example.org showing "
-            "dmarc=pass or an aligned dkim=pass for example.org; nominations need an "
-            "authenticated sender") in n["body"], n["body"]
+            "dmarc=pass or an aligned dkim=pass for example.org, and no record by "
+            "mail.example.org of an authenticated submission by bob@example.org: "
+            "mail.example.org received it without SMTP authentication (no login "
+            "recorded).  Nominations need an authenticated sender") in n["body"], n["body"]
+    assert "Nothing was recorded" in n["body"]
     got = notice_mail(stack, "bob", n)
     assert got["In-Reply-To"] == msg["Message-ID"]
     assert gw.rows("SELECT count(*) FROM nomination")[0][0] == 0
@@ -424,8 +450,8 @@ def test_nomination_by_mail_without_trusted_authentication_is_refused(stack, gat
 
 
 def test_nomination_by_mail_without_trusted_authserv_id_is_refused(stack, gateway):
-    gw = gateway()  # imap.trusted_authserv_id unset: no mail is authenticated
-    alice = stack.address("alice")
+    gw = gateway()  # imap.trusted_authserv_id unset: no mail is authenticated,
+    alice = stack.address("alice")  # not even one submitted with a login
     msg = make_message(alice, gw.addr("dev+request"), "Nomination",
                        "nominate dave@example.org\n",
                        Authentication_Results="mail.example.org; dmarc=pass "
@@ -444,7 +470,7 @@ def test_nomination_by_authenticated_mail_is_recorded(stack, gateway):
                        "nominate dave@example.org\n\n-- \nAlice\n",
                        Authentication_Results="mail.example.org; dmarc=pass "
                                               "header.from=example.org")
-    send(stack, "alice", msg, gw.addr("dev+request"))
+    send_unauthenticated(stack, msg, gw.addr("dev+request"), alice)
     n = gw.wait_notice(alice, lambda n: n["in_reply_to"] == msg["Message-ID"].strip("<>"))
     assert "Nominated" in n["body"] and "(1 of 2 nominations)" in n["body"], n["body"]
     notice_mail(stack, "alice", n)
@@ -455,3 +481,73 @@ def test_nomination_by_authenticated_mail_is_recorded(stack, gateway):
     show = gw.show("dave@example.org")
     assert "Layer: guest" in show, show
     assert "Nominations: 1" in show, show
+
+
+def test_nominations_submitted_with_a_login_promote_the_guest(stack, gateway):
+    gw = gateway(imap=TRUSTED)
+    bob, alice = stack.address("bob"), stack.address("alice")
+    to = gw.addr("dev+request")
+    # bob logs in with his local part: no DKIM, no Authentication-Results
+    first = make_message(bob, to, "Nomination", "nominate dave@example.org\n")
+    assert stack.send_mail(bob, to, first, user="bob") == {}
+    n = gw.wait_notice(bob, lambda n: n["in_reply_to"] == first["Message-ID"].strip("<>"))
+    assert "Nominated dave@example.org as member (1 of 2 nominations)" in n["body"], n["body"]
+    notice_mail(stack, "bob", n)
+    # what the gateway believed: Postfix's own record, nothing else
+    got = received_by_gateway(stack, first["Message-ID"])
+    assert got["Authentication-Results"] is None
+    assert any("(Authenticated sender: bob)" in str(r) and "by mail.example.org" in str(r)
+               and "ESMTPSA" in str(r) for r in got.get_all("Received")), \
+        got.get_all("Received")
+
+    # alice logs in with her full address; the second nomination promotes
+    second = make_message(alice, to, "Nomination", "nominate dave@example.org\n")
+    assert stack.send_mail(alice, to, second, user="alice@example.org",
+                           password=stack.password("alice")) == {}
+    n = gw.wait_notice(alice, lambda n: n["in_reply_to"] == second["Message-ID"].strip("<>"))
+    assert "dave@example.org is now a member (nominated by Bob Example, Alice Example)" \
+        in n["body"], n["body"]
+    assert "Layer: member" in gw.show("dave@example.org")
+    # dave hears of it by mail
+    gw.wait_notice("dave@example.org", lambda n: "now a member" in n["subject"])
+
+
+def test_nomination_with_a_forged_submission_record_is_refused(stack, gateway):
+    gw = gateway(imap=TRUSTED)
+    alice = stack.address("alice")
+    to = gw.addr("dev+request")
+    # port 25, no login, From alice, and on top of the sender's headers a
+    # Received header in Postfix's words claiming alice logged in
+    msg = make_message(alice, to, "Nomination", "nominate dave@example.org\n")
+    forged = ("Received: from client.test.example.org (unknown [127.0.0.1])\r\n"
+              "\t(Authenticated sender: alice)\r\n"
+              "\tby mail.example.org (Postfix) with ESMTPSA id 4F2A1A7812C\r\n"
+              f"\tfor <{to}>; {email.utils.formatdate()}\r\n").encode()
+    send_unauthenticated(stack, forged + msg.as_bytes(policy=email.policy.SMTP), to,
+                         "mallory@elsewhere.example.net")
+    n = gw.wait_notice(alice, lambda n: n["in_reply_to"] == msg["Message-ID"].strip("<>"))
+    assert ("no record by mail.example.org of an authenticated submission by "
+            "alice@example.org: mail.example.org received it without SMTP "
+            "authentication (no login recorded)") in n["body"], n["body"]
+    assert "Nothing was recorded" in n["body"]
+    notice_mail(stack, "alice", n)
+    # the forged header did arrive, below the one Postfix wrote
+    got = received_by_gateway(stack, msg["Message-ID"])
+    assert sum("Authenticated sender: alice" in str(r) for r in got.get_all("Received")) == 1
+    assert gw.rows("SELECT count(*) FROM nomination")[0][0] == 0
+    assert gw.rows("SELECT count(*) FROM identity WHERE value = ?", "dave@example.org") \
+        == [(0,)]
+
+
+def test_nomination_submitted_under_another_login_is_refused(stack, gateway):
+    gw = gateway(imap=TRUSTED)
+    alice = stack.address("alice")
+    to = gw.addr("dev+request")
+    # bob, logged in as himself, writes From alice: the login is bob's
+    msg = make_message(alice, to, "Nomination", "nominate dave@example.org\n")
+    assert stack.send_mail(stack.address("bob"), to, msg, user="bob") == {}
+    n = gw.wait_notice(alice, lambda n: n["in_reply_to"] == msg["Message-ID"].strip("<>"))
+    assert ("no record by mail.example.org of an authenticated submission by "
+            "alice@example.org: mail.example.org received it from a login that is "
+            "not alice@example.org") in n["body"], n["body"]
+    assert gw.rows("SELECT count(*) FROM nomination")[0][0] == 0

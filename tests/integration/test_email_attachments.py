@@ -15,73 +15,13 @@ import os
 import re
 from pathlib import Path
 
-import pytest
-
-from coopgate import Daemon, cli, empty_gateway_mailbox, query, token, wait_for
-from helpers import make_message, write_coopgate_config
-
-SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:",
-                   "UndefinedBehaviorSanitizer")
-
-
-def list_addr(stack) -> str:
-    return f"dev@{stack.LIST_DOMAIN}"
-
-
-def copies(stack, user, pred) -> list:
-    return [m for m in stack.maildir_messages(user) if pred(m)]
-
+from coopgate import cli, query, token, wait_for
+from helpers import make_message
+from test_email_send import (  # noqa: F401  (gateway: a fixture)
+    by_msgid, copies, gateway, list_addr, text_of, wait_outbox_settled)
 
 def wait_copy(stack, user, pred, timeout=40.0):
     return wait_for(f"a mail for {user}", lambda: copies(stack, user, pred), timeout)[0]
-
-
-def by_msgid(msgid):
-    return lambda m: m["Message-ID"] == msgid
-
-
-def text_of(m) -> str:
-    return m.get_body(preferencelist=("plain",)).get_content()
-
-
-def wait_outbox_settled(gw, timeout=60.0) -> None:
-    wait_for("no pending outbox rows", lambda: query(
-        gw.data_dir, "SELECT count(*) FROM outbox WHERE state = 'pending'")[0][0] == 0,
-        timeout)
-
-
-class Gateway(Daemon):
-    def __init__(self, stack, tmp_path, **overrides):
-        self.stack = stack
-        self.data_dir = tmp_path / "data"
-        overrides.setdefault("xmpp", None)
-        conf = write_coopgate_config(stack, tmp_path, **overrides)
-        super().__init__(conf, tmp_path / "coopgate.log")
-        cli(conf, "init", check=0)
-
-
-@pytest.fixture
-def gateway(stack, tmp_path):
-    """Factory for a configured, initialised coopgate; empties the gateway mailbox;
-    checks the log for sanitizer reports and the mail password at the end."""
-    made = []
-
-    def make(**overrides):
-        empty_gateway_mailbox(stack)
-        gw = Gateway(stack, tmp_path / "gw", **overrides)
-        made.append(gw)
-        return gw
-
-    yield make
-    for gw in made:
-        if gw.proc and gw.proc.poll() is None:
-            gw.stop()
-        log = gw.log_text()
-        for mark in SANITIZER_MARKS:
-            assert mark not in log, log
-        assert stack.GATEWAY_MAIL_PASSWORD not in log
-    if made:
-        empty_gateway_mailbox(stack)
 
 
 def a_pdf(size: int, marker: bytes) -> bytes:

@@ -239,17 +239,6 @@ waits_for_join(struct xmpp_bridge *xb, const struct cg_outbox_row *row)
 	return r && r->state != ROOM_JOINED && r->error == NULL;
 }
 
-/* "1.2 MB", "512 KB", "17 bytes" */
-static char *
-size_text(int64_t n)
-{
-	if (n >= 1024 * 1024)
-		return cg_asprintf("%.1f MB", (double)n / (1024.0 * 1024.0));
-	if (n >= 1024)
-		return cg_asprintf("%lld KB", (long long)(n / 1024));
-	return cg_asprintf("%lld bytes", (long long)n);
-}
-
 /*
  * The message's files: a line of their own (body = the GET URL, XEP-0066)
  * for each one uploaded, appended to st[0..n); a note in `text` for each
@@ -282,7 +271,7 @@ file_lines(struct xmpp_bridge *xb, struct xmpp_pending *p,
 			cg_buf_printf(text, "\n[File: %s not passed on: %s]",
 			              name, a[k].note ? a[k].note : "refused");
 		} else if (xmpp_cfg(xb)->upload_service == NULL) {
-			char *sz = size_text(a[k].size);
+			char *sz = cg_size_text(a[k].size);
 			cg_buf_printf(text,
 			              "\n[File: %s (%s) sent by mail; this "
 			              "room has no upload service]",

@@ -144,12 +144,6 @@ channel_by_id(struct xmpp_bridge *xb, int64_t channel_id)
 	return NULL;
 }
 
-static char *
-mb(int64_t n)
-{
-	return cg_asprintf("%.1f MB", (double)n / (1024.0 * 1024.0));
-}
-
 /* Over the quota: the sharer is told privately (a notice by chat). */
 static void
 tell_over_quota(struct xmpp_bridge *xb, const struct cg_stored_msg *m,
@@ -160,7 +154,7 @@ tell_over_quota(struct xmpp_bridge *xb, const struct cg_stored_msg *m,
 	if (jid == NULL || strchr(jid, '@') == NULL || strchr(jid, '/'))
 		return; /* the room hides who it is */
 	const char *domain = xb->gw->cfg->gateway.domain;
-	char *sz = mb(size), *u = mb(used);
+	char *sz = cg_size_text(size), *u = cg_size_text(used);
 	struct cg_notice n = {0};
 	n.channel_id = m->channel_id;
 	n.from_addr = ch ? cg_asprintf("%s+request@%s", ch->name, domain)
@@ -247,7 +241,7 @@ fetch_done(struct xmpp_bridge *xb, struct http_job *j)
 		a->type = media_type(j->content_type);
 	char *why = NULL;
 	if (j->too_big) {
-		char *lim = mb(j->max);
+		char *lim = cg_size_text(j->max);
 		why = cg_asprintf("larger than the mail limit of %s "
 		                  "(smtp.max_attachment_size)",
 		                  lim);

@@ -130,10 +130,7 @@ rows_of(struct xmpp_bridge *xb, const struct xmpp_pending *p,
 static void
 note(struct xmpp_pending *p, const struct cg_att_row *a, const char *why)
 {
-	char *sz = a->size >= 1024 * 1024
-	               ? cg_asprintf("%.1f MB", (double)a->size / 1048576.0)
-	               : cg_asprintf("%lld KB", (long long)(a->size + 1023) /
-	                                            1024);
+	char *sz = cg_size_text(a->size);
 	p->up_notes = cg_realloc(p->up_notes,
 	                         (p->nup_notes + 1) * sizeof *p->up_notes);
 	p->up_notes[p->nup_notes++] =

@@ -288,6 +288,21 @@ struct promotion {
 	size_t released;
 };
 
+/* Whether the contact receives the channel's mail already. */
+static int
+subscribed(struct cg_store *s, int64_t contact, const char *channel)
+{
+	struct cg_subscription *v;
+	size_t n;
+	int yes = 0;
+	if (cg_store_contact_subscriptions(s, contact, &v, &n) != 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		yes |= strcmp(v[i].channel, channel) == 0;
+	cg_subscriptions_free(v, n);
+	return yes;
+}
+
 static int
 promote(struct cg_gateway *gw, struct promotion *p)
 {
@@ -313,11 +328,24 @@ promote(struct cg_gateway *gw, struct promotion *p)
 	const char *layer = cg_layer_name(p->target);
 	char *subject = cg_asprintf("You are now a %s of %s", layer,
 				    p->ch->name);
+	/* Posting is not reading: a guest is not subscribed, and only the
+	 * person themselves may subscribe (with the confirmation round
+	 * trip), so say how. */
+	char *req = cg_onboarding_request_addr(p->ch->address);
+	char *how = subscribed(s, p->nominee, p->ch->name)
+			    ? cg_strdup("")
+			    : cg_asprintf("To receive the mail of %s, send "
+					  "\"subscribe\" to %s (you will be "
+					  "asked to confirm).\n",
+					  p->ch->address, req);
 	char *body = cg_asprintf(
 		"Hello,\n\nyou have been nominated by %s and are now a %s: "
-		"you can post to %s.\n%s",
+		"you can post to %s.\n%s%s",
 		cg_buf_str(&p->by), layer, p->ch->address,
-		p->released ? "Your held messages have been delivered.\n" : "");
+		p->released ? "Your held messages have been delivered.\n" : "",
+		how);
+	free(req);
+	free(how);
 	char *to = contact_email(s, p->nominee);
 	rc = notify(gw, p->ch, p->channel_id, to, subject, body);
 	free(to);

@@ -508,8 +508,11 @@ def test_nominations_submitted_with_a_login_promote_the_guest(stack, gateway):
     assert "dave@example.org is now a member (nominated by Bob Example, Alice Example)" \
         in n["body"], n["body"]
     assert "Layer: member" in gw.show("dave@example.org")
-    # dave hears of it by mail
-    gw.wait_notice("dave@example.org", lambda n: "now a member" in n["subject"])
+    # dave hears of it by mail, and how to receive the list (a guest is not
+    # subscribed; only dave may subscribe himself)
+    told = gw.wait_notice("dave@example.org", lambda n: "now a member" in n["subject"])
+    assert f'send "subscribe" to dev+request@{stack.LIST_DOMAIN}' in \
+        " ".join(told["body"].split()), told["body"]
 
 
 def test_nomination_with_a_forged_submission_record_is_refused(stack, gateway):

@@ -130,3 +130,24 @@ def test_file_over_the_quota_reaches_email_as_a_link_and_the_sharer_is_told(
                             and f"huge-{tok}.pdf" in m["body"], timeout=30)
     assert "1 MB" in told["body"]
     assert query(gw.data_dir, "SELECT count(*) FROM blob") == [(0,)]
+
+
+def test_external_link_is_never_fetched_from_a_private_address(stack, gateway, clients):
+    """fetch_external = true lets the gateway fetch any https link, but not
+    one that leads into its own network: the same file under another host
+    name (localhost, not the upload service's origin) is refused at connect
+    time, and the mail carries the link."""
+    room = new_room(stack)
+    gw = gateway(room, xmpp={"fetch_external": True}).start_joined()
+    bob = clients("bob")
+    bob.join_room(room, "bob")
+    tok = token()
+    url = bob.upload(pdf_bytes(tok), f"inside-{tok}.pdf", "application/pdf")
+    assert url.startswith("https://127.0.0.1:")
+    inside = url.replace("https://127.0.0.1:", "https://localhost:", 1)
+    bob.send_room(room, inside)
+    got = stack.wait_for_mail("alice", lambda m: inside in text_of(m), timeout=60)
+    assert attachments_of(got) == []
+    (state, note), = query(gw.data_dir, "SELECT state, note FROM attachment "
+                           "WHERE url = ?", inside)
+    assert state == "link" and "loopback" in note, note

@@ -74,6 +74,33 @@ utc(int64_t t, const char *fmt, char *buf, size_t n)
 	strftime(buf, n, fmt, &tm);
 }
 
+/* The message's files, a line each: a digest carries none of them, so
+ * say where they are (the link, when the room's upload gave one). */
+static void
+digest_files(struct cg_gateway *gw, int64_t message_id, struct cg_buf *b)
+{
+	struct cg_att_row *a;
+	size_t n;
+	if (cg_store_attachments_of(gw->store, message_id, &a, &n) != 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const char *name = a[i].name ? a[i].name : "unnamed file";
+		char *size = a[i].size > 0 ? cg_size_text(a[i].size) : NULL;
+		cg_buf_printf(b, "[File: %s%s%s%s", name, size ? " (" : "",
+		              size ? size : "", size ? ")" : "");
+		if (a[i].state == CG_ATT_REFUSED)
+			cg_buf_printf(b, " not passed on: %s]\n",
+			              a[i].note ? a[i].note : "refused");
+		else if (a[i].url)
+			cg_buf_printf(b, ": %s]\n", a[i].url);
+		else
+			cg_buf_puts(b, ": in the list's own mail, not in "
+			               "digests]\n");
+		free(size);
+	}
+	cg_att_rows_free(a, n);
+}
+
 char *
 email_digest_body(struct cg_gateway *gw, const char *channel,
                   const int64_t *ids, size_t n, int64_t start, int64_t end)
@@ -107,6 +134,7 @@ email_digest_body(struct cg_gateway *gw, const char *channel,
 		cg_buf_puts(&b, text);
 		if (b.len && b.data[b.len - 1] != '\n')
 			cg_buf_putc(&b, '\n');
+		digest_files(gw, ids[i], &b);
 		cg_stored_msg_free(&m);
 	}
 	return cg_buf_steal(&b);

@@ -3,7 +3,10 @@
  * period (a day, at 00:00 UTC) each channel with new posts gets one digest
  * per such member: a plain-text mail (text/plain, not multipart/digest:
  * every mail client shows it, and it quotes the trimmed text the room saw)
- * listing the posts stored since the channel's previous digest.  Each copy
+ * listing the posts stored since the channel's previous digest, each
+ * post's files as "[File: NAME (SIZE): URL]" lines (a digest attaches
+ * none; without a link the line says they came in the list's own mail).
+ * Each copy
  * is a notice (store: digest_notice) and leaves through the outbox; it is
  * composed as list mail (smtp_out.c) with a VERP envelope sender.
  *

@@ -1,11 +1,13 @@
 /*
  * test_attach.c: which files of a stored message the email bridge attaches
  * (bytes from the SchutzBox or an old row, within smtp.max_attachment_size)
- * and the "[File: ...]" line each other file gets (bridges/email/attach.c).
+ * and the "[File: ...]" line each other file gets (bridges/email/attach.c);
+ * and the lines a digest gives every file (bridges/email/digest.c).
  */
 #include "testutil.h"
 
 #include "bridges/email/attach.h"
+#include "bridges/email/digest.h"
 
 #define URL "https://upload.example.org/slot/photo.jpg"
 
@@ -196,10 +198,33 @@ test_a_blob_the_box_cannot_read_is_an_error_naming_message_and_blob(void **s)
 	att_free(a);
 }
 
+static void
+test_a_digest_names_every_file_and_where_it_is(void **state)
+{
+	struct att_fix *a = att_setup();
+	add_row(a, 0, "minutes.pdf", CG_ATT_STORED, "%PDF-1.4 x", 10, NULL,
+	        NULL);
+	add_row(a, 1, "photo.jpg", CG_ATT_LINK, NULL, 2048, URL, NULL);
+	add_row(a, 2, "big.iso", CG_ATT_REFUSED, NULL, 0, NULL,
+	        "over the sender's SchutzBox quota");
+	char *body = email_digest_body(&a->f->gw, "dev", &a->msg, 1, 0,
+	                               cg_now());
+	assert_non_null(body);
+	if (!strstr(body, "[File: minutes.pdf (10 bytes): in the list's own "
+	                  "mail, not in digests]\n") ||
+	    !strstr(body, "[File: photo.jpg (2 kB): " URL "]\n") ||
+	    !strstr(body, "[File: big.iso not passed on: over the sender's "
+	                  "SchutzBox quota]\n"))
+		fail_msg("digest body lacks its files:\n%s", body);
+	free(body);
+	att_free(a);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_a_digest_names_every_file_and_where_it_is),
 	    cmocka_unit_test(
 	        test_a_file_in_the_box_within_the_limit_is_attached),
 	    cmocka_unit_test(

@@ -269,11 +269,19 @@ on_groupchat(struct xmpp_bridge *xb, struct xmpp_room *r, struct xmpp_in *in)
 	}
 	if (in->nick == NULL)
 		return; /* the room itself speaking (status changes) */
-	/* Ours: only our nicks count (anyone can claim an origin-id). */
-	if (nick_is_ours(r, in->nick)) {
+	/* Ours: only our nicks, or an occupant the room shows with one of
+	 * our JIDs, complete a row (anyone can claim an origin-id). */
+	const struct xmpp_occupant *o = muc_occupant(r, in->nick);
+	if (nick_is_ours(r, in->nick) ||
+	    (o && o->jid && xmpp_jid_is_ours(xb, o->jid))) {
 		deliver_on_echo(xb, in->origin_id, in->stanza_id);
 		return;
 	}
+	/* A puppet's line echoed while we stop (its puppet already left):
+	 * never a room line.  Nothing else is stored while stopping
+	 * either: the archive brings it after the restart. */
+	if (xb->stopping || deliver_is_ours(xb, in->origin_id))
+		return;
 	if (in->body == NULL || blank(in->body))
 		return;
 	if (r->state != ROOM_JOINED || (in->delayed && !r->live)) {

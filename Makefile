@@ -27,8 +27,8 @@ SANFLAGS =
 endif
 
 CFLAGS  += $(CSTD) $(WARN) $(OPT) $(SANFLAGS) $(INCS) $(PKG_CFLAGS) -MMD -MP
-# --as-needed: a library nothing calls yet (libcurl until HTTP upload) is not
-# loaded, which keeps the daemon's resident size down.
+# --as-needed: a library pkg-config names but nothing calls (libetpan's own
+# dependencies, e.g. -ldb -llockfile) is not recorded as needed.
 LDFLAGS += $(SANFLAGS) -Wl,--as-needed
 LDLIBS  += $(PKG_LIBS) -lpthread
 

@@ -95,7 +95,6 @@ fetch_one(struct xmpp_bridge *xb, const struct cg_att_row *a)
 	j->max = xb->gw->cfg->smtp.present ? xb->gw->cfg->smtp.max_attachment_size
 	                                   : FETCH_DEFAULT_MAX;
 	j->timeout_s = FILES_TIMEOUT;
-	j->key1 = a->message_id;
 	j->key2 = a->idx;
 	j->message_id = a->message_id;
 	j->tag = FILES_FETCH;

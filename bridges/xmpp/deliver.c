@@ -486,81 +486,93 @@ record_ids(struct xmpp_bridge *xb, int64_t message_id, const char *room,
 	         (long long)message_id, cg_store_errmsg(s));
 }
 
+/* The outbox row an origin-id of our form ("cg-ROW-HASH", or a file
+ * line's "cg-ROW-HASH-fN") names. */
+struct origin_row {
+	struct cg_outbox_row row;
+	enum cg_outbox_state state;
+	char *expect; /* the origin-id of the row's line; NULL when the row
+	                 is not xmpp's or its message is gone */
+};
+
+/* -1: not of our form; 0: no such row; 1: o is filled (origin_row_free). */
+static int
+origin_row(struct xmpp_bridge *xb, const char *origin_id,
+           struct origin_row *o)
+{
+	long long row_id;
+	unsigned hash;
+	if (origin_id == NULL || strncmp(origin_id, "cg-", 3) != 0 ||
+	    sscanf(origin_id, "cg-%lld-%8x", &row_id, &hash) != 2)
+		return -1;
+	o->expect = NULL;
+	if (cg_store_outbox_get(xb->gw->store, row_id, &o->row, &o->state,
+	                        NULL) != 0)
+		return 0;
+	struct cg_stored_msg m;
+	if (strcmp(o->row.bridge, "xmpp") == 0 &&
+	    cg_store_message_get(xb->gw->store, o->row.message_id, &m) == 0) {
+		o->expect = origin_id_for(row_id, m.message_id);
+		cg_stored_msg_free(&m);
+	}
+	return 1;
+}
+
+static void
+origin_row_free(struct origin_row *o)
+{
+	free(o->expect);
+	free(o->row.bridge);
+	free(o->row.destination);
+	free(o->row.last_error);
+}
+
 /* An echo of ours whose row is not in flight (timed out, or sent before a
  * restart): find the row by the origin-id. */
 static int
 late_echo(struct xmpp_bridge *xb, const char *origin_id, const char *stanza_id)
 {
-	long long row_id;
-	unsigned hash;
-	if (sscanf(origin_id, "cg-%lld-%8x", &row_id, &hash) != 2)
+	struct origin_row o;
+	int found = origin_row(xb, origin_id, &o);
+	if (found < 0)
 		return 0;
-	struct cg_outbox_row row;
-	enum cg_outbox_state state;
-	char *far = NULL;
-	if (cg_store_outbox_get(xb->gw->store, row_id, &row, &state, &far) != 0)
+	if (found == 0)
 		return 1; /* ours by its form; nothing left to do */
-	struct cg_stored_msg m;
-	int known =
-	    cg_store_message_get(xb->gw->store, row.message_id, &m) == 0;
-	char *expect = known ? origin_id_for(row_id, m.message_id) : NULL;
-	if (expect && strcmp(expect, origin_id) == 0 &&
-	    strcmp(row.bridge, "xmpp") == 0) {
-		record_ids(xb, row.message_id, row.destination, origin_id,
+	if (o.expect && strcmp(o.expect, origin_id) == 0) {
+		record_ids(xb, o.row.message_id, o.row.destination, origin_id,
 		           stanza_id);
-		if (state == CG_OUT_PENDING) {
+		if (o.state == CG_OUT_PENDING) {
 			struct cg_outbox_item it = {
-			    .row = &row,
+			    .row = &o.row,
 			    .status = CG_DELIVERED,
 			    .far_id =
 			        cg_strdup(stanza_id ? stanza_id : origin_id),
 			};
 			cg_info("xmpp: outbox %lld: late echo from %s: "
 			        "delivered",
-			        row_id, row.destination);
+			        (long long)o.row.id, o.row.destination);
 			cg_outbox_complete(xb->gw, &it);
 		}
 	}
-	free(expect);
-	if (known)
-		cg_stored_msg_free(&m);
-	free(far);
-	free(row.bridge);
-	free(row.destination);
-	free(row.last_error);
+	origin_row_free(&o);
 	return 1;
 }
 
 int
 deliver_is_ours(struct xmpp_bridge *xb, const char *origin_id)
 {
-	long long row_id;
-	unsigned hash;
-	if (origin_id == NULL || strncmp(origin_id, "cg-", 3) != 0 ||
-	    sscanf(origin_id, "cg-%lld-%8x", &row_id, &hash) != 2)
+	struct origin_row o;
+	if (origin_row(xb, origin_id, &o) <= 0)
 		return 0;
-	struct cg_outbox_row row;
-	enum cg_outbox_state state;
-	char *far = NULL;
-	if (cg_store_outbox_get(xb->gw->store, row_id, &row, &state, &far) != 0)
-		return 0;
-	struct cg_stored_msg m;
 	int ours = 0;
-	if (strcmp(row.bridge, "xmpp") == 0 &&
-	    cg_store_message_get(xb->gw->store, row.message_id, &m) == 0) {
-		char *expect = origin_id_for(row_id, m.message_id);
-		size_t n = strlen(expect);
+	if (o.expect) {
+		size_t n = strlen(o.expect);
 		/* the row's line, or one of its file lines ("-fN") */
-		ours = strncmp(origin_id, expect, n) == 0 &&
+		ours = strncmp(origin_id, o.expect, n) == 0 &&
 		       (origin_id[n] == '\0' ||
 		        strncmp(origin_id + n, "-f", 2) == 0);
-		free(expect);
-		cg_stored_msg_free(&m);
 	}
-	free(far);
-	free(row.bridge);
-	free(row.destination);
-	free(row.last_error);
+	origin_row_free(&o);
 	return ours;
 }
 

@@ -95,7 +95,6 @@ fetch_one(struct xmpp_bridge *xb, const struct cg_att_row *a)
 	j->max = xb->gw->cfg->smtp.present ? xb->gw->cfg->smtp.max_attachment_size
 	                                   : FETCH_DEFAULT_MAX;
 	j->timeout_s = FILES_TIMEOUT;
-	j->key1 = a->message_id;
 	j->key2 = a->idx;
 	j->message_id = a->message_id;
 	j->tag = FILES_FETCH;
@@ -131,17 +130,6 @@ fetch_resume(struct xmpp_bridge *xb)
 	for (size_t k = 0; k < n; k++)
 		fetch_one(xb, &a[k]);
 	cg_att_rows_free(a, n);
-}
-
-static const struct cg_cfg_channel *
-channel_by_id(struct xmpp_bridge *xb, int64_t channel_id)
-{
-	const struct cg_config *c = xb->gw->cfg;
-	for (size_t i = 0; i < c->nchannels; i++)
-		if (cg_store_channel_id(xb->gw->store, c->channels[i].name) ==
-		    channel_id)
-			return &c->channels[i];
-	return NULL;
 }
 
 /* Over the quota: the sharer is told privately (a notice by chat). */
@@ -235,7 +223,10 @@ fetch_done(struct xmpp_bridge *xb, struct http_job *j)
 		cg_att_rows_free(rows, n);
 		return;
 	}
-	const struct cg_cfg_channel *ch = channel_by_id(xb, m.channel_id);
+	char *chname = cg_store_channel_name(s, m.channel_id);
+	const struct cg_cfg_channel *ch =
+	    chname ? cg_config_channel(xb->gw->cfg, chname) : NULL;
+	free(chname);
 	const char *name = a->name ? a->name : "the file";
 	if (a->type == NULL)
 		a->type = media_type(j->content_type);

@@ -696,7 +696,7 @@ xmpp_body_url(const char *body)
 	while (len && strchr(" \t\r\n", body[len - 1]))
 		len--;
 	char *u = cg_strndup(body, len);
-	char *origin = http_url(u) ? xmpp_url_origin(u) : NULL;
+	char *origin = xmpp_url_origin(u); /* NULL: not an http(s) URL */
 	if (origin == NULL) {
 		free(u);
 		return NULL;

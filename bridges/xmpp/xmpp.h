@@ -144,7 +144,7 @@ struct xmpp_pending {
 	size_t nheld;
 	char *puppet_jid;
 	/* XEP-0363 (upload.c): the message's files go up before it is
-	 * sent; then send_at_once is cleared and deliver_send() runs */
+	 * sent; then uploading is cleared and deliver_send() runs */
 	int uploading;
 	int up_idx;       /* attachment in hand (-1: none yet) */
 	char *slot_id;    /* the slot request's iq id, or NULL */

@@ -114,18 +114,25 @@ text_is_url(const char *text, const char *url)
 	       text[n + strspn(text + n, " \t\r\n")] == '\0';
 }
 
-/* One "[File: NAME (SIZE)...]" line; tail starts with ':' or ' '. */
-static void
-file_line(struct cg_buf *lines, const struct cg_att_row *a, const char *tail)
+void
+email_file_line(struct cg_buf *lines, const char *name, int64_t size,
+                const char *tail)
 {
-	char *name = file_name(a);
 	cg_buf_printf(lines, "[File: %s", name);
-	if (a->size > 0) {
-		char *sz = cg_size_text(a->size);
+	if (size > 0) {
+		char *sz = cg_size_text(size);
 		cg_buf_printf(lines, " (%s)", sz);
 		free(sz);
 	}
 	cg_buf_printf(lines, "%s]\n", tail);
+}
+
+/* Row a's line, under the name file_name() gives it. */
+static void
+file_line(struct cg_buf *lines, const struct cg_att_row *a, const char *tail)
+{
+	char *name = file_name(a);
+	email_file_line(lines, name, a->size, tail);
 	free(name);
 }
 

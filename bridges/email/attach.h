@@ -40,4 +40,12 @@ int email_files_add(struct cg_gateway *gw, int64_t message_id, int64_t max_size,
                     struct cg_buf *lines, char **err);
 void email_files_free(struct email_files *f);
 
+/*
+ * One "[File: NAME (SIZE)TAIL]" line, LF-terminated, added to lines: SIZE
+ * (cg_size_text) only when size > 0; tail starts with ':' or ' '.  Every
+ * "[File: ...]" line the bridge writes (mail and digest) is made here.
+ */
+void email_file_line(struct cg_buf *lines, const char *name, int64_t size,
+                     const char *tail);
+
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bridges/email/attach.h"
 #include "bridges/email/digest.h"
 #include "gateway/gateway.h"
 #include "gateway/log.h"
@@ -84,19 +85,18 @@ digest_files(struct cg_gateway *gw, int64_t message_id, struct cg_buf *b)
 	if (cg_store_attachments_of(gw->store, message_id, &a, &n) != 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		const char *name = a[i].name ? a[i].name : "unnamed file";
-		char *size = a[i].size > 0 ? cg_size_text(a[i].size) : NULL;
-		cg_buf_printf(b, "[File: %s%s%s%s", name, size ? " (" : "",
-		              size ? size : "", size ? ")" : "");
+		char *tail;
 		if (a[i].state == CG_ATT_REFUSED)
-			cg_buf_printf(b, " not passed on: %s]\n",
-			              a[i].note ? a[i].note : "refused");
+			tail = cg_asprintf(" not passed on: %s",
+			                   a[i].note ? a[i].note : "refused");
 		else if (a[i].url)
-			cg_buf_printf(b, ": %s]\n", a[i].url);
+			tail = cg_asprintf(": %s", a[i].url);
 		else
-			cg_buf_puts(b, ": in the list's own mail, not in "
-			               "digests]\n");
-		free(size);
+			tail = cg_strdup(": in the list's own mail, not in "
+			                 "digests");
+		email_file_line(b, a[i].name ? a[i].name : "unnamed file",
+		                a[i].size, tail);
+		free(tail);
 	}
 	cg_att_rows_free(a, n);
 }

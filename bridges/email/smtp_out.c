@@ -476,6 +476,30 @@ strv_free(char **v, size_t n)
 	free(v);
 }
 
+/* A reply to stored message `parent` of thread `thread_id`: its
+ * Message-ID and the References chain up to it. */
+static void
+reply_ids(struct cg_store *st, int64_t thread_id, int64_t parent, char **irt,
+          char ***refs, size_t *nrefs)
+{
+	struct cg_stored_msg p;
+	if (cg_store_message_get(st, parent, &p) == 0) {
+		*irt = cg_strdup(p.message_id);
+		cg_stored_msg_free(&p);
+	}
+	if (cg_store_thread_message_ids(st, thread_id, parent, refs, nrefs) !=
+	    0)
+		return;
+	if (*nrefs > MAX_REFS) { /* keep the root and the newest */
+		size_t drop = *nrefs - MAX_REFS;
+		for (size_t i = 1; i <= drop; i++)
+			free((*refs)[i]);
+		memmove(*refs + 1, *refs + 1 + drop,
+		        (MAX_REFS - 1) * sizeof **refs);
+		*nrefs = MAX_REFS;
+	}
+}
+
 /* The parent's Message-ID and the References chain for message m. */
 static void
 thread_ids(struct cg_store *st, const struct cg_stored_msg *m,
@@ -487,24 +511,8 @@ thread_ids(struct cg_store *st, const struct cg_stored_msg *m,
 	int64_t parent = m->parent_id;
 	if (parent == 0 && t->root_message_id && t->root_message_id != m->id)
 		parent = t->root_message_id;
-	if (parent == 0)
-		return;
-	struct cg_stored_msg p;
-	if (cg_store_message_get(st, parent, &p) == 0) {
-		*irt = cg_strdup(p.message_id);
-		cg_stored_msg_free(&p);
-	}
-	if (cg_store_thread_message_ids(st, m->thread_id, parent, refs,
-	                                nrefs) != 0)
-		return;
-	if (*nrefs > MAX_REFS) { /* keep the root and the newest */
-		size_t drop = *nrefs - MAX_REFS;
-		for (size_t i = 1; i <= drop; i++)
-			free((*refs)[i]);
-		memmove(*refs + 1, *refs + 1 + drop,
-		        (MAX_REFS - 1) * sizeof **refs);
-		*nrefs = MAX_REFS;
-	}
+	if (parent)
+		reply_ids(st, m->thread_id, parent, irt, refs, nrefs);
 }
 
 /* Compose stored message `id`; NULL with *fail and *err set. */
@@ -856,23 +864,8 @@ compose_batch(struct email_smtp *s, const char *key, const int64_t *ids,
 	if (ch == NULL)
 		goto out;
 	int64_t last = cg_store_thread_last_email(st, t.id, ids[0]);
-	if (last) {
-		struct cg_stored_msg p;
-		if (cg_store_message_get(st, last, &p) == 0) {
-			irt = cg_strdup(p.message_id);
-			cg_stored_msg_free(&p);
-		}
-		if (cg_store_thread_message_ids(st, t.id, last, &refs,
-		                                &nrefs) == 0 &&
-		    nrefs > MAX_REFS) {
-			size_t drop = nrefs - MAX_REFS;
-			for (size_t i = 1; i <= drop; i++)
-				free(refs[i]);
-			memmove(refs + 1, refs + 1 + drop,
-			        (MAX_REFS - 1) * sizeof *refs);
-			nrefs = MAX_REFS;
-		}
-	}
+	if (last)
+		reply_ids(st, t.id, last, &irt, &refs, &nrefs);
 	subject = thread_subject(t.subject, v[0].subject, 1);
 	list_id = list_id_of(ch->address);
 	msgid = cg_asprintf("cg.%s.b%lld-%lld@%s", t.token, (long long)ids[0],

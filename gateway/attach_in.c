@@ -26,11 +26,18 @@ file_name(const struct cg_attachment *a)
 	return a->name && *a->name ? a->name : "(unnamed file)";
 }
 
+/* A file shared by URL in a room: no bytes yet, the bridge fetches them. */
+static int
+by_url(const struct cg_attachment *a)
+{
+	return a->url && a->data == NULL;
+}
+
 int
 cg_attach_in_fetching(const struct cg_msg *m)
 {
 	for (size_t i = 0; i < m->natt; i++)
-		if (m->att[i].url && m->att[i].data == NULL)
+		if (by_url(&m->att[i]))
 			return 1;
 	return 0;
 }
@@ -191,7 +198,7 @@ cg_attach_in_store(struct cg_gateway *gw, const struct cg_msg *m,
 	for (size_t i = 0; i < m->natt && rc == 0; i++) {
 		const struct cg_attachment *a = &m->att[i];
 		int over = 0;
-		if (a->url && a->data == NULL)
+		if (by_url(a))
 			rc = store_fetch(gw, a, in, (int)i);
 		else
 			rc = store_bytes(gw, a, in, (int)i, &over);

@@ -228,8 +228,8 @@ cg_daemon_run(struct cg_config *cfg, int foreground)
 	char *err = NULL;
 	int rc = CG_EX_OK;
 
+	/* cg_box_open refuses a bad master key (cg_box_check_key). */
 	if (cg_store_open(cfg->gateway.data_dir, 0, &gw.store, &err) != 0 ||
-	    cg_box_check_key(cfg->gateway.data_dir, &err) != 0 ||
 	    (gw.box = cg_box_open(cfg->gateway.data_dir, gw.store, &err)) ==
 		NULL) {
 		fprintf(stderr, "coopgate: %s\n", err);

@@ -112,9 +112,9 @@ contact_insert(struct cg_store *s, const char *kind, const char *name,
 	return db_exec(s, st, "layer history") == 0 ? id : 0;
 }
 
-static int
-identity_add(struct cg_store *s, int64_t contact, enum cg_identity_kind kind,
-	     const char *value)
+int
+cg_store_contact_identity_add(struct cg_store *s, int64_t contact,
+			      enum cg_identity_kind kind, const char *value)
 {
 	int64_t owner = cg_store_contact_find(s, kind, value);
 	if (owner == contact)
@@ -136,7 +136,7 @@ cg_store_contact_auto(struct cg_store *s, enum cg_identity_kind kind,
 		      const char *value, const char *name)
 {
 	int64_t id = contact_insert(s, "person", name, CG_LAYER_GUEST, "auto");
-	if (id == 0 || identity_add(s, id, kind, value) != 0)
+	if (id == 0 || cg_store_contact_identity_add(s, id, kind, value) != 0)
 		return 0;
 	return id;
 }
@@ -203,7 +203,8 @@ member_apply(struct cg_store *s, const struct cg_member_input *in, int64_t id)
 		sqlite3_bind_int64(st, 1, id);
 		if (db_exec(s, st, in->address) != 0)
 			return -1;
-		if (*in->jid && identity_add(s, id, CG_ID_JID, in->jid) != 0)
+		if (*in->jid && cg_store_contact_identity_add(s, id, CG_ID_JID,
+							      in->jid) != 0)
 			return -1;
 	}
 	if (in->org && contact_set_org(s, id, in->org, in->source) != 0)
@@ -255,7 +256,8 @@ cg_store_member_upsert(struct cg_store *s, const struct cg_member_input *in,
 		id = contact_insert(s, "person", in->name,
 				    in->has_layer ? in->layer : CG_LAYER_MEMBER,
 				    in->source);
-		if (id == 0 || identity_add(s, id, CG_ID_EMAIL, in->address))
+		if (id == 0 || cg_store_contact_identity_add(s, id, CG_ID_EMAIL,
+							     in->address))
 			return -1;
 	}
 	if (member_apply(s, in, id) != 0)

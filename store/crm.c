@@ -170,36 +170,6 @@ cg_store_contact_set_org(struct cg_store *s, int64_t contact_id,
 	return cg_store_contact_link_org(s, contact_id, org_id);
 }
 
-static const char SQL_IDENTITY_OWNER[] =
-	"SELECT contact_id FROM identity WHERE kind = ?1 AND value = ?2";
-static const char SQL_IDENTITY_ADD[] =
-	"INSERT INTO identity(contact_id, kind, value) VALUES (?1, ?2, ?3)";
-
-int
-cg_store_contact_identity_add(struct cg_store *s, int64_t contact_id,
-			      enum cg_identity_kind kind, const char *value)
-{
-	const char *k = kind == CG_ID_JID ? "jid" : "email";
-	sqlite3_stmt *st = db_stmt(s, SQL_IDENTITY_OWNER);
-	if (st == NULL)
-		return -1;
-	db_bind_text(st, 1, k);
-	db_bind_text(st, 2, value);
-	int64_t owner = db_scalar(s, st, value);
-	if (owner == contact_id)
-		return 0;
-	if (owner != 0)
-		return db_errorf(s, "%s: already belongs to another contact",
-				 value);
-	st = db_stmt(s, SQL_IDENTITY_ADD);
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, contact_id);
-	db_bind_text(st, 2, k);
-	db_bind_text(st, 3, value);
-	return db_exec(s, st, value);
-}
-
 /* Mail providers anyone can sign up with: a shared domain says nothing
  * about a person's organisation. */
 static const char *const free_mail[] = {

@@ -244,27 +244,6 @@ cg_store_thread_message_ids(struct cg_store *s, int64_t thread_id,
 	return 0;
 }
 
-static const char SQL_ATTACHMENT_ADD[] =
-	"INSERT INTO attachment(message_id, idx, name, type, size, data) "
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-
-int
-cg_store_attachment_add(struct cg_store *s, int64_t message_id, int idx,
-			const char *name, const char *type, const void *data,
-			size_t size)
-{
-	sqlite3_stmt *st = db_stmt(s, SQL_ATTACHMENT_ADD);
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, message_id);
-	sqlite3_bind_int(st, 2, idx);
-	db_bind_text(st, 3, name);
-	db_bind_text(st, 4, type);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)size);
-	sqlite3_bind_blob64(st, 6, data, size, SQLITE_STATIC);
-	return db_exec(s, st, "attachment");
-}
-
 static const char SQL_INTERACTION_ADD[] =
 	"INSERT INTO interaction(contact_id, channel_id, thread_id, message_id, "
 	"network, direction, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";

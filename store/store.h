@@ -186,9 +186,6 @@ int cg_store_message_get(struct cg_store *s, int64_t id,
  * first, for References.  Caller frees each string and the array. */
 int cg_store_thread_message_ids(struct cg_store *s, int64_t thread_id,
 				int64_t upto, char ***out, size_t *n);
-int cg_store_attachment_add(struct cg_store *s, int64_t message_id, int idx,
-			    const char *name, const char *type,
-			    const void *data, size_t size);
 
 /* ---- attachments across the networks (schema 007, store/attachments.c) */
 enum cg_att_state {

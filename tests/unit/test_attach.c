@@ -160,9 +160,16 @@ static void
 test_an_old_row_with_its_own_bytes_is_attached(void **s)
 {
 	struct att_fix *a = att_setup();
-	assert_int_equal(cg_store_attachment_add(a->f->gw.store, a->msg, 0,
-	                                         "old.txt", "text/plain",
-	                                         "old bytes\n", 10),
+	struct cg_att_row r = {
+	    .message_id = a->msg,
+	    .idx = 0,
+	    .name = (char *)"old.txt",
+	    .type = (char *)"text/plain",
+	    .size = 10,
+	    .state = CG_ATT_STORED,
+	};
+	assert_int_equal(cg_store_attachment_insert(a->f->gw.store, &r,
+	                                            "old bytes\n", 10),
 	                 0);
 	assert_int_equal(load(a, 10 * 1024 * 1024, "hello"), 0);
 	assert_int_equal(a->files.natt, 1);

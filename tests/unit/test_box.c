@@ -672,10 +672,15 @@ message_with_attachment(struct boxfix *b, int64_t contact, const char *mid)
 	    .received = cg_now(),
 	};
 	assert_int_equal(cg_store_message_insert(s, &m, NULL, 0), 0);
-	assert_int_equal(cg_store_attachment_add(s, m.id, 0, "a.bin",
-	                                         "application/octet-stream",
-	                                         "x", 1),
-	                 0);
+	struct cg_att_row r = {
+	    .message_id = m.id,
+	    .idx = 0,
+	    .name = (char *)"a.bin",
+	    .type = (char *)"application/octet-stream",
+	    .size = 1,
+	    .state = CG_ATT_STORED,
+	};
+	assert_int_equal(cg_store_attachment_insert(s, &r, "x", 1), 0);
 	return m.id;
 }
 

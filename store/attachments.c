@@ -38,15 +38,21 @@ state_parse(const char *s)
 }
 
 void
+cg_att_row_free(struct cg_att_row *a)
+{
+	free(a->name);
+	free(a->type);
+	free(a->blob_id);
+	free(a->url);
+	free(a->note);
+	memset(a, 0, sizeof *a);
+}
+
+void
 cg_att_rows_free(struct cg_att_row *v, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].name);
-		free(v[i].type);
-		free(v[i].blob_id);
-		free(v[i].url);
-		free(v[i].note);
-	}
+	for (size_t i = 0; i < n; i++)
+		cg_att_row_free(&v[i]);
 	free(v);
 }
 
@@ -132,6 +138,32 @@ cg_store_attachments_of(struct cg_store *s, int64_t message_id,
 		return -1;
 	sqlite3_bind_int64(st, 1, message_id);
 	return rows_read(s, st, out, n);
+}
+
+static const char SQL_ATT_ONE[] = "SELECT " ATT_COLUMNS
+                                  " FROM attachment WHERE message_id = ?1 "
+                                  "AND idx = ?2";
+
+int
+cg_store_attachment_get(struct cg_store *s, int64_t message_id, int idx,
+                        struct cg_att_row *out)
+{
+	memset(out, 0, sizeof *out);
+	sqlite3_stmt *st = db_stmt(s, SQL_ATT_ONE);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, message_id);
+	sqlite3_bind_int(st, 2, idx);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		row_read(st, out);
+	db_done(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return db_errorf(s, "attachment %lld/%d: not found",
+		                 (long long)message_id, idx);
+	return db_fail(s, "attachment");
 }
 
 static const char SQL_ATT_FETCHING[] = "SELECT " ATT_COLUMNS

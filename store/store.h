@@ -216,6 +216,11 @@ int cg_store_attachment_insert(struct cg_store *s, const struct cg_att_row *a,
 /* The attachments of a message, by idx. */
 int cg_store_attachments_of(struct cg_store *s, int64_t message_id,
 			    struct cg_att_row **out, size_t *n);
+/* One attachment; -1 (error recorded) when there is no such row.
+ * Release with cg_att_row_free(). */
+int cg_store_attachment_get(struct cg_store *s, int64_t message_id, int idx,
+			    struct cg_att_row *out);
+void cg_att_row_free(struct cg_att_row *a);
 /* The bytes held in the row (has_data), malloc'd; -1 when none. */
 int cg_store_attachment_data(struct cg_store *s, int64_t message_id, int idx,
 			     unsigned char **data, size_t *len);

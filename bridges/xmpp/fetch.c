@@ -210,17 +210,13 @@ fetch_done(struct xmpp_bridge *xb, struct http_job *j)
 {
 	struct cg_store *s = xb->gw->store;
 	queued(xb, j->message_id << 16 | (j->key2 & 0xffff), 0);
-	struct cg_att_row *rows;
-	size_t n;
+	struct cg_att_row row, *a = &row;
 	struct cg_stored_msg m;
-	if (cg_store_attachments_of(s, j->message_id, &rows, &n) != 0)
+	if (cg_store_attachment_get(s, j->message_id, (int)j->key2, a) != 0)
 		return;
-	struct cg_att_row *a = NULL;
-	for (size_t k = 0; k < n; k++)
-		if (rows[k].idx == (int)j->key2 && rows[k].state == CG_ATT_FETCH)
-			a = &rows[k];
-	if (a == NULL || cg_store_message_get(s, j->message_id, &m) != 0) {
-		cg_att_rows_free(rows, n);
+	if (a->state != CG_ATT_FETCH ||
+	    cg_store_message_get(s, j->message_id, &m) != 0) {
+		cg_att_row_free(a);
 		return;
 	}
 	char *chname = cg_store_channel_name(s, m.channel_id);
@@ -277,5 +273,5 @@ fetch_done(struct xmpp_bridge *xb, struct http_job *j)
 	if (cg_store_outbox_reschedule(s, m.id, "email", due) == 0)
 		xb->gw->outbox_kick = 1;
 	cg_stored_msg_free(&m);
-	cg_att_rows_free(rows, n);
+	cg_att_row_free(a);
 }

@@ -119,14 +119,6 @@ upload_probe(struct xmpp_bridge *xb)
 	xmpp_send_release(xb, iq);
 }
 
-/* The attachment rows of pending row p's message (caller frees). */
-static int
-rows_of(struct xmpp_bridge *xb, const struct xmpp_pending *p,
-        struct cg_att_row **a, size_t *n)
-{
-	return cg_store_attachments_of(xb->gw->store, p->row.message_id, a, n);
-}
-
 static void
 note(struct xmpp_pending *p, const struct cg_att_row *a, const char *why)
 {
@@ -148,7 +140,8 @@ next_file(struct xmpp_bridge *xb, struct xmpp_pending *p)
 {
 	struct cg_att_row *a;
 	size_t n;
-	if (xmpp_cfg(xb)->upload_service == NULL || rows_of(xb, p, &a, &n))
+	if (xmpp_cfg(xb)->upload_service == NULL ||
+	    cg_store_attachments_of(xb->gw->store, p->row.message_id, &a, &n))
 		return 0;
 	int asked = 0;
 	for (size_t k = 0; k < n && !asked; k++) {
@@ -251,12 +244,10 @@ on_slot(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 	if (i < 0)
 		return 0; /* the row gave up waiting */
 	struct xmpp_pending *p = &xb->pend[i];
-	struct cg_att_row *a = NULL, *f = NULL;
-	size_t n = 0;
-	rows_of(xb, p, &a, &n);
-	for (size_t k = 0; k < n; k++)
-		if (a[k].idx == p->up_idx)
-			f = &a[k];
+	struct cg_att_row row, *f = NULL;
+	if (cg_store_attachment_get(xb->gw->store, p->row.message_id,
+	                            p->up_idx, &row) == 0)
+		f = &row;
 	const char *type = xmpp_stanza_get_type(st);
 	struct xmpp_slot slot = {0};
 	char *err = NULL;
@@ -317,7 +308,8 @@ on_slot(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 out:
 	free(err);
 	xmpp_slot_free(&slot);
-	cg_att_rows_free(a, n);
+	if (f)
+		cg_att_row_free(f);
 	return 0;
 }
 
@@ -326,22 +318,17 @@ static void
 store_url(struct xmpp_bridge *xb, int64_t message_id, int idx,
           const char *url)
 {
-	struct cg_att_row *a;
-	size_t n;
-	if (cg_store_attachments_of(xb->gw->store, message_id, &a, &n) != 0)
+	struct cg_att_row a;
+	if (cg_store_attachment_get(xb->gw->store, message_id, idx, &a) != 0)
 		return;
-	for (size_t k = 0; k < n; k++) {
-		if (a[k].idx != idx)
-			continue;
-		free(a[k].url);
-		a[k].url = cg_strdup(url);
-		if (cg_store_attachment_update(xb->gw->store, &a[k]) != 0)
-			cg_error("xmpp: message %lld: cannot store the URL "
-			         "of attachment %d: %s",
-			         (long long)message_id, idx,
-			         cg_store_errmsg(xb->gw->store));
-	}
-	cg_att_rows_free(a, n);
+	free(a.url);
+	a.url = cg_strdup(url);
+	if (cg_store_attachment_update(xb->gw->store, &a) != 0)
+		cg_error("xmpp: message %lld: cannot store the URL of "
+		         "attachment %d: %s",
+		         (long long)message_id, idx,
+		         cg_store_errmsg(xb->gw->store));
+	cg_att_row_free(&a);
 }
 
 void
@@ -371,18 +358,13 @@ upload_done(struct xmpp_bridge *xb, struct http_job *j)
 		free(why);
 		return;
 	}
-	struct cg_att_row *a;
-	size_t n;
-	if (rows_of(xb, p, &a, &n) == 0) {
-		for (size_t k = 0; k < n; k++)
-			if (a[k].idx == (int)j->key2) {
-				char *why = cg_asprintf("the upload failed "
-				                        "(%s)",
-				                        j->error);
-				note(p, &a[k], why);
-				free(why);
-			}
-		cg_att_rows_free(a, n);
+	struct cg_att_row a;
+	if (cg_store_attachment_get(xb->gw->store, p->row.message_id,
+	                            (int)j->key2, &a) == 0) {
+		char *why = cg_asprintf("the upload failed (%s)", j->error);
+		note(p, &a, why);
+		free(why);
+		cg_att_row_free(&a);
 	}
 	advance(xb, (size_t)i);
 }

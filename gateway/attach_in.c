@@ -61,11 +61,8 @@ store_fetch(struct cg_gateway *gw, const struct cg_attachment *a,
 /* Over the quota: a row without bytes whose note says why. */
 static int
 store_refused(struct cg_gateway *gw, const struct cg_attach_in *in,
-              struct cg_att_row *r)
+              struct cg_att_row *r, int64_t used)
 {
-	int64_t used = cg_store_box_usage(gw->store, in->contact_id);
-	if (used < 0)
-		return -1;
 	char *u = cg_size_text(used);
 	r->state = CG_ATT_REFUSED;
 	r->note = cg_asprintf("over the sender's SchutzBox quota: %s of "
@@ -98,13 +95,14 @@ store_bytes(struct cg_gateway *gw, const struct cg_attachment *a,
 	const void *data = a->data ? (const void *)a->data : "";
 	if (gw->box == NULL)
 		return cg_store_attachment_insert(gw->store, &r, data, a->size);
+	int64_t used = 0;
 	int ok = cg_box_quota_ok(gw->store, in->contact_id, r.size,
-	                         gw->cfg->box_quota_mb);
+	                         gw->cfg->box_quota_mb, &used);
 	if (ok < 0)
 		return -1;
 	if (ok == 0) {
 		*refused = 1;
-		return store_refused(gw, in, &r);
+		return store_refused(gw, in, &r, used);
 	}
 	char id[CG_BOX_ID_LEN + 1];
 	char *err = NULL;

@@ -155,8 +155,10 @@ int cg_box_attachment_link(struct cg_store *store, int64_t message_id, int idx,
  * Quota (box.quota_mb, 0 = unlimited): may contact `contact_id` store
  * `size` more bytes?  Counts the distinct blobs referenced by the
  * attachments of the contact's messages.  1 yes, 0 no, -1 on a store error.
+ * *used (may be NULL) gets that usage when a quota is set (for the
+ * refusal's message).
  */
 int cg_box_quota_ok(struct cg_store *store, int64_t contact_id, int64_t size,
-                    int64_t quota_mb);
+                    int64_t quota_mb, int64_t *used);
 
 #endif

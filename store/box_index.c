@@ -211,13 +211,15 @@ cg_box_attachment_link(struct cg_store *s, int64_t message_id, int idx,
 
 int
 cg_box_quota_ok(struct cg_store *s, int64_t contact_id, int64_t size,
-                int64_t quota_mb)
+                int64_t quota_mb, int64_t *used_out)
 {
 	if (quota_mb <= 0)
 		return 1;
 	int64_t used = cg_store_box_usage(s, contact_id);
 	if (used < 0)
 		return -1;
+	if (used_out)
+		*used_out = used;
 	int64_t limit = quota_mb > INT64_MAX / (1024 * 1024)
 	                    ? INT64_MAX
 	                    : quota_mb * 1024 * 1024;

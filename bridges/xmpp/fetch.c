@@ -236,15 +236,14 @@ fetch_done(struct xmpp_bridge *xb, struct http_job *j)
 	} else if (j->error) {
 		why = cg_asprintf("could not be fetched: %s", j->error);
 	} else {
+		int64_t used = 0;
 		int ok = cg_box_quota_ok(s, m.contact_id, j->size,
-		                         xb->gw->cfg->box_quota_mb);
+		                         xb->gw->cfg->box_quota_mb, &used);
 		if (ok == 0) {
-			int64_t used = cg_store_box_usage(s, m.contact_id);
 			why = cg_asprintf("over the sender's SchutzBox quota "
 			                  "of %lld MB",
 			                  (long long)xb->gw->cfg->box_quota_mb);
-			tell_over_quota(xb, &m, ch, name, j->size,
-			                used < 0 ? 0 : used);
+			tell_over_quota(xb, &m, ch, name, j->size, used);
 		} else if (ok < 0 || keep(xb, j, a) != 0) {
 			why = cg_strdup("could not be stored");
 		}

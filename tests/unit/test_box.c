@@ -795,7 +795,7 @@ test_quota_counts_blobs_of_the_contacts_messages(void **state)
 	unsigned char *p = pattern(n, 9);
 	char id[65];
 	put_mem(b, p, n, 0, id);
-	assert_int_equal(cg_box_quota_ok(s, alice, 600 * 1024, 1), 1);
+	assert_int_equal(cg_box_quota_ok(s, alice, 600 * 1024, 1, NULL), 1);
 	/* The same blob in two messages counts once. */
 	for (int i = 0; i < 2; i++) {
 		char *mid = cg_asprintf("q%d@example.org", i);
@@ -803,10 +803,11 @@ test_quota_counts_blobs_of_the_contacts_messages(void **state)
 		assert_int_equal(cg_box_attachment_link(s, msg, 0, id), 0);
 		free(mid);
 	}
-	assert_int_equal(cg_box_quota_ok(s, alice, 400 * 1024, 1), 1);
-	assert_int_equal(cg_box_quota_ok(s, alice, 500 * 1024, 1), 0);
-	assert_int_equal(cg_box_quota_ok(s, alice, 500 * 1024, 0), 1);
-	assert_int_equal(cg_box_quota_ok(s, alice + 1000, 1000 * 1024, 1), 1);
+	assert_int_equal(cg_box_quota_ok(s, alice, 400 * 1024, 1, NULL), 1);
+	assert_int_equal(cg_box_quota_ok(s, alice, 500 * 1024, 1, NULL), 0);
+	assert_int_equal(cg_box_quota_ok(s, alice, 500 * 1024, 0, NULL), 1);
+	assert_int_equal(
+	    cg_box_quota_ok(s, alice + 1000, 1000 * 1024, 1, NULL), 1);
 	struct cg_box_info info;
 	char *err = NULL;
 	assert_int_equal(cg_box_stat(b->box, id, &info, &err), 0);

@@ -16,6 +16,7 @@
 #include "bridges/bridge.h"
 #include "gateway/gateway.h"
 #include "gateway/log.h"
+#include "gateway/onboarding.h"
 #include "gateway/outbox.h"
 #include "gateway/util.h"
 #include "store/store.h"
@@ -198,4 +199,26 @@ cg_outbox_run(struct cg_gateway *gw)
 		return 0;
 	int64_t delta = next - cg_now_ms();
 	return cg_mono_ms() + (delta > 0 ? delta : 1000);
+}
+
+int
+cg_outbox_chat_notice(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
+		      int64_t channel_id, const char *jid, const char *subject,
+		      const char *body, const char *auto_submitted)
+{
+	const char *domain = gw->cfg->gateway.domain;
+	struct cg_notice n = {
+		.channel_id = channel_id,
+		.from_addr = ch ? cg_onboarding_request_addr(ch->address)
+				: cg_asprintf("noreply@%s", domain),
+		.to_addr = cg_strdup(jid),
+		.subject = cg_strdup(subject),
+		.body = cg_strdup(body),
+		.auto_submitted = cg_strdup(auto_submitted),
+	};
+	int rc = cg_store_notice_add_via(gw->store, &n, domain, "xmpp", jid);
+	if (rc == 0)
+		gw->outbox_kick = 1;
+	cg_notice_free(&n);
+	return rc;
 }

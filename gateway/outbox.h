@@ -24,4 +24,16 @@ int64_t cg_outbox_run(struct cg_gateway *gw);
 /* Rows of a bridge being delivered right now are not handed out twice. */
 int cg_outbox_inflight(struct cg_gateway *gw, int64_t row_id);
 
+/*
+ * A notice to one person by XMPP chat (outbox bridge "xmpp", destination
+ * their bare JID), from the channel's request address (noreply@domain
+ * without a channel), and wake the outbox.  subject and body are the
+ * caller's (copied).  auto_submitted: "auto-replied" or "auto-generated".
+ */
+struct cg_cfg_channel;
+int cg_outbox_chat_notice(struct cg_gateway *gw,
+			  const struct cg_cfg_channel *ch, int64_t channel_id,
+			  const char *jid, const char *subject,
+			  const char *body, const char *auto_submitted);
+
 #endif

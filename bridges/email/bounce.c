@@ -27,6 +27,8 @@
 #include "bridges/email/smtp_out.h"
 #include "gateway/gateway.h"
 #include "gateway/log.h"
+#include "gateway/onboarding.h"
+#include "gateway/outbox.h"
 #include "gateway/msg.h"
 #include "gateway/util.h"
 #include "store/store.h"
@@ -55,23 +57,20 @@ tell_suspended(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 	char *jid = member_jid(gw->store, address);
 	if (jid == NULL)
 		return 0;
-	const char *domain = gw->cfg->gateway.domain;
-	struct cg_notice n = {0};
-	n.channel_id = ch ? cg_store_channel_id(gw->store, ch->name) : 0;
-	n.from_addr = ch ? cg_asprintf("%s+request@%s", ch->name, domain)
-	                 : cg_asprintf("noreply@%s", domain);
-	n.to_addr = cg_strdup(jid);
-	n.subject = cg_asprintf("Mail to %s is suspended", address);
-	n.body = cg_asprintf(
+	char *req = ch ? cg_onboarding_request_addr(ch->address)
+	               : cg_asprintf("noreply@%s", gw->cfg->gateway.domain);
+	char *subject = cg_asprintf("Mail to %s is suspended", address);
+	char *body = cg_asprintf(
 	    "Mail to %s keeps bouncing (%s), so the gateway has stopped "
 	    "sending list mail there.  Once the mailbox works again, send "
 	    "\"subscribe\" from it to %s and confirm: delivery resumes.",
-	    address, reason ? reason : "no reason given", n.from_addr);
-	n.auto_submitted = cg_strdup("auto-generated");
-	int rc = cg_store_notice_add_via(gw->store, &n, domain, "xmpp", jid);
-	if (rc == 0)
-		gw->outbox_kick = 1;
-	cg_notice_free(&n);
+	    address, reason ? reason : "no reason given", req);
+	int rc = cg_outbox_chat_notice(
+	    gw, ch, ch ? cg_store_channel_id(gw->store, ch->name) : 0, jid,
+	    subject, body, "auto-generated");
+	free(req);
+	free(subject);
+	free(body);
 	free(jid);
 	return rc;
 }

@@ -25,6 +25,7 @@
 #include "bridges/xmpp/xmpp.h"
 #include "gateway/gateway.h"
 #include "gateway/log.h"
+#include "gateway/outbox.h"
 #include "gateway/util.h"
 #include "store/box.h"
 
@@ -141,25 +142,18 @@ tell_over_quota(struct xmpp_bridge *xb, const struct cg_stored_msg *m,
 	const char *jid = m->sender_addr;
 	if (jid == NULL || strchr(jid, '@') == NULL || strchr(jid, '/'))
 		return; /* the room hides who it is */
-	const char *domain = xb->gw->cfg->gateway.domain;
 	char *sz = cg_size_text(size), *u = cg_size_text(used);
-	struct cg_notice n = {0};
-	n.channel_id = m->channel_id;
-	n.from_addr = ch ? cg_asprintf("%s+request@%s", ch->name, domain)
-	                 : cg_asprintf("noreply@%s", domain);
-	n.to_addr = cg_strdup(jid);
-	n.subject = cg_asprintf("%s was not stored", name);
-	n.body = cg_asprintf(
+	char *subject = cg_asprintf("%s was not stored", name);
+	char *body = cg_asprintf(
 	    "%s (%s) is over your SchutzBox quota of %lld MB (%s used), so "
 	    "the gateway did not keep a copy: email members of %s get the "
 	    "link instead of the file.",
 	    name, sz, (long long)xb->gw->cfg->box_quota_mb, u,
 	    ch ? ch->name : "the channel");
-	n.auto_submitted = cg_strdup("auto-replied");
-	if (cg_store_notice_add_via(xb->gw->store, &n, domain, "xmpp", jid) ==
-	    0)
-		xb->gw->outbox_kick = 1;
-	cg_notice_free(&n);
+	cg_outbox_chat_notice(xb->gw, ch, m->channel_id, jid, subject, body,
+	                      "auto-replied");
+	free(subject);
+	free(body);
 	free(sz);
 	free(u);
 }

@@ -30,6 +30,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1045,6 +1046,24 @@ int
 cg_box_get_fd(struct cg_box *box, const char *id, int out_fd, char **err)
 {
 	return read_blob(box, id, out_fd, err);
+}
+
+int
+cg_box_get_memfd(struct cg_box *box, const char *id, int *fd_out, char **err)
+{
+	*fd_out = -1;
+	int fd = memfd_create("coopgate-blob", MFD_CLOEXEC);
+	if (fd < 0) {
+		*err = cg_asprintf("%s: memfd_create: %s", id, strerror(errno));
+		return CG_BOX_EIO;
+	}
+	int r = read_blob(box, id, fd, err);
+	if (r != 0) {
+		close(fd);
+		return r;
+	}
+	*fd_out = fd;
+	return 0;
 }
 
 int

@@ -105,6 +105,10 @@ int cg_box_put_mem(struct cg_box *box, const void *data, size_t len,
  * CG_BOX_EIO.
  */
 int cg_box_get_fd(struct cg_box *box, const char *id, int out_fd, char **err);
+/* cg_box_get_fd() into an anonymous memory file (memfd: the plaintext
+ * never reaches a disk): *fd (caller closes; read it with pread from 0)
+ * or -1 on failure, with the same results. */
+int cg_box_get_memfd(struct cg_box *box, const char *id, int *fd, char **err);
 /* cg_box_get_fd() without output: the same checks, nothing written. */
 int cg_box_verify(struct cg_box *box, const char *id, char **err);
 

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,15 +42,10 @@ box_read(struct cg_box *box, const char *id, unsigned char **data, size_t *len,
 {
 	*data = NULL;
 	*len = 0;
-	int fd = memfd_create("coopgate-attachment", MFD_CLOEXEC);
-	if (fd < 0) {
-		*why = cg_asprintf("memfd_create: %s", strerror(errno));
-		return -1;
-	}
 	char *err = NULL;
 	struct stat st;
-	int rc = -1;
-	if (cg_box_get_fd(box, id, fd, &err) != 0) {
+	int fd = -1, rc = -1;
+	if (cg_box_get_memfd(box, id, &fd, &err) != 0) {
 		/* The box's messages start with the id we name already. */
 		size_t n = strlen(id);
 		const char *reason = err ? err : "cannot read it";
@@ -81,7 +75,8 @@ box_read(struct cg_box *box, const char *id, unsigned char **data, size_t *len,
 	rc = 0;
 out:
 	free(err);
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 

@@ -204,30 +204,33 @@ pending_by_slot(struct xmpp_bridge *xb, const char *id)
 static int
 file_fd(struct xmpp_bridge *xb, const struct cg_att_row *a, char **err)
 {
-	int fd = memfd_create("coopgate-upload", MFD_CLOEXEC);
+	int fd = -1;
+	if (a->blob_id && xb->gw->box) {
+		cg_box_get_memfd(xb->gw->box, a->blob_id, &fd, err);
+		return fd;
+	}
+	if (!a->has_data) {
+		*err = cg_strdup("its bytes are not stored");
+		return -1;
+	}
+	/* a row from before the SchutzBox held files: its own bytes */
+	fd = memfd_create("coopgate-upload", MFD_CLOEXEC);
 	if (fd < 0) {
 		*err = cg_asprintf("cannot hold the file: %s", strerror(errno));
 		return -1;
 	}
+	unsigned char *data;
+	size_t len;
 	int rc = -1;
-	if (a->blob_id && xb->gw->box) {
-		rc = cg_box_get_fd(xb->gw->box, a->blob_id, fd, err) == 0 ? 0
-		                                                         : -1;
-	} else if (a->has_data) {
-		unsigned char *data;
-		size_t len;
-		if (cg_store_attachment_data(xb->gw->store, a->message_id,
-		                             a->idx, &data, &len) == 0) {
-			rc = write(fd, data, len) == (ssize_t)len ? 0 : -1;
-			if (rc)
-				*err = cg_asprintf("cannot hold the file: %s",
-				                   strerror(errno));
-			free(data);
-		} else {
-			*err = cg_strdup(cg_store_errmsg(xb->gw->store));
-		}
+	if (cg_store_attachment_data(xb->gw->store, a->message_id, a->idx,
+	                             &data, &len) == 0) {
+		rc = write(fd, data, len) == (ssize_t)len ? 0 : -1;
+		if (rc)
+			*err = cg_asprintf("cannot hold the file: %s",
+			                   strerror(errno));
+		free(data);
 	} else {
-		*err = cg_strdup("its bytes are not stored");
+		*err = cg_strdup(cg_store_errmsg(xb->gw->store));
 	}
 	if (rc != 0) {
 		close(fd);

@@ -13,7 +13,7 @@ CSTD     = -std=c17 -D_GNU_SOURCE
 WARN     = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter
 OPT     ?= -O2 -g
-INCS     = -I. -Igateway -Ibridges -Istore
+INCS     = -I.
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -32,14 +32,15 @@ CFLAGS  += $(CSTD) $(WARN) $(OPT) $(SANFLAGS) $(INCS) $(PKG_CFLAGS) -MMD -MP
 LDFLAGS += $(SANFLAGS) -Wl,--as-needed
 LDLIBS  += $(PKG_LIBS) -lpthread
 
-SRCS    := $(sort $(wildcard gateway/*.c bridges/*.c bridges/*/*.c store/*.c reports/*.c))
-LIBSRCS := $(filter-out gateway/main.c,$(SRCS))
+SRCS    := $(sort $(wildcard lib/*.c store/*.c gateway/*.c reports/*.c bridges/*.c bridges/*/*.c cli/*.c))
+LIBSRCS := $(filter-out cli/main.c,$(SRCS))
 OBJS    := $(LIBSRCS:%.c=$(BUILD)/%.o) $(BUILD)/store/schema_sql.o
 SCHEMA  := $(sort $(wildcard store/schema/*.sql))
+HDRS    := $(sort $(wildcard lib/*.h store/*.h gateway/*.h reports/*.h bridges/*.h bridges/*/*.h cli/*.h))
 TESTS   := $(sort $(wildcard tests/unit/test_*.c))
 TESTBIN := $(TESTS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check unit integration demo bench install format clean help
+.PHONY: all deps check lint unit integration demo bench install format clean help
 
 all: coopgate
 
@@ -48,6 +49,7 @@ help:
 	@echo "make deps       install missing Debian 12 packages (apt-get; sudo if not root)"
 	@echo "make check      deps, build, unit tests (cmocka), integration tests (real servers)"
 	@echo "make check SAN=1  the same with ASan + UBSan"
+	@echo "make lint       the layer rule (tests/lint/check_layers.py) and its self-test"
 	@echo "make demo       run coopgate against a local Dovecot + Postfix + Prosody sandbox"
 	@echo "make bench      benchmarks against real servers, printing figures"
 	@echo "make install    install to \$$(DESTDIR)\$$(PREFIX) (default /usr/local)"
@@ -57,7 +59,7 @@ help:
 deps:
 	@tests/fixtures/deps.sh
 
-$(BUILD)/coopgate: $(BUILD)/gateway/main.o $(BUILD)/libcoopgate.a
+$(BUILD)/coopgate: $(BUILD)/cli/main.o $(BUILD)/libcoopgate.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 coopgate: $(BUILD)/coopgate
@@ -96,7 +98,14 @@ integration: $(BUILD)/coopgate
 		tests/integration $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc = 5 ]; then echo "integration: no test collected"; exit 1; fi; exit $$rc
 
+# The layer rule (README, "Layers"): an include that breaks it fails the
+# check; the self-test shows the script still catches planted violations.
+lint:
+	@$(PYTHON) tests/lint/check_layers.py
+	@$(PYTHON) tests/lint/check_layers.py --self-test
+
 check: deps
+	$(MAKE) lint
 	$(MAKE) coopgate
 	$(MAKE) unit
 	$(MAKE) integration
@@ -117,7 +126,7 @@ install: coopgate
 	install -m 0644 config/coopgate.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 
 format:
-	clang-format -i $(SRCS) $(wildcard gateway/*.h bridges/*.h bridges/*/*.h store/*.h reports/*.h tests/unit/*.c tests/unit/*.h)
+	clang-format -i $(SRCS) $(HDRS) $(wildcard tests/unit/*.c tests/unit/*.h)
 
 clean:
 	rm -rf build coopgate

@@ -5,18 +5,17 @@
  * were over the quota.  Runs inside the ingest transaction, so a message
  * and its files commit together or not at all.
  * Must never: keep a file over the quota, answer mail that may not be
- * answered (email_may_answer), or let a SchutzBox failure pass as a
+ * answered (CG_MSG_NO_REPLY, set by the email bridge), or let a SchutzBox failure pass as a
  * message without its file.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "bridges/email/autoreply.h"
 #include "gateway/attach_in.h"
 #include "gateway/gateway.h"
-#include "gateway/log.h"
+#include "lib/log.h"
 #include "gateway/onboarding.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/box.h"
 #include "store/store.h"
 
@@ -163,7 +162,7 @@ notify_refused(struct cg_gateway *gw, const struct cg_msg *m,
                const struct cg_attach_in *in, const size_t *idx, size_t n)
 {
 	if (m->network != CG_NET_EMAIL || !gw->cfg->smtp.present ||
-	    !email_may_answer(gw, m))
+	    (m->flags & (CG_MSG_NO_REPLY | CG_MSG_LOOP)))
 		return 0;
 	int64_t used = cg_store_box_usage(gw->store, in->contact_id);
 	if (used < 0)

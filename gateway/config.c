@@ -33,8 +33,8 @@
 #include <libconfig.h>
 
 #include "gateway/config.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 #define MB (INT64_C(1024) * 1024)
 
@@ -122,38 +122,6 @@ choice_list(const struct choice *c)
 	for (const struct choice *p = c; p->name; p++)
 		cg_buf_printf(&b, "%s%s", p == c ? "" : ", ", p->name);
 	return cg_buf_steal(&b);
-}
-
-const char *
-cg_layer_name(enum cg_layer l)
-{
-	return choice_name(layer_choices, (int)l);
-}
-
-int
-cg_layer_parse(const char *s, enum cg_layer *out)
-{
-	const struct choice *c = choice_find(layer_choices, s);
-	if (c == NULL)
-		return -1;
-	*out = (enum cg_layer)c->value;
-	return 0;
-}
-
-const char *
-cg_delivery_name(enum cg_delivery d)
-{
-	return choice_name(delivery_choices, (int)d);
-}
-
-int
-cg_delivery_parse(const char *s, enum cg_delivery *out)
-{
-	const struct choice *c = choice_find(delivery_choices, s);
-	if (c == NULL)
-		return -1;
-	*out = (enum cg_delivery)c->value;
-	return 0;
 }
 
 const char *

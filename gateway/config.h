@@ -13,17 +13,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum cg_layer { CG_LAYER_GUEST, CG_LAYER_PARTNER, CG_LAYER_MEMBER, CG_LAYER_CORE };
+#include "lib/names.h"
+
 enum cg_tls { CG_TLS_IMPLICIT, CG_TLS_STARTTLS, CG_TLS_NONE };
-enum cg_delivery { CG_DELIVERY_EACH, CG_DELIVERY_DIGEST, CG_DELIVERY_NONE };
 enum cg_crm_context { CG_CRM_FOOTER, CG_CRM_HEADER, CG_CRM_NONE };
 enum cg_xmpp_mode { CG_XMPP_CLIENT, CG_XMPP_COMPONENT };
 
-/* Names <-> enums; parse functions return 0 on success, -1 if unknown. */
-const char *cg_layer_name(enum cg_layer l);
-int cg_layer_parse(const char *s, enum cg_layer *out);
-const char *cg_delivery_name(enum cg_delivery d);
-int cg_delivery_parse(const char *s, enum cg_delivery *out);
+/* The layer and delivery names are lib/names.h's. */
 const char *cg_tls_name(enum cg_tls t);
 
 struct cg_cfg_gateway {

@@ -1,16 +1,16 @@
 /*
  * crm.c: the CRM context outgoing mail carries about its sender: a footer
  * line ("— Alice Example · Example eG · core · 14 messages in 30 days ·
- * member since 2025-03") or X-Coop-Sender-* header lines.  Reads the store
- * only; the email bridge decides where the text goes.
+ * member since 2025-03") and the card `!who` and `member show` print.
+ * Reads the store only; the email bridge decides where the text goes and
+ * writes the X-Coop-Sender-* header form (bridges/email/crm_headers.c).
  */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "bridges/email/compose.h"
 #include "gateway/crm.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/store.h"
 
 #define CRM_WINDOW (30 * 86400)
@@ -55,36 +55,6 @@ cg_crm_footer(struct cg_store *s, int64_t contact_id, int64_t now)
 		      since_word(c.layer), since);
 	cg_contact_free(&c);
 	return cg_buf_steal(&b);
-}
-
-static void
-add_line(char ***lines, size_t *n, char *line)
-{
-	*lines = cg_realloc(*lines, (*n + 1) * sizeof **lines);
-	(*lines)[(*n)++] = line;
-}
-
-int
-cg_crm_headers(struct cg_store *s, int64_t contact_id, char ***lines,
-	       size_t *n)
-{
-	*lines = NULL;
-	*n = 0;
-	struct cg_contact c;
-	if (contact_id == 0 || cg_store_contact_get(s, contact_id, &c) != 0)
-		return 0;
-	if (c.org && *c.org) {
-		char *org = email_encode_header_words(c.org);
-		add_line(lines, n, cg_asprintf("X-Coop-Sender-Org: %s", org));
-		free(org);
-	}
-	add_line(lines, n, cg_asprintf("X-Coop-Sender-Layer: %s",
-				       cg_layer_name(c.layer)));
-	char since[16];
-	format_utc(c.layer_since, "%Y-%m-%d", since, sizeof since);
-	add_line(lines, n, cg_asprintf("X-Coop-Sender-Since: %s", since));
-	cg_contact_free(&c);
-	return 0;
 }
 
 /* "Bounces: none" | "score 2.5, last DATE (REASON)" | "suspended since DATE

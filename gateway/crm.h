@@ -19,16 +19,6 @@ struct cg_store;
  * core), "partner since", "guest since" give the month of layer_since.
  */
 char *cg_crm_footer(struct cg_store *s, int64_t contact_id, int64_t now);
-/*
- * The header lines for crm_context = "header": exactly
- * "X-Coop-Sender-Org: ...", "X-Coop-Sender-Layer: ...",
- * "X-Coop-Sender-Since: YYYY-MM-DD" (ASCII; RFC 2047 where needed);
- * the Org line is left out for a contact without an organisation.
- * *lines is malloc'd (free each and the array); *n = 0 for an unknown
- * contact.
- */
-int cg_crm_headers(struct cg_store *s, int64_t contact_id, char ***lines,
-		   size_t *n);
 
 /*
  * The contact's card, as `member show` prints it and `!who` answers it:

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gateway/log.h"
+#include "lib/log.h"
 #include "gateway/loop.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 
 #define LOOP_MAX_FDS 64
 #define LOOP_MAX_SIGNALS 8

@@ -7,7 +7,7 @@
 #include <strings.h>
 
 #include "gateway/msg.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 
 const char *
 cg_network_name(enum cg_network n)

@@ -22,6 +22,9 @@ enum cg_msg_flag {
 	CG_MSG_LOOP = 1 << 5,      /* carries our own Message-ID / List-Id */
 	CG_MSG_REQUEST = 1 << 6,   /* to CHANNEL+request@: commands */
 	CG_MSG_NOCHANNEL = 1 << 7, /* no known channel address */
+	/* Bits 8-12 are taken by work in progress on other branches. */
+	CG_MSG_NO_REPLY = 1 << 13, /* the bridge says: never answer the sender
+				      (a robot, our own domain, no address) */
 };
 /* Comma-separated flag names into buf ("auto-generated,duplicate"). */
 struct cg_buf;

@@ -19,10 +19,10 @@
 #include <strings.h>
 
 #include "gateway/gateway.h"
-#include "gateway/log.h"
+#include "lib/log.h"
 #include "gateway/loop.h"
 #include "gateway/onboarding.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/store.h"
 
 char *

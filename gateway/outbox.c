@@ -15,10 +15,10 @@
 
 #include "bridges/bridge.h"
 #include "gateway/gateway.h"
-#include "gateway/log.h"
+#include "lib/log.h"
 #include "gateway/onboarding.h"
 #include "gateway/outbox.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/store.h"
 
 #define OUTBOX_BATCH 256

@@ -20,10 +20,10 @@
 #include "bridges/bridge.h"
 #include "gateway/attach_in.h"
 #include "gateway/gateway.h"
-#include "gateway/log.h"
+#include "lib/log.h"
 #include "gateway/outbox.h"
 #include "gateway/onboarding.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/store.h"
 
 struct decision {

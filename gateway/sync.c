@@ -9,9 +9,9 @@
 #include <stdlib.h>
 
 #include "gateway/gateway.h"
-#include "gateway/log.h"
+#include "lib/log.h"
 #include "gateway/sync.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/store.h"
 
 static int

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/db.h"
 
 static const char *const state_names[] = {

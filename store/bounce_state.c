@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/db.h"
 
 static const char SQL_BOUNCE_ADD[] =

@@ -34,7 +34,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/box.h"
 #include "store/box_backend.h"
 #include "store/box_index.h"

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/box_backend.h"
 
 struct file_ctx {

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/box_index.h"
 #include "store/db.h"
 

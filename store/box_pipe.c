@@ -13,7 +13,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/box_pipe.h"
 
 #define NBUF 3

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/db.h"
 
 static const char SQL_INTERACTION_COUNT[] =

@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 #include "store/db.h"
 #include "store/migrations.h"
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/db.h"
 
 void

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/config.h"
+#include "lib/names.h"
 
 struct cg_store;
 

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/db.h"
 
 static const char SQL_MESSAGE_EXTID[] =

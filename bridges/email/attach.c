@@ -17,7 +17,7 @@
 #include "bridges/email/attach.h"
 #include "gateway/gateway.h"
 #include "gateway/msg.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/box.h"
 #include "store/store.h"
 

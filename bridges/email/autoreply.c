@@ -16,9 +16,9 @@
 
 #include "bridges/email/autoreply.h"
 #include "gateway/gateway.h"
-#include "gateway/log.h"
+#include "lib/log.h"
 #include "gateway/msg.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/store.h"
 
 #define UNKNOWN_EVERY_S 86400
@@ -43,6 +43,13 @@ email_may_answer(const struct cg_gateway *gw, const struct cg_msg *m)
 		    strncasecmp(a, robots[i], local) == 0)
 			return 0;
 	return 1;
+}
+
+void
+email_mark_answerable(const struct cg_gateway *gw, struct cg_msg *m)
+{
+	if (!email_may_answer(gw, m))
+		m->flags |= CG_MSG_NO_REPLY;
 }
 
 static int

@@ -17,6 +17,9 @@ struct cg_msg;
 /* Whether mail m may be answered at all (not auto-generated, a sender
  * outside gateway.domain). */
 int email_may_answer(const struct cg_gateway *gw, const struct cg_msg *m);
+/* Sets CG_MSG_NO_REPLY on m when email_may_answer() says no, so the
+ * gateway can tell without asking the email bridge. */
+void email_mark_answerable(const struct cg_gateway *gw, struct cg_msg *m);
 
 /* m went to rcpt, an address of gateway.domain that names no channel:
  * one polite notice, at most one per sender per 24 h.  Runs inside the

@@ -26,11 +26,11 @@
 #include "bridges/email/mime.h"
 #include "bridges/email/smtp_out.h"
 #include "gateway/gateway.h"
-#include "gateway/log.h"
+#include "lib/log.h"
 #include "gateway/onboarding.h"
 #include "gateway/outbox.h"
 #include "gateway/msg.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/store.h"
 
 #define REASON_MAX 200

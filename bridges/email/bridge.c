@@ -17,8 +17,8 @@
 #include "bridges/email/imap_in.h"
 #include "bridges/email/smtp_out.h"
 #include "gateway/gateway.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 #define EMAIL_NETWORK_TIMEOUT_S 30
 

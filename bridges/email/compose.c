@@ -15,7 +15,7 @@
 
 #include "bridges/email/compose.h"
 #include "gateway/msg.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 
 #define LINE_MAX_HDR 78   /* folded header line, without CRLF */
 #define QP_LINE 76        /* quoted-printable line, soft-break '=' included */

@@ -17,9 +17,9 @@
 #include "bridges/email/attach.h"
 #include "bridges/email/digest.h"
 #include "gateway/gateway.h"
-#include "gateway/log.h"
+#include "lib/log.h"
 #include "gateway/msg.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/store.h"
 
 #define DIGEST_DAY 86400

@@ -43,15 +43,16 @@
 
 #include <libetpan/libetpan.h>
 
+#include "bridges/email/autoreply.h"
 #include "bridges/email/imap_in.h"
 #include "bridges/email/mime.h"
 #include "bridges/email/request.h"
 #include "bridges/email/tlsverify.h"
 #include "bridges/email/trim.h"
 #include "gateway/gateway.h"
-#include "gateway/log.h"
+#include "lib/log.h"
 #include "gateway/msg.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/store.h"
 
 #define IMAP_TIMEOUT_S 30
@@ -470,6 +471,7 @@ ingest_one(struct email_imap *im, const struct todo *t, const char *raw,
 		free(err);
 		return advance_only(im, t->uid);
 	}
+	email_mark_answerable(im->gw, &m);
 	if (oversize) {
 		m.flags |= CG_MSG_OVERSIZE;
 		cg_info("%s: mailbox %s: UID %u from %s: %u bytes, over "

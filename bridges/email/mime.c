@@ -19,7 +19,7 @@
 
 #include "bridges/email/mime.h"
 #include "gateway/msg.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 
 #define MIME_MAX_DEPTH 32     /* nesting of multiparts we follow */
 #define MIME_MAX_PARTS 1000   /* parts we look at in one mail */

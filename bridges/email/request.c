@@ -47,10 +47,10 @@
 #include "bridges/email/autoreply.h"
 #include "bridges/email/bounce.h"
 #include "bridges/email/request.h"
-#include "gateway/log.h"
+#include "lib/log.h"
 #include "gateway/msg.h"
 #include "gateway/onboarding.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/store.h"
 
 #define MAX_COMMAND_LINES 10

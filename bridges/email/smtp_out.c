@@ -74,13 +74,14 @@
 #include "bridges/bridge.h"
 #include "bridges/email/attach.h"
 #include "bridges/email/compose.h"
+#include "bridges/email/crm_headers.h"
 #include "bridges/email/smtp_out.h"
 #include "bridges/email/tlsverify.h"
 #include "gateway/crm.h"
 #include "gateway/gateway.h"
-#include "gateway/log.h"
+#include "lib/log.h"
 #include "gateway/msg.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/store.h"
 
 /* Exported by libetpan (its mailsasl.h), which installs no header for
@@ -563,7 +564,7 @@ crm_context(struct email_smtp *s, const struct cg_cfg_channel *ch,
 	if (ch->crm_context == CG_CRM_FOOTER)
 		c->footer = cg_crm_footer(s->gw->store, contact_id, cg_now());
 	else if (ch->crm_context == CG_CRM_HEADER &&
-	         cg_crm_headers(s->gw->store, contact_id, &c->lines,
+	         email_crm_headers(s->gw->store, contact_id, &c->lines,
 	                        &c->nlines) != 0) {
 		c->lines = NULL;
 		c->nlines = 0;

@@ -17,7 +17,7 @@
 #include <libetpan/libetpan.h>
 
 #include "bridges/email/tlsverify.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 
 static int
 is_ip_literal(const char *host)

@@ -13,7 +13,7 @@
 #include <strings.h>
 
 #include "bridges/email/trim.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 
 #define TRIM_MAX_ATTRIBUTION 300 /* bytes of a plausible "On ... wrote:" */
 #define TRIM_OUTLOOK_SPAN 8      /* lines an Outlook header block spans */

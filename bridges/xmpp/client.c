@@ -47,9 +47,9 @@
 #include "bridges/xmpp/http.h"
 #include "bridges/xmpp/xmpp.h"
 #include "gateway/gateway.h"
-#include "gateway/log.h"
+#include "lib/log.h"
 #include "gateway/loop.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 
 /*
  * libstrophe hands the socket-option and certificate-failure callbacks no

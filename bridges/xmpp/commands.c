@@ -27,9 +27,9 @@
 #include "bridges/xmpp/xmpp.h"
 #include "gateway/crm.h"
 #include "gateway/gateway.h"
-#include "gateway/log.h"
+#include "lib/log.h"
 #include "gateway/onboarding.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 
 static const char HELP[] =
     "coopgate commands (answers come only to you):\n"

@@ -30,8 +30,8 @@
 
 #include "bridges/xmpp/xmpp.h"
 #include "gateway/gateway.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 static uint32_t
 fnv1a(const char *s)

@@ -24,9 +24,9 @@
 #include "bridges/xmpp/http.h"
 #include "bridges/xmpp/xmpp.h"
 #include "gateway/gateway.h"
-#include "gateway/log.h"
+#include "lib/log.h"
 #include "gateway/outbox.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/box.h"
 
 #define FETCH_DEFAULT_MAX (10 * 1024 * 1024) /* without an smtp section */

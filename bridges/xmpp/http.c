@@ -18,8 +18,8 @@
 #include <curl/curl.h>
 
 #include "bridges/xmpp/http.h"
-#include "gateway/util.h"
-#include "gateway/version.h"
+#include "lib/util.h"
+#include "lib/version.h"
 
 #define HTTP_CONNECT_TIMEOUT 10 /* s */
 

@@ -41,9 +41,9 @@
 
 #include "bridges/xmpp/xmpp.h"
 #include "gateway/gateway.h"
-#include "gateway/log.h"
+#include "lib/log.h"
 #include "gateway/msg.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 
 /* What goes into the ingest transaction besides the message. */
 struct ingest_arg {

@@ -28,8 +28,8 @@
 
 #include "bridges/xmpp/xmpp.h"
 #include "gateway/gateway.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 void
 mam_reset(struct xmpp_room *r)

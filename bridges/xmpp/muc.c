@@ -20,8 +20,8 @@
 
 #include "bridges/xmpp/xmpp.h"
 #include "gateway/gateway.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 #define MAX_NICK_TRIES 5
 

@@ -23,8 +23,8 @@
 
 #include "bridges/xmpp/xmpp.h"
 #include "gateway/gateway.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 #define PUPPET_MAX_NICK 64 /* bytes */
 #define PUPPET_NICK_TRIES 5

@@ -20,7 +20,7 @@
 #include <strings.h>
 
 #include "bridges/xmpp/xmpp.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 
 /* Length of the UTF-8 sequence at s, or 0 when it is not valid. */
 static size_t

@@ -30,8 +30,8 @@
 #include "bridges/xmpp/http.h"
 #include "bridges/xmpp/xmpp.h"
 #include "gateway/gateway.h"
-#include "gateway/log.h"
-#include "gateway/util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 #include "store/box.h"
 
 #define UPLOAD_PUT_TRIES 3 /* attempts of a row before a PUT failure is

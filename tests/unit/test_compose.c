@@ -15,7 +15,7 @@
 #include "bridges/email/compose.h"
 #include "bridges/email/mime.h"
 #include "gateway/msg.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 
 static const char *const refs2[] = {"root.1@lists.example.org",
                                     "parent.2@example.com"};

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "gateway/config.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 
 static char *orig_dir; /* the repository root: where the tests are run */
 static char *tmp_dir;  /* realpath of this test's temporary directory */

@@ -7,6 +7,7 @@
 
 #include <time.h>
 
+#include "bridges/email/crm_headers.h"
 #include "gateway/crm.h"
 #include "gateway/onboarding.h"
 
@@ -105,7 +106,7 @@ test_headers_are_exactly_org_layer_since_with_rfc2047_org(void **st)
 		     CG_LAYER_MEMBER);
 	char **lines;
 	size_t n;
-	assert_int_equal(cg_crm_headers(f->gw.store, contact(f, "jo@example.org"),
+	assert_int_equal(email_crm_headers(f->gw.store, contact(f, "jo@example.org"),
 					&lines, &n), 0);
 	assert_int_equal(n, 3);
 	assert_true(strncmp(lines[0], "X-Coop-Sender-Org: =?UTF-8?Q?", 29) == 0);
@@ -117,7 +118,7 @@ test_headers_are_exactly_org_layer_since_with_rfc2047_org(void **st)
 	for (size_t i = 0; i < n; i++)
 		free(lines[i]);
 	free(lines);
-	assert_int_equal(cg_crm_headers(f->gw.store, 0, &lines, &n), 0);
+	assert_int_equal(email_crm_headers(f->gw.store, 0, &lines, &n), 0);
 	assert_int_equal(n, 0);
 	assert_null(lines);
 	fixture_free(f);

@@ -15,7 +15,7 @@
 
 #include "bridges/email/mime.h"
 #include "gateway/msg.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 

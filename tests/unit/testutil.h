@@ -20,7 +20,7 @@
 #include "gateway/config.h"
 #include "gateway/gateway.h"
 #include "gateway/sync.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/box.h"
 #include "store/store.h"
 

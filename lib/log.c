@@ -10,7 +10,7 @@
 #include <time.h>
 #include <sys/time.h>
 
-#include "gateway/log.h"
+#include "lib/log.h"
 
 static int log_stderr = 1;
 static enum cg_log_level log_level = CG_LOG_INFO;

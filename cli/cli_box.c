@@ -15,9 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gateway/cli.h"
+#include "cli/cli.h"
 #include "gateway/config.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/box.h"
 #include "store/store.h"
 

@@ -10,13 +10,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bridges/email/autoreply.h"
 #include "bridges/email/mime.h"
 #include "bridges/email/request.h"
 #include "bridges/email/trim.h"
-#include "gateway/cli.h"
+#include "cli/cli.h"
 #include "gateway/config.h"
 #include "gateway/gateway.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/store.h"
 
 static char *
@@ -131,6 +132,7 @@ cg_cli_inspect(int argc, char **argv, const char *config_path)
 		goto out;
 	}
 	m.trimmed = email_trim(m.text);
+	email_mark_answerable(&gw, &m);
 	struct cg_ingest_info info = {0};
 	/* The daemon routes each copy by its envelope recipient first. */
 	const char *routed = email_route_peek(&gw, &m);

@@ -18,9 +18,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "gateway/cli.h"
+#include "cli/cli.h"
 #include "gateway/config.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/store.h"
 
 static const char crm_usage[] =

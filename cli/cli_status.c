@@ -7,10 +7,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "gateway/cli.h"
+#include "cli/cli.h"
 #include "gateway/config.h"
-#include "gateway/daemon.h"
-#include "gateway/util.h"
+#include "cli/daemon.h"
+#include "lib/util.h"
 #include "store/store.h"
 
 static void

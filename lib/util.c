@@ -14,7 +14,7 @@
 #include <ctype.h>
 #include <sys/random.h>
 
-#include "gateway/util.h"
+#include "lib/util.h"
 
 static void
 oom(size_t n)

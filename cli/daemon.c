@@ -17,15 +17,15 @@
 #include <unistd.h>
 
 #include "bridges/bridge.h"
-#include "gateway/daemon.h"
+#include "cli/daemon.h"
 #include "gateway/gateway.h"
-#include "gateway/log.h"
+#include "lib/log.h"
 #include "gateway/loop.h"
 #include "gateway/onboarding.h"
 #include "gateway/outbox.h"
 #include "gateway/sync.h"
-#include "gateway/util.h"
-#include "gateway/version.h"
+#include "lib/util.h"
+#include "lib/version.h"
 #include "store/box.h"
 #include "store/store.h"
 

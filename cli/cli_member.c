@@ -10,10 +10,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "gateway/cli.h"
+#include "cli/cli.h"
 #include "gateway/config.h"
 #include "gateway/crm.h"
-#include "gateway/util.h"
+#include "lib/util.h"
 #include "store/store.h"
 
 static const char member_usage[] =

@@ -11,13 +11,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "gateway/cli.h"
+#include "cli/cli.h"
 #include "gateway/config.h"
-#include "gateway/daemon.h"
-#include "gateway/log.h"
+#include "cli/daemon.h"
+#include "lib/log.h"
 #include "gateway/sync.h"
-#include "gateway/util.h"
-#include "gateway/version.h"
+#include "lib/util.h"
+#include "lib/version.h"
 #include "store/box.h"
 #include "store/store.h"
 

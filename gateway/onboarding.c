@@ -525,3 +525,121 @@ out:
 	cg_buf_free(&p.by);
 	return rc;
 }
+
+/* ---- posts held because their sender is not proven ---- */
+
+#define CONFIRM_TOKEN_HEX 20
+
+/* The request mailed to the contact (caller frees). */
+static char *
+confirm_body(const struct cg_cfg_channel *ch, const char *subject,
+	     const char *text, const char *token)
+{
+	size_t n = strcspn(text ? text : "", "\n");
+	struct cg_buf b = CG_BUF_INIT;
+	cg_buf_printf(&b, "Hello,\n\na message in your name reached %s, but "
+		      "nothing shows that you sent it, so it is held:\n\n"
+		      "    Subject: %s\n    %.*s%s\n\n"
+		      "If you sent it, reply to this mail (keep the subject: "
+		      "it carries \"confirm %s\")", ch->address,
+		      subject ? subject : "(none)", (int)(n > 200 ? 200 : n),
+		      text ? text : "", n > 200 ? "..." : "", token);
+	if (ch->room)
+		cg_buf_printf(&b, ", or write \"!confirm\" in the chat room "
+			      "%s", ch->room);
+	cg_buf_puts(&b, ", and it goes out.  If you did not send it, ignore "
+		    "this mail: the message expires in 7 days.\n\nTo skip "
+		    "this step, send from your address through your mail "
+		    "server's submission service, logged in, or with DKIM.\n");
+	char *r = wrap72(cg_buf_str(&b));
+	cg_buf_free(&b);
+	return r;
+}
+
+int
+cg_onboarding_unverified(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
+			 int64_t channel_id, int64_t message_id,
+			 int64_t contact_id, const char *ext_message_id,
+			 const char *subject, const char *text, int64_t now)
+{
+	struct cg_store *s = gw->store;
+	char *token = cg_random_hex(CONFIRM_TOKEN_HEX);
+	int rc = cg_store_held_add(s, message_id, contact_id, channel_id, now,
+				   now + CG_HELD_TTL);
+	if (rc == 0)
+		rc = cg_store_held_unverified(s, message_id, token, now,
+					      now + CG_HELD_TTL);
+	char *to = rc == 0 ? contact_email(s, contact_id) : NULL;
+	if (to && gw->cfg->smtp.present) {
+		struct cg_notice n = {
+			.channel_id = channel_id,
+			.from_addr = cg_onboarding_request_addr(ch->address),
+			.to_addr = to,
+			.subject = cg_asprintf("Did you send this to %s? "
+					       "confirm %s",
+					       ch->name, token),
+			.body = confirm_body(ch, subject, text, token),
+			.in_reply_to = cg_strdup(ext_message_id),
+			.auto_submitted = cg_strdup("auto-replied"),
+		};
+		to = NULL;
+		rc = cg_store_notice_add(s, &n, gw->cfg->gateway.domain);
+		cg_notice_free(&n);
+		if (rc == 0)
+			gw->outbox_kick = 1;
+	}
+	free(to);
+	free(token);
+	return rc;
+}
+
+int
+cg_onboarding_confirm_token(struct cg_gateway *gw, const char *token,
+			    char **reply)
+{
+	int64_t id = 0;
+	size_t rows = 0;
+	*reply = NULL;
+	int r = cg_store_held_confirm_take(gw->store, token, cg_now(), &id);
+	if (r <= 0)
+		return r;
+	if (cg_gateway_release_held(gw, id, &rows) != 0)
+		return -1;
+	cg_info("onboarding: held message %lld confirmed by its sender",
+		(long long)id);
+	gw->outbox_kick = 1;
+	*reply = cg_strdup("Thank you: your message is confirmed and goes "
+			   "out now.");
+	return 1;
+}
+
+int
+cg_onboarding_confirm_contact(struct cg_gateway *gw, int64_t contact_id,
+			      char **reply)
+{
+	struct cg_store *s = gw->store;
+	int64_t *ids = NULL;
+	size_t n = 0, rows = 0;
+	int rc = cg_store_begin(s);
+	if (rc == 0)
+		rc = cg_store_held_unverified_for_contact(s, contact_id,
+							   cg_now(), &ids, &n);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = cg_gateway_release_held(gw, ids[i], &rows);
+	free(ids);
+	if (rc != 0 || cg_store_commit(s) != 0) {
+		cg_store_rollback(s);
+		cg_warn("onboarding: cannot release confirmed posts: %s",
+			cg_store_errmsg(s));
+		*reply = cg_strdup("Your held messages could not be released; "
+				   "please try again later.");
+		return -1;
+	}
+	if (n)
+		gw->outbox_kick = 1;
+	*reply = n ? cg_asprintf("Confirmed: %zu held message%s go%s out now.",
+				 n, n == 1 ? "" : "s", n == 1 ? "es" : "")
+		   : cg_strdup("No message in your name is waiting for "
+			       "confirmation.");
+	return (int)n;
+}

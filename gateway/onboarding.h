@@ -57,6 +57,35 @@ int cg_onboarding_held(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 		       const char *ext_message_id, const char *subject,
 		       int64_t now);
 
+/*
+ * Pipeline hook, inside the ingest transaction: message `message_id` was
+ * held because it came in the name of contact `contact_id` without proof
+ * (CG_MSG_UNVERIFIED).  Records it with a confirmation token and mails
+ * the contact's own address a short request (from CHANNEL+request@,
+ * "confirm TOKEN" in its subject): a reply releases the post
+ * (cg_onboarding_confirm_token), and so does "!confirm" in the room
+ * (cg_onboarding_confirm_contact).  Such a post is never released by a
+ * promotion and expires like any held post.
+ */
+int cg_onboarding_unverified(struct cg_gateway *gw,
+			     const struct cg_cfg_channel *ch,
+			     int64_t channel_id, int64_t message_id,
+			     int64_t contact_id, const char *ext_message_id,
+			     const char *subject, const char *text,
+			     int64_t now);
+
+/* A confirmation token came back: release its post (inside the caller's
+ * transaction).  1 released (*reply says so), 0 no such token, -1 store
+ * error.  *reply: caller frees, set for 1 only. */
+int cg_onboarding_confirm_token(struct cg_gateway *gw, const char *token,
+				char **reply);
+
+/* "!confirm" from a verified occupant: release every unproven post held
+ * in contact's name, in a transaction of its own.  Returns how many or
+ * -1; *reply (caller frees, always set) is the answer. */
+int cg_onboarding_confirm_contact(struct cg_gateway *gw, int64_t contact_id,
+				  char **reply);
+
 /* Release one held message: clear the held state and write the outbox
  * rows of a fresh post (*rows added).  Inside the caller's transaction.
  * Implemented in gateway/pipeline.c. */

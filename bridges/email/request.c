@@ -547,6 +547,17 @@ apply_token(struct request *rq, const struct cg_request_token *t)
 static int
 confirm(struct request *rq, const char *token)
 {
+	/* The answer to "did you send this?" (onboarding.h): the token
+	 * coming back from the member's mailbox is the proof. */
+	char *released = NULL;
+	int h = cg_onboarding_confirm_token(rq->gw, token, &released);
+	if (h != 0) {
+		if (h > 0)
+			cg_buf_printf(&rq->reply, "%s\n", released);
+		free(released);
+		rq->result = "held post confirmed";
+		return h < 0 ? -1 : 0;
+	}
 	struct cg_request_token t;
 	int r = cg_store_request_token_take(rq->gw->store, token, cg_now(), &t);
 	if (r < 0)

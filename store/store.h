@@ -385,6 +385,18 @@ int cg_store_held_release(struct cg_store *s, int64_t message_id,
  * bytes are dropped).  Returns how many, or -1. */
 int64_t cg_store_held_expire(struct cg_store *s, int64_t now);
 int64_t cg_store_held_count(struct cg_store *s, int64_t contact_id);
+/* Posts held because their sender is not proven (store/held_confirm.c):
+ * mark held post message_id unverified (no promotion releases it) with
+ * its confirmation token; take a token: 1 valid (now used, *message_id
+ * set; the post still held), 0 unknown, used or expired, -1 error; the
+ * contact's unverified posts still held, oldest first. */
+int cg_store_held_unverified(struct cg_store *s, int64_t message_id,
+			     const char *token, int64_t now, int64_t expires);
+int cg_store_held_confirm_take(struct cg_store *s, const char *token,
+			       int64_t now, int64_t *message_id);
+int cg_store_held_unverified_for_contact(struct cg_store *s,
+					 int64_t contact_id, int64_t now,
+					 int64_t **ids, size_t *n);
 /* A savepoint: inside the caller's transaction when one is open, else a
  * transaction of its own (released = committed).  Not nestable. */
 int cg_store_savepoint(struct cg_store *s);

@@ -311,10 +311,11 @@ int cg_store_notice_add_via(struct cg_store *s, struct cg_notice *n,
 			    const char *domain, const char *bridge,
 			    const char *destination);
 int cg_store_notice_get(struct cg_store *s, int64_t id, struct cg_notice *out);
-/* Notices to `to_addr` from `from_addr` created since `since` (rate
- * limits: "one auto-reply per channel per week"). */
-int64_t cg_store_notice_count(struct cg_store *s, const char *to_addr,
-			      const char *from_addr, int64_t since);
+/* Notices to `to_addr` from `from_addr` created since `since` into
+ * *count (rate limits: "one auto-reply per sender a day").  0 ok, -1 a
+ * store error: never read an error as "none sent yet". */
+int cg_store_notice_count(struct cg_store *s, const char *to_addr,
+			  const char *from_addr, int64_t since, int64_t *count);
 
 /* ---- crm (store/crm.c): tags, notes, organisations, activity,
  * nominations, held posts ---- */

@@ -32,7 +32,10 @@
  * signature aligned with From); else it is refused
  * with the reason.  Mail that is auto-generated is never acted on or
  * answered.  Every answer is a notice from CHANNEL+request@DOMAIN
- * In-Reply-To the command mail.
+ * In-Reply-To the command mail, and answers are rationed (reply_allowed):
+ * a proven sender gets REPLIES_PER_HOUR an hour, an unproven one only the
+ * confirmation token, once a day, so a forged From cannot turn the
+ * gateway into a relay that mails third parties.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -53,6 +56,10 @@
 #define MAX_COMMAND_LINES 10
 #define TOKEN_TTL_S (7 * 86400)
 #define TOKEN_HEX 20
+/* Answers to one address: a proven sender gets at most this many an hour;
+ * an unproven one only the confirmation round trip itself, once a day. */
+#define REPLIES_PER_HOUR 5
+#define UNPROVEN_REPLIES_PER_DAY 1
 
 enum route_kind {
 	R_POST,
@@ -392,6 +399,8 @@ struct request {
 	struct cg_buf reply;
 	char *token; /* the one token handed out, for the subject */
 	int ntokens;
+	int token_proven;   /* a token that came back: the sender reads mail
+			       at this address */
 	const char *result; /* for the log */
 };
 
@@ -552,8 +561,10 @@ confirm(struct request *rq, const char *token)
 	char *released = NULL;
 	int h = cg_onboarding_confirm_token(rq->gw, token, &released);
 	if (h != 0) {
-		if (h > 0)
+		if (h > 0) {
 			cg_buf_printf(&rq->reply, "%s\n", released);
+			rq->token_proven = 1;
+		}
 		free(released);
 		rq->result = "held post confirmed";
 		return h < 0 ? -1 : 0;
@@ -572,6 +583,7 @@ confirm(struct request *rq, const char *token)
 		rq->result = "unknown token";
 		return 0;
 	}
+	rq->token_proven = 1;
 	int rc = apply_token(rq, &t);
 	cg_request_token_free(&t);
 	return rc;
@@ -668,6 +680,44 @@ nominate(struct request *rq, const char *arg)
 	return 0;
 }
 
+/*
+ * Whether the answer may go out: the From address may be forged, and the
+ * gateway must not become a relay that mails a third party on anyone's
+ * say-so.  A proven sender (CG_MSG_SENDER_VERIFIED), or one who just sent
+ * back a token we mailed to that address, gets up to REPLIES_PER_HOUR
+ * answers an hour.  An unproven one gets only a confirmation token (the
+ * round trip that proves the address is theirs), at most once a day;
+ * help, refusals and the like are not sent.  1: send, 0: not (the reason
+ * in rq->result), -1: store error.
+ */
+static int
+reply_allowed(struct request *rq)
+{
+	struct cg_store *s = rq->gw->store;
+	const char *to = rq->m->sender_addr;
+	int64_t now = cg_now();
+	int proven = (rq->m->flags & CG_MSG_SENDER_VERIFIED) || rq->token_proven;
+	int64_t n = 0;
+	if (proven) {
+		if (cg_store_notice_count(s, to, rq->request_addr, now - 3600, &n) < 0)
+			return -1;
+		if (n < REPLIES_PER_HOUR)
+			return 1;
+		rq->result = "answer not sent: over the hourly limit for this address";
+		return 0;
+	}
+	if (rq->ntokens == 0) {
+		rq->result = "answer not sent: sender not proven";
+		return 0;
+	}
+	if (cg_store_notice_count(s, to, rq->request_addr, now - 86400, &n) < 0)
+		return -1;
+	if (n < UNPROVEN_REPLIES_PER_DAY)
+		return 1;
+	rq->result = "answer not sent: sender not proven, one confirmation a day";
+	return 0;
+}
+
 static int
 send_reply(struct request *rq)
 {
@@ -744,7 +794,10 @@ handle_request(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 		if (i + 1 < cs.n)
 			cg_buf_puts(&rq.reply, "\n");
 	}
-	if (rc == 0)
+	int allowed = rc == 0 ? reply_allowed(&rq) : 0;
+	if (allowed < 0)
+		rc = -1;
+	else if (allowed)
 		rc = send_reply(&rq);
 	commands_free(&cs);
 	cg_buf_free(&rq.reply);

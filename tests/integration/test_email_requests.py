@@ -568,3 +568,39 @@ def test_nomination_submitted_under_another_login_is_refused(stack, gateway):
             "alice@example.org: mail.example.org received it from a login that is "
             "not alice@example.org") in n["body"], n["body"]
     assert gw.rows("SELECT count(*) FROM nomination")[0][0] == 0
+
+
+def test_request_answers_to_an_unproven_sender_are_one_confirmation_a_day(stack, gateway):
+    """The From address of mail in on port 25 may be anyone's: the gateway
+    must not mail a third party on a stranger's say-so.  Only the
+    confirmation round trip goes out, once a day; help is not sent."""
+    gw = gateway()
+    carol = stack.address("carol")
+    sent = []
+    for i in range(3):
+        msg = make_message(carol, gw.addr("dev+request"), f"sub {i}", "subscribe\n")
+        send_unauthenticated(stack, msg, gw.addr("dev+request"), carol)
+        sent.append(msg)
+    helpme = make_message(carol, gw.addr("dev+request"), "help", "help\n")
+    send_unauthenticated(stack, helpme, gw.addr("dev+request"), carol)
+    for msg in sent + [helpme]:
+        gw.handled(msg["Message-ID"])
+    notices = gw.notices(carol)
+    assert len(notices) == 1, notices
+    assert "confirm" in notices[0]["subject"]
+    notice_mail(stack, "carol", notices[0])
+    assert "sender not proven" in gw.log_text()
+
+
+def test_request_answers_to_a_proven_sender_are_limited_per_hour(stack, gateway):
+    gw = gateway()
+    bob = stack.address("bob")
+    msgs = []
+    for i in range(7):
+        msg = make_message(bob, gw.addr("dev+request"), f"help {i}", "help\n")
+        send(stack, "bob", msg, gw.addr("dev+request"))
+        msgs.append(msg)
+    for msg in msgs:
+        gw.handled(msg["Message-ID"])
+    assert len(gw.notices(bob)) == 5
+    assert "over the hourly limit" in gw.log_text()

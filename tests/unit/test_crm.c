@@ -176,7 +176,9 @@ test_unknown_sender_from_a_known_orgs_domain_is_linked_to_it(void **st)
 static int64_t
 notices_to(struct fixture *f, const char *to, const char *from)
 {
-	return cg_store_notice_count(f->gw.store, to, from, 0);
+	int64_t n = -1;
+	assert_int_equal(cg_store_notice_count(f->gw.store, to, from, 0, &n), 0);
+	return n;
 }
 
 static void

@@ -89,10 +89,11 @@ test_20000_nested_multiparts_are_read_as_unparsed_quickly(void **state)
 	head(&b, "Nested");
 	cg_buf_puts(&b, "MIME-Version: 1.0\r\n");
 	for (int i = 0; i < 20000; i++)
-		cg_buf_printf(&b,
-		              "Content-Type: multipart/mixed; boundary=\"b%d\"\r\n"
-		              "\r\n--b%d\r\n",
-		              i, i);
+		cg_buf_printf(
+		    &b,
+		    "Content-Type: multipart/mixed; boundary=\"b%d\"\r\n"
+		    "\r\n--b%d\r\n",
+		    i, i);
 	cg_buf_puts(&b, "Content-Type: text/plain\r\n\r\nhi\r\n");
 	struct cg_msg m;
 	parse_fast(&b, &m);
@@ -110,7 +111,8 @@ test_2000_flat_parts_are_over_the_part_limit(void **state)
 	head(&b, "Many");
 	cg_buf_puts(&b, "Content-Type: multipart/mixed; boundary=x\r\n\r\n");
 	for (int i = 0; i < 2000; i++)
-		cg_buf_puts(&b, "--x\r\nContent-Type: text/plain\r\n\r\nhi\r\n");
+		cg_buf_puts(&b,
+		            "--x\r\nContent-Type: text/plain\r\n\r\nhi\r\n");
 	cg_buf_puts(&b, "--x--\r\n");
 	size_t depth, parts;
 	assert_int_equal(email_mime_shape(b.data, b.len, &depth, &parts), 0);
@@ -129,8 +131,9 @@ test_ordinary_nesting_is_parsed_as_usual(void **state)
 	(void)state;
 	struct cg_buf b = CG_BUF_INIT;
 	head(&b, "Forwards");
-	cg_buf_puts(&b, "Content-Type: multipart/mixed; boundary=out\r\n\r\n"
-	                "--out\r\nContent-Type: text/plain\r\n\r\nSee below.\r\n");
+	cg_buf_puts(&b,
+	            "Content-Type: multipart/mixed; boundary=out\r\n\r\n"
+	            "--out\r\nContent-Type: text/plain\r\n\r\nSee below.\r\n");
 	for (int i = 0; i < 40; i++)
 		cg_buf_printf(&b,
 		              "--out\r\nContent-Type: message/rfc822\r\n\r\n"

@@ -3,9 +3,9 @@
  * 005_bounce.sql): bounce events and the score they add up to, suspended
  * addresses, +request confirmation tokens, and which mail was already
  * handled outside the pipeline, and how often the IMAP side started on a
- * mail without finishing it (schema 008_imap_tries.sql).  The policy (weights, when to suspend,
- * whom to tell) lives in bridges/email/bounce.c and request.c; this file
- * only reads and writes rows.
+ * mail without finishing it (schema 008_imap_tries.sql).  The policy (weights,
+ * when to suspend, whom to tell) lives in bridges/email/bounce.c and request.c;
+ * this file only reads and writes rows.
  *
  * The score is the sum of the weights of the events of the last 30 days
  * (CG_BOUNCE_WINDOW_S): older events drop out, there is no halving.  A

@@ -314,7 +314,8 @@ ids_from_text(const char *v, char ***ids, size_t *n)
 			break;
 		if (e > p + 1 &&
 		    memchr(p + 1, ' ', (size_t)(e - p - 1)) == NULL) {
-			ids_push(ids, n, cg_strndup(p + 1, (size_t)(e - p - 1)));
+			ids_push(ids, n,
+			         cg_strndup(p + 1, (size_t)(e - p - 1)));
 			any = 1;
 		}
 		p = e + 1;
@@ -1445,7 +1446,8 @@ parse_unparsed(const char *raw, size_t len, struct cg_msg *out, char **err)
 		}
 		size_t start = hlen;
 		hlen = (size_t)(nl - raw) + 1;
-		if (nl == raw + start || (nl == raw + start + 1 && raw[start] == '\r'))
+		if (nl == raw + start ||
+		    (nl == raw + start + 1 && raw[start] == '\r'))
 			break;
 	}
 	char *copy = padded_copy(raw, len);

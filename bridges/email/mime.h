@@ -34,10 +34,9 @@ int email_parse(const char *raw, size_t len, struct cg_msg *out, char **err);
  * header fields only: flags CG_MSG_UNPARSED, text EMAIL_UNPARSED_TEXT, no
  * attachments; email_dsn_parse() refuses it.
  */
-int email_mime_shape(const char *raw, size_t len, size_t *depth,
-                     size_t *parts);
+int email_mime_shape(const char *raw, size_t len, size_t *depth, size_t *parts);
 #define EMAIL_UNPARSED_TEXT                                                    \
-	"(This mail cannot be shown here: its MIME structure is nested too "  \
+	"(This mail cannot be shown here: its MIME structure is nested too "   \
 	"deeply or has too many parts.  It is kept in the archive.)"
 
 /*

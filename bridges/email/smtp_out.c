@@ -433,8 +433,7 @@ email_verp_sender(const unsigned char *key, const char *list_addr,
 }
 
 char *
-email_xverp_sender(const unsigned char *key, const char *list_addr,
-                   int64_t now)
+email_xverp_sender(const unsigned char *key, const char *list_addr, int64_t now)
 {
 	const char *at = strrchr(list_addr, '@');
 	if (at == NULL || at == list_addr)
@@ -474,7 +473,8 @@ email_verp_check(const unsigned char *key, const char *list_addr,
 	*addr = NULL;
 	size_t sl = 0;
 	int64_t day = verp_day(token, len, &sl);
-	char *named = day < 0 ? NULL : verp_decode(token + sl + 1, len - sl - 1);
+	char *named =
+	    day < 0 ? NULL : verp_decode(token + sl + 1, len - sl - 1);
 	if (named == NULL) {
 		*why = "not a VERP token of ours";
 		return 0;
@@ -674,7 +674,7 @@ crm_context(struct email_smtp *s, const struct cg_cfg_channel *ch,
 		c->footer = cg_crm_footer(s->gw->store, contact_id, cg_now());
 	else if (ch->crm_context == CG_CRM_HEADER &&
 	         email_crm_headers(s->gw->store, contact_id, &c->lines,
-	                        &c->nlines) != 0) {
+	                           &c->nlines) != 0) {
 		c->lines = NULL;
 		c->nlines = 0;
 	}
@@ -856,19 +856,23 @@ compose_notice(struct email_smtp *s, int64_t id, enum cg_delivery_status *fail,
 }
 
 /* A room line's sender_name is the nick; the contact's name is better. */
-static void
+/* The person's name from the CRM instead of the nick: 1 when there is
+ * one (the gateway vouches for it), 0 when the nick stays. */
+static int
 contact_name(struct cg_store *st, struct cg_stored_msg *m)
 {
 	struct cg_contact c;
 	if (m->contact_id == 0 ||
 	    cg_store_contact_get(st, m->contact_id, &c) != 0)
-		return;
-	if (c.name && *c.name) {
+		return 0;
+	int named = c.name && *c.name;
+	if (named) {
 		free(m->sender_name);
 		m->sender_name = c.name;
 		c.name = NULL;
 	}
 	cg_contact_free(&c);
+	return named;
 }
 
 /* "Bob Example" or the sender address's local part. */
@@ -891,20 +895,25 @@ line_text(const struct cg_stored_msg *m)
 	return m->trimmed ? m->trimmed : m->body ? m->body : "";
 }
 
-/* The batch's body: "Name: line" per message, in order, each followed by
+/* The batch's body: one email_chat_line() per message, in order, with
  * the "[File: ...]" lines of its files that are not attached. */
 static void
-batch_body(struct cg_buf *b, const struct cg_stored_msg *v,
+batch_body(struct cg_buf *b, const struct cg_stored_msg *v, const int *verified,
            const struct cg_buf *files, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		char *who = line_sender(&v[i]);
-		cg_buf_printf(b, "%s: %s", who, line_text(&v[i]));
-		while (b->len && (b->data[b->len - 1] == '\n' ||
-		                  b->data[b->len - 1] == '\r'))
-			b->data[--b->len] = '\0';
-		cg_buf_putc(b, '\n');
-		cg_buf_add(b, files[i].data, files[i].len);
+		struct cg_buf t = CG_BUF_INIT;
+		cg_buf_puts(&t, line_text(&v[i]));
+		while (t.len &&
+		       (t.data[t.len - 1] == '\n' || t.data[t.len - 1] == '\r'))
+			t.data[--t.len] = '\0';
+		if (files[i].len) {
+			cg_buf_putc(&t, '\n');
+			cg_buf_add(&t, files[i].data, files[i].len);
+		}
+		email_chat_line(b, who, verified[i], cg_buf_str(&t));
+		cg_buf_free(&t);
 		free(who);
 	}
 }
@@ -953,6 +962,7 @@ compose_batch(struct email_smtp *s, const char *key, const int64_t *ids,
 	struct cg_buf body = CG_BUF_INIT;
 	struct cg_buf *lines = cg_calloc(n, sizeof *lines);
 	struct email_files files = {0};
+	int *verified = NULL;
 
 	*fail = CG_RETRY;
 	for (; got < n; got++)
@@ -962,8 +972,9 @@ compose_batch(struct email_smtp *s, const char *key, const int64_t *ids,
 			                   (long long)ids[got]);
 			goto out;
 		}
+	verified = cg_calloc(n, sizeof *verified);
 	for (size_t i = 0; i < n; i++) /* the person's name, not the nick */
-		contact_name(st, &v[i]);
+		verified[i] = contact_name(st, &v[i]);
 	if (cg_store_thread_get(st, v[0].thread_id, &t) != 0) {
 		*err = cg_asprintf("thread %lld: cannot load it",
 		                   (long long)v[0].thread_id);
@@ -987,7 +998,7 @@ compose_batch(struct email_smtp *s, const char *key, const int64_t *ids,
 			goto out;
 	int64_t contact;
 	names = batch_senders(v, n, &contact);
-	batch_body(&body, v, lines, n);
+	batch_body(&body, v, verified, lines, n);
 	crm_context(s, ch, contact, &crm);
 	struct email_compose_in in = {
 	    .list_addr = ch->address,
@@ -1021,6 +1032,7 @@ compose_batch(struct email_smtp *s, const char *key, const int64_t *ids,
 	cg_debug("chat batch %s: %zu line(s) of thread %lld, %zu bytes", msgid,
 	         n, (long long)t.id, out->len);
 out:
+	free(verified);
 	crm_context_free(&crm);
 	cg_buf_free(&body);
 	for (size_t i = 0; i < n; i++)
@@ -1406,7 +1418,8 @@ send_txn(struct worker *w, const struct mail *m, const char *sender, int xverp,
 				taken++;
 			else
 				result_from_reply(s, &r[i], "RCPT TO",
-				                  p.code[i + 1], p.text[i + 1], 1);
+				                  p.code[i + 1], p.text[i + 1],
+				                  1);
 	}
 	if (data_code == 354 && taken) {
 		int fc;
@@ -1594,19 +1607,19 @@ deliver_job(struct worker *w, struct job *j)
 	for (size_t i = 0; i < j->n && together; i++)
 		together = j->r[i].readable;
 	if (together) {
-		char *sender = email_xverp_sender(w->s->verp_key,
-		                                  m->list_addr, cg_now());
+		char *sender =
+		    email_xverp_sender(w->s->verp_key, m->list_addr, cg_now());
 		run_txn(w, m, sender, 1, j->r, j->n);
 		free(sender);
 		return;
 	}
 	for (size_t i = 0; i < j->n; i++) {
 		struct rcpt *r = &j->r[i];
-		char *sender = m->list_addr
-		                   ? email_verp_sender(w->s->verp_key,
-		                                       m->list_addr, r->addr,
-		                                       cg_now())
-		                   : cg_strdup(""); /* a notice: <> */
+		char *sender =
+		    m->list_addr
+		        ? email_verp_sender(w->s->verp_key, m->list_addr,
+		                            r->addr, cg_now())
+		        : cg_strdup(""); /* a notice: <> */
 		if (sender == NULL) {
 			rcpt_result(
 			    r, CG_FAILED, NULL,

@@ -22,11 +22,11 @@ cg_msg_flags_format(unsigned flags, struct cg_buf *out)
 		unsigned flag;
 		const char *name;
 	} names[] = {
-		{CG_MSG_AUTO, "auto-generated"}, {CG_MSG_BOUNCE, "bounce"},
-		{CG_MSG_DUPLICATE, "duplicate"}, {CG_MSG_OVERSIZE, "oversize"},
-		{CG_MSG_HELD, "held"},           {CG_MSG_LOOP, "loop"},
-		{CG_MSG_REQUEST, "request"},     {CG_MSG_NOCHANNEL, "no-channel"},
-		{CG_MSG_UNVERIFIED, "unverified"},
+	    {CG_MSG_AUTO, "auto-generated"}, {CG_MSG_BOUNCE, "bounce"},
+	    {CG_MSG_DUPLICATE, "duplicate"}, {CG_MSG_OVERSIZE, "oversize"},
+	    {CG_MSG_HELD, "held"},           {CG_MSG_LOOP, "loop"},
+	    {CG_MSG_REQUEST, "request"},     {CG_MSG_NOCHANNEL, "no-channel"},
+	    {CG_MSG_UNPARSED, "unparsed"},   {CG_MSG_UNVERIFIED, "unverified"},
 	};
 	int first = 1;
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -75,6 +75,17 @@ cg_msg_free(struct cg_msg *m)
 	memset(m, 0, sizeof *m);
 }
 
+/* Room for one more in an array of n pointers: doubling, so n adds cost
+ * O(n) in all (one realloc per add was quadratic in copying). */
+static char **
+room_for_one(char **v, size_t n)
+{
+	if (n >= 4 && (n & (n - 1)) != 0)
+		return v;
+	return cg_realloc(v, (n < 4 ? 4 : n * 2) * sizeof *v);
+}
+
+/* Dedup scans at most CG_MSG_MAX_REFS ids: bounded, so cheap. */
 void
 cg_msg_add_ref(struct cg_msg *m, const char *id)
 {
@@ -83,18 +94,26 @@ cg_msg_add_ref(struct cg_msg *m, const char *id)
 	for (size_t i = 0; i < m->nrefs; i++)
 		if (strcmp(m->refs[i], id) == 0)
 			return;
-	m->refs = cg_realloc(m->refs, (m->nrefs + 1) * sizeof *m->refs);
+	if (m->nrefs == CG_MSG_MAX_REFS) {
+		/* Keep the root (refs[0]) and the newest: drop refs[1]. */
+		free(m->refs[1]);
+		memmove(&m->refs[1], &m->refs[2],
+		        (m->nrefs - 2) * sizeof *m->refs);
+		m->nrefs--;
+	}
+	m->refs = room_for_one(m->refs, m->nrefs);
 	m->refs[m->nrefs++] = cg_strdup(id);
 }
 
+/* Past CG_MSG_MAX_RCPTS nothing is scanned: bounded work per address. */
 void
 cg_msg_add_rcpt(struct cg_msg *m, const char *addr)
 {
-	if (addr == NULL || *addr == '\0')
+	if (addr == NULL || *addr == '\0' || m->nrcpts >= CG_MSG_MAX_RCPTS)
 		return;
 	for (size_t i = 0; i < m->nrcpts; i++)
 		if (strcasecmp(m->rcpts[i], addr) == 0)
 			return;
-	m->rcpts = cg_realloc(m->rcpts, (m->nrcpts + 1) * sizeof *m->rcpts);
+	m->rcpts = room_for_one(m->rcpts, m->nrcpts);
 	m->rcpts[m->nrcpts++] = cg_lowercase(addr);
 }

@@ -22,6 +22,9 @@ enum cg_msg_flag {
 	CG_MSG_LOOP = 1 << 5,      /* carries our own Message-ID / List-Id */
 	CG_MSG_REQUEST = 1 << 6,   /* to CHANNEL+request@: commands */
 	CG_MSG_NOCHANNEL = 1 << 7, /* no known channel address */
+	CG_MSG_UNPARSED = 1 << 8,  /* MIME nested or split past the limits
+	                              (mime.c): headers read, body not
+	                              parsed; the room gets the subject */
 	CG_MSG_SENDER_VERIFIED = 1 << 9, /* the bridge proved the sender:
 					   mail by sender_auth.h, a room
 					   line by the occupant's real JID */
@@ -70,6 +73,15 @@ struct cg_msg {
 };
 
 void cg_msg_free(struct cg_msg *m); /* frees members, not m; NULL ok */
+/*
+ * What a message keeps of hostile header lists, so that threading and
+ * routing stay cheap: the first reference (the thread's root) and the
+ * newest ones up to CG_MSG_MAX_REFS in all, the first CG_MSG_MAX_RCPTS
+ * recipients.  Both skip NULL, "" and duplicates (recipients: ignoring
+ * case; stored in lower case).  Linear in the number of calls.
+ */
+#define CG_MSG_MAX_REFS 100
+#define CG_MSG_MAX_RCPTS 1000
 void cg_msg_add_ref(struct cg_msg *m, const char *id);
 void cg_msg_add_rcpt(struct cg_msg *m, const char *addr);
 

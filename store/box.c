@@ -16,7 +16,8 @@
  *            plaintext (+17 bytes each), the blob id as additional data of
  *            every chunk; the last one (short, or empty for an empty blob)
  *            is tagged FINAL and nothing follows it.
- * Keys: wrap key = crypto_kdf(master, 1, "cgbox___"), id key =
+ * Keys: wrap key = crypto_kdf(master, 1, "cgbox___"), MAC key (tokens,
+ * cg_box_mac) = crypto_kdf(master, 3, "cgbox___"), id key =
  * crypto_kdf(master, 2, "cgbox___"); blob id = hex(BLAKE2b-256 of the
  * plaintext keyed with the id key).
  *
@@ -50,6 +51,7 @@
 #define KDF_CONTEXT "cgbox___"
 #define SUBKEY_WRAP 1
 #define SUBKEY_ID 2
+#define SUBKEY_MAC 3 /* cg_box_mac: tokens such as VERP */
 #define FORMAT_VERSION 1
 #define OFF_NONCE 16
 #define OFF_SS (OFF_NONCE + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
@@ -75,7 +77,10 @@ static const unsigned char MAGIC[8] = {'C', 'G', 'B', 'O', 'X', '1', 0, 0};
 struct box_keys {
 	unsigned char wrap[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
 	unsigned char id[crypto_generichash_KEYBYTES];
+	unsigned char mac[CG_BOX_MAC_KEY_BYTES];
 };
+_Static_assert(CG_BOX_MAC_KEY_BYTES == crypto_generichash_KEYBYTES,
+               "MAC key is a BLAKE2b key");
 
 struct cg_box {
 	char *data_dir;
@@ -317,6 +322,8 @@ cg_box_open(const char *data_dir, struct cg_store *store, char **err)
 	                           SUBKEY_WRAP, KDF_CONTEXT, master);
 	crypto_kdf_derive_from_key(box->keys->id, sizeof box->keys->id,
 	                           SUBKEY_ID, KDF_CONTEXT, master);
+	crypto_kdf_derive_from_key(box->keys->mac, sizeof box->keys->mac,
+	                           SUBKEY_MAC, KDF_CONTEXT, master);
 	sodium_memzero(master, sizeof master);
 	char *root = cg_asprintf("%s/box", data_dir);
 	box->be = cg_box_file_backend(root, err);
@@ -1221,4 +1228,39 @@ cg_box_gc(struct cg_box *box, int64_t grace_s, size_t *removed, char **err)
 	 * hour at least, whatever the grace period. */
 	int64_t tmp_before = before < now - 3600 ? before : now - 3600;
 	return box->be->sweep(box->be->ctx, tmp_before, &swept, err);
+}
+
+/* ---- MACs for tokens the gateway hands out ---- */
+
+void
+cg_box_mac_key(const struct cg_box *box,
+               unsigned char key[CG_BOX_MAC_KEY_BYTES])
+{
+	if (box != NULL && box->keys != NULL) {
+		memcpy(key, box->keys->mac, CG_BOX_MAC_KEY_BYTES);
+		return;
+	}
+	if (sodium_init() < 0)
+		abort(); /* no randomness: nothing safe to hand out */
+	randombytes_buf(key, CG_BOX_MAC_KEY_BYTES);
+}
+
+void
+cg_box_mac(const unsigned char key[CG_BOX_MAC_KEY_BYTES], const void *msg,
+           size_t len, unsigned char out[CG_BOX_MAC_BYTES])
+{
+	crypto_generichash(out, CG_BOX_MAC_BYTES, msg, len, key,
+	                   CG_BOX_MAC_KEY_BYTES);
+}
+
+int
+cg_box_mac_equal(const unsigned char *a, const unsigned char *b, size_t n)
+{
+	return sodium_memcmp(a, b, n) == 0;
+}
+
+void
+cg_box_wipe(void *p, size_t n)
+{
+	sodium_memzero(p, n);
 }

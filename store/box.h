@@ -143,6 +143,25 @@ int cg_box_unref(struct cg_box *box, const char *id, char **err);
 int cg_box_gc(struct cg_box *box, int64_t grace_s, size_t *removed, char **err);
 #define CG_BOX_GC_GRACE_DEFAULT (24 * 3600)
 
+/*
+ * MACs for tokens the gateway hands out and later checks (the VERP
+ * envelope sender: bridges/email/smtp_out.c).  The key is a subkey of the
+ * master key (crypto_kdf id 3, BLAKE2b), so tokens stay valid across
+ * restarts and say nothing without the key.  cg_box_mac_key() copies it
+ * out (the caller wipes it with cg_box_wipe); with box NULL (unit tests)
+ * it is random, valid for this process only.  cg_box_mac() is a pure
+ * function, safe in any thread: keyed BLAKE2b-128 of msg.
+ * cg_box_mac_equal() compares in constant time.
+ */
+#define CG_BOX_MAC_KEY_BYTES 32
+#define CG_BOX_MAC_BYTES 16
+void cg_box_mac_key(const struct cg_box *box,
+                    unsigned char key[CG_BOX_MAC_KEY_BYTES]);
+void cg_box_mac(const unsigned char key[CG_BOX_MAC_KEY_BYTES], const void *msg,
+                size_t len, unsigned char out[CG_BOX_MAC_BYTES]);
+int cg_box_mac_equal(const unsigned char *a, const unsigned char *b, size_t n);
+void cg_box_wipe(void *p, size_t n);
+
 /* 1 when id looks like a blob id (64 lower-case hex characters). */
 int cg_box_id_valid(const char *id);
 

@@ -450,6 +450,13 @@ int cg_store_membership_set_delivery(struct cg_store *s, int64_t contact_id,
  * -1 error. */
 int cg_store_mail_handled(struct cg_store *s, const char *ext_id,
 			  const char *kind, int64_t now);
+/* Tries of a mailbox UID (schema 008): count one more and return the
+ * count so far (1 on the first), or -1 on error.  _done forgets the tries
+ * of every UID up to `uid` (the watermark passed them). */
+int64_t cg_store_imap_try(struct cg_store *s, const char *mailbox,
+			  int64_t uidvalidity, int64_t uid);
+int cg_store_imap_tries_done(struct cg_store *s, const char *mailbox,
+			     int64_t uid);
 /* ---- end bounces ---- */
 
 /* ---- bridge state (for `coopgate status`) ---- */

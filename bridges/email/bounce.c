@@ -15,6 +15,9 @@
  *
  * The address comes from the VERP token, not from the report: forwarding
  * may change what the far side calls the recipient, the token is ours.
+ * A token counts only when its MAC verifies and it is at most 30 days old
+ * (smtp_out.c, email_verp_check): a made-up or altered token is logged
+ * and ignored, so nobody can suspend a member with forged reports.
  * A mail to +bounce- that is no RFC 3464 report (a vacation reply sent to
  * the envelope sender) counts nothing.
  */
@@ -31,6 +34,7 @@
 #include "gateway/outbox.h"
 #include "gateway/msg.h"
 #include "lib/util.h"
+#include "store/box.h"
 #include "store/store.h"
 
 #define REASON_MAX 200
@@ -214,9 +218,25 @@ email_bounce_mail(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
                   const char *token, size_t len, const struct cg_msg *m,
                   const char **what)
 {
-	char *addr = email_verp_recipient(token, len);
-	if (addr == NULL) {
-		*what = "bounce: not a VERP token of ours: ignored";
+	char *addr = NULL;
+	const char *why = "no channel to check it against";
+	unsigned char key[CG_BOX_MAC_KEY_BYTES];
+	cg_box_mac_key(gw->box, key);
+	int ok = ch && email_verp_check(key, ch->address, token, len, cg_now(),
+	                                &addr, &why);
+	cg_box_wipe(key, sizeof key);
+	if (!ok) {
+		struct cg_buf shown = CG_BUF_INIT; /* printable, bounded */
+		for (size_t i = 0; i < len && i < REASON_MAX; i++)
+			cg_buf_putc(&shown, token[i] > ' ' && token[i] < 127
+			                        ? token[i]
+			                        : '?');
+		cg_warn("bounce: %s: token \"%s\": %s: ignored",
+		        ch ? ch->address : "(no channel)", cg_buf_str(&shown),
+		        why);
+		cg_buf_free(&shown);
+		*what = "bounce: not a VERP token of ours (forged, expired or "
+		        "unattributable): ignored";
 		return 0;
 	}
 	char *reported = NULL;

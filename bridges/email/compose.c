@@ -9,6 +9,7 @@
  * (no header injection), send as anyone but the list address, or split a
  * UTF-8 character across encoded words.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -455,6 +456,51 @@ list_headers(struct cg_buf *b, const struct email_compose_in *in,
 		header(b, "Auto-Submitted", "auto-replied");
 }
 
+/* s[0..n) as a dot-atom (RFC 5322 3.2.3): atext runs joined by dots. */
+static int
+dot_atom(const char *s, size_t n)
+{
+	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '.'
+		        ? s[i + 1] == '.'
+		        : !(isalnum(c) || strchr("!#$%&'*+/=?^_`{|}~-", c)))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * X-Original-From for the real sender: an email address as it is, or a
+ * JID ("room@conference.example.org/nick", "bob@example.org/phone") as
+ * its bare part, which is address-shaped, with the name (or the nick) as
+ * the display name, quoted or encoded.  NULL when the sender has no
+ * address-shaped part (caller frees).
+ */
+static char *
+original_from(const char *sender, const char *sender_name)
+{
+	if (sender == NULL)
+		return NULL;
+	size_t bare = strcspn(sender, "/");
+	const char *at = memchr(sender, '@', bare);
+	if (at == NULL || !dot_atom(sender, (size_t)(at - sender)) ||
+	    !dot_atom(at + 1, bare - (size_t)(at + 1 - sender)))
+		return NULL;
+	const char *who = sender_name && *sender_name ? sender_name
+	                  : sender[bare] == '/' && sender[bare + 1]
+	                      ? sender + bare + 1
+	                      : NULL;
+	if (who == NULL)
+		return cg_strndup(sender, bare);
+	char *dn = display_name(who, LINE_MAX_HDR);
+	char *v = cg_asprintf("%s <%.*s>", dn, (int)bare, sender);
+	free(dn);
+	return v;
+}
+
 static void
 from_headers(struct cg_buf *b, const struct email_compose_in *in)
 {
@@ -475,17 +521,10 @@ from_headers(struct cg_buf *b, const struct email_compose_in *in)
 	free(v);
 	free(dn);
 	header(b, "Reply-To", in->list_addr);
-	if (in->sender_addr && header_safe(in->sender_addr)) {
-		if (in->sender_name && *in->sender_name) {
-			dn = display_name(in->sender_name, LINE_MAX_HDR);
-			v = cg_asprintf("%s <%s>", dn, in->sender_addr);
-			free(dn);
-		} else {
-			v = cg_strdup(in->sender_addr);
-		}
+	v = original_from(in->sender_addr, in->sender_name);
+	if (v != NULL)
 		header(b, "X-Original-From", v);
-		free(v);
-	}
+	free(v);
 	free(name);
 	free(who);
 }
@@ -615,4 +654,32 @@ email_compose(const struct email_compose_in *in, size_t *len)
 	if (len)
 		*len = b.len;
 	return cg_buf_steal(&b);
+}
+
+/* ---- chat lines in one mail ------------------------------------------ */
+
+void
+email_chat_line(struct cg_buf *b, const char *name, int verified,
+                const char *text)
+{
+	char *who = no_controls(name && *name ? name : "someone");
+	cg_buf_printf(b, "%s%s:", verified ? "" : EMAIL_CHAT_UNVERIFIED, who);
+	free(who);
+	size_t n = text ? strlen(text) : 0;
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		n--;
+	int first = 1;
+	for (size_t i = 0; i < n;) {
+		const char *nl = memchr(text + i, '\n', n - i);
+		size_t len = nl ? (size_t)(nl - text - i) : n - i;
+		if (len > 0 && text[i + len - 1] == '\r')
+			len--;
+		/* the first line after the name, every other one indented:
+		 * only a speaker's line starts at the margin */
+		cg_buf_puts(b, first ? " " : "\n" EMAIL_CHAT_INDENT);
+		cg_buf_add(b, text + i, len);
+		first = 0;
+		i += (nl ? (size_t)(nl - text - i) + 1 : n - i);
+	}
+	cg_buf_putc(b, '\n');
 }

@@ -57,4 +57,19 @@ char *email_compose(const struct email_compose_in *in, size_t *len);
  */
 char *email_encode_header_words(const char *utf8);
 
+/*
+ * One chat message of a batched mail (several room lines as one mail),
+ * appended to b: "Name: first line", every further line of the message
+ * indented by EMAIL_CHAT_INDENT, so that only a speaker's line starts at
+ * the margin and text inside a message cannot pass for another speaker.
+ * A name the gateway cannot vouch for (verified 0: no name in the CRM,
+ * the nick the speaker chose) starts with EMAIL_CHAT_UNVERIFIED.  Control
+ * characters in the name become spaces.  Ends with one "\n".
+ */
+#define EMAIL_CHAT_INDENT "  "
+#define EMAIL_CHAT_UNVERIFIED "[guest] "
+struct cg_buf;
+void email_chat_line(struct cg_buf *b, const char *name, int verified,
+                     const char *text);
+
 #endif

@@ -27,6 +27,13 @@
  * may read the gateway's mailbox.  A changed UIDVALIDITY re-scans from UID
  * 1; Message-ID dedup in the pipeline keeps that from relaying twice.
  *
+ * Poison mail: each try of a UID is counted in the store (imap_try)
+ * before the mail is read, and forgotten when the watermark passes it; a
+ * mail whose handling crashed the daemon or failed IMAP_MAX_TRIES times
+ * is set aside: marked processed without being relayed, with a warning
+ * naming its UID and Message-ID.  Mail nested past libetpan's safe depth
+ * never gets that far: mime.c reads it as headers only (CG_MSG_UNPARSED).
+ *
  * Errors: any IMAP error (including PARSE/STREAM and timeouts) drops the
  * connection and reconnects with exponential backoff (1 s .. 5 min),
  * reporting the state with cg_gateway_bridge_state().  A store error
@@ -40,6 +47,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libetpan/libetpan.h>
 
@@ -64,6 +72,8 @@
 #define BACKOFF_MAX_MS (5 * 60 * 1000)
 #define STORE_RETRY_MS 10000
 #define STOP_TIMEOUT_S 5
+#define IMAP_MAX_TRIES 3 /* then a mail is set aside (marked processed) */
+#define MSGID_LOG_MAX 200
 
 enum imap_state {
 	ST_DOWN, /* not connected; connect at next_connect */
@@ -208,7 +218,9 @@ write_mark(struct cg_gateway *gw, void *arg)
 {
 	const struct mark *mk = arg;
 	if (cg_store_kv_set_int(gw->store, mk->im->k_validity,
-	                        mk->im->uidvalidity) != 0)
+	                        mk->im->uidvalidity) != 0 ||
+	    cg_store_imap_tries_done(gw->store, mk->im->cfg->mailbox,
+	                             mk->uid) != 0)
 		return -1;
 	return cg_store_kv_set_int(gw->store, mk->im->k_last, mk->uid);
 }
@@ -520,6 +532,58 @@ ingest_one(struct email_imap *im, const struct todo *t, const char *raw,
 	return 0;
 }
 
+/* The Message-ID of raw's header block for a log line, printable ASCII
+ * only, "" when none (caller frees).  One pass, no MIME parsing. */
+static char *
+raw_message_id(const char *raw, size_t len)
+{
+	for (size_t pos = 0; pos < len;) {
+		const char *s = raw + pos, *nl = memchr(s, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - s) : len - pos;
+		pos += n + 1;
+		if (n == 0 || (n == 1 && s[0] == '\r'))
+			break; /* end of the header block */
+		if (n < 11 || strncasecmp(s, "Message-ID:", 11) != 0)
+			continue;
+		struct cg_buf b = CG_BUF_INIT;
+		for (size_t i = 11; i < n && b.len < MSGID_LOG_MAX; i++)
+			if (s[i] > ' ' && s[i] < 127 && s[i] != '<' &&
+			    s[i] != '>')
+				cg_buf_putc(&b, s[i]);
+		return b.len ? cg_buf_steal(&b) : cg_strdup("");
+	}
+	return cg_strdup("");
+}
+
+/* A mail that failed (or crashed the daemon) IMAP_MAX_TRIES times: move
+ * past it so it does not block the mailbox, and say which it was. */
+static int
+set_aside(struct email_imap *im, const struct todo *t, const char *raw,
+          size_t len)
+{
+	char *id = raw_message_id(raw, len);
+	cg_warn("%s: mailbox %s: UID %u <%s>: not handled after %d tries: "
+	        "set aside (marked processed, not relayed)",
+	        im->where, im->cfg->mailbox, t->uid, id, IMAP_MAX_TRIES);
+	free(id);
+	return advance_only(im, t->uid);
+}
+
+/* Count this try of t in the store first (it survives a crash), then
+ * ingest it, or set it aside when it had its tries. */
+static int
+try_one(struct email_imap *im, const struct todo *t, const char *raw,
+        size_t len, int oversize)
+{
+	int64_t tries = cg_store_imap_try(im->gw->store, im->cfg->mailbox,
+	                                  im->uidvalidity, t->uid);
+	if (tries < 0)
+		return -1;
+	if (tries > IMAP_MAX_TRIES)
+		return set_aside(im, t, raw, len);
+	return ingest_one(im, t, raw, len, oversize);
+}
+
 /*
  * Fetch and ingest up to IMAP_CHUNK listed messages, for at most about
  * IMAP_TURN_MS (at least one message).  0: done with the chunk; 1: store
@@ -551,7 +615,7 @@ process_chunk(struct email_imap *im, char **why)
 			        im->where, im->cfg->mailbox, t->uid);
 			rc = advance_only(im, t->uid);
 		} else
-			rc = ingest_one(im, t, raw, len, oversize);
+			rc = try_one(im, t, raw, len, oversize);
 		free(raw);
 		if (rc != 0)
 			return 1;

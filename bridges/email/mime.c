@@ -292,6 +292,15 @@ unfold(const char *v)
 	return s;
 }
 
+/* Append id to (*ids)[*n], growing by doubling: linear in the ids. */
+static void
+ids_push(char ***ids, size_t *n, char *id)
+{
+	if (*n < 4 || (*n & (*n - 1)) == 0)
+		*ids = cg_realloc(*ids, (*n < 4 ? 4 : *n * 2) * sizeof **ids);
+	(*ids)[(*n)++] = id;
+}
+
 /* The <...> ids in v, or the whole value when it has no brackets. */
 static void
 ids_from_text(const char *v, char ***ids, size_t *n)
@@ -305,15 +314,14 @@ ids_from_text(const char *v, char ***ids, size_t *n)
 			break;
 		if (e > p + 1 &&
 		    memchr(p + 1, ' ', (size_t)(e - p - 1)) == NULL) {
-			*ids = cg_realloc(*ids, (*n + 1) * sizeof **ids);
-			(*ids)[(*n)++] = cg_strndup(p + 1, (size_t)(e - p - 1));
+			ids_push(ids, n,
+			         cg_strndup(p + 1, (size_t)(e - p - 1)));
 			any = 1;
 		}
 		p = e + 1;
 	}
 	if (!any && *u && strchr(u, ' ') == NULL && strchr(u, '@')) {
-		*ids = cg_realloc(*ids, (*n + 1) * sizeof **ids);
-		(*ids)[(*n)++] = cg_strdup(u);
+		ids_push(ids, n, cg_strdup(u));
 	}
 	free(u);
 }
@@ -325,8 +333,7 @@ ids_from_clist(clist *l, char ***ids, size_t *n)
 		const char *id = clist_content(c);
 		if (id == NULL || *id == '\0')
 			continue;
-		*ids = cg_realloc(*ids, (*n + 1) * sizeof **ids);
-		(*ids)[(*n)++] = cg_strdup(id);
+		ids_push(ids, n, cg_strdup(id));
 	}
 }
 
@@ -1207,6 +1214,196 @@ walk_part(struct walk *w, struct mailmime *m, int depth)
 	}
 }
 
+/* ---- the shape of a mail, measured before libetpan parses it -----------
+ *
+ * libetpan's mailmime_parse recurses once per nesting level without a
+ * limit (30,000 nested message/rfc822 parts overflow the stack) and takes
+ * seconds over thousands of nested multiparts.  mime_shape() measures
+ * nesting and parts with one pass over the lines, keeping a stack of open
+ * multipart boundaries and message/rfc822 levels no deeper than the limit.
+ * It over-estimates rather than under-estimates: a Content-Type header
+ * naming message/rfc822 anywhere in its value opens a level, a boundary
+ * longer than SHAPE_BOUNDARY is matched by its prefix, and each delimiter
+ * line counts as a part.
+ */
+
+#define SHAPE_BOUNDARY 200 /* bytes of a boundary compared */
+#define SHAPE_TYPE 1024    /* bytes of a Content-Type value read */
+
+struct shape_level {
+	char boundary[SHAPE_BOUNDARY + 1]; /* "" for a message/rfc822 level */
+	size_t blen;
+};
+
+struct shape {
+	struct shape_level lv[MIME_MAX_DEPTH + 1];
+	size_t depth; /* open levels */
+	int too_deep;
+	size_t parts;
+	int in_headers;
+	int in_type; /* reading a (folded) Content-Type value */
+	struct cg_buf type;
+};
+
+static int
+starts_ci(const char *s, size_t n, const char *prefix)
+{
+	size_t k = strlen(prefix);
+	return n >= k && strncasecmp(s, prefix, k) == 0;
+}
+
+/* Position of needle (lower case) in s[0..n) ignoring case, or -1. */
+static long
+find_ci_at(const char *s, size_t n, const char *needle)
+{
+	size_t k = strlen(needle);
+	for (size_t i = 0; k <= n && i <= n - k; i++)
+		if (strncasecmp(s + i, needle, k) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* Open a level; 0 when that is one too many. */
+static int
+shape_push(struct shape *sh, const char *boundary, size_t blen)
+{
+	if (sh->depth >= MIME_MAX_DEPTH) {
+		sh->too_deep = 1;
+		return 0;
+	}
+	struct shape_level *l = &sh->lv[sh->depth++];
+	l->blen = blen > SHAPE_BOUNDARY ? SHAPE_BOUNDARY : blen;
+	memcpy(l->boundary, boundary, l->blen);
+	l->boundary[l->blen] = '\0';
+	sh->parts++;
+	return 1;
+}
+
+/* The boundary parameter of a Content-Type value, into *b / *blen. */
+static int
+type_boundary(const char *v, size_t n, const char **b, size_t *blen)
+{
+	long at = find_ci_at(v, n, "boundary=");
+	if (at < 0)
+		return 0;
+	const char *p = v + at + 9, *end = v + n;
+	if (p < end && *p == '"') {
+		const char *q = memchr(p + 1, '"', (size_t)(end - p - 1));
+		*b = p + 1;
+		*blen = q ? (size_t)(q - p - 1) : (size_t)(end - p - 1);
+	} else {
+		*b = p;
+		*blen = strcspn(p, " \t;\r\n");
+		if (*blen > (size_t)(end - p))
+			*blen = (size_t)(end - p);
+	}
+	return *blen > 0;
+}
+
+/* The end of a header block: what its Content-Type opens.  0: too deep. */
+static int
+shape_header_end(struct shape *sh)
+{
+	const char *v = cg_buf_str(&sh->type);
+	size_t n = sh->type.len, blen;
+	const char *b;
+	int ok = 1;
+	sh->in_headers = 0;
+	if (find_ci_at(v, n, "message/rfc822") >= 0) {
+		ok = shape_push(sh, "", 0);
+		sh->in_headers = 1; /* the body is a message: headers again */
+	} else if (find_ci_at(v, n, "multipart/") >= 0 &&
+	           type_boundary(v, n, &b, &blen)) {
+		ok = shape_push(sh, b, blen);
+	}
+	sh->type.len = 0;
+	sh->in_type = 0;
+	return ok;
+}
+
+/* A line "--BOUNDARY" or "--BOUNDARY--" of an open multipart: close what
+ * it ends.  1 when it was one. */
+static int
+shape_delimiter(struct shape *sh, const char *s, size_t n)
+{
+	if (n < 2 || s[0] != '-' || s[1] != '-')
+		return 0;
+	for (size_t i = sh->depth; i-- > 0;) {
+		const struct shape_level *l = &sh->lv[i];
+		if (l->blen == 0 || n - 2 < l->blen ||
+		    memcmp(s + 2, l->boundary, l->blen) != 0)
+			continue;
+		int close = n - 2 - l->blen >= 2 && s[2 + l->blen] == '-' &&
+		            s[3 + l->blen] == '-';
+		sh->depth = close ? i : i + 1;
+		sh->in_headers = !close;
+		sh->in_type = 0;
+		sh->type.len = 0;
+		if (!close)
+			sh->parts++;
+		return 1;
+	}
+	return 0;
+}
+
+/* One header line (no line end).  0: too deep. */
+static int
+shape_header_line(struct shape *sh, const char *s, size_t n)
+{
+	if (n == 0)
+		return shape_header_end(sh);
+	if (s[0] == ' ' || s[0] == '\t') {
+		if (sh->in_type && sh->type.len < SHAPE_TYPE)
+			cg_buf_add(&sh->type, s, n);
+		return 1;
+	}
+	size_t k = strlen("content-type");
+	sh->in_type = 0;
+	if (starts_ci(s, n, "content-type")) {
+		size_t i = k;
+		while (i < n && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+		if (i < n && s[i] == ':') {
+			sh->in_type = 1;
+			sh->type.len = 0;
+			cg_buf_add(&sh->type, s + i + 1,
+			           n - i - 1 < SHAPE_TYPE ? n - i - 1
+			                                  : SHAPE_TYPE);
+		}
+	}
+	return 1;
+}
+
+int
+email_mime_shape(const char *raw, size_t len, size_t *depth, size_t *parts)
+{
+	struct shape *sh = cg_calloc(1, sizeof *sh);
+	sh->parts = 1;
+	sh->in_headers = 1;
+	sh->type = (struct cg_buf)CG_BUF_INIT;
+	size_t deepest = 0;
+	int ok = 1;
+	for (size_t pos = 0; pos < len && ok;) {
+		const char *s = raw + pos;
+		const char *nl = memchr(s, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - s) : len - pos;
+		pos += n + (nl != NULL);
+		if (n > 0 && s[n - 1] == '\r')
+			n--;
+		if (!shape_delimiter(sh, s, n) && sh->in_headers)
+			ok = shape_header_line(sh, s, n);
+		if (sh->depth > deepest)
+			deepest = sh->depth;
+		if (sh->parts > MIME_MAX_PARTS)
+			ok = 0;
+	}
+	*depth = sh->too_deep ? deepest + 1 : deepest;
+	*parts = sh->parts;
+	cg_buf_free(&sh->type);
+	free(sh);
+	return ok;
+}
+
 /* ---- the message ------------------------------------------------------ */
 
 static int
@@ -1232,6 +1429,52 @@ padded_copy(const char *raw, size_t len)
 	return copy;
 }
 
+/*
+ * A mail past the shape limits: its header fields only (libetpan reads
+ * those without recursion), the flag, and one line for the room instead
+ * of the body.  The raw bytes are kept as they came.
+ */
+static int
+parse_unparsed(const char *raw, size_t len, struct cg_msg *out, char **err)
+{
+	size_t hlen = 0;
+	while (hlen < len) { /* the header block ends at the first empty line */
+		const char *nl = memchr(raw + hlen, '\n', len - hlen);
+		if (nl == NULL) {
+			hlen = len;
+			break;
+		}
+		size_t start = hlen;
+		hlen = (size_t)(nl - raw) + 1;
+		if (nl == raw + start ||
+		    (nl == raw + start + 1 && raw[start] == '\r'))
+			break;
+	}
+	char *copy = padded_copy(raw, len);
+	size_t idx = 0;
+	struct mailimf_fields *f = NULL;
+	if (mailimf_fields_parse(copy, hlen, &idx, &f) != MAILIMF_NO_ERROR ||
+	    f == NULL || f->fld_list == NULL || clist_isempty(f->fld_list)) {
+		if (f)
+			mailimf_fields_free(f);
+		free(copy);
+		return fail(out, err,
+		            cg_strdup("not a MIME message: no header fields"));
+	}
+	out->network = CG_NET_EMAIL;
+	read_headers(f, out);
+	mailimf_fields_free(f);
+	if (out->sender_addr == NULL) {
+		free(copy);
+		return fail(out, err, cg_strdup("no From header"));
+	}
+	out->flags |= CG_MSG_UNPARSED;
+	out->text = cg_strdup(EMAIL_UNPARSED_TEXT);
+	out->raw = copy;
+	out->rawlen = len;
+	return 0;
+}
+
 int
 email_parse(const char *raw, size_t len, struct cg_msg *out, char **err)
 {
@@ -1244,6 +1487,9 @@ email_parse(const char *raw, size_t len, struct cg_msg *out, char **err)
 		*err = NULL;
 	if (raw == NULL || len == 0)
 		return fail(out, err, cg_strdup("empty message"));
+	size_t depth, parts;
+	if (!email_mime_shape(raw, len, &depth, &parts))
+		return parse_unparsed(raw, len, out, err);
 	copy = padded_copy(raw, len);
 	r = mailmime_parse(copy, len, &idx, &mime);
 	if (r != MAILIMF_NO_ERROR || mime == NULL) {
@@ -1295,7 +1541,8 @@ span_cmp(const void *a, const void *b)
 void
 email_raw_drop_attachments(struct cg_msg *m)
 {
-	if (m->raw == NULL || m->rawlen == 0 || m->natt == 0)
+	if (m->raw == NULL || m->rawlen == 0 || m->natt == 0 ||
+	    (m->flags & CG_MSG_UNPARSED))
 		return;
 	char *copy = padded_copy(m->raw, m->rawlen);
 	struct mailmime *mime = NULL;
@@ -1437,6 +1684,9 @@ email_dsn_parse(const char *raw, size_t len, char **recipient, int *permanent)
 	*permanent = 0;
 	if (raw == NULL || len == 0)
 		return -1;
+	size_t depth, parts;
+	if (!email_mime_shape(raw, len, &depth, &parts))
+		return -1; /* no report of ours nests that deep */
 	char *copy = padded_copy(raw, len);
 	if (mailmime_parse(copy, len, &idx, &mime) != MAILIMF_NO_ERROR) {
 		free(copy);

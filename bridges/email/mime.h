@@ -26,6 +26,20 @@ struct cg_msg;
 int email_parse(const char *raw, size_t len, struct cg_msg *out, char **err);
 
 /*
+ * Before libetpan parses a mail (it recurses once per level, without a
+ * limit): one linear pass over the lines measures MIME nesting (*depth:
+ * open multiparts and message/rfc822 levels) and *parts, over-estimating
+ * rather than under-.  1 when both are within the limits (32 levels, 1,000
+ * parts), 0 when not.  email_parse() reads a mail over the limits as its
+ * header fields only: flags CG_MSG_UNPARSED, text EMAIL_UNPARSED_TEXT, no
+ * attachments; email_dsn_parse() refuses it.
+ */
+int email_mime_shape(const char *raw, size_t len, size_t *depth, size_t *parts);
+#define EMAIL_UNPARSED_TEXT                                                    \
+	"(This mail cannot be shown here: its MIME structure is nested too "   \
+	"deeply or has too many parts.  It is kept in the archive.)"
+
+/*
  * What the store keeps of a parsed mail: m->raw without the encoded
  * bodies of the parts email_parse() made attachments of (their headers
  * stay, so the mail still says what it carried).  The files themselves

@@ -82,6 +82,7 @@
 #include "lib/log.h"
 #include "gateway/msg.h"
 #include "lib/util.h"
+#include "store/box.h"
 #include "store/store.h"
 
 /* Exported by libetpan (its mailsasl.h), which installs no header for
@@ -102,6 +103,9 @@ void mailsasl_unref(void);
 #define MAX_REFS 20   /* References: the root and the newest 19 */
 #define XVERP_MAX 500 /* recipients per XVERP transaction */
 #define XVERP_MIN 20  /* ... split smaller only to keep workers busy */
+#define VERP_DAY_S 86400
+#define VERP_VALID_DAYS 30 /* a bounce may come this long after sending */
+#define VERP_MAC_HEX 16    /* hex digits of the MAC in a VERP token */
 #define BATCH_MAX_LINES 200
 
 /* One composed mail, shared by the jobs of its recipients.  Reference
@@ -166,6 +170,9 @@ struct email_smtp {
 	/* Whether the last connection's EHLO offered XVERP: -1 not known
 	 * yet, 0 no, 1 yes (written by workers, read by deliver()). */
 	atomic_int xverp;
+	/* The key of the VERP tokens (cg_box_mac_key): set at creation,
+	 * read by the workers. */
+	unsigned char verp_key[CG_BOX_MAC_KEY_BYTES];
 	/* Shared, under mu. */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -305,39 +312,6 @@ atext(unsigned char c)
 	       (c && strchr("!#$%&'*+/=?^_`{|}~.-", c));
 }
 
-char *
-email_verp_sender(const char *list_addr, const char *rcpt)
-{
-	const char *at = strrchr(list_addr, '@');
-	const char *rat = rcpt ? strrchr(rcpt, '@') : NULL;
-	if (at == NULL || at == list_addr || rat == NULL || rat == rcpt ||
-	    rat[1] == '\0')
-		return NULL;
-	struct cg_buf b = CG_BUF_INIT;
-	cg_buf_add(&b, list_addr, (size_t)(at - list_addr));
-	cg_buf_puts(&b, "+bounce-");
-	int readable = 1;
-	for (const char *p = rcpt; p < rat; p++)
-		if (!atext((unsigned char)*p))
-			readable = 0;
-	if (readable) {
-		cg_buf_add(&b, rcpt, (size_t)(rat - rcpt));
-		cg_buf_putc(&b, '=');
-		char *dom = cg_lowercase(rat + 1);
-		cg_buf_puts(&b, dom);
-		free(dom);
-	} else {
-		static const char hx[] = "0123456789abcdef";
-		for (const unsigned char *p = (const unsigned char *)rcpt; *p;
-		     p++) {
-			cg_buf_putc(&b, hx[*p >> 4]);
-			cg_buf_putc(&b, hx[*p & 15]);
-		}
-	}
-	cg_buf_puts(&b, at);
-	return cg_buf_steal(&b);
-}
-
 static int
 hexval(char c)
 {
@@ -346,8 +320,10 @@ hexval(char c)
 	                              : -1;
 }
 
-char *
-email_verp_recipient(const char *token, size_t len)
+/* The recipient part of a token ("alice=example.org", or hex), decoded;
+ * NULL when it is none (caller frees). */
+static char *
+verp_decode(const char *token, size_t len)
 {
 	if (token == NULL || len == 0)
 		return NULL;
@@ -383,6 +359,150 @@ email_verp_recipient(const char *token, size_t len)
 	return out;
 }
 
+/* The recipient part for rcpt: readable "local=domain" or hex. */
+static void
+verp_encode(struct cg_buf *b, const char *rcpt, const char *rat)
+{
+	int readable = 1;
+	for (const char *p = rcpt; p < rat; p++)
+		if (!atext((unsigned char)*p))
+			readable = 0;
+	if (readable) {
+		cg_buf_add(b, rcpt, (size_t)(rat - rcpt));
+		cg_buf_putc(b, '=');
+		char *dom = cg_lowercase(rat + 1);
+		cg_buf_puts(b, dom);
+		free(dom);
+		return;
+	}
+	static const char hx[] = "0123456789abcdef";
+	for (const unsigned char *p = (const unsigned char *)rcpt; *p; p++) {
+		cg_buf_putc(b, hx[*p >> 4]);
+		cg_buf_putc(b, hx[*p & 15]);
+	}
+}
+
+/* "DAY.MAC": the MAC over the list, the day and the recipient (lower
+ * case), or over list and day alone when rcpt is NULL (XVERP). */
+static void
+verp_stamp(struct cg_buf *out, const unsigned char *key, const char *list_addr,
+           const char *rcpt, int64_t day)
+{
+	char *list = cg_lowercase(list_addr);
+	char *who = rcpt ? cg_lowercase(rcpt) : NULL;
+	struct cg_buf m = CG_BUF_INIT;
+	cg_buf_printf(&m, "coopgate-verp-1\n%s\n%s\n%lld\n%s",
+	              who ? "rcpt" : "xverp", list, (long long)day,
+	              who ? who : "");
+	unsigned char mac[CG_BOX_MAC_BYTES];
+	cg_box_mac(key, m.data, m.len, mac);
+	static const char hx[] = "0123456789abcdef";
+	cg_buf_printf(out, "%lld.", (long long)day);
+	for (size_t i = 0; i < VERP_MAC_HEX / 2; i++) {
+		cg_buf_putc(out, hx[mac[i] >> 4]);
+		cg_buf_putc(out, hx[mac[i] & 15]);
+	}
+	cg_buf_free(&m);
+	free(list);
+	free(who);
+}
+
+char *
+email_verp_sender(const unsigned char *key, const char *list_addr,
+                  const char *rcpt, int64_t now)
+{
+	const char *at = strrchr(list_addr, '@');
+	const char *rat = rcpt ? strrchr(rcpt, '@') : NULL;
+	if (at == NULL || at == list_addr || rat == NULL || rat == rcpt ||
+	    rat[1] == '\0')
+		return NULL;
+	struct cg_buf tail = CG_BUF_INIT;
+	verp_encode(&tail, rcpt, rat);
+	/* the MAC covers the address exactly as the bounce will name it */
+	char *named = verp_decode(tail.data, tail.len);
+	struct cg_buf b = CG_BUF_INIT;
+	cg_buf_add(&b, list_addr, (size_t)(at - list_addr));
+	cg_buf_puts(&b, "+bounce-");
+	verp_stamp(&b, key, list_addr, named ? named : rcpt, now / VERP_DAY_S);
+	cg_buf_putc(&b, '-');
+	cg_buf_add(&b, tail.data, tail.len);
+	cg_buf_puts(&b, at);
+	free(named);
+	cg_buf_free(&tail);
+	return cg_buf_steal(&b);
+}
+
+char *
+email_xverp_sender(const unsigned char *key, const char *list_addr, int64_t now)
+{
+	const char *at = strrchr(list_addr, '@');
+	if (at == NULL || at == list_addr)
+		return NULL;
+	struct cg_buf b = CG_BUF_INIT;
+	cg_buf_add(&b, list_addr, (size_t)(at - list_addr));
+	cg_buf_puts(&b, "+bounce-");
+	verp_stamp(&b, key, list_addr, NULL, now / VERP_DAY_S);
+	cg_buf_puts(&b, at);
+	return cg_buf_steal(&b);
+}
+
+/* "DAY.MAC" at the start of token: the day, or -1 when it is not that. */
+static int64_t
+verp_day(const char *token, size_t len, size_t *stamp_len)
+{
+	size_t i = 0;
+	int64_t day = 0;
+	while (i < len && i < 9 && token[i] >= '0' && token[i] <= '9')
+		day = day * 10 + (token[i++] - '0');
+	if (i == 0 || i >= len || token[i] != '.')
+		return -1;
+	size_t mac = ++i;
+	while (i < len && hexval(token[i]) >= 0)
+		i++;
+	if (i - mac != VERP_MAC_HEX || i >= len || token[i] != '-')
+		return -1;
+	*stamp_len = i;
+	return day;
+}
+
+int
+email_verp_check(const unsigned char *key, const char *list_addr,
+                 const char *token, size_t len, int64_t now, char **addr,
+                 const char **why)
+{
+	*addr = NULL;
+	size_t sl = 0;
+	int64_t day = verp_day(token, len, &sl);
+	char *named =
+	    day < 0 ? NULL : verp_decode(token + sl + 1, len - sl - 1);
+	if (named == NULL) {
+		*why = "not a VERP token of ours";
+		return 0;
+	}
+	int64_t today = now / VERP_DAY_S;
+	if (day > today + 1 || today - day > VERP_VALID_DAYS) {
+		free(named);
+		*why = "VERP token expired";
+		return 0;
+	}
+	int ok = 0;
+	for (int shared = 0; shared < 2 && !ok; shared++) {
+		struct cg_buf want = CG_BUF_INIT;
+		verp_stamp(&want, key, list_addr, shared ? NULL : named, day);
+		ok = want.len == sl &&
+		     cg_box_mac_equal((const unsigned char *)want.data,
+		                      (const unsigned char *)token, sl);
+		cg_buf_free(&want);
+	}
+	if (!ok) {
+		free(named);
+		*why = "VERP token does not verify (forged?)";
+		return 0;
+	}
+	*addr = named;
+	return 1;
+}
+
 /*
  * rcpt as XVERP would name it in email_verp_sender()'s readable form:
  * "local@domain" with the domain in lower case (caller frees); NULL when
@@ -401,17 +521,6 @@ xverp_rcpt(const char *rcpt)
 	char *out = cg_asprintf("%.*s@%s", (int)(at - rcpt), rcpt, dom);
 	free(dom);
 	return out;
-}
-
-/* "dev@DOMAIN" -> "dev+bounce@DOMAIN": the sender XVERP=-= expands. */
-static char *
-xverp_sender(const char *list_addr)
-{
-	const char *at = strrchr(list_addr, '@');
-	if (at == NULL || at == list_addr)
-		return NULL;
-	return cg_asprintf("%.*s+bounce%s", (int)(at - list_addr), list_addr,
-	                   at);
 }
 
 /* ---- composing (loop thread) -------------------------------------------- */
@@ -565,7 +674,7 @@ crm_context(struct email_smtp *s, const struct cg_cfg_channel *ch,
 		c->footer = cg_crm_footer(s->gw->store, contact_id, cg_now());
 	else if (ch->crm_context == CG_CRM_HEADER &&
 	         email_crm_headers(s->gw->store, contact_id, &c->lines,
-	                        &c->nlines) != 0) {
+	                           &c->nlines) != 0) {
 		c->lines = NULL;
 		c->nlines = 0;
 	}
@@ -747,19 +856,23 @@ compose_notice(struct email_smtp *s, int64_t id, enum cg_delivery_status *fail,
 }
 
 /* A room line's sender_name is the nick; the contact's name is better. */
-static void
+/* The person's name from the CRM instead of the nick: 1 when there is
+ * one (the gateway vouches for it), 0 when the nick stays. */
+static int
 contact_name(struct cg_store *st, struct cg_stored_msg *m)
 {
 	struct cg_contact c;
 	if (m->contact_id == 0 ||
 	    cg_store_contact_get(st, m->contact_id, &c) != 0)
-		return;
-	if (c.name && *c.name) {
+		return 0;
+	int named = c.name && *c.name;
+	if (named) {
 		free(m->sender_name);
 		m->sender_name = c.name;
 		c.name = NULL;
 	}
 	cg_contact_free(&c);
+	return named;
 }
 
 /* "Bob Example" or the sender address's local part. */
@@ -782,20 +895,25 @@ line_text(const struct cg_stored_msg *m)
 	return m->trimmed ? m->trimmed : m->body ? m->body : "";
 }
 
-/* The batch's body: "Name: line" per message, in order, each followed by
+/* The batch's body: one email_chat_line() per message, in order, with
  * the "[File: ...]" lines of its files that are not attached. */
 static void
-batch_body(struct cg_buf *b, const struct cg_stored_msg *v,
+batch_body(struct cg_buf *b, const struct cg_stored_msg *v, const int *verified,
            const struct cg_buf *files, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		char *who = line_sender(&v[i]);
-		cg_buf_printf(b, "%s: %s", who, line_text(&v[i]));
-		while (b->len && (b->data[b->len - 1] == '\n' ||
-		                  b->data[b->len - 1] == '\r'))
-			b->data[--b->len] = '\0';
-		cg_buf_putc(b, '\n');
-		cg_buf_add(b, files[i].data, files[i].len);
+		struct cg_buf t = CG_BUF_INIT;
+		cg_buf_puts(&t, line_text(&v[i]));
+		while (t.len &&
+		       (t.data[t.len - 1] == '\n' || t.data[t.len - 1] == '\r'))
+			t.data[--t.len] = '\0';
+		if (files[i].len) {
+			cg_buf_putc(&t, '\n');
+			cg_buf_add(&t, files[i].data, files[i].len);
+		}
+		email_chat_line(b, who, verified[i], cg_buf_str(&t));
+		cg_buf_free(&t);
 		free(who);
 	}
 }
@@ -844,6 +962,7 @@ compose_batch(struct email_smtp *s, const char *key, const int64_t *ids,
 	struct cg_buf body = CG_BUF_INIT;
 	struct cg_buf *lines = cg_calloc(n, sizeof *lines);
 	struct email_files files = {0};
+	int *verified = NULL;
 
 	*fail = CG_RETRY;
 	for (; got < n; got++)
@@ -853,8 +972,9 @@ compose_batch(struct email_smtp *s, const char *key, const int64_t *ids,
 			                   (long long)ids[got]);
 			goto out;
 		}
+	verified = cg_calloc(n, sizeof *verified);
 	for (size_t i = 0; i < n; i++) /* the person's name, not the nick */
-		contact_name(st, &v[i]);
+		verified[i] = contact_name(st, &v[i]);
 	if (cg_store_thread_get(st, v[0].thread_id, &t) != 0) {
 		*err = cg_asprintf("thread %lld: cannot load it",
 		                   (long long)v[0].thread_id);
@@ -878,7 +998,7 @@ compose_batch(struct email_smtp *s, const char *key, const int64_t *ids,
 			goto out;
 	int64_t contact;
 	names = batch_senders(v, n, &contact);
-	batch_body(&body, v, lines, n);
+	batch_body(&body, v, verified, lines, n);
 	crm_context(s, ch, contact, &crm);
 	struct email_compose_in in = {
 	    .list_addr = ch->address,
@@ -912,6 +1032,7 @@ compose_batch(struct email_smtp *s, const char *key, const int64_t *ids,
 	cg_debug("chat batch %s: %zu line(s) of thread %lld, %zu bytes", msgid,
 	         n, (long long)t.id, out->len);
 out:
+	free(verified);
 	crm_context_free(&crm);
 	cg_buf_free(&body);
 	for (size_t i = 0; i < n; i++)
@@ -1297,7 +1418,8 @@ send_txn(struct worker *w, const struct mail *m, const char *sender, int xverp,
 				taken++;
 			else
 				result_from_reply(s, &r[i], "RCPT TO",
-				                  p.code[i + 1], p.text[i + 1], 1);
+				                  p.code[i + 1], p.text[i + 1],
+				                  1);
 	}
 	if (data_code == 354 && taken) {
 		int fc;
@@ -1485,16 +1607,19 @@ deliver_job(struct worker *w, struct job *j)
 	for (size_t i = 0; i < j->n && together; i++)
 		together = j->r[i].readable;
 	if (together) {
-		char *sender = xverp_sender(m->list_addr);
+		char *sender =
+		    email_xverp_sender(w->s->verp_key, m->list_addr, cg_now());
 		run_txn(w, m, sender, 1, j->r, j->n);
 		free(sender);
 		return;
 	}
 	for (size_t i = 0; i < j->n; i++) {
 		struct rcpt *r = &j->r[i];
-		char *sender = m->list_addr
-		                   ? email_verp_sender(m->list_addr, r->addr)
-		                   : cg_strdup(""); /* a notice: <> */
+		char *sender =
+		    m->list_addr
+		        ? email_verp_sender(w->s->verp_key, m->list_addr,
+		                            r->addr, cg_now())
+		        : cg_strdup(""); /* a notice: <> */
 		if (sender == NULL) {
 			rcpt_result(
 			    r, CG_FAILED, NULL,
@@ -1580,6 +1705,7 @@ email_smtp_new(struct cg_gateway *gw, email_smtp_state_fn *state, void *arg)
 	pthread_cond_init(&s->cv, NULL);
 	atomic_init(&s->force, 0);
 	atomic_init(&s->xverp, -1);
+	cg_box_mac_key(gw->box, s->verp_key);
 	for (int i = 0; i < SMTP_WORKERS; i++) {
 		s->w[i].s = s;
 		s->w[i].fd = -1;
@@ -2014,5 +2140,6 @@ email_smtp_free(struct email_smtp *s)
 	free(s->where);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
+	cg_box_wipe(s->verp_key, sizeof s->verp_key);
 	free(s);
 }

@@ -167,6 +167,18 @@ def post(stack, gw, subject: str) -> str:
     return msg["Message-ID"]
 
 
+def verp_of(stack, gw, user: str) -> str:
+    """The VERP envelope sender of a real list mail to `user` (its
+    Return-Path): where that mail's bounces go, with a token only the gateway
+    can make."""
+    msgid = post(stack, gw, f"For the VERP {token()}")
+    got = wait_mail(stack, user, with_msgid(msgid))
+    verp = str(got["Return-Path"]).strip("<>")
+    assert re.fullmatch(rf"dev\+bounce-\d+\.[0-9a-f]{{16}}-{user}=example\.org@"
+                        r"lists\.example\.org", verp), verp
+    return verp
+
+
 def email_rows_settled(gw, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while gw.rows("SELECT count(*) FROM outbox WHERE bridge = 'email' "
@@ -361,7 +373,7 @@ def test_bounces_raise_the_score_and_five_permanent_suspend_delivery(stack, gate
     # with XMPP configured: the suspended member hears about it by chat
     gw = gateway(xmpp={})
     bob = stack.address("bob")
-    verp = gw.addr("dev+bounce-bob=example.org")
+    verp = verp_of(stack, gw, "bob")
     assert "Bounces: none" in gw.show(bob)
 
     gw.handled(send_dsn(stack, verp, bob))
@@ -391,6 +403,26 @@ def test_bounces_raise_the_score_and_five_permanent_suspend_delivery(stack, gate
     assert gw.rows("SELECT count(*) FROM outbox o JOIN message m ON m.id = o.message_id "
                    "WHERE m.message_id = ? AND o.destination = ?",
                    second.strip("<>"), bob)[0][0] == 0
+
+
+def test_forged_bounces_are_ignored_and_a_real_one_counts(stack, gateway):
+    """Five delivery reports to made-up VERP tokens (the plain address, as
+    the tokens used to be, and a well-formed token with a wrong MAC) do not
+    suspend bob; a report to the address of mail really sent to him counts."""
+    gw = gateway()
+    bob = stack.address("bob")
+    day = int(time.time()) // 86400
+    forged = ["bob=example.org", f"{day}.0123456789abcdef-bob=example.org",
+              f"{day}.fedcba9876543210-bob=example.org",
+              f"{day - 1}.0000000000000000-bob=example.org", "626f62406578616d706c652e6f7267"]
+    for tok in forged:
+        gw.handled(send_dsn(stack, gw.addr(f"dev+bounce-{tok}"), bob))
+    assert "Bounces: none" in gw.show(bob), gw.show(bob)
+    assert gw.log_text().count("ignored") >= 5
+    gw.wait_log("VERP token does not verify (forged?)")
+
+    gw.handled(send_dsn(stack, verp_of(stack, gw, "bob"), bob))
+    assert re.search(r"Bounces: score 1\.0", gw.show(bob)), gw.show(bob)
 
 
 # ---------------------------------------------------------------- nominations

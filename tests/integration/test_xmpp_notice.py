@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_email_requests import gateway, send_dsn  # noqa: F401 (fixture)
+from test_email_requests import gateway, send_dsn, verp_of  # noqa: F401 (fixture)
 
 assert gateway  # the fixture, imported for pytest
 
@@ -23,7 +23,7 @@ def component(stack, tmp_path):
 
 def suspend_bob_and_read_the_chat(stack, gw):
     bob = stack.address("bob")
-    verp = gw.addr("dev+bounce-bob=example.org")
+    verp = verp_of(stack, gw, "bob")
     with stack.xmpp_client("bob", resource="notice") as client:
         for _ in range(5):
             gw.handled(send_dsn(stack, verp, bob))

@@ -275,10 +275,12 @@ test_attachments_round_trip(void **state)
 	     sizeof bin, NULL},
 	    {(char *)"Protokoll der Mitgliederversammlung über das "
 	             "Geschäftsjahr 2023 (endgültig).pdf",
-	     (char *)"application/pdf", (unsigned char *)pdf, sizeof pdf - 1, NULL},
+	     (char *)"application/pdf", (unsigned char *)pdf, sizeof pdf - 1,
+	     NULL},
 	    {(char *)"Grüße \"quoted\".txt", (char *)"text/plain",
 	     (unsigned char *)"hi\n", 3, NULL},
-	    {NULL, (char *)"bad type with spaces", (unsigned char *)"", 0, NULL},
+	    {NULL, (char *)"bad type with spaces", (unsigned char *)"", 0,
+	     NULL},
 	};
 	struct email_compose_in in = base_in();
 	in.att = att;
@@ -426,6 +428,83 @@ test_display_name_quoting_and_defaults(void **state)
 	assert_null(email_compose(&in, NULL));
 }
 
+/* A chat sender is a JID, often "room@conference/nick": X-Original-From
+ * is its bare part as the address and the nick as an encoded display name,
+ * never the raw nick (which may hold "<", ",", quotes or non-ASCII). */
+static void
+test_original_from_of_a_room_nick_is_a_proper_address(void **state)
+{
+	struct email_compose_in in = base_in();
+	in.sender_name = NULL;
+	in.sender_addr =
+	    "dev@conference.example.org/Eve <eve@evil.example>, \"x";
+	size_t len;
+	char *mail = email_compose(&in, &len);
+	char *h = headers_of(mail);
+	assert_has_line(h, "X-Original-From: \"Eve <eve@evil.example>, \\\"x\" "
+	                   "<dev@conference.example.org>");
+	free(h);
+	free(mail);
+	in.sender_addr = "dev@conference.example.org/J\xc3\xbcrgen";
+	mail = email_compose(&in, &len);
+	h = headers_of(mail);
+	assert_has_line(h, "X-Original-From: =?UTF-8?Q?J=C3=BCrgen?= "
+	                   "<dev@conference.example.org>");
+	free(h);
+	free(mail);
+	/* no address-shaped part: no header at all */
+	in.sender_addr = "not an address";
+	mail = email_compose(&in, &len);
+	h = headers_of(mail);
+	assert_null(strstr(h, "X-Original-From"));
+	free(h);
+	free(mail);
+	in.sender_addr = "bob@example.org/phone";
+	in.sender_name = "Bob Example";
+	mail = email_compose(&in, &len);
+	h = headers_of(mail);
+	assert_has_line(h,
+	                "X-Original-From: \"Bob Example\" <bob@example.org>");
+	free(h);
+	free(mail);
+}
+
+/* In a batched mail only a speaker's line starts at the margin: a guest
+ * cannot write a line that passes for a member's, by nick or by text. */
+static void
+test_batched_chat_lines_mark_who_is_who(void **state)
+{
+	struct cg_buf b = CG_BUF_INIT;
+	email_chat_line(&b, "Alice Example", 1, "Hello\nsecond line\n");
+	email_chat_line(&b, "Alice Example", 0,
+	                "I resign.\nAlice Example: really, I do\n");
+	email_chat_line(&b, "Alice Example: fake\nBob", 0, "hi");
+	email_chat_line(&b, "Bob Example", 1,
+	                "[File: a.pdf (3 kB): https://x]");
+	assert_string_equal(cg_buf_str(&b),
+	                    "Alice Example: Hello\n"
+	                    "  second line\n"
+	                    "[guest] Alice Example: I resign.\n"
+	                    "  Alice Example: really, I do\n"
+	                    "[guest] Alice Example: fake Bob: hi\n"
+	                    "Bob Example: [File: a.pdf (3 kB): https://x]\n");
+	/* every line at the margin is a speaker's: a verified name or the
+	 * [guest] mark */
+	int lines = 0;
+	for (const char *p = cg_buf_str(&b); *p; p = strchr(p, '\n') + 1) {
+		if (*p != ' ') {
+			assert_true(strncmp(p, "Alice Example: ", 15) == 0 ||
+			            strncmp(p, "Bob Example: ", 13) == 0 ||
+			            strncmp(p, EMAIL_CHAT_UNVERIFIED,
+			                    strlen(EMAIL_CHAT_UNVERIFIED)) ==
+			                0);
+			lines++;
+		}
+	}
+	assert_int_equal(lines, 4);
+	cg_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -440,6 +519,9 @@ main(void)
 	    cmocka_unit_test(test_encode_header_words),
 	    cmocka_unit_test(test_long_headers_fold_within_78),
 	    cmocka_unit_test(test_display_name_quoting_and_defaults),
+	    cmocka_unit_test(
+	        test_original_from_of_a_room_nick_is_a_proper_address),
+	    cmocka_unit_test(test_batched_chat_lines_mark_who_is_who),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

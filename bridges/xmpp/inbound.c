@@ -25,7 +25,7 @@
  * during a catch-up never skips what it had not read yet).
  *
  * A XEP-0308 correction (<replace id=.../>) of a stored line by the same
- * sender (real JID, occupant-id, or nick, as the original was stored) goes
+ * sender (its real JID, as the original was stored) goes
  * to cg_gateway_correct(); a correction claiming someone else's line is
  * ignored and logged.
  *
@@ -250,7 +250,8 @@ relay(struct xmpp_bridge *xb, struct xmpp_room *r, struct xmpp_in *in,
 		cg_warn("xmpp: %s: line from %s%s refused: the room does not "
 		        "show the gateway its sender's real JID, and a nick "
 		        "alone is never an identity",
-		        r->jid, in->nick, archived ? " (from the archive)" : "");
+		        r->jid, in->nick,
+		        archived ? " (from the archive)" : "");
 		return CG_INGEST_DROPPED;
 	}
 	free(who);

@@ -268,7 +268,6 @@ form_field(xmpp_stanza_t *x, const char *var, const char *type,
 static void send_config(struct xmpp_bridge *xb, struct xmpp_room *r,
                         int instant);
 
-
 static int
 on_config_result(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 {
@@ -439,8 +438,8 @@ on_room_info(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 	                : cg_asprintf("the partner's server cannot be "
 	                              "reached: %s",
 	                              cond);
-	cg_warn("xmpp: %s: not joining: %s (asking again in %d s)", r->jid,
-	        why, REMOTE_RETRY / 1000);
+	cg_warn("xmpp: %s: not joining: %s (asking again in %d s)", r->jid, why,
+	        REMOTE_RETRY / 1000);
 	room_out(r, cg_mono_ms() + REMOTE_RETRY, why);
 	free(why);
 	xmpp_in_free(&in);

@@ -99,6 +99,9 @@ find_member(struct cg_store *s, const char *address)
 {
 	char *a = cg_lowercase(address);
 	int64_t id = cg_store_contact_find(s, CG_ID_EMAIL, a);
+	/* A partner's person may be known by its JID only (federation). */
+	if (id == 0)
+		id = cg_store_contact_find(s, CG_ID_JID, a);
 	free(a);
 	if (id == 0)
 		fprintf(stderr, "coopgate: %s: no such member\n", address);

@@ -452,6 +452,14 @@ static const struct key member_keys[] = {
     KEY_END,
 };
 
+#define PARTNER(f) offsetof(struct cg_cfg_partner, f)
+static const struct key partner_keys[] = {
+    KEY("domain", K_STR, PARTNER(domain)),
+    KEY("org", K_STR, PARTNER(org)),
+    KEY_CHOICE("layer", K_ENUM, PARTNER(layer), layer_choices),
+    KEY_END,
+};
+
 static const struct key onboarding_keys[] = {
     KEY_RANGE("nominations_required", K_INT,
               offsetof(struct cg_config, nominations_required), 0, INT_MAX),
@@ -1116,6 +1124,117 @@ check_lists(struct loader *ld)
 	}
 }
 
+/* ---- partners (federation): read and check ---------------------------------
+ */
+
+static void
+read_partners(struct loader *ld)
+{
+	struct cg_config *cfg = ld->cfg;
+	const config_setting_t *l = get_list(ld, "partners");
+	if (l == NULL)
+		return;
+	cfg->npartners = (size_t)config_setting_length(l);
+	cfg->partners = cg_calloc(cfg->npartners, sizeof *cfg->partners);
+	for (size_t i = 0; i < cfg->npartners; i++) {
+		struct cg_cfg_partner *p = &cfg->partners[i];
+		p->layer = CG_LAYER_PARTNER;
+		char *prefix = cg_asprintf("partners[%zu]", i);
+		const config_setting_t *e = list_group(ld, l, i, prefix);
+		if (e) {
+			p->line = (int)config_setting_source_line(e);
+			read_group(ld, e, prefix, partner_keys, p);
+		}
+		for (char *c = p->domain; c && *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		free(prefix);
+	}
+}
+
+/* The domain of a JID or address (after '@', before '/'), or NULL. */
+static char *
+domain_of(const char *jid)
+{
+	const char *at = jid ? strchr(jid, '@') : NULL;
+	const char *d = at ? at + 1 : jid;
+	return d ? cg_strndup(d, strcspn(d, "/")) : NULL;
+}
+
+/* Why a partner domain cannot be one (the gateway's own), or NULL. */
+static const char *
+partner_domain_clash(const struct cg_config *cfg, const char *domain)
+{
+	if (cfg->gateway.domain && strcasecmp(domain, cfg->gateway.domain) == 0)
+		return "is the gateway's own domain (gateway.domain)";
+	char *own = domain_of(cfg->xmpp.jid);
+	int xmpp = own && strcasecmp(domain, own) == 0;
+	free(own);
+	if (xmpp)
+		return "is the gateway's own XMPP domain (xmpp.jid)";
+	if (cfg->xmpp.component_domain &&
+	    strcasecmp(domain, cfg->xmpp.component_domain) == 0)
+		return "is the gateway's component domain";
+	return NULL;
+}
+
+static void
+check_partner(struct loader *ld, const config_setting_t *e, size_t i)
+{
+	const struct cg_config *cfg = ld->cfg;
+	const struct cg_cfg_partner *p = &cfg->partners[i];
+	char *prefix = cg_asprintf("partners[%zu]", i);
+	require(ld, e, prefix, "domain");
+	require(ld, e, prefix, "org");
+	if (p->domain) {
+		char *key = cg_asprintf("%s.domain", prefix);
+		const char *why = partner_domain_clash(cfg, p->domain);
+		if (!is_domain(p->domain))
+			bad_value(ld, get(e, "domain"), key, p->domain,
+			          "is not a domain name");
+		else if (why)
+			bad_value(ld, get(e, "domain"), key, p->domain, "%s",
+			          why);
+		for (size_t j = 0; j < i; j++)
+			if (cfg->partners[j].domain &&
+			    strcmp(cfg->partners[j].domain, p->domain) == 0) {
+				bad_value(ld, get(e, "domain"), key, p->domain,
+				          "is already used by partners[%zu]",
+				          j);
+				break;
+			}
+		free(key);
+	}
+	free(prefix);
+}
+
+static void
+check_partners(struct loader *ld)
+{
+	const config_setting_t *l = get(ld->root, "partners");
+	for (size_t i = 0; i < ld->cfg->npartners; i++) {
+		const config_setting_t *e =
+		    config_setting_get_elem(l, (unsigned)i);
+		if (config_setting_is_group(e))
+			check_partner(ld, e, i);
+	}
+}
+
+const struct cg_cfg_partner *
+cg_config_partner(const struct cg_config *cfg, const char *jid)
+{
+	char *d = domain_of(jid);
+	const struct cg_cfg_partner *found = NULL;
+	for (size_t i = 0; d && i < cfg->npartners && !found; i++)
+		if (cfg->partners[i].domain &&
+		    strcasecmp(cfg->partners[i].domain, d) == 0)
+			found = &cfg->partners[i];
+	free(d);
+	return found;
+}
+
+/* ---- end of partners -------------------------------------------------------
+ */
+
 static void
 check_outbox(struct loader *ld, const config_setting_t *g)
 {
@@ -1129,7 +1248,7 @@ check_outbox(struct loader *ld, const config_setting_t *g)
 
 static const char *const top_level_keys[] = {
     "gateway", "imap",       "smtp", "xmpp",   "channels",
-    "members", "onboarding", "box",  "outbox", "posting", NULL,
+    "members", "onboarding", "box",  "outbox", "posting", "partners", NULL,
 };
 
 static void
@@ -1163,12 +1282,14 @@ load_tree(struct loader *ld)
 	    read_section(ld, "outbox", outbox_keys, &cfg->outbox, NULL);
 	read_channels(ld);
 	read_members(ld);
+	read_partners(ld);
 
 	check_gateway(ld, gw);
 	check_imap(ld, im);
 	check_smtp(ld, sm);
 	check_xmpp(ld, xm);
 	check_lists(ld);
+	check_partners(ld);
 	check_outbox(ld, ob);
 }
 
@@ -1313,6 +1434,11 @@ cg_config_free(struct cg_config *cfg)
 		free(m->channels);
 	}
 	free(cfg->members);
+	for (size_t i = 0; i < cfg->npartners; i++) {
+		free(cfg->partners[i].domain);
+		free(cfg->partners[i].org);
+	}
+	free(cfg->partners);
 	memset(cfg, 0, sizeof *cfg);
 }
 

@@ -97,6 +97,15 @@ struct cg_cfg_member {
 	int line;
 };
 
+/* partners = ( { domain; org; layer; } ): a JID of `domain` seen in a
+ * room is a contact of organisation `org` at (at least) `layer`. */
+struct cg_cfg_partner {
+	char *domain;           /* lower case */
+	char *org;
+	enum cg_layer layer;    /* default partner */
+	int line;
+};
+
 struct cg_cfg_outbox {
 	int max_attempts;       /* default 10, then dead-letter */
 	int retry_base;         /* seconds, default 30 */
@@ -123,6 +132,8 @@ struct cg_config {
 	size_t nmembers;
 	struct cg_cfg_outbox outbox;
 	struct cg_cfg_posting posting;
+	struct cg_cfg_partner *partners;
+	size_t npartners;
 	int nominations_required; /* onboarding.nominations_required, default 2 */
 	int64_t box_quota_mb;     /* box.quota_mb, default 0 = unlimited */
 };
@@ -154,6 +165,10 @@ void cg_config_errors_print(const struct cg_config_errors *errs, void *stream);
 /* Lookup helpers. */
 const struct cg_cfg_channel *cg_config_channel(const struct cg_config *cfg,
 					       const char *name);
+/* The partner whose domain is the domain of `jid` (a bare or full JID,
+ * any case), or NULL. */
+const struct cg_cfg_partner *cg_config_partner(const struct cg_config *cfg,
+					       const char *jid);
 /* Pick the config path: -c, then $COOPGATE_CONFIG, ./coopgate.conf,
  * /etc/coopgate/coopgate.conf.  Returns a static or argument string. */
 const char *cg_config_default_path(const char *opt);

@@ -23,6 +23,7 @@
 #include "lib/log.h"
 #include "gateway/outbox.h"
 #include "gateway/onboarding.h"
+#include "gateway/partner.h"
 #include "lib/util.h"
 #include "store/store.h"
 
@@ -34,6 +35,7 @@ struct decision {
 	int64_t parent_id;
 	int64_t thread_id;      /* 0: a new thread */
 	int64_t duplicate_of;
+	const struct cg_cfg_partner *partner; /* a partner's JID, or NULL */
 };
 
 /* "cg.TOKEN.N@domain" or "cg.TOKEN@domain" -> TOKEN (caller frees). */
@@ -225,6 +227,11 @@ decide(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 			d->layer = c.layer;
 		cg_contact_free(&c);
 	}
+	/* Federation: a partner's JID counts at its organisation's layer. */
+	if (m->network == CG_NET_XMPP && m->sender_addr) {
+		d->partner = cg_config_partner(gw->cfg, m->sender_addr);
+		d->layer = cg_partner_layer(d->partner, d->layer);
+	}
 	if (d->layer < d->ch->post_layer)
 		m->flags |= CG_MSG_HELD;
 	else if (unproven_member(gw, m, d))
@@ -323,6 +330,8 @@ write_message(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 		    link_org_by_domain(s, d->contact_id, m->sender_addr) != 0)
 			return -1;
 	}
+	if (cg_partner_apply(s, d->partner, d->contact_id) != 0)
+		return -1;
 	if (d->thread_id == 0) {
 		char *subject = m->subject || m->network != CG_NET_XMPP ?
 					cg_strdup(m->subject) :

@@ -643,10 +643,13 @@ deliver_on_error(struct xmpp_bridge *xb, const char *id, const char *cond)
 		char *why = cg_asprintf("the room refused the message: %s",
 		                        cond ? cond : "error");
 		/* not-acceptable/forbidden: we are not (or no longer) an
-		 * occupant: rejoin before the retry. */
+		 * occupant: rejoin before the retry.  remote-server-*: the
+		 * room is on a partner's server we lost; when that server
+		 * is back we are no occupant there any more. */
 		struct xmpp_room *r = muc_room(xb, p->row.destination);
 		if (r && cond &&
-		    (strcmp(cond, "not-acceptable") == 0 ||
+		    (strncmp(cond, "remote-server-", 14) == 0 ||
+		     strcmp(cond, "not-acceptable") == 0 ||
 		     strcmp(cond, "forbidden") == 0 ||
 		     strcmp(cond, "item-not-found") == 0))
 			muc_rejoin(xb, r, why);

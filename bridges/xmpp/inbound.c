@@ -4,9 +4,12 @@
  * becomes one cg_msg for cg_gateway_ingest():
  *
  *   channel      the room's channel
- *   sender_addr  the occupant's real bare JID when the room shows it, else
- *                "room@service/#OCCUPANT-ID" (XEP-0421), else
- *                "room@service/nick"
+ *   sender_addr  the occupant's real bare JID.  A room that does not show
+ *                it (semi-anonymous, the gateway no moderator) gets no
+ *                line of that sender relayed: refused with a log line
+ *                saying why, since a nick is never an identity.  Remote
+ *                occupants (partners over federation) are found the same
+ *                way; the pipeline makes a partner's JID its contact.
  *   sender_name  the nick
  *   ext_id       the room's stanza-id (dedup across reconnects and the
  *                archive), else the origin-id; the origin-id is also
@@ -22,7 +25,7 @@
  * during a catch-up never skips what it had not read yet).
  *
  * A XEP-0308 correction (<replace id=.../>) of a stored line by the same
- * sender (real JID, occupant-id, or nick, as the original was stored) goes
+ * sender (its real JID, as the original was stored) goes
  * to cg_gateway_correct(); a correction claiming someone else's line is
  * ignored and logged.
  *
@@ -67,22 +70,17 @@ ingest_extra(struct cg_gateway *gw, void *arg)
 	return 0;
 }
 
+/* The sender's real bare JID: the archive's record for an archived line,
+ * else what the room showed for the nick; NULL when the room hides it
+ * (a nick or an occupant-id alone is never an identity). */
 static char *
 sender_of(const struct xmpp_room *r, const struct xmpp_in *in, int archived)
 {
 	/* An archived line's nick may belong to someone else today. */
-	const struct xmpp_occupant *o =
-	    archived ? NULL : muc_occupant(r, in->nick);
-	if (archived && in->item_jid)
+	if (archived)
 		return cg_strdup(in->item_jid);
-	if (o && o->jid)
-		return cg_strdup(o->jid);
-	const char *oid = in->occupant_id ? in->occupant_id
-	                  : o             ? o->occupant_id
-	                                  : NULL;
-	if (oid)
-		return cg_asprintf("%s/#%s", r->jid, oid);
-	return cg_asprintf("%s/%s", r->jid, in->nick);
+	const struct xmpp_occupant *o = muc_occupant(r, in->nick);
+	return o && o->jid ? cg_strdup(o->jid) : NULL;
 }
 
 static int
@@ -249,6 +247,16 @@ static enum cg_ingest_result
 relay(struct xmpp_bridge *xb, struct xmpp_room *r, struct xmpp_in *in,
       int archived, const char *watermark)
 {
+	char *who = sender_of(r, in, archived);
+	if (who == NULL) {
+		cg_warn("xmpp: %s: line from %s%s refused: the room does not "
+		        "show the gateway its sender's real JID, and a nick "
+		        "alone is never an identity",
+		        r->jid, in->nick,
+		        archived ? " (from the archive)" : "");
+		return CG_INGEST_DROPPED;
+	}
+	free(who);
 	if (in->replace_id)
 		return correct(xb, r, in, archived, watermark);
 	return ingest(xb, r, in, archived, watermark);

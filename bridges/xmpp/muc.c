@@ -11,8 +11,16 @@
  * silently gone.  Once a join is confirmed, mam.c catches up with the
  * room's archive.  In component mode the gateway's occupant here is the
  * listener; presence addressed to a puppet goes to puppet.c.
- * Must never: relay anything itself (inbound.c does), or treat a room as
- * joined before the room confirmed our own presence (status 110).
+ * A room on a partner's server (its domain is a partner domain or below
+ * one: `room = "joint@conference.partner.example"`) is joined over
+ * federation but never created or configured by us: a disco#info first
+ * says whether it exists (else we wait and ask again), and a join that
+ * created it after all (status 201) is left at once.  Server-to-server
+ * trouble (remote-server-*) only delays the join; the archive catch-up
+ * after it brings what was said meanwhile.
+ * Must never: relay anything itself (inbound.c does), treat a room as
+ * joined before the room confirmed our own presence (status 110), or
+ * create a room on a partner's server.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +32,25 @@
 #include "lib/util.h"
 
 #define MAX_NICK_TRIES 5
+#define REMOTE_RETRY 5000 /* ms: a partner's room unreachable or missing */
+
+static void room_probe(struct xmpp_bridge *xb, struct xmpp_room *r);
+
+/* Whether the room's service is a partner's domain or below one. */
+static int
+room_is_foreign(const struct cg_config *cfg, const char *room_jid)
+{
+	const char *d = strchr(room_jid, '@');
+	d = d ? d + 1 : room_jid;
+	for (size_t i = 0; i < cfg->npartners; i++) {
+		const char *p = cfg->partners[i].domain;
+		size_t n = strlen(d), k = p ? strlen(p) : 0;
+		if (k && n >= k && strcasecmp(d + n - k, p) == 0 &&
+		    (n == k || d[n - k - 1] == '.'))
+			return 1;
+	}
+	return 0;
+}
 
 void
 muc_rooms_init(struct xmpp_bridge *xb)
@@ -48,6 +75,7 @@ muc_rooms_init(struct xmpp_bridge *xb)
 		r->channel = cg_strdup(ch->name);
 		r->nick = cg_strdup(xmpp_cfg(xb)->nick);
 		r->state = ROOM_OUT;
+		r->foreign = room_is_foreign(cfg, jid);
 	}
 }
 
@@ -75,6 +103,7 @@ muc_rooms_free(struct xmpp_bridge *xb)
 		free(r->nick);
 		free(r->error);
 		free(r->ping_id);
+		free(r->info_id);
 		mam_reset(r);
 		puppets_forget(r);
 	}
@@ -138,6 +167,9 @@ room_out(struct xmpp_room *r, int64_t retry_at, const char *error)
 	r->error = cg_strdup(error);
 	free(r->ping_id);
 	r->ping_id = NULL;
+	free(r->info_id);
+	r->info_id = NULL;
+	r->exists = 0;
 	occupants_clear(r);
 	mam_reset(r);
 	puppets_forget(r); /* they join again when they next speak */
@@ -174,6 +206,10 @@ muc_settled(const struct xmpp_bridge *xb)
 void
 muc_join(struct xmpp_bridge *xb, struct xmpp_room *r)
 {
+	if (r->foreign && !r->exists) {
+		room_probe(xb, r); /* joins once the room is known to exist */
+		return;
+	}
 	const char *base = xmpp_cfg(xb)->nick;
 	free(r->nick);
 	r->nick = r->nick_tries ? cg_asprintf("%s-%d", base, r->nick_tries + 1)
@@ -337,6 +373,98 @@ join_refused(struct xmpp_bridge *xb, struct xmpp_room *r, xmpp_stanza_t *st)
 	xmpp_in_free(&in);
 }
 
+/* ---- a partner's room: exists? then join; never create ---- */
+
+static void
+send_unavailable(struct xmpp_bridge *xb, struct xmpp_room *r)
+{
+	char *to = cg_asprintf("%s/%s", r->jid, r->nick);
+	xmpp_stanza_t *p = xmpp_presence_new(xb->ctx);
+	xmpp_stanza_set_type(p, "unavailable");
+	xmpp_stanza_set_to(p, to);
+	xmpp_from_self(xb, p);
+	free(to);
+	xmpp_send_release(xb, p);
+}
+
+/* Our join made a room on a partner's server (it vanished between the
+ * disco#info and the join): as its creator, destroy it again. */
+static void
+created_by_mistake(struct xmpp_bridge *xb, struct xmpp_room *r)
+{
+	cg_warn("xmpp: %s: our join created the room on the partner's "
+	        "server; destroying it (the gateway creates nothing there)",
+	        r->jid);
+	char *id = xmpp_new_id(xb, "destroy");
+	xmpp_stanza_t *iq = xmpp_iq_new(xb->ctx, "set", id);
+	free(id);
+	xmpp_stanza_set_to(iq, r->jid);
+	xmpp_from_self(xb, iq);
+	xmpp_stanza_t *q = xmpp_el(xb->ctx, "query", NS_MUC_OWNER);
+	xmpp_stanza_add_child_ex(q, xmpp_el(xb->ctx, "destroy", NULL), 0);
+	xmpp_stanza_add_child_ex(iq, q, 0);
+	xmpp_send_release(xb, iq);
+	send_unavailable(xb, r);
+	room_out(r, cg_mono_ms() + XMPP_JOIN_RETRY, "the room does not exist");
+}
+
+static int
+on_room_info(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
+{
+	struct xmpp_bridge *xb = arg;
+	const char *id = xmpp_stanza_get_id(st);
+	struct xmpp_room *r = NULL;
+	for (size_t i = 0; id && i < xb->nrooms && r == NULL; i++)
+		if (xb->rooms[i].info_id &&
+		    strcmp(xb->rooms[i].info_id, id) == 0)
+			r = &xb->rooms[i];
+	if (r == NULL || r->state != ROOM_PROBING)
+		return 0;
+	free(r->info_id);
+	r->info_id = NULL;
+	const char *type = xmpp_stanza_get_type(st);
+	if (type && strcmp(type, "result") == 0) {
+		r->exists = 1;
+		muc_join(xb, r);
+		return 0;
+	}
+	struct xmpp_in in;
+	xmpp_in_parse(st, &in);
+	const char *cond = in.error_condition ? in.error_condition : "error";
+	char *why = strcmp(cond, "item-not-found") == 0
+	                ? cg_strdup("the room does not exist on the "
+	                            "partner's server (the gateway creates "
+	                            "nothing there)")
+	                : cg_asprintf("the partner's server cannot be "
+	                              "reached: %s",
+	                              cond);
+	cg_warn("xmpp: %s: not joining: %s (asking again in %d s)", r->jid, why,
+	        REMOTE_RETRY / 1000);
+	room_out(r, cg_mono_ms() + REMOTE_RETRY, why);
+	free(why);
+	xmpp_in_free(&in);
+	return 0;
+}
+
+/* Ask a partner's room whether it exists before joining it. */
+static void
+room_probe(struct xmpp_bridge *xb, struct xmpp_room *r)
+{
+	free(r->info_id);
+	r->info_id = xmpp_new_id(xb, "info");
+	xmpp_stanza_t *iq = xmpp_iq_new(xb->ctx, "get", r->info_id);
+	xmpp_stanza_set_to(iq, r->jid);
+	xmpp_from_self(xb, iq);
+	xmpp_stanza_add_child_ex(iq, xmpp_el(xb->ctx, "query", NS_DISCO_INFO),
+	                         0);
+	xmpp_id_handler_add(xb->conn, on_room_info, r->info_id, xb);
+	r->state = ROOM_PROBING;
+	r->join_sent = cg_mono_ms();
+	cg_debug("xmpp: %s: on a partner's server: asking whether it exists",
+	         r->jid);
+	xmpp_send_release(xb, iq);
+}
+
 static void
 self_presence(struct xmpp_bridge *xb, struct xmpp_room *r, xmpp_stanza_t *x,
               int unavailable, xmpp_stanza_t *item)
@@ -371,7 +499,9 @@ self_presence(struct xmpp_bridge *xb, struct xmpp_room *r, xmpp_stanza_t *x,
 		xb->gw->outbox_kick = 1; /* rows waiting for the room */
 		mam_catch_up(xb, r);
 	}
-	if (has_status(x, "201"))
+	if (has_status(x, "201") && r->foreign)
+		created_by_mistake(xb, r);
+	else if (has_status(x, "201"))
 		send_config(xb, r, 0);
 }
 
@@ -511,6 +641,11 @@ muc_tick(struct xmpp_bridge *xb, int64_t now)
 				muc_join(xb, r);
 			else
 				wake = earliest(wake, r->retry_at);
+			break;
+		case ROOM_PROBING:
+			if (now - r->join_sent >= XMPP_JOIN_TIMEOUT)
+				room_out(r, now, "no answer from the room");
+			wake = earliest(wake, r->join_sent + XMPP_JOIN_TIMEOUT);
 			break;
 		case ROOM_JOINING:
 			if (now - r->join_sent >= XMPP_JOIN_TIMEOUT) {

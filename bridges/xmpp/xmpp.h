@@ -85,6 +85,7 @@ struct xmpp_occupant {
 
 enum xmpp_room_state {
 	ROOM_OUT,     /* not joined; join at retry_at */
+	ROOM_PROBING, /* a partner's room: disco#info sent (muc.c) */
 	ROOM_JOINING, /* presence sent, waiting for our own */
 	ROOM_JOINED,
 };
@@ -99,6 +100,9 @@ struct xmpp_room {
 	int64_t retry_at;  /* mono ms: next join attempt (ROOM_OUT) */
 	int64_t join_sent; /* mono ms */
 	char *error;       /* why the last join failed, or NULL */
+	int foreign;       /* on a partner's server: never created by us */
+	char *info_id;     /* its disco#info before a join, or NULL */
+	int exists;        /* foreign: disco#info found it (until room_out) */
 	int64_t ping_at;   /* mono ms: next self-ping */
 	char *ping_id;     /* self-ping awaiting its answer, or NULL */
 	int64_t ping_sent;

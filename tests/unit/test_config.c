@@ -820,6 +820,57 @@ test_posting_sender_proof(void **state)
 	              "not one of required, off\n");
 }
 
+/* ---- partners (federation) ------------------------------------------- */
+
+static void
+test_partners_checked_with_lines_and_found_by_jid_domain(void **state)
+{
+	struct cg_config cfg;
+	int rc;
+	char *got = load_text(
+	    GATEWAY
+	    "xmpp = { jid = \"gw@example.org\"; password = \"x\"; };\n"
+	    "partners = (\n"
+	    "  { domain = \"Partner.Example\"; org = \"Partner AG\"; },\n"
+	    "  { domain = \"partner.example\"; org = \"Again\"; },\n"
+	    "  { domain = \"c.example\"; org = \"C\"; layer = \"boss\"; },\n"
+	    "  { domain = \"example.org\"; org = \"Us\"; },\n"
+	    "  { domain = \"lists.example.org\"; org = \"Us\"; },\n"
+	    "  { domain = \"d.example\"; }\n"
+	    ");\n",
+	    &cfg, &rc);
+	assert_int_equal(rc, -1);
+	assert_non_null(strstr(got, "coopgate.conf:5: partners[1].domain: "
+	                            "\"partner.example\" is already used by "
+	                            "partners[0]"));
+	assert_non_null(strstr(got, "coopgate.conf:6: partners[2].layer"));
+	assert_non_null(strstr(got, "coopgate.conf:7: partners[3].domain: "
+	                            "\"example.org\" is the gateway's own XMPP "
+	                            "domain"));
+	assert_non_null(strstr(got,
+	                       "coopgate.conf:8: partners[4].domain: "
+	                       "\"lists.example.org\" is the gateway's own "
+	                       "domain"));
+	assert_non_null(strstr(got, "coopgate.conf:9: partners[5]"));
+	assert_non_null(strstr(got, "org"));
+	free(got);
+	cg_config_free(&cfg);
+
+	got = load_text(GATEWAY "partners = ( { domain = \"B.test\"; org = "
+	                        "\"Partner AG\"; } );\n",
+	                &cfg, &rc);
+	assert_int_equal(rc, 0);
+	const struct cg_cfg_partner *p =
+	    cg_config_partner(&cfg, "Pat@b.TEST/res");
+	assert_non_null(p);
+	assert_string_equal(p->org, "Partner AG");
+	assert_int_equal(p->layer, CG_LAYER_PARTNER);
+	assert_null(cg_config_partner(&cfg, "pat@sub.b.test"));
+	assert_null(cg_config_partner(&cfg, "room@conference.a.test/b.test"));
+	free(got);
+	cg_config_free(&cfg);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -855,6 +906,7 @@ main(void)
 	    T(test_inline_password_in_readable_config_is_refused),
 	    T(test_secret_file_first_line_is_the_secret),
 	    T(test_posting_sender_proof),
+	    T(test_partners_checked_with_lines_and_found_by_jid_domain),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 	free(orig_dir);

@@ -413,7 +413,9 @@ xmpp_stanza_t *xmpp_file_stanza(xmpp_ctx_t *ctx, const char *room,
                                 const char *id, const char *url,
                                 const char *desc, const char *thread);
 /* "https://host:port" of an http(s) URL, host lower case, default port
- * filled in; NULL when it is not one (or has user info).  Caller frees. */
+ * filled in; NULL when it is not one: user info, an empty host or port, a
+ * port beyond 65535, a bracket without its partner, a byte no host name
+ * has.  Caller frees. */
 char *xmpp_url_origin(const char *url);
 /* The host of an http(s) URL (lower case, no brackets), or NULL. */
 char *xmpp_url_host(const char *url);

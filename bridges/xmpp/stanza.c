@@ -507,6 +507,26 @@ xmpp_slot_request(xmpp_ctx_t *ctx, const char *to, const char *id,
 	return iq;
 }
 
+char *
+xmpp_unguessable_id(const char *prefix)
+{
+	char *r = cg_random_hex(32);
+	char *id = cg_asprintf("%s-%s", prefix, r);
+	free(r);
+	return id;
+}
+
+int
+xmpp_iq_answer_from(xmpp_stanza_t *st, const char *jid)
+{
+	const char *name = xmpp_stanza_get_name(st);
+	const char *type = xmpp_stanza_get_type(st);
+	const char *from = xmpp_stanza_get_from(st);
+	return name && strcmp(name, "iq") == 0 && type &&
+	       (strcmp(type, "result") == 0 || strcmp(type, "error") == 0) &&
+	       from && jid && strcasecmp(from, jid) == 0;
+}
+
 void
 xmpp_slot_free(struct xmpp_slot *s)
 {

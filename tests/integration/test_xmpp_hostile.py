@@ -76,3 +76,61 @@ def test_a_broken_url_in_a_room_line_neither_crashes_nor_blocks_the_room(
     bob.send_room(room, f"still here {tok3}")
     wait_for("a live line after the restarts", lambda: stored(gw, tok3), timeout=30)
     assert gw.proc.poll() is None
+
+
+# ---------------------------------------------------------------- !who
+
+CARLA = (
+    "BEGIN:VCARD\r\n"
+    "VERSION:4.0\r\n"
+    "FN:Carla Core\r\n"
+    "EMAIL:carla@coop.example\r\n"
+    "IMPP:xmpp:carla@xmpp.example\r\n"
+    "ORG:Coop eG\r\n"
+    "CATEGORIES:board\r\n"
+    "NOTE:{note}\r\n"
+    "X-COOP-LAYER:core\r\n"
+    "END:VCARD\r\n"
+)
+
+
+def who_answer(client, room, needle):
+    client.send_room(room, f"!who {needle}")
+    return client.wait_message(lambda m: m["type"] == "chat"
+                               and str(m["from"]) == f"{room}/gateway"
+                               and m["body"].startswith("Carla Core"))["body"]
+
+
+def test_who_shows_each_layer_only_what_it_may_see(stack, gateway, clients, tmp_path):
+    from coopgate import cli
+    room = new_room(stack)
+    gw = gateway(room)
+    note = f"private note {token()}"
+    vcf = tmp_path / "carla.vcf"
+    vcf.write_text(CARLA.format(note=note))
+    cli(gw.conf, "crm", "import", str(vcf), check=0)
+    gw.start_joined()
+    carol = clients("carol")  # no contact: a guest
+    carol.join_room(room, "carol")
+    bob = clients("bob")      # member
+    bob.join_room(room, "bob")
+    alice = clients("alice")  # core
+    alice.join_room(room, "alice")
+    secrets = ("carla@coop.example", "carla@xmpp.example", "board", note,
+               "Email:", "JID:", "Note:", "Tags:", "Nominations:", "Bounces:")
+
+    guest = who_answer(carol, room, "carla@coop.example")
+    assert guest == "Carla Core: Coop eG; layer core", guest
+    member = who_answer(bob, room, "carla@coop.example")
+    assert member.startswith("Carla Core: Coop eG; layer core since "), member
+    assert "Messages (30 days): 0" in member and "Last seen: never" in member
+    for s in secrets:
+        assert s not in guest and s not in member, (s, guest, member)
+    core = who_answer(alice, room, "carla@coop.example")
+    for s in secrets:
+        assert s in core, (s, core)
+    # and !help says so
+    carol.send_room(room, "!help")
+    helptext = carol.wait_message(lambda m: m["type"] == "chat"
+                                  and "!who NAME|ADDRESS" in m["body"])["body"]
+    assert "core members the whole card" in helptext, helptext

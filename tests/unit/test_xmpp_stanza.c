@@ -328,6 +328,60 @@ test_slot_parse_keeps_only_the_allowed_headers(void **state)
 }
 
 static void
+test_slot_request_ids_are_unguessable(void **state)
+{
+	char *a = xmpp_unguessable_id("up");
+	char *b = xmpp_unguessable_id("up");
+	assert_int_equal(strlen(a), 3 + 32);
+	assert_int_equal(strncmp(a, "up-", 3), 0);
+	assert_int_equal(strspn(a + 3, "0123456789abcdef"), 32);
+	assert_string_not_equal(a, b);
+	free(a);
+	free(b);
+}
+
+static int
+answer_from(xmpp_ctx_t *ctx, const char *xml, const char *service)
+{
+	xmpp_stanza_t *st = xmpp_stanza_new_from_string(ctx, xml);
+	assert_non_null(st);
+	int ok = xmpp_iq_answer_from(st, service);
+	xmpp_stanza_release(st);
+	return ok;
+}
+
+static void
+test_only_the_upload_service_answers_a_slot_request(void **state)
+{
+	xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
+	const char *svc = "upload.example.org";
+	assert_true(answer_from(ctx,
+	                        "<iq type='result' id='up-1' "
+	                        "from='upload.example.org'/>",
+	                        svc));
+	assert_true(answer_from(ctx,
+	                        "<iq type='error' id='up-1' "
+	                        "from='Upload.Example.ORG'/>",
+	                        svc));
+	/* anyone else, a resource of it, nobody, or no iq answer */
+	static const char *const spoofed[] = {
+	    "<iq type='result' id='up-1' from='mallory@example.org/x'/>",
+	    "<iq type='result' id='up-1' from='example.org'/>",
+	    "<iq type='result' id='up-1' from='upload.example.org/r'/>",
+	    "<iq type='result' id='up-1' from='x.upload.example.org'/>",
+	    "<iq type='result' id='up-1'/>",
+	    "<iq type='set' id='up-1' from='upload.example.org'/>",
+	    "<message type='result' id='up-1' from='upload.example.org'/>",
+	};
+	for (size_t i = 0; i < sizeof spoofed / sizeof *spoofed; i++)
+		if (answer_from(ctx, spoofed[i], svc))
+			fail_msg("accepted: %s", spoofed[i]);
+	assert_false(
+	    answer_from(ctx, "<iq type='result' id='up-1' from='a'/>", NULL));
+	xmpp_ctx_free(ctx);
+}
+
+static void
 test_slot_request_names_one_clean_file(void **state)
 {
 	xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
@@ -583,6 +637,9 @@ main(void)
 	    cmocka_unit_test(test_puppet_nick_is_one_clean_line),
 	    cmocka_unit_test(test_notice_is_one_clean_chat_message),
 	    cmocka_unit_test(test_slot_parse_keeps_only_the_allowed_headers),
+	    cmocka_unit_test(test_slot_request_ids_are_unguessable),
+	    cmocka_unit_test(
+	        test_only_the_upload_service_answers_a_slot_request),
 	    cmocka_unit_test(test_slot_request_names_one_clean_file),
 	    cmocka_unit_test(test_file_stanza_is_the_url_with_oob),
 	    cmocka_unit_test(test_url_origin_host_and_file_name),

@@ -17,6 +17,12 @@ Uses the fixtures of test_xmpp_bridge.py.
 
 from __future__ import annotations
 
+import asyncio
+import http.server
+import re
+import threading
+
+from helpers import ET_fromstring
 from test_xmpp_bridge import (  # noqa: F401  (fixtures)
     clients, gateway, new_room, query, token, wait_for)
 
@@ -134,3 +140,156 @@ def test_who_shows_each_layer_only_what_it_may_see(stack, gateway, clients, tmp_
     helptext = carol.wait_message(lambda m: m["type"] == "chat"
                                   and "!who NAME|ADDRESS" in m["body"])["body"]
     assert "core members the whole card" in helptext, helptext
+
+
+# ---------------------------------------------------------------- upload slots
+
+UPLOAD_NS = "urn:xmpp:http:upload:0"
+
+
+class FakeUploadService:
+    """The stack's component domain played by slixmpp: it records the slot
+    requests it gets and answers only when told to (answer())."""
+
+    def __init__(self, stack):
+        import slixmpp
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.requests: list = []
+        self.jid = stack.COMPONENT_DOMAIN
+        ready = threading.Event()
+
+        async def setup():
+            x = slixmpp.ComponentXMPP(self.jid, stack.COMPONENT_SECRET,
+                                      "127.0.0.1", stack.XMPP_COMPONENT_PORT)
+            from slixmpp.xmlstream.handler import Callback
+            from slixmpp.xmlstream.matcher import MatchXPath
+            x.register_handler(Callback("slot request", MatchXPath(
+                f"{{jabber:component:accept}}iq/{{{UPLOAD_NS}}}request"),
+                lambda iq: self.requests.append(iq)))
+            x.add_event_handler("session_start", lambda _: ready.set())
+            x.connect()
+            self.xmpp = x
+        asyncio.run_coroutine_threadsafe(setup(), self.loop).result(15)
+        assert ready.wait(15), "the fake upload service did not connect"
+
+    def answer(self, request, slot_xml: str) -> None:
+        def send():
+            iq = self.xmpp.make_iq_result(id=request["id"], ito=request["from"],
+                                          ifrom=self.jid)
+            iq.append(ET_fromstring(slot_xml))
+            iq.send()
+        asyncio.run_coroutine_threadsafe(_call(send), self.loop).result(15)
+
+    def close(self) -> None:
+        async def bye():
+            await self.xmpp.disconnect(wait=1.0)
+
+        async def cancel_the_rest():  # slixmpp leaves tasks behind
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for step in (bye, cancel_the_rest):
+            try:
+                asyncio.run_coroutine_threadsafe(step(), self.loop).result(5)
+            except Exception:
+                pass
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+async def _call(fn):
+    return fn()
+
+
+class PutRecorder:
+    """An HTTP server on 127.0.0.1 that records every request it gets."""
+
+    def __init__(self):
+        got = self.got = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_PUT(self):  # noqa: N802
+                n = int(self.headers.get("Content-Length") or 0)
+                got.append((self.command, self.path, self.rfile.read(n)))
+                self.send_response(201)
+                self.end_headers()
+
+            do_POST = do_GET = do_PUT  # noqa: N815
+
+            def log_message(self, *args):
+                pass
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def slot_of(result) -> str:
+    """The <slot/> of an iq result, as XML text."""
+    import xml.etree.ElementTree as ET
+    return ET.tostring(result.xml.find(f"{{{UPLOAD_NS}}}slot"), encoding="unicode")
+
+
+def test_a_spoofed_slot_answer_gets_no_file(stack, gateway, clients):
+    """carol answers the gateway's slot request first, with her own PUT URL
+    and the request's id (as if guessed): the gateway ignores her, waits
+    for the upload service, and PUTs the file only where it says."""
+    from test_xmpp_files import mail_with_attachment, pdf_bytes
+    service = FakeUploadService(stack)
+    thief = PutRecorder()
+    try:
+        room = new_room(stack)
+        gw = gateway(room, xmpp={"upload_service": service.jid}).start_joined()
+        bob = clients("bob")
+        bob.join_room(room, "bob")
+        carol = clients("carol")
+        tok = token()
+        data = pdf_bytes(tok)
+        name = f"accounts-{tok}.pdf"
+        mail_with_attachment(stack, "alice", f"Accounts {tok}", f"Accounts {tok}.\n",
+                             data, name, "application/pdf")
+        req = wait_for("the slot request", lambda: next(
+            (r for r in service.requests
+             if r.xml.find(f"{{{UPLOAD_NS}}}request").get("filename") == name), None),
+            timeout=30)
+        asked = req.xml.find(f"{{{UPLOAD_NS}}}request")
+
+        stolen = f"http://127.0.0.1:{thief.port}/steal/{name}"
+        spoof = (f"<slot xmlns='{UPLOAD_NS}'><put url='{stolen}'/>"
+                 f"<get url='https://127.0.0.1:{thief.port}/steal/{name}'/></slot>")
+
+        def send_spoof():
+            iq = carol.xmpp.make_iq_result(id=req["id"], ito=req["from"])
+            iq.append(ET_fromstring(spoof))
+            iq.send()
+        carol.run(send_spoof)
+        ignored = f"ignoring an answer to a slot request from {stack.jid('carol')}"
+        wait_for("the spoof ignored (or the file stolen)",
+                 lambda: thief.got or ignored in gw.log_text(), timeout=20)
+        assert thief.got == [], "the gateway PUT the file where carol said"
+
+        # the real service answers (with a real slot of the stack's Prosody)
+        real = bob.run(lambda: bob.xmpp.make_iq_get(ito=stack.UPLOAD_DOMAIN))
+        real.append(ET_fromstring(
+            f"<request xmlns='{UPLOAD_NS}' filename='{name}' size='{asked.get('size')}' "
+            f"content-type='{asked.get('content-type')}'/>"))
+        result = bob.run(lambda: real.send(timeout=15))
+        service.answer(req, slot_of(result))
+        line = bob.wait_message(lambda m: m["type"] == "groupchat"
+                                and str(m["from"]) == f"{room}/gateway"
+                                and m["body"].startswith("https://") and name in m["body"],
+                                timeout=30)
+        assert stack.http_get(line["body"]) == data
+        assert thief.got == [], thief.got
+        # and nobody could have guessed the request's id
+        assert re.fullmatch(r"up-[0-9a-f]{32}", req["id"]), req["id"]
+    finally:
+        thief.close()
+        service.close()

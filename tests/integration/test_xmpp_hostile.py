@@ -9,6 +9,8 @@ Postfix and Dovecot of the stack:
 - a slot answer from anyone but the upload service is ignored: a client
   answering the gateway's slot request with its own PUT URL gets nothing,
   and the file goes where the real service says;
+- a proxy named in the environment is not used for files (the private-
+  address guard must see the real peer);
 - `!who` shows a guest only name, organisation and layer, a member a little
   more, and `core` the whole card.
 
@@ -218,6 +220,11 @@ class PutRecorder:
                 self.send_response(201)
                 self.end_headers()
 
+            def do_CONNECT(self):  # noqa: N802  (as a proxy)
+                got.append((self.command, self.path, b""))
+                self.send_response(502)
+                self.end_headers()
+
             do_POST = do_GET = do_PUT  # noqa: N815
 
             def log_message(self, *args):
@@ -293,3 +300,35 @@ def test_a_spoofed_slot_answer_gets_no_file(stack, gateway, clients):
     finally:
         thief.close()
         service.close()
+
+
+# ---------------------------------------------------------------- proxies
+
+def test_files_never_go_through_a_proxy_from_the_environment(
+        stack, gateway, clients, monkeypatch):
+    from test_xmpp_files import mail_with_attachment, pdf_bytes
+    proxy = PutRecorder()
+    try:
+        url = f"http://127.0.0.1:{proxy.port}"
+        for var in ("http_proxy", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
+            monkeypatch.setenv(var, url)
+        for var in ("no_proxy", "NO_PROXY"):
+            monkeypatch.setenv(var, "")
+        room = new_room(stack)
+        gw = gateway(room).start_joined()
+        monkeypatch.undo()  # the daemon has them; the test's own clients not
+        bob = clients("bob")
+        bob.join_room(room, "bob")
+        tok = token()
+        data = pdf_bytes(tok)
+        mail_with_attachment(stack, "alice", f"Report {tok}", f"Report {tok}.\n",
+                             data, f"report-{tok}.pdf", "application/pdf")
+        line = bob.wait_message(lambda m: m["type"] == "groupchat"
+                                and str(m["from"]) == f"{room}/gateway"
+                                and m["body"].startswith("https://")
+                                and f"report-{tok}.pdf" in m["body"], timeout=30)
+        assert stack.http_get(line["body"]) == data
+        assert proxy.got == [], proxy.got
+        assert "upload failed" not in gw.log_text()
+    finally:
+        proxy.close()

@@ -557,6 +557,15 @@ http_url(const char *u)
 	       strpbrk(u, " \t\r\n") == NULL;
 }
 
+/* An http(s) URL with a well-formed authority (xmpp_url_origin). */
+static int
+well_formed_url(const char *u)
+{
+	char *o = xmpp_url_origin(u);
+	free(o);
+	return o != NULL;
+}
+
 int
 xmpp_slot_parse(xmpp_stanza_t *iq, struct xmpp_slot *out)
 {
@@ -569,7 +578,7 @@ xmpp_slot_parse(xmpp_stanza_t *iq, struct xmpp_slot *out)
 	                          : NULL;
 	const char *pu = put ? xmpp_stanza_get_attribute(put, "url") : NULL;
 	const char *gu = get ? xmpp_stanza_get_attribute(get, "url") : NULL;
-	if (!http_url(pu) || !http_url(gu) ||
+	if (!well_formed_url(pu) || !well_formed_url(gu) ||
 	    strncasecmp(gu, "https://", 8) != 0)
 		return -1; /* members fetch it: only https, like clients */
 	out->put_url = cg_strdup(pu);

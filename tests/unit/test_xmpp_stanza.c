@@ -328,6 +328,33 @@ test_slot_parse_keeps_only_the_allowed_headers(void **state)
 }
 
 static void
+test_slot_with_a_broken_url_is_no_slot(void **state)
+{
+	static const char *const urls[][2] = {
+	    {"https://[x", "https://up.example.org/g/a.pdf"},
+	    {"https://up.example.org/p/a.pdf", "https://[::1"},
+	    {"https://u@up.example.org/p", "https://up.example.org/g/a.pdf"},
+	    {"https://up.example.org/p/a.pdf", "http://up.example.org/g"},
+	};
+	xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
+	for (size_t i = 0; i < sizeof urls / sizeof *urls; i++) {
+		char *xml = cg_asprintf(
+		    "<iq type='result' id='up-1'>"
+		    "<slot xmlns='urn:xmpp:http:upload:0'><put url='%s'/>"
+		    "<get url='%s'/></slot></iq>",
+		    urls[i][0], urls[i][1]);
+		xmpp_stanza_t *st = xmpp_stanza_new_from_string(ctx, xml);
+		struct xmpp_slot slot;
+		if (xmpp_slot_parse(st, &slot) != -1)
+			fail_msg("a slot: put %s, get %s", urls[i][0],
+			         urls[i][1]);
+		xmpp_stanza_release(st);
+		free(xml);
+	}
+	xmpp_ctx_free(ctx);
+}
+
+static void
 test_slot_request_ids_are_unguessable(void **state)
 {
 	char *a = xmpp_unguessable_id("up");
@@ -637,6 +664,7 @@ main(void)
 	    cmocka_unit_test(test_puppet_nick_is_one_clean_line),
 	    cmocka_unit_test(test_notice_is_one_clean_chat_message),
 	    cmocka_unit_test(test_slot_parse_keeps_only_the_allowed_headers),
+	    cmocka_unit_test(test_slot_with_a_broken_url_is_no_slot),
 	    cmocka_unit_test(test_slot_request_ids_are_unguessable),
 	    cmocka_unit_test(
 	        test_only_the_upload_service_answers_a_slot_request),

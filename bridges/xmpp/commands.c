@@ -5,9 +5,15 @@
  * (type chat to room/nick), so nobody else sees it.
  *
  *   !help                  the commands
- *   !who NAME|ADDRESS      a summary line, then the whole card of
- *                          `coopgate member show` (cg_crm_card), found by
- *                          email address, JID, or name
+ *   !who NAME|ADDRESS      found by email address, JID, or name; what
+ *                          it shows depends on the asker's layer (the
+ *                          contact of the real bare JID the room shows;
+ *                          none: a guest): a guest sees name,
+ *                          organisation and layer; a partner or member
+ *                          also the layer's date, channels, 30-day
+ *                          messages and last seen; core a summary line
+ *                          with addresses, then the whole card of
+ *                          `coopgate member show` (cg_crm_card)
  *   !nominate ADDRESS [partner]
  *                          a nomination (gateway/onboarding.c) for the
  *                          room's channel by the contact of the asker's
@@ -18,7 +24,8 @@
  *
  * CONTRACT.md also names !time and !search: they answer that they are not
  * available yet.  Must never: write to the store except through a
- * nomination, or answer into the room.
+ * nomination, answer into the room, or show anyone but core a contact's
+ * addresses, JIDs, tags, notes, nominators or bounces.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -33,10 +40,14 @@
 #include "gateway/onboarding.h"
 #include "lib/util.h"
 
+#define WHO_ACTIVITY_WINDOW (30 * 86400) /* s: "Messages (30 days)" */
+
 static const char HELP[] =
     "coopgate commands (answers come only to you):\n"
     "!help - this list\n"
-    "!who NAME|ADDRESS - who someone is: organisation, layer, activity\n"
+    "!who NAME|ADDRESS - who someone is: name, organisation and layer; "
+    "partners and members also see channels and activity, core members "
+    "the whole card (addresses, notes, nominations, bounces)\n"
     "!nominate ADDRESS [partner] - (members) nominate someone as member "
     "(or partner)\n"
     "!confirm - send the messages held in your name for confirmation\n"
@@ -72,6 +83,106 @@ find_contact(struct cg_store *s, const char *arg)
 	return id ? id : cg_store_contact_find_name(s, arg);
 }
 
+/* The real bare JID of the occupant asker (ROOM/NICK) as the room shows
+ * it (never the nick), or NULL. */
+static const char *
+asker_jid(struct xmpp_bridge *xb, const char *asker)
+{
+	const char *slash = asker ? strchr(asker, '/') : NULL;
+	if (slash == NULL)
+		return NULL;
+	char *room_jid = cg_strndup(asker, (size_t)(slash - asker));
+	struct xmpp_room *r = muc_room(xb, room_jid);
+	free(room_jid);
+	const struct xmpp_occupant *o = r ? muc_occupant(r, slash + 1) : NULL;
+	return o ? o->jid : NULL;
+}
+
+/* The asker's layer: a guest unless the room shows a real JID that is
+ * a contact's. */
+static enum cg_layer
+asker_layer(struct xmpp_bridge *xb, const char *asker)
+{
+	struct cg_store *s = xb->gw->store;
+	const char *jid = asker_jid(xb, asker);
+	int64_t id = jid ? cg_store_contact_find(s, CG_ID_JID, jid) : 0;
+	struct cg_contact c;
+	if (id <= 0 || cg_store_contact_get(s, id, &c) != 0)
+		return CG_LAYER_GUEST;
+	enum cg_layer l = c.layer;
+	cg_contact_free(&c);
+	return l;
+}
+
+static void
+add_date(struct cg_buf *b, int64_t when)
+{
+	char date[32];
+	time_t t = (time_t)when;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof date, "%Y-%m-%d", &tm);
+	cg_buf_puts(b, date);
+}
+
+/* "Name: Org; layer L" -- all a guest sees. */
+static void
+who_guest_view(const struct cg_contact *c, struct cg_buf *b)
+{
+	cg_buf_printf(b, "%s: %s; layer %s", c->name ? c->name : "(no name)",
+	              c->org ? c->org : "no organisation",
+	              cg_layer_name(c->layer));
+}
+
+/* A partner's or member's view: the guest's, the layer's date, the
+ * channels and the activity; no addresses, JIDs, tags, notes,
+ * nominations or bounces. */
+static void
+who_member_view(struct cg_store *s, const struct cg_contact *c,
+                struct cg_buf *b)
+{
+	who_guest_view(c, b);
+	cg_buf_puts(b, " since ");
+	add_date(b, c->layer_since);
+	struct cg_subscription *subs;
+	size_t n;
+	if (cg_store_contact_subscriptions(s, c->id, &subs, &n) == 0) {
+		for (size_t i = 0; i < n; i++)
+			cg_buf_printf(b, "%s%s", i ? ", " : "; channels ",
+			              subs[i].channel);
+		cg_subscriptions_free(subs, n);
+	}
+	int64_t now = cg_now();
+	cg_buf_printf(b, "\nMessages (30 days): %lld\nLast seen: ",
+	              (long long)cg_store_interaction_count(
+	                  s, c->id, "in", now - WHO_ACTIVITY_WINDOW));
+	int64_t seen = cg_store_contact_last_seen(s, c->id);
+	if (seen)
+		add_date(b, seen);
+	else
+		cg_buf_puts(b, "never");
+}
+
+/* Core's view: the summary line with addresses, then the whole card, as
+ * `coopgate member show` prints it. */
+static void
+who_core_view(struct cg_store *s, const struct cg_contact *c, struct cg_buf *b)
+{
+	cg_buf_puts(b, c->name ? c->name : "(no name)");
+	if (c->nemails)
+		cg_buf_printf(b, " <%s>", c->emails[0]);
+	cg_buf_printf(b, ": %s; layer %s since ",
+	              c->org ? c->org : "no organisation",
+	              cg_layer_name(c->layer));
+	add_date(b, c->layer_since);
+	for (size_t i = 0; i < c->njids; i++)
+		cg_buf_printf(b, "%s%s", i ? ", " : "; XMPP ", c->jids[i]);
+	cg_buf_putc(b, '\n');
+	cg_crm_card(s, c->id, b);
+	while (b->len && b->data[b->len - 1] == '\n')
+		b->data[--b->len] = '\0';
+}
+
 static void
 who(struct xmpp_bridge *xb, const char *asker, const char *arg)
 {
@@ -82,38 +193,25 @@ who(struct xmpp_bridge *xb, const char *asker, const char *arg)
 	struct cg_store *s = xb->gw->store;
 	int64_t id = find_contact(s, arg);
 	struct cg_contact c;
-	if (id == 0 || cg_store_contact_get(s, id, &c) != 0) {
+	if (id <= 0 || cg_store_contact_get(s, id, &c) != 0) {
 		char *t = cg_asprintf("!who: nobody known as %s", arg);
 		reply(xb, asker, t);
 		free(t);
 		return;
 	}
 	struct cg_buf b = CG_BUF_INIT;
-	cg_buf_puts(&b, c.name ? c.name : "(no name)");
-	if (c.nemails)
-		cg_buf_printf(&b, " <%s>", c.emails[0]);
-	cg_buf_printf(&b, ": %s", c.org ? c.org : "no organisation");
-	char since[32];
-	time_t t = (time_t)c.layer_since;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(since, sizeof since, "%Y-%m-%d", &tm);
-	cg_buf_printf(&b, "; layer %s since %s", cg_layer_name(c.layer), since);
-	for (size_t i = 0; i < c.njids; i++)
-		cg_buf_printf(&b, "%s%s", i ? ", " : "; XMPP ", c.jids[i]);
-	struct cg_subscription *subs;
-	size_t n;
-	if (cg_store_contact_subscriptions(s, id, &subs, &n) == 0) {
-		for (size_t i = 0; i < n; i++)
-			cg_buf_printf(&b, "%s%s", i ? ", " : "; channels ",
-			              subs[i].channel);
-		cg_subscriptions_free(subs, n);
+	switch (asker_layer(xb, asker)) {
+	case CG_LAYER_CORE:
+		who_core_view(s, &c, &b);
+		break;
+	case CG_LAYER_MEMBER:
+	case CG_LAYER_PARTNER:
+		who_member_view(s, &c, &b);
+		break;
+	default:
+		who_guest_view(&c, &b);
+		break;
 	}
-	/* Then the whole card, as `coopgate member show` prints it. */
-	cg_buf_putc(&b, '\n');
-	cg_crm_card(s, id, &b);
-	while (b.len && b.data[b.len - 1] == '\n')
-		b.data[--b.len] = '\0';
 	reply(xb, asker, cg_buf_str(&b));
 	cg_buf_free(&b);
 	cg_contact_free(&c);

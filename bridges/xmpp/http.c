@@ -92,31 +92,82 @@ on_write(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
+static int
+v4_private(uint32_t a)
+{
+	return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 ||
+	       (a >> 20) == 0xac1 ||   /* 172.16/12 */
+	       (a >> 16) == 0xc0a8 ||  /* 192.168/16 */
+	       (a >> 16) == 0xa9fe ||  /* 169.254/16 */
+	       (a >> 22) == 0x191 ||   /* 100.64/10 */
+	       (a >> 8) == 0xc00000 || /* 192.0.0/24, IETF protocols */
+	       (a >> 17) == 0x6309 ||  /* 198.18/15, benchmarking */
+	       (a >> 28) >= 0xe;       /* multicast, reserved */
+}
+
+/* The IPv4 address in the four bytes at p. */
+static uint32_t
+v4_at(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static int
+bytes_are(const unsigned char *p, const unsigned char *want, size_t n)
+{
+	return memcmp(p, want, n) == 0;
+}
+
+/* IPv6 forms that carry an IPv4 address in their last (or, for 6to4,
+ * third to sixth) bytes, which a gateway or the kernel may turn into an
+ * IPv4 connection: judged by that IPv4 address.  1, and *v4, for one of
+ * them. */
+static int
+v6_embedded_v4(const unsigned char *a, uint32_t *v4)
+{
+	static const unsigned char mapped[12] = {[10] = 0xff, [11] = 0xff};
+	static const unsigned char siit[12] = {[8] = 0xff, [9] = 0xff};
+	static const unsigned char nat64[12] = {0x00, 0x64, 0xff, 0x9b};
+	if (bytes_are(a, mapped, 12) || bytes_are(a, siit, 12) ||
+	    bytes_are(a, nat64, 12)) {
+		*v4 = v4_at(a + 12);
+		return 1;
+	}
+	if (a[0] == 0x20 && a[1] == 0x02) { /* 2002::/16, 6to4 */
+		*v4 = v4_at(a + 2);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+v6_private(const unsigned char *a)
+{
+	static const unsigned char zero[12];
+	static const unsigned char nat64_local[6] = {0x00, 0x64, 0xff,
+	                                             0x9b, 0x00, 0x01};
+	uint32_t v4;
+	if (v6_embedded_v4(a, &v4))
+		return v4_private(v4);
+	return bytes_are(a, zero, 12) || /* ::/96: ::1, ::, v4-compatible */
+	       bytes_are(a, nat64_local, 6) || /* 64:ff9b:1::/48 */
+	       a[0] == 0xff ||                 /* multicast */
+	       (a[0] & 0xfe) == 0xfc ||        /* fc00::/7, unique local */
+	       (a[0] == 0xfe &&
+	        (a[1] & 0x80) == 0x80); /* fe80::/10 link-local,
+	                                   fec0::/10 site-local */
+}
+
 int
 http_addr_private(const struct sockaddr *sa)
 {
-	if (sa->sa_family == AF_INET) {
-		uint32_t a =
-		    ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
-		return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 ||
-		       (a >> 20) == 0xac1 ||   /* 172.16/12 */
-		       (a >> 16) == 0xc0a8 ||  /* 192.168/16 */
-		       (a >> 16) == 0xa9fe ||  /* 169.254/16 */
-		       (a >> 22) == 0x191 ||   /* 100.64/10 */
-		       (a >> 28) >= 0xe;       /* multicast, reserved */
-	}
-	if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a =
-		    &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(a)) {
-			struct sockaddr_in v4 = {.sin_family = AF_INET};
-			memcpy(&v4.sin_addr, &a->s6_addr[12], 4);
-			return http_addr_private((const struct sockaddr *)&v4);
-		}
-		return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) ||
-		       IN6_IS_ADDR_LINKLOCAL(a) || IN6_IS_ADDR_MULTICAST(a) ||
-		       (a->s6_addr[0] & 0xfe) == 0xfc; /* fc00::/7 */
-	}
+	if (sa->sa_family == AF_INET)
+		return v4_private(
+		    ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr));
+	if (sa->sa_family == AF_INET6)
+		return v6_private(
+		    ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr);
 	return 1;
 }
 
@@ -159,6 +210,10 @@ run_job(struct http_job *j, const int *stop)
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "coopgate/" COOPGATE_VERSION);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	/* never through a proxy named in the environment (http_proxy, ...):
+	 * the address checks below must see the real peer */
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (j->ca_file)

@@ -11,7 +11,8 @@
  * CAs); redirects are not followed; a job for a URL that is not the
  * upload service's (`external`) may not connect to loopback, private or
  * link-local addresses (no requests into the gateway's own network on a
- * room member's behalf).
+ * room member's behalf).  Proxies named in the environment are never
+ * used (the address check must see the real peer).
  *
  * Ownership: a job belongs to the caller until http_submit(), to the
  * worker until it comes back from http_take_done(), then to the caller
@@ -66,7 +67,10 @@ struct http_job *http_take_done(struct http_client *h);
 size_t http_outstanding(const struct http_client *h);
 void http_job_free(struct http_job *job);
 /* Whether an address is one a room member must not make us reach
- * (loopback, private, link-local, CGNAT, multicast, reserved). */
+ * (loopback, private, link-local, site-local, CGNAT, multicast,
+ * reserved, IETF-protocol and benchmarking ranges; IPv6 forms carrying an
+ * IPv4 address -- mapped, SIIT, NAT64, 6to4 -- by that address; IPv4-
+ * compatible ::/96 and local-use NAT64 64:ff9b:1::/48 always). */
 struct sockaddr;
 int http_addr_private(const struct sockaddr *sa);
 

@@ -507,6 +507,26 @@ xmpp_slot_request(xmpp_ctx_t *ctx, const char *to, const char *id,
 	return iq;
 }
 
+char *
+xmpp_unguessable_id(const char *prefix)
+{
+	char *r = cg_random_hex(32);
+	char *id = cg_asprintf("%s-%s", prefix, r);
+	free(r);
+	return id;
+}
+
+int
+xmpp_iq_answer_from(xmpp_stanza_t *st, const char *jid)
+{
+	const char *name = xmpp_stanza_get_name(st);
+	const char *type = xmpp_stanza_get_type(st);
+	const char *from = xmpp_stanza_get_from(st);
+	return name && strcmp(name, "iq") == 0 && type &&
+	       (strcmp(type, "result") == 0 || strcmp(type, "error") == 0) &&
+	       from && jid && strcasecmp(from, jid) == 0;
+}
+
 void
 xmpp_slot_free(struct xmpp_slot *s)
 {
@@ -537,6 +557,15 @@ http_url(const char *u)
 	       strpbrk(u, " \t\r\n") == NULL;
 }
 
+/* An http(s) URL with a well-formed authority (xmpp_url_origin). */
+static int
+well_formed_url(const char *u)
+{
+	char *o = xmpp_url_origin(u);
+	free(o);
+	return o != NULL;
+}
+
 int
 xmpp_slot_parse(xmpp_stanza_t *iq, struct xmpp_slot *out)
 {
@@ -549,7 +578,7 @@ xmpp_slot_parse(xmpp_stanza_t *iq, struct xmpp_slot *out)
 	                          : NULL;
 	const char *pu = put ? xmpp_stanza_get_attribute(put, "url") : NULL;
 	const char *gu = get ? xmpp_stanza_get_attribute(get, "url") : NULL;
-	if (!http_url(pu) || !http_url(gu) ||
+	if (!well_formed_url(pu) || !well_formed_url(gu) ||
 	    strncasecmp(gu, "https://", 8) != 0)
 		return -1; /* members fetch it: only https, like clients */
 	out->put_url = cg_strdup(pu);
@@ -591,45 +620,105 @@ xmpp_file_stanza(xmpp_ctx_t *ctx, const char *room, const char *id,
 	return m;
 }
 
+/* The parts of an http(s) URL's authority: "host", "host:port" or
+ * "[v6]:port", nothing else (no user info, no empty host or port, no
+ * bracket without its partner).  Lookup: 1 and a, or 0 when url is not
+ * such a URL (a->host freed by the caller). */
+struct url_authority {
+	int tls;
+	int v6;     /* host was "[...]" (kept without the brackets) */
+	char *host; /* lower case */
+	unsigned port;
+};
+
+/* A host name or IPv4 address byte (UTF-8 of an IDN is passed on). */
+static int
+host_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+	       c == '~' || c >= 0x80;
+}
+
+static int
+v6_byte(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	       (c >= 'A' && c <= 'F') || c == ':' || c == '.';
+}
+
+/* The port digits p[0..n): 1..65535, else 0. */
+static unsigned
+port_value(const char *p, size_t n)
+{
+	unsigned v = 0;
+	if (n == 0 || n > 5)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return 0;
+		v = v * 10 + (unsigned)(p[i] - '0');
+	}
+	return v <= 65535 ? v : 0;
+}
+
+static int
+url_authority(const char *url, struct url_authority *a)
+{
+	memset(a, 0, sizeof *a);
+	if (!http_url(url))
+		return 0;
+	a->tls = strncasecmp(url, "https://", 8) == 0;
+	const char *h = url + (a->tls ? 8 : 7);
+	size_t len = strcspn(h, "/?#");
+	size_t hl; /* the host's bytes, brackets included */
+	if (len > 0 && h[0] == '[') {
+		const char *close = memchr(h, ']', len);
+		if (close == NULL || close == h + 1)
+			return 0;
+		hl = (size_t)(close - h) + 1;
+		for (size_t i = 1; i + 1 < hl; i++)
+			if (!v6_byte((unsigned char)h[i]))
+				return 0;
+		a->v6 = 1;
+	} else {
+		hl = 0;
+		while (hl < len && host_byte((unsigned char)h[hl]))
+			hl++;
+		if (hl == 0)
+			return 0;
+	}
+	if (hl < len && h[hl] != ':')
+		return 0; /* '@', a stray bracket, any other byte */
+	a->port = hl < len ? port_value(h + hl + 1, len - hl - 1)
+	                   : (a->tls ? 443 : 80);
+	if (a->port == 0)
+		return 0;
+	a->host = cg_strndup(h + a->v6, hl - 2 * (size_t)a->v6);
+	for (char *c = a->host; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	return 1;
+}
+
 char *
 xmpp_url_origin(const char *url)
 {
-	if (!http_url(url))
+	struct url_authority a;
+	if (!url_authority(url, &a))
 		return NULL;
-	int tls = strncasecmp(url, "https://", 8) == 0;
-	const char *host = url + (tls ? 8 : 7);
-	size_t hl = strcspn(host, "/?#");
-	if (hl == 0 || memchr(host, '@', hl)) /* no userinfo tricks */
-		return NULL;
-	char *hp = cg_strndup(host, hl);
-	for (char *c = hp; *c; c++)
-		if (*c >= 'A' && *c <= 'Z')
-			*c = (char)(*c - 'A' + 'a');
-	/* "host:port", "[v6]:port", "host" -> with the default port */
-	char *colon = strrchr(hp, ':');
-	char *bracket = strrchr(hp, ']');
-	char *out;
-	if (colon && (bracket == NULL || colon > bracket))
-		out = cg_asprintf("%s://%s", tls ? "https" : "http", hp);
-	else
-		out = cg_asprintf("%s://%s:%d", tls ? "https" : "http", hp,
-		                  tls ? 443 : 80);
-	free(hp);
+	char *out =
+	    cg_asprintf("%s://%s%s%s:%u", a.tls ? "https" : "http",
+	                a.v6 ? "[" : "", a.host, a.v6 ? "]" : "", a.port);
+	free(a.host);
 	return out;
 }
 
 char *
 xmpp_url_host(const char *url)
 {
-	char *o = xmpp_url_origin(url);
-	if (o == NULL)
-		return NULL;
-	char *h = strstr(o, "://") + 3;
-	char *end = h[0] == '[' ? strchr(h, ']') : strrchr(h, ':');
-	char *out = cg_strndup(h[0] == '[' ? h + 1 : h,
-	                       (size_t)(end - h) - (h[0] == '[' ? 1 : 0));
-	free(o);
-	return out;
+	struct url_authority a;
+	return url_authority(url, &a) ? a.host : NULL;
 }
 
 static int

@@ -17,6 +17,9 @@
  * fetches (fetch.c): upload_probe() asks for a one-byte slot at session
  * start to learn their origin (a slot costs nothing until used), and every
  * slot teaches it again.
+ * A slot answer counts only from the upload service's JID, to a request
+ * id of 128 random bits (xmpp_unguessable_id): anyone else answering would
+ * choose where the decrypted file is PUT, and which origin is trusted.
  * Must never: log a slot's PUT URL or headers (they carry credentials), or
  * write a file's plaintext to disk (memfd only).
  */
@@ -84,11 +87,30 @@ upload_url_ours(const struct xmpp_bridge *xb, const char *url)
 	return ours;
 }
 
+/* Whether st is the upload service's answer; else it is logged and the
+ * handler waits on (returns 1) for the real one. */
+static int
+from_service(struct xmpp_bridge *xb, xmpp_stanza_t *st)
+{
+	const char *svc = xmpp_cfg(xb)->upload_service;
+	if (xmpp_iq_answer_from(st, svc))
+		return 1;
+	const char *from = xmpp_stanza_get_from(st);
+	char *clean = xmpp_clean_text(from ? from : "(nobody)");
+	cg_warn("xmpp: ignoring an answer to a slot request from %s: only "
+	        "the upload service %s may answer",
+	        clean, svc);
+	free(clean);
+	return 0;
+}
+
 static int
 on_probe(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 {
 	struct xmpp_bridge *xb = arg;
 	struct xmpp_slot slot;
+	if (!from_service(xb, st))
+		return 1; /* keep waiting for the service */
 	const char *type = xmpp_stanza_get_type(st);
 	if (type && strcmp(type, "result") == 0 &&
 	    xmpp_slot_parse(st, &slot) == 0) {
@@ -111,7 +133,7 @@ upload_probe(struct xmpp_bridge *xb)
 	const char *svc = xmpp_cfg(xb)->upload_service;
 	if (svc == NULL || xb->probe_id || xb->conn == NULL)
 		return;
-	xb->probe_id = xmpp_new_id(xb, "probe");
+	xb->probe_id = xmpp_unguessable_id("probe");
 	xmpp_stanza_t *iq = xmpp_slot_request(
 	    xb->ctx, svc, xb->probe_id, "coopgate-probe.txt", 1, "text/plain");
 	xmpp_from_self(xb, iq);
@@ -151,8 +173,7 @@ next_file(struct xmpp_bridge *xb, struct xmpp_pending *p)
 			continue;
 		p->up_idx = a[k].idx;
 		free(p->slot_id);
-		p->slot_id = cg_asprintf("up-%lld-%d", (long long)p->row.id,
-		                         a[k].idx);
+		p->slot_id = xmpp_unguessable_id("up");
 		xmpp_stanza_t *iq = xmpp_slot_request(
 		    xb->ctx, xmpp_cfg(xb)->upload_service, p->slot_id,
 		    a[k].name, a[k].size, a[k].type);
@@ -246,6 +267,8 @@ on_slot(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 	long i = pending_by_slot(xb, xmpp_stanza_get_id(st));
 	if (i < 0)
 		return 0; /* the row gave up waiting */
+	if (!from_service(xb, st))
+		return 1; /* keep waiting for the service */
 	struct xmpp_pending *p = &xb->pend[i];
 	struct cg_att_row row, *f = NULL;
 	if (cg_store_attachment_get(xb->gw->store, p->row.message_id,

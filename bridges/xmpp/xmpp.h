@@ -408,6 +408,13 @@ struct xmpp_slot {
 xmpp_stanza_t *xmpp_slot_request(xmpp_ctx_t *ctx, const char *to,
                                  const char *id, const char *filename,
                                  int64_t size, const char *type);
+/* An id nobody can guess (prefix-<32 hex digits, 128 random bits>), for
+ * requests whose answer is acted on (a slot answer decides where a file is
+ * PUT).  Caller frees. */
+char *xmpp_unguessable_id(const char *prefix);
+/* Whether st is an answer (iq result or error) from exactly jid: an id
+ * handler of libstrophe fires for any stanza with the id, from anyone. */
+int xmpp_iq_answer_from(xmpp_stanza_t *st, const char *jid);
 /* The slot of an iq result: 0, or -1 when it has no usable put/get URL. */
 int xmpp_slot_parse(xmpp_stanza_t *iq, struct xmpp_slot *out);
 void xmpp_slot_free(struct xmpp_slot *s);
@@ -417,7 +424,9 @@ xmpp_stanza_t *xmpp_file_stanza(xmpp_ctx_t *ctx, const char *room,
                                 const char *id, const char *url,
                                 const char *desc, const char *thread);
 /* "https://host:port" of an http(s) URL, host lower case, default port
- * filled in; NULL when it is not one (or has user info).  Caller frees. */
+ * filled in; NULL when it is not one: user info, an empty host or port, a
+ * port beyond 65535, a bracket without its partner, a byte no host name
+ * has.  Caller frees. */
 char *xmpp_url_origin(const char *url);
 /* The host of an http(s) URL (lower case, no brackets), or NULL. */
 char *xmpp_url_host(const char *url);

@@ -328,6 +328,87 @@ test_slot_parse_keeps_only_the_allowed_headers(void **state)
 }
 
 static void
+test_slot_with_a_broken_url_is_no_slot(void **state)
+{
+	static const char *const urls[][2] = {
+	    {"https://[x", "https://up.example.org/g/a.pdf"},
+	    {"https://up.example.org/p/a.pdf", "https://[::1"},
+	    {"https://u@up.example.org/p", "https://up.example.org/g/a.pdf"},
+	    {"https://up.example.org/p/a.pdf", "http://up.example.org/g"},
+	};
+	xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
+	for (size_t i = 0; i < sizeof urls / sizeof *urls; i++) {
+		char *xml = cg_asprintf(
+		    "<iq type='result' id='up-1'>"
+		    "<slot xmlns='urn:xmpp:http:upload:0'><put url='%s'/>"
+		    "<get url='%s'/></slot></iq>",
+		    urls[i][0], urls[i][1]);
+		xmpp_stanza_t *st = xmpp_stanza_new_from_string(ctx, xml);
+		struct xmpp_slot slot;
+		if (xmpp_slot_parse(st, &slot) != -1)
+			fail_msg("a slot: put %s, get %s", urls[i][0],
+			         urls[i][1]);
+		xmpp_stanza_release(st);
+		free(xml);
+	}
+	xmpp_ctx_free(ctx);
+}
+
+static void
+test_slot_request_ids_are_unguessable(void **state)
+{
+	char *a = xmpp_unguessable_id("up");
+	char *b = xmpp_unguessable_id("up");
+	assert_int_equal(strlen(a), 3 + 32);
+	assert_int_equal(strncmp(a, "up-", 3), 0);
+	assert_int_equal(strspn(a + 3, "0123456789abcdef"), 32);
+	assert_string_not_equal(a, b);
+	free(a);
+	free(b);
+}
+
+static int
+answer_from(xmpp_ctx_t *ctx, const char *xml, const char *service)
+{
+	xmpp_stanza_t *st = xmpp_stanza_new_from_string(ctx, xml);
+	assert_non_null(st);
+	int ok = xmpp_iq_answer_from(st, service);
+	xmpp_stanza_release(st);
+	return ok;
+}
+
+static void
+test_only_the_upload_service_answers_a_slot_request(void **state)
+{
+	xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
+	const char *svc = "upload.example.org";
+	assert_true(answer_from(ctx,
+	                        "<iq type='result' id='up-1' "
+	                        "from='upload.example.org'/>",
+	                        svc));
+	assert_true(answer_from(ctx,
+	                        "<iq type='error' id='up-1' "
+	                        "from='Upload.Example.ORG'/>",
+	                        svc));
+	/* anyone else, a resource of it, nobody, or no iq answer */
+	static const char *const spoofed[] = {
+	    "<iq type='result' id='up-1' from='mallory@example.org/x'/>",
+	    "<iq type='result' id='up-1' from='example.org'/>",
+	    "<iq type='result' id='up-1' from='upload.example.org/r'/>",
+	    "<iq type='result' id='up-1' from='x.upload.example.org'/>",
+	    "<iq type='result' id='up-1'/>",
+	    "<iq type='set' id='up-1' from='upload.example.org'/>",
+	    "<message type='result' id='up-1' from='upload.example.org'/>",
+	};
+	for (size_t i = 0; i < sizeof spoofed / sizeof *spoofed; i++)
+		if (answer_from(ctx, spoofed[i], svc))
+			fail_msg("accepted: %s", spoofed[i]);
+	assert_false(
+	    answer_from(ctx, "<iq type='result' id='up-1' from='a'/>", NULL));
+	xmpp_ctx_free(ctx);
+}
+
+static void
 test_slot_request_names_one_clean_file(void **state)
 {
 	xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
@@ -403,6 +484,68 @@ test_url_origin_host_and_file_name(void **state)
 }
 
 static void
+test_malformed_authorities_are_not_urls(void **state)
+{
+	/* issue 10 item 1: "https://[x" once crashed the daemon */
+	static const char *const bad[] = {
+	    "https://[x",      "https://[::1",     "https://[",
+	    "https://[]",      "https://[]:443/",  "https://[::1]x/",
+	    "https://[::1]:/", "https://[::1]:0/", "https://[::1]:65536",
+	    "https://x]:80/",  "https://a[b/",     "https://:443/",
+	    "https://h:/",     "https://h:12x/",   "https://h:123456/",
+	    "https://u@h/",    "https://h:1@e/",   "https://[fe80::1%25e]/",
+	    "https://h\\e/",   "https://h!/",      "http://",
+	    "https://?x",      "https://#",        "https://[:::::]]:1",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		char *o = xmpp_url_origin(bad[i]);
+		char *h = xmpp_url_host(bad[i]);
+		if (o || h)
+			fail_msg("%s: origin %s, host %s", bad[i], o ? o : "-",
+			         h ? h : "-");
+		assert_null(xmpp_body_url(bad[i]));
+		free(xmpp_url_filename(bad[i])); /* any answer, no crash */
+	}
+	char *s = xmpp_url_origin("https://H.example:0443/a");
+	assert_string_equal(s, "https://h.example:443");
+	free(s);
+	s = xmpp_url_host("http://[::FFFF:10.0.0.1]/");
+	assert_string_equal(s, "::ffff:10.0.0.1");
+	free(s);
+}
+
+/* Every URL of up to 5 bytes from an alphabet of delimiters after the
+ * scheme: no crash (ASan watches), and a host exactly when an origin. */
+static void
+test_url_helpers_agree_on_every_short_authority(void **state)
+{
+	static const char alphabet[] = "[]:@/?#1a.%";
+	const size_t k = sizeof alphabet - 1;
+	char url[16];
+	for (size_t len = 0; len <= 5; len++) {
+		size_t total = 1;
+		for (size_t i = 0; i < len; i++)
+			total *= k;
+		for (size_t n = 0; n < total; n++) {
+			size_t v = n;
+			memcpy(url, "https://", 8);
+			for (size_t i = 0; i < len; i++, v /= k)
+				url[8 + i] = alphabet[v % k];
+			url[8 + len] = '\0';
+			char *o = xmpp_url_origin(url);
+			char *h = xmpp_url_host(url);
+			if ((o == NULL) != (h == NULL))
+				fail_msg("%s: origin %s, host %s", url,
+				         o ? o : "-", h ? h : "-");
+			free(o);
+			free(h);
+			free(xmpp_url_filename(url));
+			free(xmpp_body_url(url));
+		}
+	}
+}
+
+static void
 test_body_url_is_a_lone_url(void **state)
 {
 	char *s = xmpp_body_url("  https://h.example/a.pdf\n");
@@ -433,18 +576,69 @@ v6_private(const char *a)
 static void
 test_external_fetches_never_reach_private_addresses(void **state)
 {
-	const char *no[] = {"127.0.0.1", "10.1.2.3", "172.16.0.1",
-	                    "172.31.255.255", "192.168.1.1", "169.254.169.254",
-	                    "0.0.0.0", "100.64.0.1", "224.0.0.1"};
-	for (size_t i = 0; i < sizeof no / sizeof *no; i++)
-		assert_true(v4_private(no[i]));
-	assert_false(v4_private("93.184.216.34"));
-	assert_false(v4_private("172.32.0.1"));
-	assert_true(v6_private("::1"));
-	assert_true(v6_private("fe80::1"));
-	assert_true(v6_private("fd00::1"));
-	assert_true(v6_private("::ffff:127.0.0.1"));
-	assert_false(v6_private("2001:db8::1"));
+	static const struct {
+		const char *addr;
+		int private_;
+	} table[] = {
+	    /* IPv4 */
+	    {"127.0.0.1", 1},
+	    {"10.1.2.3", 1},
+	    {"172.16.0.1", 1},
+	    {"172.31.255.255", 1},
+	    {"192.168.1.1", 1},
+	    {"169.254.169.254", 1},
+	    {"0.0.0.0", 1},
+	    {"100.64.0.1", 1},
+	    {"224.0.0.1", 1},
+	    {"255.255.255.255", 1},
+	    {"192.0.0.1", 1}, /* 192.0.0.0/24 */
+	    {"192.0.0.255", 1},
+	    {"198.18.0.1", 1}, /* 198.18.0.0/15 */
+	    {"198.19.255.254", 1},
+	    {"93.184.216.34", 0},
+	    {"172.32.0.1", 0},
+	    {"192.0.1.1", 0},
+	    {"198.17.255.255", 0},
+	    {"198.20.0.1", 0},
+	    {"8.8.8.8", 0},
+	    /* IPv6 */
+	    {"::1", 1},
+	    {"::", 1},
+	    {"fe80::1", 1},
+	    {"fd00::1", 1},
+	    {"fc00::1", 1},
+	    {"ff02::1", 1},
+	    {"fec0::1", 1}, /* site-local */
+	    {"feff::1", 1},
+	    {"::ffff:127.0.0.1", 1},
+	    {"::ffff:10.0.0.1", 1},
+	    {"::127.0.0.1", 1},        /* IPv4-compatible */
+	    {"::8.8.8.8", 1},          /* deprecated: never dialled */
+	    {"::ffff:0:127.0.0.1", 1}, /* SIIT */
+	    {"::ffff:0:192.168.0.1", 1},
+	    {"64:ff9b::127.0.0.1", 1}, /* NAT64 */
+	    {"64:ff9b::10.0.0.1", 1},
+	    {"64:ff9b::169.254.169.254", 1},
+	    {"64:ff9b:1::1", 1}, /* local-use NAT64 */
+	    {"64:ff9b:1:ffff::8.8.8.8", 1},
+	    {"2002:7f00:1::1", 1}, /* 6to4 of 127.0.0.1 */
+	    {"2002:a00:1::", 1},   /* 6to4 of 10.0.0.1 */
+	    {"2002:c0a8:101::1", 1},
+	    {"2001:db8::1", 0},
+	    {"2a00:1450:4001:80b::200e", 0},
+	    {"::ffff:8.8.8.8", 0},
+	    {"::ffff:0:8.8.8.8", 0},
+	    {"64:ff9b::8.8.8.8", 0},
+	    {"2002:808:808::1", 0}, /* 6to4 of 8.8.8.8 */
+	    {"fe7f::1", 0},
+	};
+	for (size_t i = 0; i < sizeof table / sizeof *table; i++) {
+		const char *a = table[i].addr;
+		int got = strchr(a, ':') ? v6_private(a) : v4_private(a);
+		if (got != table[i].private_)
+			fail_msg("%s: private %d, want %d", a, got,
+			         table[i].private_);
+	}
 }
 
 int
@@ -470,9 +664,15 @@ main(void)
 	    cmocka_unit_test(test_puppet_nick_is_one_clean_line),
 	    cmocka_unit_test(test_notice_is_one_clean_chat_message),
 	    cmocka_unit_test(test_slot_parse_keeps_only_the_allowed_headers),
+	    cmocka_unit_test(test_slot_with_a_broken_url_is_no_slot),
+	    cmocka_unit_test(test_slot_request_ids_are_unguessable),
+	    cmocka_unit_test(
+	        test_only_the_upload_service_answers_a_slot_request),
 	    cmocka_unit_test(test_slot_request_names_one_clean_file),
 	    cmocka_unit_test(test_file_stanza_is_the_url_with_oob),
 	    cmocka_unit_test(test_url_origin_host_and_file_name),
+	    cmocka_unit_test(test_malformed_authorities_are_not_urls),
+	    cmocka_unit_test(test_url_helpers_agree_on_every_short_authority),
 	    cmocka_unit_test(test_body_url_is_a_lone_url),
 	    cmocka_unit_test(
 	        test_external_fetches_never_reach_private_addresses),

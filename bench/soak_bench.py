@@ -54,16 +54,19 @@ def proc_sample(pid):
     return rss, len(os.listdir(f"/proc/{pid}/fd"))
 
 
-def stored_messages(data_dir):
+def db_counts(data_dir):
+    """(messages stored, outbox rows pending): whether the daemon keeps up."""
     try:
         con = sqlite3.connect(f"file:{data_dir / 'coopgate.db'}?mode=ro", uri=True,
                               timeout=10)
         try:
-            return con.execute("SELECT count(*) FROM messages").fetchone()[0]
+            return (con.execute("SELECT count(*) FROM message").fetchone()[0],
+                    con.execute("SELECT count(*) FROM outbox WHERE state = 'pending'")
+                    .fetchone()[0])
         finally:
             con.close()
     except sqlite3.Error:
-        return -1
+        return (-1, -1)
 
 
 def summary(what, values, unit, fmt):
@@ -125,8 +128,9 @@ def soak(d, load, data_dir):
             r, f = proc_sample(pid)
             rss.append(r)
             fds.append(f)
+            stored, pending = db_counts(data_dir)
             print(f"bench: soak: t={now - start:5.0f} s  RSS {r / 1024:6.1f} MB  "
-                  f"fds {f:3d}  stored {stored_messages(data_dir)}  "
+                  f"fds {f:3d}  stored {stored}, outbox pending {pending}  "
                   f"sent {load.sent_mail} mails + {load.sent_lines} lines "
                   f"(hostile {load.hostile_mail} + {load.hostile_lines})", flush=True)
             next_sample += SAMPLE
@@ -141,7 +145,7 @@ def soak(d, load, data_dir):
     print(f"bench: soak: {SECONDS:.0f} s, {load.sent_mail} mails and {load.sent_lines} "
           f"room lines sent, {load.hostile_mail} hostile mails and "
           f"{load.hostile_lines} hostile room lines among them; "
-          f"{stored_messages(data_dir)} messages stored", flush=True)
+          f"{db_counts(data_dir)[0]} messages stored", flush=True)
     return 0
 
 

@@ -70,10 +70,11 @@ def signature_lines(n=80_000):
             + "Sent from my x\n" * n)
 
 
-def html_link_text(n=30_000):
+def html_link_text(n=400_000):
     """Finding 6: HTML to text looks for the link's address in its text
-    with a naive search: n * n steps for a near-miss address (fast with
-    glibc's vector strncasecmp, seconds with the sanitizers' own)."""
+    with a naive search (find_ci in link_end): n * n steps for a link text
+    of 2n letters and an address of n of them and one other.  glibc's
+    vector strncasecmp makes a step cheap, hence the large n."""
     html = (f'<html><body><a href="mailto:{"a" * n}b">{"a" * (2 * n)}</a>'
             "</body></html>")
     return (head("html", "html") + "MIME-Version: 1.0\n"

@@ -70,8 +70,13 @@ def db_counts(data_dir):
 
 
 def summary(what, values, unit, fmt):
-    print(f"bench: soak: {what}: start {fmt(values[0])} {unit}, "
-          f"end {fmt(values[-1])} {unit}, max {fmt(max(values))} {unit} "
+    """start/end/max, and the growth from the first sample under load (the
+    heap takes its working size with the first big mail) to the end."""
+    u = f" {unit}" if unit else ""
+    warm = f", end - first under load {fmt(values[-1] - values[1])}{u}" \
+        if len(values) > 2 else ""
+    print(f"bench: soak: {what}: start {fmt(values[0])}{u}, "
+          f"end {fmt(values[-1])}{u}, max {fmt(max(values))}{u}{warm} "
           f"({len(values)} samples)", flush=True)
 
 

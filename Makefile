@@ -6,7 +6,7 @@
 PREFIX  ?= /usr/local
 DESTDIR ?=
 PYTHON  ?= /usr/bin/python3
-PKGS     = libetpan libstrophe libcurl sqlite3 libsodium libconfig gnutls
+PKGS     = libetpan libstrophe libcurl sqlite3 libsodium libconfig gnutls opendkim
 
 CC      ?= cc
 CSTD     = -std=c17 -D_GNU_SOURCE

@@ -458,6 +458,20 @@ static const struct key onboarding_keys[] = {
     KEY_END,
 };
 
+static const struct choice sender_proof_choices[] = {
+    {"required", 1},
+    {"off", 0},
+    {NULL, 0},
+};
+
+#define POSTING(f) offsetof(struct cg_cfg_posting, f)
+static const struct key posting_keys[] = {
+    KEY_CHOICE("sender_proof", K_ENUM, POSTING(sender_proof),
+               sender_proof_choices),
+    KEY("dkim_keys_file", K_PATH, POSTING(dkim_keys_file)),
+    KEY_END,
+};
+
 static const struct key box_keys[] = {
     KEY_RANGE("quota_mb", K_INT64, offsetof(struct cg_config, box_quota_mb), 0,
               INT64_MAX),
@@ -516,6 +530,25 @@ resolve_path(const struct loader *ld, const char *v)
 	return cg_asprintf("%s/%s", ld->dir, v);
 }
 
+/* An inline secret is as exposed as the file holding it: refuse one in a
+ * file readable by group or others, as for secret files. */
+static void
+inline_secret_check(struct loader *ld, const config_setting_t *s,
+                    const char *key)
+{
+	const char *file = config_setting_source_file(s)
+	                       ? config_setting_source_file(s)
+	                       : ld->path;
+	struct stat st;
+	if (file == NULL || stat(file, &st) != 0 || !(st.st_mode & 077))
+		return;
+	err_at(ld, s,
+	       "%s: an inline secret in a file accessible by group or others "
+	       "(mode %o); chmod 600 the file or use %s_file",
+	       key, (unsigned)(st.st_mode & 0777),
+	       strrchr(key, '.') ? strrchr(key, '.') + 1 : key);
+}
+
 static void
 read_string(struct loader *ld, const config_setting_t *s, const char *key,
             const struct key *k, void *field)
@@ -544,6 +577,7 @@ read_string(struct loader *ld, const config_setting_t *s, const char *key,
 		*(char **)field = resolve_path(ld, v);
 		break;
 	case K_SECRET:
+		inline_secret_check(ld, s, key);
 		*(char **)field = cg_strdup(v);
 		/* libconfig frees its tree without wiping; the string is
 		 * heap memory it owns and frees right after loading. */
@@ -1095,7 +1129,7 @@ check_outbox(struct loader *ld, const config_setting_t *g)
 
 static const char *const top_level_keys[] = {
     "gateway", "imap",       "smtp", "xmpp",   "channels",
-    "members", "onboarding", "box",  "outbox", NULL,
+    "members", "onboarding", "box",  "outbox", "posting", NULL,
 };
 
 static void
@@ -1124,6 +1158,7 @@ load_tree(struct loader *ld)
 	    read_section(ld, "xmpp", xmpp_keys, &cfg->xmpp, &cfg->xmpp.present);
 	read_section(ld, "onboarding", onboarding_keys, cfg, NULL);
 	read_section(ld, "box", box_keys, cfg, NULL);
+	read_section(ld, "posting", posting_keys, &cfg->posting, NULL);
 	const config_setting_t *ob =
 	    read_section(ld, "outbox", outbox_keys, &cfg->outbox, NULL);
 	read_channels(ld);
@@ -1153,6 +1188,7 @@ set_defaults(struct cg_config *cfg, const char *path)
 	cfg->outbox.retry_max = 3600;
 	cfg->nominations_required = 2;
 	cfg->box_quota_mb = 0;
+	cfg->posting.sender_proof = 1;
 }
 
 /* The absolute directory holding path (as given when it cannot resolve). */
@@ -1240,6 +1276,7 @@ cg_config_free(struct cg_config *cfg)
 	free(cfg->imap.processed_mailbox);
 	free(cfg->imap.ca_file);
 	free(cfg->imap.trusted_authserv_id);
+	free(cfg->posting.dkim_keys_file);
 
 	free(cfg->smtp.host);
 	free(cfg->smtp.user);

@@ -103,6 +103,14 @@ struct cg_cfg_outbox {
 	int retry_max;          /* seconds, default 3600 */
 };
 
+/* posting = { ... }: what makes a list post count as its sender's. */
+struct cg_cfg_posting {
+	int sender_proof;       /* posting.sender_proof: 1 "required" (default),
+				   0 "off" (From: alone, the old way) */
+	char *dkim_keys_file;   /* posting.dkim_keys_file: DKIM keys from a
+				   file instead of DNS (tests, offline) */
+};
+
 struct cg_config {
 	char *path;             /* the file loaded */
 	struct cg_cfg_gateway gateway;
@@ -114,6 +122,7 @@ struct cg_config {
 	struct cg_cfg_member *members;
 	size_t nmembers;
 	struct cg_cfg_outbox outbox;
+	struct cg_cfg_posting posting;
 	int nominations_required; /* onboarding.nominations_required, default 2 */
 	int64_t box_quota_mb;     /* box.quota_mb, default 0 = unlimited */
 };

@@ -22,7 +22,7 @@ uint64_t cg_loop_timer(struct cg_loop *l, int64_t delay_ms, cg_timer_fn *fn,
 		       void *arg);
 void cg_loop_timer_cancel(struct cg_loop *l, uint64_t id);
 /* Run until cg_loop_stop(); `turn` is called every turn with the fds poll()
- * returned (see gateway.c). */
+ * returned (the daemon, cli/daemon.c, sets it). */
 typedef int64_t cg_turn_prepare_fn(struct cg_loop *l, struct pollfd *pfds,
 				   int *npfds, int max, void *arg);
 typedef void cg_turn_ready_fn(struct cg_loop *l, struct pollfd *pfds,

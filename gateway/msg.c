@@ -26,6 +26,7 @@ cg_msg_flags_format(unsigned flags, struct cg_buf *out)
 		{CG_MSG_DUPLICATE, "duplicate"}, {CG_MSG_OVERSIZE, "oversize"},
 		{CG_MSG_HELD, "held"},           {CG_MSG_LOOP, "loop"},
 		{CG_MSG_REQUEST, "request"},     {CG_MSG_NOCHANNEL, "no-channel"},
+		{CG_MSG_UNVERIFIED, "unverified"},
 	};
 	int first = 1;
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)

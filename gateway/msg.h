@@ -22,6 +22,11 @@ enum cg_msg_flag {
 	CG_MSG_LOOP = 1 << 5,      /* carries our own Message-ID / List-Id */
 	CG_MSG_REQUEST = 1 << 6,   /* to CHANNEL+request@: commands */
 	CG_MSG_NOCHANNEL = 1 << 7, /* no known channel address */
+	CG_MSG_SENDER_VERIFIED = 1 << 9, /* the bridge proved the sender:
+					   mail by sender_auth.h, a room
+					   line by the occupant's real JID */
+	CG_MSG_UNVERIFIED = 1 << 10, /* held: a known sender without that
+					proof (posting.sender_proof) */
 	/* Bits 8-12 are taken by work in progress on other branches. */
 	CG_MSG_NO_REPLY = 1 << 13, /* the bridge says: never answer the sender
 				      (a robot, our own domain, no address) */

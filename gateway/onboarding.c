@@ -5,13 +5,11 @@
  * saying how nomination works; held posts expire after a week.  Members
  * nominate (cg_onboarding_nominate(), called by the +request handler and
  * the room's !nominate); enough distinct nominations promote the guest and
- * release the held posts.  "Who really sent this mail" lives here too:
- * Authentication-Results (RFC 8601) parsing, and the trusted MTA's
- * Received header recording an authenticated submission.
+ * release the held posts.  Whether a message's sender is proven is the
+ * bridges' decision (CG_MSG_SENDER_VERIFIED); this file only reads it.
  *
- * Must never: accept a nomination from below member, count one nominator
- * twice, trust an Authentication-Results header from another server, or
- * read a Received header other than the one the trusted MTA wrote.
+ * Must never: accept a nomination from below member, or count one
+ * nominator twice.
  */
 #include <poll.h>
 #include <stdlib.h>
@@ -528,463 +526,120 @@ out:
 	return rc;
 }
 
-/* ---- Authentication-Results (RFC 8601) ---- */
+/* ---- posts held because their sender is not proven ---- */
 
-/* The value with comments and line breaks turned into spaces; quoted
- * strings kept (caller frees). */
+#define CONFIRM_TOKEN_HEX 20
+
+/* The request mailed to the contact (caller frees). */
 static char *
-ar_strip_comments(const char *v)
+confirm_body(const struct cg_cfg_channel *ch, const char *subject,
+	     const char *text, const char *token)
 {
+	size_t n = strcspn(text ? text : "", "\n");
 	struct cg_buf b = CG_BUF_INIT;
-	int depth = 0, quoted = 0;
-	for (const char *p = v; *p; p++) {
-		char c = *p;
-		if (c == '\\' && (quoted || depth) && p[1]) {
-			if (quoted) {
-				cg_buf_putc(&b, c);
-				cg_buf_putc(&b, p[1]);
-			}
-			p++;
-			continue;
-		}
-		if (quoted) {
-			cg_buf_putc(&b, c);
-			quoted = c != '"';
-			continue;
-		}
-		if (c == '(') {
-			depth++;
-			cg_buf_putc(&b, ' ');
-			continue;
-		}
-		if (c == ')' && depth) {
-			depth--;
-			continue;
-		}
-		if (depth)
-			continue;
-		if (c == '"')
-			quoted = 1;
-		cg_buf_putc(&b, c == '\r' || c == '\n' || c == '\t' ? ' ' : c);
-	}
-	return cg_buf_steal(&b);
-}
-
-/* Next token of a resinfo: "=", a quoted string (unquoted) or an atom
- * (stops at space, '=', ';', '"').  NULL at the end.  Caller frees. */
-static char *
-ar_token(const char **pp)
-{
-	const char *p = *pp;
-	while (*p == ' ')
-		p++;
-	if (*p == '\0' || *p == ';') {
-		*pp = p;
-		return NULL;
-	}
-	struct cg_buf b = CG_BUF_INIT;
-	if (*p == '=') {
-		cg_buf_putc(&b, '=');
-		p++;
-	} else if (*p == '"') {
-		for (p++; *p && *p != '"'; p++) {
-			if (*p == '\\' && p[1])
-				p++;
-			cg_buf_putc(&b, *p);
-		}
-		if (*p == '"')
-			p++;
-	} else {
-		while (*p && *p != ' ' && *p != '=' && *p != ';' && *p != '"')
-			cg_buf_putc(&b, *p++);
-	}
-	*pp = p;
-	return b.data ? cg_buf_steal(&b) : cg_strdup("");
-}
-
-/* d and from aligned: equal, or one a subdomain of the other (relaxed
- * alignment without a public-suffix list: both need a dot). */
-static int
-domains_aligned(const char *d, const char *from)
-{
-	if (d == NULL || from == NULL || !*d || !*from)
-		return 0;
-	if (strcasecmp(d, from) == 0)
-		return 1;
-	if (!strchr(d, '.') || !strchr(from, '.'))
-		return 0;
-	size_t ld = strlen(d), lf = strlen(from);
-	if (lf > ld && from[lf - ld - 1] == '.' &&
-	    strcasecmp(from + lf - ld, d) == 0)
-		return 1;
-	if (ld > lf && d[ld - lf - 1] == '.' &&
-	    strcasecmp(d + ld - lf, from) == 0)
-		return 1;
-	return 0;
-}
-
-/* One resinfo ("dkim=pass header.d=example.org ..."): 1 when it vouches
- * for from_domain. */
-static int
-ar_resinfo_trusted(const char *seg, const char *from_domain)
-{
-	char **tok = NULL;
-	size_t n = 0;
-	const char *p = seg;
-	char *t;
-	while ((t = ar_token(&p)) != NULL) {
-		tok = cg_realloc(tok, (n + 1) * sizeof *tok);
-		tok[n++] = t;
-	}
-	int ok = 0;
-	if (n >= 3 && strcmp(tok[1], "=") == 0 &&
-	    strcasecmp(tok[2], "pass") == 0) {
-		size_t ml = strcspn(tok[0], "/ ");
-		int dmarc = ml == 5 && strncasecmp(tok[0], "dmarc", 5) == 0;
-		int dkim = ml == 4 && strncasecmp(tok[0], "dkim", 4) == 0;
-		int from_seen = 0, from_ok = 0, d_ok = 0;
-		for (size_t i = 3; i + 2 < n; i++) {
-			if (strcmp(tok[i + 1], "=") != 0)
-				continue;
-			const char *k = tok[i], *v = tok[i + 2];
-			if (strcasecmp(k, "header.from") == 0) {
-				const char *at = strrchr(v, '@');
-				from_seen = 1;
-				from_ok |= strcasecmp(at ? at + 1 : v,
-						      from_domain) == 0;
-			} else if (strcasecmp(k, "header.d") == 0) {
-				d_ok |= domains_aligned(v, from_domain);
-			} else if (strcasecmp(k, "header.i") == 0) {
-				const char *at = strrchr(v, '@');
-				d_ok |= domains_aligned(at ? at + 1 : v,
-							from_domain);
-			}
-			i += 2;
-		}
-		ok = (dmarc && (!from_seen || from_ok)) || (dkim && d_ok);
-	}
-	for (size_t i = 0; i < n; i++)
-		free(tok[i]);
-	free(tok);
-	return ok;
-}
-
-/* Whether value v is from authserv_id: its first token (before any
- * version, ';' or space) equals it. */
-static int
-ar_from_server(const char *v, const char *authserv_id)
-{
-	const char *p = v;
-	char *id = ar_token(&p);
-	int ok = id && strcasecmp(id, authserv_id) == 0;
-	free(id);
-	return ok;
-}
-
-/* The next ';' outside a quoted string, or NULL. */
-static char *
-ar_next_semicolon(char *p)
-{
-	int quoted = 0;
-	for (; *p; p++) {
-		if (quoted && *p == '\\' && p[1])
-			p++;
-		else if (*p == '"')
-			quoted = !quoted;
-		else if (*p == ';' && !quoted)
-			return p;
-	}
-	return NULL;
+	cg_buf_printf(&b, "Hello,\n\na message in your name reached %s, but "
+		      "nothing shows that you sent it, so it is held:\n\n"
+		      "    Subject: %s\n    %.*s%s\n\n"
+		      "If you sent it, reply to this mail (keep the subject: "
+		      "it carries \"confirm %s\")", ch->address,
+		      subject ? subject : "(none)", (int)(n > 200 ? 200 : n),
+		      text ? text : "", n > 200 ? "..." : "", token);
+	if (ch->room)
+		cg_buf_printf(&b, ", or write \"!confirm\" in the chat room "
+			      "%s", ch->room);
+	cg_buf_puts(&b, ", and it goes out.  If you did not send it, ignore "
+		    "this mail: the message expires in 7 days.\n\nTo skip "
+		    "this step, send from your address through your mail "
+		    "server's submission service, logged in, or with DKIM.\n");
+	char *r = wrap72(cg_buf_str(&b));
+	cg_buf_free(&b);
+	return r;
 }
 
 int
-cg_auth_results_trusted(const char *const *values, size_t n,
-			const char *authserv_id, const char *from_domain)
+cg_onboarding_unverified(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
+			 int64_t channel_id, int64_t message_id,
+			 int64_t contact_id, const char *ext_message_id,
+			 const char *subject, const char *text, int64_t now)
 {
-	if (authserv_id == NULL || *authserv_id == '\0' ||
-	    from_domain == NULL || *from_domain == '\0')
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (values[i] == NULL)
-			continue;
-		char *v = ar_strip_comments(values[i]);
-		if (!ar_from_server(v, authserv_id)) {
-			free(v);
-			continue;
-		}
-		/* The topmost header of our server decides alone. */
-		int ok = 0;
-		char *seg = ar_next_semicolon(v);
-		while (seg && !ok) {
-			char *next = ar_next_semicolon(seg + 1);
-			if (next)
-				*next = '\0';
-			ok = ar_resinfo_trusted(seg + 1, from_domain);
-			seg = next;
-		}
-		free(v);
-		return ok;
+	struct cg_store *s = gw->store;
+	char *token = cg_random_hex(CONFIRM_TOKEN_HEX);
+	int rc = cg_store_held_add(s, message_id, contact_id, channel_id, now,
+				   now + CG_HELD_TTL);
+	if (rc == 0)
+		rc = cg_store_held_unverified(s, message_id, token, now,
+					      now + CG_HELD_TTL);
+	char *to = rc == 0 ? contact_email(s, contact_id) : NULL;
+	if (to && gw->cfg->smtp.present) {
+		struct cg_notice n = {
+			.channel_id = channel_id,
+			.from_addr = cg_onboarding_request_addr(ch->address),
+			.to_addr = to,
+			.subject = cg_asprintf("Did you send this to %s? "
+					       "confirm %s",
+					       ch->name, token),
+			.body = confirm_body(ch, subject, text, token),
+			.in_reply_to = cg_strdup(ext_message_id),
+			.auto_submitted = cg_strdup("auto-replied"),
+		};
+		to = NULL;
+		rc = cg_store_notice_add(s, &n, gw->cfg->gateway.domain);
+		cg_notice_free(&n);
+		if (rc == 0)
+			gw->outbox_kick = 1;
 	}
-	return 0;
+	free(to);
+	free(token);
+	return rc;
 }
 
-/* ---- Received: an authenticated submission (RFC 5321 4.4, RFC 3848) ---- */
-
-/* What one Received header says; strings NULL when absent. */
-struct received {
-	char *from, *by, *with;
-	char *login;    /* "(Authenticated sender: LOGIN)" directly before by */
-	int nauth;      /* "Authenticated sender" comments anywhere */
-	int malformed;  /* a clause twice or without value, unclosed comment
-			   or quote, stray ')' */
-};
-
-static void
-received_free(struct received *r)
+int
+cg_onboarding_confirm_token(struct cg_gateway *gw, const char *token,
+			    char **reply)
 {
-	free(r->from);
-	free(r->by);
-	free(r->with);
-	free(r->login);
-}
-
-static int
-rcv_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* The comment starting at p ('('): its text, nested comments kept as
- * text, escapes resolved, each run of white space (folding too) one
- * space; *pp after its ')'.  Sets *bad when it is not closed. */
-static char *
-rcv_comment(const char **pp, int *bad)
-{
-	struct cg_buf b = CG_BUF_INIT;
-	const char *p = *pp;
-	int depth = 0;
-	for (; *p; p++) {
-		char c = *p;
-		if (c == '\\' && p[1]) {
-			cg_buf_putc(&b, *++p);
-			continue;
-		}
-		if (c == '(' && depth++ == 0)
-			continue;
-		if (c == ')' && --depth == 0) {
-			p++;
-			break;
-		}
-		if (!rcv_space(c))
-			cg_buf_putc(&b, c);
-		else if (b.len && b.data[b.len - 1] != ' ')
-			cg_buf_putc(&b, ' ');
-	}
-	if (depth > 0)
-		*bad = 1;
-	*pp = p;
-	return b.data ? cg_buf_steal(&b) : cg_strdup("");
-}
-
-/* Next token of a Received value: a comment (*comment set), a quoted
- * string or an atom.  NULL at the ';' before the date, at the end, or at
- * something unreadable (*bad set).  Caller frees. */
-static char *
-rcv_token(const char **pp, int *comment, int *bad)
-{
-	const char *p = *pp;
-	while (rcv_space(*p))
-		p++;
-	*comment = 0;
-	*pp = p;
-	if (*p == '\0' || *p == ';')
-		return NULL;
-	if (*p == ')') {
-		*bad = 1;
-		return NULL;
-	}
-	if (*p == '(') {
-		*comment = 1;
-		return rcv_comment(pp, bad);
-	}
-	struct cg_buf b = CG_BUF_INIT;
-	if (*p == '"') {
-		for (p++; *p && *p != '"'; p++) {
-			if (*p == '\\' && p[1])
-				p++;
-			cg_buf_putc(&b, *p);
-		}
-		if (*p == '"')
-			p++;
-		else
-			*bad = 1;
-	} else {
-		while (*p && !rcv_space(*p) && !strchr("();\"", *p))
-			cg_buf_putc(&b, *p++);
-	}
-	*pp = p;
-	return b.data ? cg_buf_steal(&b) : cg_strdup("");
-}
-
-/* "Authenticated sender: LOGIN": 1 (and *login, caller frees, when
- * LOGIN is one word) or 0 for any other comment. */
-static int
-rcv_auth_comment(const char *c, char **login)
-{
-	static const char tag[] = "Authenticated sender:";
-	*login = NULL;
-	if (strncasecmp(c, tag, sizeof tag - 1) != 0)
-		return 0;
-	c += sizeof tag - 1;
-	while (*c == ' ')
-		c++;
-	size_t n = strlen(c);
-	while (n && c[n - 1] == ' ')
-		n--;
-	int word = n > 0;
-	for (size_t i = 0; i < n && word; i++)
-		word = (unsigned char)c[i] > ' ' && c[i] != 0x7f &&
-		       !strchr("()<>,;:\"[]\\", c[i]);
-	if (word)
-		*login = cg_strndup(c, n);
+	int64_t id = 0;
+	size_t rows = 0;
+	*reply = NULL;
+	int r = cg_store_held_confirm_take(gw->store, token, cg_now(), &id);
+	if (r <= 0)
+		return r;
+	if (cg_gateway_release_held(gw, id, &rows) != 0)
+		return -1;
+	cg_info("onboarding: held message %lld confirmed by its sender",
+		(long long)id);
+	gw->outbox_kick = 1;
+	*reply = cg_strdup("Thank you: your message is confirmed and goes "
+			   "out now.");
 	return 1;
 }
 
-/* The clause a keyword opens, or NULL for any other word. */
-static char **
-rcv_clause(struct received *r, const char *word, char **ignored)
+int
+cg_onboarding_confirm_contact(struct cg_gateway *gw, int64_t contact_id,
+			      char **reply)
 {
-	if (strcasecmp(word, "from") == 0)
-		return &r->from;
-	if (strcasecmp(word, "by") == 0)
-		return &r->by;
-	if (strcasecmp(word, "with") == 0)
-		return &r->with;
-	if (strcasecmp(word, "via") == 0 || strcasecmp(word, "id") == 0 ||
-	    strcasecmp(word, "for") == 0)
-		return ignored;
-	return NULL;
-}
-
-/* Parse one Received value (up to the ';' before its date) into *r.
- * A clause keyword takes the next word as its value; comments may sit
- * anywhere; other words (extension clauses) are passed over. */
-static void
-received_parse(const char *v, struct received *r)
-{
-	memset(r, 0, sizeof *r);
-	char *ignored = NULL, **want = NULL;
-	char *last_login = NULL; /* the token before was this auth comment */
-	int comment, bad = 0;
-	const char *p = v;
-	char *t;
-	while (!bad && (t = rcv_token(&p, &comment, &bad)) != NULL) {
-		if (comment) {
-			free(last_login);
-			r->nauth += rcv_auth_comment(t, &last_login);
-			free(t);
-			continue;
-		}
-		char **clause = want ? NULL : rcv_clause(r, t, &ignored);
-		if (want) {
-			free(*want);
-			*want = t;
-			want = NULL;
-		} else if (clause) {
-			if (*clause && clause != &ignored)
-				bad = 1; /* the same clause twice */
-			if (clause == &r->by) {
-				free(r->login);
-				r->login = last_login;
-				last_login = NULL;
-			}
-			want = clause;
-			free(t);
-		} else {
-			free(t);
-		}
-		free(last_login);
-		last_login = NULL;
+	struct cg_store *s = gw->store;
+	int64_t *ids = NULL;
+	size_t n = 0, rows = 0;
+	int rc = cg_store_begin(s);
+	if (rc == 0)
+		rc = cg_store_held_unverified_for_contact(s, contact_id,
+							   cg_now(), &ids, &n);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = cg_gateway_release_held(gw, ids[i], &rows);
+	free(ids);
+	if (rc != 0 || cg_store_commit(s) != 0) {
+		cg_store_rollback(s);
+		cg_warn("onboarding: cannot release confirmed posts: %s",
+			cg_store_errmsg(s));
+		*reply = cg_strdup("Your held messages could not be released; "
+				   "please try again later.");
+		return -1;
 	}
-	free(last_login);
-	free(ignored);
-	r->malformed = bad || want != NULL;
-}
-
-static int
-word_in(const char *w, const char *const *list)
-{
-	for (; w && *list; list++)
-		if (strcasecmp(w, *list) == 0)
-			return 1;
-	return 0;
-}
-
-/* The final delivery into the mailbox, handed over by the trusted host. */
-static int
-received_delivery_hop(const struct received *r, const char *trusted_host)
-{
-	static const char *const lmtp[] = {
-		"LMTP",	    "LMTPA",	 "LMTPS",     "LMTPSA",
-		"UTF8LMTP", "UTF8LMTPA", "UTF8LMTPS", "UTF8LMTPSA", NULL,
-	};
-	return !r->malformed && word_in(r->with, lmtp) && r->from &&
-	       strcasecmp(r->from, trusted_host) == 0;
-}
-
-/* Whether LOGIN stands for from_addr (rule in onboarding.h). */
-static int
-login_is_address(const char *login, const char *from_addr,
-		 const char *trusted_host)
-{
-	if (strchr(login, '@'))
-		return strcasecmp(login, from_addr) == 0;
-	const char *at = strrchr(from_addr, '@');
-	size_t ll = strlen(login);
-	if (at == NULL || (size_t)(at - from_addr) != ll ||
-	    strncasecmp(from_addr, login, ll) != 0)
-		return 0;
-	const char *domain = at + 1;
-	if (strcasecmp(domain, trusted_host) == 0)
-		return 1;
-	const char *parent = strchr(trusted_host, '.');
-	return parent && strchr(parent + 1, '.') &&
-	       strcasecmp(domain, parent + 1) == 0;
-}
-
-static enum cg_submission
-received_judge(const struct received *r, const char *trusted_host,
-	       const char *from_addr)
-{
-	static const char *const authenticated[] = {
-		"ESMTPA", "ESMTPSA", "UTF8SMTPA", "UTF8SMTPSA", NULL,
-	};
-	if (!word_in(r->with, authenticated) || r->nauth != 1 ||
-	    r->login == NULL)
-		return CG_SUBMISSION_NO_AUTH;
-	return login_is_address(r->login, from_addr, trusted_host) ?
-		       CG_SUBMISSION_OK :
-		       CG_SUBMISSION_OTHER_LOGIN;
-}
-
-enum cg_submission
-cg_submission_trusted(const char *const *received, size_t n,
-		      const char *trusted_host, const char *from_addr)
-{
-	if (trusted_host == NULL || *trusted_host == '\0' ||
-	    from_addr == NULL || strchr(from_addr, '@') == NULL)
-		return CG_SUBMISSION_NO_RECORD;
-	for (size_t i = 0; i < n; i++) {
-		struct received r;
-		received_parse(received[i] ? received[i] : ")", &r);
-		int skip = received_delivery_hop(&r, trusted_host);
-		enum cg_submission res = CG_SUBMISSION_RELAYED;
-		if (!skip && !r.malformed && r.by &&
-		    strcasecmp(r.by, trusted_host) == 0)
-			res = received_judge(&r, trusted_host, from_addr);
-		received_free(&r);
-		if (!skip)
-			return res;
-	}
-	return CG_SUBMISSION_NO_RECORD;
+	if (n)
+		gw->outbox_kick = 1;
+	*reply = n ? cg_asprintf("Confirmed: %zu held message%s go%s out now.",
+				 n, n == 1 ? "" : "s", n == 1 ? "es" : "")
+		   : cg_strdup("No message in your name is waiting for "
+			       "confirmation.");
+	return (int)n;
 }

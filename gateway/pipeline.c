@@ -168,6 +168,16 @@ find_thread(struct cg_gateway *gw, const struct cg_msg *m, struct decision *d)
 			gw->store, d->channel_id, cg_now() - CG_CHAT_THREAD_QUIET);
 }
 
+/* A post that would go out in a known contact's name without the
+ * bridge's proof that it comes from them (posting.sender_proof). */
+static int
+unproven_member(const struct cg_gateway *gw, const struct cg_msg *m,
+		const struct decision *d)
+{
+	return gw->cfg->posting.sender_proof && d->contact_id &&
+	       !(m->flags & CG_MSG_SENDER_VERIFIED);
+}
+
 static enum cg_ingest_result
 decide(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
        struct cg_ingest_info *info)
@@ -217,12 +227,17 @@ decide(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 	}
 	if (d->layer < d->ch->post_layer)
 		m->flags |= CG_MSG_HELD;
+	else if (unproven_member(gw, m, d))
+		m->flags |= CG_MSG_HELD | CG_MSG_UNVERIFIED;
 	find_thread(gw, m, d);
 	info->contact_id = d->contact_id;
 	info->thread_id = d->thread_id;
 	info->parent_id = d->parent_id;
 	info->new_thread = d->thread_id == 0;
-	if (m->flags & CG_MSG_HELD)
+	if (m->flags & CG_MSG_UNVERIFIED)
+		info->reason = "held: sender not verified (posting.sender_proof); "
+			       "confirmation requested";
+	else if (m->flags & CG_MSG_HELD)
 		info->reason = "held: sender below the channel's post_layer";
 	return CG_INGEST_STORED;
 }
@@ -371,8 +386,14 @@ write_message(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 	if (!(m->flags & CG_MSG_HELD) &&
 	    add_destinations(gw, m, d, sm.id, &info->outbox_rows) != 0)
 		goto out;
-	/* CRM: a held post waits for a nomination (gateway/onboarding.c). */
-	if ((m->flags & CG_MSG_HELD) &&
+	/* An unproven post waits for its sender's confirmation, a held
+	 * one for a nomination (gateway/onboarding.c). */
+	if ((m->flags & CG_MSG_UNVERIFIED) &&
+	    cg_onboarding_unverified(gw, d->ch, d->channel_id, sm.id,
+				     d->contact_id, msgid, sm.subject,
+				     sm.trimmed, now) != 0)
+		goto out;
+	if ((m->flags & CG_MSG_HELD) && !(m->flags & CG_MSG_UNVERIFIED) &&
 	    cg_onboarding_held(gw, d->ch, d->channel_id, sm.id, d->contact_id,
 			       m->network == CG_NET_EMAIL ? m->sender_addr :
 							    NULL,

@@ -305,12 +305,15 @@ cg_secret_read(const char *path, char **err)
 		explicit_bzero(buf, sizeof buf);
 		return NULL;
 	}
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
-	char *s = cg_strndup(buf, (size_t)n);
+	/* The secret is the first line; what follows is not read. */
+	buf[n] = '\0';
+	size_t first = strcspn(buf, "\r\n");
+	char *s = cg_strndup(buf, first);
 	explicit_bzero(buf, sizeof buf);
-	if (n == 0) {
-		*err = cg_asprintf("%s: secret file is empty", path);
+	if (first == 0) {
+		*err = cg_asprintf("%s: secret file is empty (the first line "
+		                   "is the secret)",
+		                   path);
 		cg_secret_free(s);
 		return NULL;
 	}

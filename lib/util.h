@@ -69,7 +69,8 @@ char *cg_size_text(int64_t bytes);
 /*
  * Read a secret file: refuses (returns NULL with *err set, caller frees err)
  * a file that is not a regular file or is readable/writable by group or
- * others.  Strips one trailing newline.  The caller frees the result with
+ * others.  The secret is the file's first line (without its line end);
+ * the lines after it are not read.  The caller frees the result with
  * cg_secret_free(), which wipes it.
  */
 char *cg_secret_read(const char *path, char **err);

@@ -314,6 +314,7 @@ cg_store_held_add(struct cg_store *s, int64_t message_id, int64_t contact_id,
 static const char SQL_HELD_FOR_CONTACT[] =
 	"SELECT h.message_id FROM held_post h JOIN channel ch ON "
 	"ch.id = h.channel_id WHERE h.contact_id = ?1 AND h.state = 'held' "
+	"AND h.unverified = 0 "
 	"AND h.expires > ?3 AND " LAYER_RANK("ch.post_layer") " <= ?2 "
 	"ORDER BY h.message_id";
 

@@ -141,6 +141,22 @@ db_exec(struct cg_store *s, sqlite3_stmt *st, const char *what)
 	return 0;
 }
 
+int
+db_scalar_checked(struct cg_store *s, sqlite3_stmt *st, const char *what,
+                  int64_t *out)
+{
+	*out = 0;
+	if (st == NULL)
+		return -1;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	db_done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(s, what);
+	return rc == SQLITE_ROW ? 1 : 0;
+}
+
 int64_t
 db_scalar(struct cg_store *s, sqlite3_stmt *st, const char *what)
 {

@@ -379,15 +379,15 @@ static const char SQL_NOTICE_COUNT[] =
 	"SELECT count(*) FROM notice WHERE to_addr = ?1 AND from_addr = ?2 "
 	"AND created >= ?3";
 
-int64_t
+int
 cg_store_notice_count(struct cg_store *s, const char *to_addr,
-		      const char *from_addr, int64_t since)
+		      const char *from_addr, int64_t since, int64_t *count)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_NOTICE_COUNT);
-	if (st == NULL)
-		return 0;
-	db_bind_text(st, 1, to_addr);
-	db_bind_text(st, 2, from_addr);
-	sqlite3_bind_int64(st, 3, since);
-	return db_scalar(s, st, "notice count");
+	if (st != NULL) {
+		db_bind_text(st, 1, to_addr);
+		db_bind_text(st, 2, from_addr);
+		sqlite3_bind_int64(st, 3, since);
+	}
+	return db_scalar_checked(s, st, "notice count", count) < 0 ? -1 : 0;
 }

@@ -311,10 +311,11 @@ int cg_store_notice_add_via(struct cg_store *s, struct cg_notice *n,
 			    const char *domain, const char *bridge,
 			    const char *destination);
 int cg_store_notice_get(struct cg_store *s, int64_t id, struct cg_notice *out);
-/* Notices to `to_addr` from `from_addr` created since `since` (rate
- * limits: "one auto-reply per channel per week"). */
-int64_t cg_store_notice_count(struct cg_store *s, const char *to_addr,
-			      const char *from_addr, int64_t since);
+/* Notices to `to_addr` from `from_addr` created since `since` into
+ * *count (rate limits: "one auto-reply per sender a day").  0 ok, -1 a
+ * store error: never read an error as "none sent yet". */
+int cg_store_notice_count(struct cg_store *s, const char *to_addr,
+			  const char *from_addr, int64_t since, int64_t *count);
 
 /* ---- crm (store/crm.c): tags, notes, organisations, activity,
  * nominations, held posts ---- */
@@ -385,6 +386,18 @@ int cg_store_held_release(struct cg_store *s, int64_t message_id,
  * bytes are dropped).  Returns how many, or -1. */
 int64_t cg_store_held_expire(struct cg_store *s, int64_t now);
 int64_t cg_store_held_count(struct cg_store *s, int64_t contact_id);
+/* Posts held because their sender is not proven (store/held_confirm.c):
+ * mark held post message_id unverified (no promotion releases it) with
+ * its confirmation token; take a token: 1 valid (now used, *message_id
+ * set; the post still held), 0 unknown, used or expired, -1 error; the
+ * contact's unverified posts still held, oldest first. */
+int cg_store_held_unverified(struct cg_store *s, int64_t message_id,
+			     const char *token, int64_t now, int64_t expires);
+int cg_store_held_confirm_take(struct cg_store *s, const char *token,
+			       int64_t now, int64_t *message_id);
+int cg_store_held_unverified_for_contact(struct cg_store *s,
+					 int64_t contact_id, int64_t now,
+					 int64_t **ids, size_t *n);
 /* A savepoint: inside the caller's transaction when one is open, else a
  * transaction of its own (released = committed).  Not nestable. */
 int cg_store_savepoint(struct cg_store *s);

@@ -72,8 +72,14 @@ email_autoreply_unknown(struct cg_gateway *gw, const struct cg_msg *m,
 	const char *domain = gw->cfg->gateway.domain;
 	char *from = cg_asprintf("noreply@%s", domain);
 	int64_t since = cg_now() - UNKNOWN_EVERY_S;
+	int64_t sent = 0;
+	if (cg_store_notice_count(gw->store, m->sender_addr, from, since,
+	                          &sent) != 0) {
+		free(from);
+		return -1;
+	}
 	int rc = 0;
-	if (cg_store_notice_count(gw->store, m->sender_addr, from, since) > 0) {
+	if (sent > 0) {
 		*what = "no such address; answered within 24 h already";
 		free(from);
 		return 0;

@@ -26,17 +26,16 @@
  * within 7 days): receiving the token is the authentication.  help
  * answers at once.  "nominate ADDRESS [partner]" (default member) counts
  * as a nomination (gateway/onboarding.c) by the contact of the From
- * address, and only when the mail is authenticated: the topmost
- * Authentication-Results header of imap.trusted_authserv_id says
- * dmarc=pass or an aligned dkim=pass for the From domain (the MTA of that
- * authserv-id must strip such headers arriving from outside), or the
- * Received header that MTA added records an authenticated submission by
- * the From address (Postfix's smtpd_sasl_authenticated_header; which
- * header is read and how a login stands for an address: see
- * cg_submission_trusted() in gateway/onboarding.h); else it is refused
+ * address, and only when the sender is proven (CG_MSG_SENDER_VERIFIED,
+ * set here from bridges/email/sender_auth.h: the trusted MTA's record of
+ * an authenticated submission, its Authentication-Results, or a DKIM
+ * signature aligned with From); else it is refused
  * with the reason.  Mail that is auto-generated is never acted on or
  * answered.  Every answer is a notice from CHANNEL+request@DOMAIN
- * In-Reply-To the command mail.
+ * In-Reply-To the command mail, and answers are rationed (reply_allowed):
+ * a proven sender gets REPLIES_PER_HOUR an hour, an unproven one only the
+ * confirmation token, once a day, so a forged From cannot turn the
+ * gateway into a relay that mails third parties.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -47,6 +46,7 @@
 #include "bridges/email/autoreply.h"
 #include "bridges/email/bounce.h"
 #include "bridges/email/request.h"
+#include "bridges/email/sender_auth.h"
 #include "lib/log.h"
 #include "gateway/msg.h"
 #include "gateway/onboarding.h"
@@ -54,9 +54,12 @@
 #include "store/store.h"
 
 #define MAX_COMMAND_LINES 10
-#define MAX_RECEIVED_READ 32 /* Received headers looked at, from the top */
 #define TOKEN_TTL_S (7 * 86400)
 #define TOKEN_HEX 20
+/* Answers to one address: a proven sender gets at most this many an hour;
+ * an unproven one only the confirmation round trip itself, once a day. */
+#define REPLIES_PER_HOUR 5
+#define UNPROVEN_REPLIES_PER_DAY 1
 
 enum route_kind {
 	R_POST,
@@ -396,6 +399,8 @@ struct request {
 	struct cg_buf reply;
 	char *token; /* the one token handed out, for the subject */
 	int ntokens;
+	int token_proven;   /* a token that came back: the sender reads mail
+			       at this address */
 	const char *result; /* for the log */
 };
 
@@ -551,6 +556,19 @@ apply_token(struct request *rq, const struct cg_request_token *t)
 static int
 confirm(struct request *rq, const char *token)
 {
+	/* The answer to "did you send this?" (onboarding.h): the token
+	 * coming back from the member's mailbox is the proof. */
+	char *released = NULL;
+	int h = cg_onboarding_confirm_token(rq->gw, token, &released);
+	if (h != 0) {
+		if (h > 0) {
+			cg_buf_printf(&rq->reply, "%s\n", released);
+			rq->token_proven = 1;
+		}
+		free(released);
+		rq->result = "held post confirmed";
+		return h < 0 ? -1 : 0;
+	}
 	struct cg_request_token t;
 	int r = cg_store_request_token_take(rq->gw->store, token, cg_now(), &t);
 	if (r < 0)
@@ -565,92 +583,23 @@ confirm(struct request *rq, const char *token)
 		rq->result = "unknown token";
 		return 0;
 	}
+	rq->token_proven = 1;
 	int rc = apply_token(rq, &t);
 	cg_request_token_free(&t);
 	return rc;
 }
 
-/* The values of the header block's `name` fields, topmost first, at
- * most `max` of them, folded lines kept (the parsers unfold). */
-static char **
-header_values(const char *raw, size_t len, const char *name, size_t max,
-              size_t *n)
-{
-	const size_t nl = strlen(name);
-	char **v = NULL;
-	*n = 0;
-	const char *end = raw ? raw + len : NULL;
-	for (const char *p = raw; p && p < end && *n < max;) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		if (eol == NULL)
-			eol = end;
-		if (p == eol || (eol == p + 1 && *p == '\r'))
-			break; /* end of the header */
-		if ((size_t)(eol - p) > nl && strncasecmp(p, name, nl) == 0 &&
-		    p[nl] == ':') {
-			const char *q = eol;
-			/* continuation lines start with white space */
-			while (q + 1 < end && (q[1] == ' ' || q[1] == '\t')) {
-				const char *e = memchr(q + 1, '\n',
-				                       (size_t)(end - q - 1));
-				q = e ? e : end;
-			}
-			v = cg_realloc(v, (*n + 1) * sizeof *v);
-			v[(*n)++] = cg_strndup(p + nl + 1,
-			                       (size_t)(q - p - nl - 1));
-			p = q < end ? q + 1 : end;
-			continue;
-		}
-		p = eol + 1;
-	}
-	return v;
-}
-
-static void
-values_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-/* What the trusted MTA's Received header failed to show. */
-static char *
-submission_missing(enum cg_submission sub, const char *host,
-                   const char *addr)
-{
-	switch (sub) {
-	case CG_SUBMISSION_RELAYED:
-		return cg_asprintf(
-		    "the Received header of %s is not the topmost one (another "
-		    "server handled your mail after it), so its record is not "
-		    "believed",
-		    host);
-	case CG_SUBMISSION_NO_AUTH:
-		return cg_asprintf("%s received it without SMTP "
-		                   "authentication (no login recorded)",
-		                   host);
-	case CG_SUBMISSION_OTHER_LOGIN:
-		return cg_asprintf("%s received it from a login that is not "
-		                   "%s",
-		                   host, addr);
-	default:
-		return cg_asprintf("it carries no Received header of %s", host);
-	}
-}
-
-/* Whether the mail's sender is authenticated for a nomination: by the
- * trusted server's Authentication-Results or its record of an
- * authenticated submission (gateway/onboarding.h); else *why (caller
- * frees) says what is missing. */
+/* Whether the mail's sender is proven for a nomination
+ * (CG_MSG_SENDER_VERIFIED, set by email_route from sender_auth.h); else
+ * *why (caller frees) says what is missing. */
 static int
 sender_authenticated(struct request *rq, char **why)
 {
-	const char *asid = rq->gw->cfg->imap.trusted_authserv_id;
-	const char *addr = rq->m->sender_addr;
-	const char *at = addr ? strrchr(addr, '@') : NULL;
-	const char *domain = at ? at + 1 : "";
+	const struct cg_config *cfg = rq->gw->cfg;
+	const char *asid = cfg->imap.trusted_authserv_id;
 	*why = NULL;
+	if (rq->m->flags & CG_MSG_SENDER_VERIFIED)
+		return 1;
 	if (asid == NULL || *asid == '\0') {
 		*why = cg_strdup(
 		    "this gateway trusts no mail server's "
@@ -660,34 +609,12 @@ sender_authenticated(struct request *rq, char **why)
 		    "room with \"!nominate ADDRESS\" instead");
 		return 0;
 	}
-	size_t n = 0;
-	char **v = header_values(rq->m->raw, rq->m->rawlen,
-	                         "Authentication-Results", SIZE_MAX, &n);
-	int ok = *domain &&
-	         cg_auth_results_trusted((const char *const *)v, n, asid,
-	                                 domain);
-	values_free(v, n);
-	if (ok)
-		return 1;
-	/* Only the top few can decide (onboarding.h): the rest is not read. */
-	v = header_values(rq->m->raw, rq->m->rawlen, "Received",
-	                  MAX_RECEIVED_READ, &n);
-	enum cg_submission sub =
-	    *domain ? cg_submission_trusted((const char *const *)v, n, asid,
-	                                    addr)
-	            : CG_SUBMISSION_NO_RECORD;
-	values_free(v, n);
-	if (sub == CG_SUBMISSION_OK)
-		return 1;
-	char *missing = submission_missing(sub, asid, addr ? addr : "");
+	char *missing = NULL;
+	email_sender_proven(cfg, rq->m, &missing);
 	*why = cg_asprintf(
-	    "your mail carries no Authentication-Results from %s showing "
-	    "dmarc=pass or an aligned dkim=pass for %s, and no record by %s "
-	    "of an authenticated submission by %s: %s.  Nominations need an "
-	    "authenticated sender: send from your address through %s's "
-	    "submission service, logged in as yourself",
-	    asid, *domain ? domain : "your address", asid,
-	    addr && *addr ? addr : "your address", missing, asid);
+	    "%s.  Nominations need an authenticated sender: send from your "
+	    "address through %s's submission service, logged in as yourself",
+	    missing ? missing : "your mail is not authenticated", asid);
 	free(missing);
 	return 0;
 }
@@ -750,6 +677,44 @@ nominate(struct request *rq, const char *arg)
 	             : r == 1 ? "nomination recorded"
 	             : r == 0 ? "nomination refused"
 	                      : "nomination failed (store)";
+	return 0;
+}
+
+/*
+ * Whether the answer may go out: the From address may be forged, and the
+ * gateway must not become a relay that mails a third party on anyone's
+ * say-so.  A proven sender (CG_MSG_SENDER_VERIFIED), or one who just sent
+ * back a token we mailed to that address, gets up to REPLIES_PER_HOUR
+ * answers an hour.  An unproven one gets only a confirmation token (the
+ * round trip that proves the address is theirs), at most once a day;
+ * help, refusals and the like are not sent.  1: send, 0: not (the reason
+ * in rq->result), -1: store error.
+ */
+static int
+reply_allowed(struct request *rq)
+{
+	struct cg_store *s = rq->gw->store;
+	const char *to = rq->m->sender_addr;
+	int64_t now = cg_now();
+	int proven = (rq->m->flags & CG_MSG_SENDER_VERIFIED) || rq->token_proven;
+	int64_t n = 0;
+	if (proven) {
+		if (cg_store_notice_count(s, to, rq->request_addr, now - 3600, &n) < 0)
+			return -1;
+		if (n < REPLIES_PER_HOUR)
+			return 1;
+		rq->result = "answer not sent: over the hourly limit for this address";
+		return 0;
+	}
+	if (rq->ntokens == 0) {
+		rq->result = "answer not sent: sender not proven";
+		return 0;
+	}
+	if (cg_store_notice_count(s, to, rq->request_addr, now - 86400, &n) < 0)
+		return -1;
+	if (n < UNPROVEN_REPLIES_PER_DAY)
+		return 1;
+	rq->result = "answer not sent: sender not proven, one confirmation a day";
 	return 0;
 }
 
@@ -829,7 +794,10 @@ handle_request(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 		if (i + 1 < cs.n)
 			cg_buf_puts(&rq.reply, "\n");
 	}
-	if (rc == 0)
+	int allowed = rc == 0 ? reply_allowed(&rq) : 0;
+	if (allowed < 0)
+		rc = -1;
+	else if (allowed)
 		rc = send_reply(&rq);
 	commands_free(&cs);
 	cg_buf_free(&rq.reply);
@@ -868,6 +836,7 @@ email_route_peek(const struct cg_gateway *gw, struct cg_msg *m)
 	char *rcpt = envelope_recipient(gw, m);
 	struct route r = classify(gw, rcpt);
 	free(rcpt);
+	email_sender_mark(gw->cfg, m);
 	if (r.ch && m->channel == NULL)
 		m->channel = cg_strdup(r.ch->name);
 	switch (r.kind) {
@@ -892,6 +861,9 @@ email_route(struct cg_gateway *gw, struct cg_msg *m, uint64_t size,
 	*what = NULL;
 	char *rcpt = envelope_recipient(gw, m);
 	struct route r = classify(gw, rcpt);
+	/* Who really sent it: read by the pipeline (list posts) and by the
+	 * commands below (nominations, answers). */
+	email_sender_mark(gw->cfg, m);
 	if (r.kind == R_FOREIGN || (r.kind == R_POST && !oversize)) {
 		if (r.kind == R_POST && m->channel == NULL)
 			m->channel = cg_strdup(r.ch->name);

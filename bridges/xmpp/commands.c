@@ -13,6 +13,8 @@
  *                          room's channel by the contact of the asker's
  *                          real bare JID as the room shows it (never by
  *                          nick); no real JID visible: refused
+ *   !confirm               release the posts held in the name of the
+ *                          asker's contact (real JID) for lack of proof
  *
  * CONTRACT.md also names !time and !search: they answer that they are not
  * available yet.  Must never: write to the store except through a
@@ -37,6 +39,7 @@ static const char HELP[] =
     "!who NAME|ADDRESS - who someone is: organisation, layer, activity\n"
     "!nominate ADDRESS [partner] - (members) nominate someone as member "
     "(or partner)\n"
+    "!confirm - send the messages held in your name for confirmation\n"
     "Lines starting with ! are not passed on to the mailing list.";
 
 static void
@@ -170,6 +173,33 @@ nominate(struct xmpp_bridge *xb, const char *asker, const char *arg)
 	free(address);
 }
 
+/* "!confirm": the asker's real JID, authenticated by the XMPP server,
+ * vouches for the posts held in its contact's name. */
+static void
+confirm(struct xmpp_bridge *xb, const char *asker)
+{
+	const char *slash = asker ? strchr(asker, '/') : NULL;
+	char *room_jid = slash ? cg_strndup(asker, (size_t)(slash - asker))
+	                       : NULL;
+	struct xmpp_room *r = muc_room(xb, room_jid);
+	free(room_jid);
+	const struct xmpp_occupant *o = r ? muc_occupant(r, slash + 1) : NULL;
+	int64_t who = o && o->jid ? cg_store_contact_find(xb->gw->store,
+	                                                  CG_ID_JID, o->jid)
+	                          : 0;
+	if (who <= 0) {
+		reply(xb, asker, "!confirm: your real JID must be visible in "
+		                 "the room and known here; nothing released.");
+		return;
+	}
+	char *answer = NULL;
+	cg_onboarding_confirm_contact(xb->gw, who, &answer);
+	char *t = cg_asprintf("!confirm: %s", answer);
+	reply(xb, asker, t);
+	free(t);
+	free(answer);
+}
+
 void
 commands_run(struct xmpp_bridge *xb, const char *asker, const char *line)
 {
@@ -193,6 +223,8 @@ commands_run(struct xmpp_bridge *xb, const char *asker, const char *line)
 		who(xb, asker, arg);
 	} else if (strcasecmp(cmd, "nominate") == 0) {
 		nominate(xb, asker, arg);
+	} else if (strcasecmp(cmd, "confirm") == 0) {
+		confirm(xb, asker);
 	} else if (strcasecmp(cmd, "time") == 0 ||
 	           strcasecmp(cmd, "search") == 0) {
 		char *t =

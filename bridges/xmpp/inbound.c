@@ -111,6 +111,8 @@ msg_of(struct xmpp_bridge *xb, const struct xmpp_room *r,
 	m->ext_id = cg_strdup(in->stanza_id ? in->stanza_id : in->origin_id);
 	m->channel = cg_strdup(r->channel);
 	m->sender_addr = sender_of(r, in, archived);
+	if (!strchr(m->sender_addr, '/')) /* a real JID: server-authenticated */
+		m->flags |= CG_MSG_SENDER_VERIFIED;
 	m->sender_name = cg_strdup(in->nick);
 	m->text = xmpp_clean_text(in->body);
 	m->trimmed = cg_strdup(m->text);

@@ -628,6 +628,9 @@ def coopgate_config(stack: Stack, tmpdir: Union[str, Path]) -> dict:
             "host": "localhost", "port": stack.IMAP_PORT, "tls": "starttls",
             "user": stack.GATEWAY_MAIL_USER, "password_file": str(imap_pass),
             "mailbox": "INBOX", "ca_file": stack.CA_FILE,
+            # the stack's Postfix: its Received header records SASL
+            # submissions, the proof posting.sender_proof asks for
+            "trusted_authserv_id": f"mail.{stack.MAIL_DOMAIN}",
         },
         "smtp": {
             "host": "localhost", "port": stack.SUBMISSION_PORT, "tls": "starttls",

@@ -9,6 +9,7 @@ import os
 import signal
 import sqlite3
 import stat
+import subprocess
 import time
 from pathlib import Path
 
@@ -53,9 +54,21 @@ def test_help_and_version_tell_the_truth():
     assert cli(None, check=64).stderr.startswith("usage:")
 
 
-def test_check_config_accepts_the_shipped_example():
-    p = cli(EXAMPLE, "check-config", check=0)
+def test_check_config_accepts_the_shipped_example_installed_as_the_readme_says(tmp_path):
+    # README: install -m 600 config/coopgate.conf.example /etc/coopgate/...
+    conf = tmp_path / "coopgate.conf"
+    subprocess.run(["install", "-m", "600", str(EXAMPLE), str(conf)], check=True)
+    p = cli(conf, "check-config", check=0)
     assert "ok" in p.stdout
+
+
+def test_check_config_refuses_the_example_readable_by_others_naming_each_line(tmp_path):
+    conf = tmp_path / "coopgate.conf"
+    subprocess.run(["install", "-m", "644", str(EXAMPLE), str(conf)], check=True)
+    p = cli(conf, "check-config", check=78)
+    lines = [l for l in p.stderr.splitlines() if "inline secret" in l]
+    assert len(lines) == 3, p.stderr
+    assert all(l.startswith(f"{conf}:") for l in lines), p.stderr
 
 
 def test_check_config_rejects_typo_with_its_line_and_exit_78(tmp_path):

@@ -437,7 +437,8 @@ def test_nomination_by_mail_without_trusted_authentication_is_refused(stack, gat
     send_unauthenticated(stack, msg, gw.addr("dev+request"), bob)
     n = gw.wait_notice(bob, lambda n: n["in_reply_to"] == msg["Message-ID"].strip("<>"))
     assert ("your mail carries no Authentication-Results from mail.example.org showing "
-            "dmarc=pass or an aligned dkim=pass for example.org, and no record by "
+            "dmarc=pass or an aligned dkim=pass for example.org, no DKIM signature "
+            "of example.org that verifies, and no record by "
             "mail.example.org of an authenticated submission by bob@example.org: "
             "mail.example.org received it without SMTP authentication (no login "
             "recorded).  Nominations need an authenticated sender") in n["body"], n["body"]
@@ -450,7 +451,8 @@ def test_nomination_by_mail_without_trusted_authentication_is_refused(stack, gat
 
 
 def test_nomination_by_mail_without_trusted_authserv_id_is_refused(stack, gateway):
-    gw = gateway()  # imap.trusted_authserv_id unset: no mail is authenticated,
+    # imap.trusted_authserv_id unset: no mail is authenticated,
+    gw = gateway(imap={"trusted_authserv_id": None})
     alice = stack.address("alice")  # not even one submitted with a login
     msg = make_message(alice, gw.addr("dev+request"), "Nomination",
                        "nominate dave@example.org\n",
@@ -467,13 +469,25 @@ def test_nomination_by_authenticated_mail_is_recorded(stack, gateway):
     gw = gateway(imap=TRUSTED)
     alice = stack.address("alice")
     msg = make_message(alice, gw.addr("dev+request"), "Nomination",
-                       "nominate dave@example.org\n\n-- \nAlice\n",
-                       Authentication_Results="mail.example.org; dmarc=pass "
-                                              "header.from=example.org")
-    send_unauthenticated(stack, msg, gw.addr("dev+request"), alice)
+                       "nominate dave@example.org\n\n-- \nAlice\n")
+    # The test plays the trusted MTA: its results above its own Received
+    # header, as OpenDMARC under Postfix writes them, delivered straight
+    # into the gateway's mailbox.
+    trace = ("Delivered-To: " + gw.addr("dev+request") + "\r\n"
+             "Authentication-Results: mail.example.org; dmarc=pass "
+             "header.from=example.org\r\n"
+             "Received: from mx.elsewhere.example (unknown [192.0.2.7])\r\n"
+             "\tby mail.example.org (Postfix) with ESMTP id 4A1B2C3D\r\n"
+             "\tfor <" + gw.addr("dev+request") + ">; "
+             + email.utils.formatdate() + "\r\n")
+    client = stack.imap_login("gateway")
+    try:
+        assert client.append("INBOX", None, None, trace.encode()
+                             + msg.as_bytes(policy=email.policy.SMTP))[0] == "OK"
+    finally:
+        client.logout()
     n = gw.wait_notice(alice, lambda n: n["in_reply_to"] == msg["Message-ID"].strip("<>"))
     assert "Nominated" in n["body"] and "(1 of 2 nominations)" in n["body"], n["body"]
-    notice_mail(stack, "alice", n)
     rows = gw.rows("SELECT nominee.name, nominee.id, nominator.name, n.target_layer "
                    "FROM nomination n JOIN contact nominee ON nominee.id = n.nominee_id "
                    "JOIN contact nominator ON nominator.id = n.nominator_id")
@@ -554,3 +568,39 @@ def test_nomination_submitted_under_another_login_is_refused(stack, gateway):
             "alice@example.org: mail.example.org received it from a login that is "
             "not alice@example.org") in n["body"], n["body"]
     assert gw.rows("SELECT count(*) FROM nomination")[0][0] == 0
+
+
+def test_request_answers_to_an_unproven_sender_are_one_confirmation_a_day(stack, gateway):
+    """The From address of mail in on port 25 may be anyone's: the gateway
+    must not mail a third party on a stranger's say-so.  Only the
+    confirmation round trip goes out, once a day; help is not sent."""
+    gw = gateway()
+    carol = stack.address("carol")
+    sent = []
+    for i in range(3):
+        msg = make_message(carol, gw.addr("dev+request"), f"sub {i}", "subscribe\n")
+        send_unauthenticated(stack, msg, gw.addr("dev+request"), carol)
+        sent.append(msg)
+    helpme = make_message(carol, gw.addr("dev+request"), "help", "help\n")
+    send_unauthenticated(stack, helpme, gw.addr("dev+request"), carol)
+    for msg in sent + [helpme]:
+        gw.handled(msg["Message-ID"])
+    notices = gw.notices(carol)
+    assert len(notices) == 1, notices
+    assert "confirm" in notices[0]["subject"]
+    notice_mail(stack, "carol", notices[0])
+    assert "sender not proven" in gw.log_text()
+
+
+def test_request_answers_to_a_proven_sender_are_limited_per_hour(stack, gateway):
+    gw = gateway()
+    bob = stack.address("bob")
+    msgs = []
+    for i in range(7):
+        msg = make_message(bob, gw.addr("dev+request"), f"help {i}", "help\n")
+        send(stack, "bob", msg, gw.addr("dev+request"))
+        msgs.append(msg)
+    for msg in msgs:
+        gw.handled(msg["Message-ID"])
+    assert len(gw.notices(bob)) == 5
+    assert "over the hourly limit" in gw.log_text()

@@ -60,7 +60,8 @@ def test_member_reply_is_trimmed_for_the_room(conf, tmp_path):
     assert fields["Contact"] == "Alice Example, Example eG"
     assert fields["Layer"] == "core"
     assert fields["Thread"] == "new"  # its parent is not in the store
-    assert fields["Flags"] == "none"
+    # a file carries no trace of the trusted MTA: in Alice's name, unproven
+    assert fields["Flags"] == "held,unverified"
     assert fields["Attachments"] == "0"
     assert body.strip() == "Sounds good, let's meet on Friday."
 

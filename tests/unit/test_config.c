@@ -113,7 +113,19 @@ test_example_config_loads_clean(void **state)
 {
 	struct cg_config cfg;
 	int rc;
+	/* Installed as the admin is told to: readable by its owner only (it
+	 * holds inline passwords). */
 	char *path = cg_asprintf("%s/config/coopgate.conf.example", orig_dir);
+	FILE *in = fopen(path, "r");
+	assert_non_null(in);
+	char text[16384];
+	size_t n = fread(text, 1, sizeof text - 1, in);
+	fclose(in);
+	assert_true(n < sizeof text - 1);
+	text[n] = '\0';
+	free(path);
+	path = cg_asprintf("%s/coopgate.conf", tmp_dir);
+	write_file(path, text, 0600);
 	char *got = load_path(path, &cfg, &rc);
 	assert_string_equal(got, "");
 	assert_int_equal(rc, 0);
@@ -737,6 +749,77 @@ test_free_is_safe_after_failed_load(void **state)
 	cg_config_free(&cfg); /* zeroed: a second free is harmless */
 }
 
+static void
+test_inline_password_in_readable_config_is_refused(void **state)
+{
+	struct cg_config cfg;
+	write_file("coopgate.conf",
+	           GATEWAY "imap = { host = \"mail.example.org\"; user = \"gw\";\n"
+	                   "  password = \"swordfish\"; };\n",
+	           0640);
+	char *got = load_path("coopgate.conf", &cfg, NULL);
+	assert_string_equal(
+	    got, "coopgate.conf:3: imap.password: an inline secret in a file "
+	         "accessible by group or others (mode 640); chmod 600 the "
+	         "file or use password_file\n");
+	assert_null(strstr(got, "swordfish"));
+	free(got);
+	cg_config_free(&cfg);
+	/* The same file, readable by its owner only, loads. */
+	assert_int_equal(chmod("coopgate.conf", 0600), 0);
+	got = load_path("coopgate.conf", &cfg, NULL);
+	assert_string_equal(got, "");
+	assert_string_equal(cfg.imap.password, "swordfish");
+	free(got);
+	cg_config_free(&cfg);
+}
+
+static void
+test_secret_file_first_line_is_the_secret(void **state)
+{
+	struct cg_config cfg;
+	write_file("imap.pass", "hunter2\r\nrotated 2024-05-01, ask Bob\n",
+	           0600);
+	char *got = load_text(GATEWAY
+	                      "imap = { host = \"mail.example.org\"; user = "
+	                      "\"gw\";\n  password_file = \"imap.pass\"; };\n",
+	                      &cfg, NULL);
+	assert_string_equal(got, "");
+	assert_string_equal(cfg.imap.password, "hunter2");
+	free(got);
+	cg_config_free(&cfg);
+	char *err = NULL;
+	write_file("empty.pass", "\nhunter2\n", 0600);
+	assert_null(cg_secret_read("empty.pass", &err));
+	assert_non_null(strstr(err, "secret file is empty"));
+	free(err);
+}
+
+static void
+test_posting_sender_proof(void **state)
+{
+	struct cg_config cfg;
+	char *got = load_text(GATEWAY, &cfg, NULL);
+	assert_string_equal(got, "");
+	assert_int_equal(cfg.posting.sender_proof, 1); /* required */
+	assert_null(cfg.posting.dkim_keys_file);
+	free(got);
+	cg_config_free(&cfg);
+	got = load_text(GATEWAY "posting = { sender_proof = \"off\";\n"
+	                        "  dkim_keys_file = \"keys.txt\"; };\n",
+	                &cfg, NULL);
+	assert_string_equal(got, "");
+	assert_int_equal(cfg.posting.sender_proof, 0);
+	char *want = cg_asprintf("%s/keys.txt", tmp_dir);
+	assert_string_equal(cfg.posting.dkim_keys_file, want);
+	free(want);
+	free(got);
+	cg_config_free(&cfg);
+	expect_errors(GATEWAY "posting = { sender_proof = \"maybe\"; };\n",
+	              "coopgate.conf:2: posting.sender_proof: \"maybe\" is "
+	              "not one of required, off\n");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -769,6 +852,9 @@ main(void)
 	    T(test_names_round_trip),
 	    T(test_default_path_order),
 	    T(test_free_is_safe_after_failed_load),
+	    T(test_inline_password_in_readable_config_is_refused),
+	    T(test_secret_file_first_line_is_the_secret),
+	    T(test_posting_sender_proof),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 	free(orig_dir);

@@ -1,0 +1,125 @@
+"""A list post counts as a member's only with proof that it comes from them
+(posting.sender_proof = "required", the default): the stack's Postfix
+records SASL submissions in its Received header (imap.trusted_authserv_id =
+mail.example.org), coopgate verifies DKIM itself (posting.dkim_keys_file
+here, DNS in production); anything else in a member's name is held and the
+member is asked to confirm it."""
+from __future__ import annotations
+
+import time
+
+import dkim
+
+from helpers import make_message
+from test_email_requests import (confirm_token, gateway, mails, notice_mail,  # noqa: F401
+                                 send, send_unauthenticated)
+
+
+def relayed_to(stack, user: str, msgid: str) -> list:
+    return mails(stack, user, lambda m: m["Message-ID"] == msgid)
+
+
+def held_state(gw, msgid: str) -> list:
+    return gw.rows("SELECT h.state, h.unverified FROM held_post h JOIN message m "
+                   "ON m.id = h.message_id WHERE m.message_id = ?", msgid.strip("<>"))
+
+
+def wait_for(pred, what: str, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+
+
+def test_forged_post_from_outside_is_held_and_the_member_confirms_it(stack, gateway):
+    gw = gateway()
+    alice = stack.address("alice")  # core
+    msg = make_message(alice, gw.addr("dev"), "Forged budget", "Send the money to me.\n")
+    send_unauthenticated(stack, msg, gw.addr("dev"), alice)
+    gw.handled(msg["Message-ID"])
+    assert held_state(gw, msg["Message-ID"]) == [("held", 1)]
+    n = gw.wait_notice(alice, lambda n: "confirm" in n["subject"])
+    assert "Forged budget" in n["body"] and "!confirm" in n["body"]
+    got = notice_mail(stack, "alice", n)
+    time.sleep(1)
+    assert relayed_to(stack, "bob", msg["Message-ID"]) == []
+    # Alice replies from her own mailbox: the post goes out.
+    reply = make_message(alice, n["from_addr"], "Re: " + str(got["Subject"]), "yes, mine\n")
+    send(stack, "alice", reply, n["from_addr"])
+    wait_for(lambda: relayed_to(stack, "bob", msg["Message-ID"]),
+             "the confirmed post never reached bob")
+    assert held_state(gw, msg["Message-ID"]) == [("released", 1)]
+    assert confirm_token(n)
+
+
+def test_post_submitted_with_login_goes_out_at_once(stack, gateway):
+    gw = gateway()
+    bob = stack.address("bob")
+    msg = make_message(bob, gw.addr("dev"), "Real post", "hello\n")
+    send(stack, "bob", msg, gw.addr("dev"))
+    wait_for(lambda: relayed_to(stack, "alice", msg["Message-ID"]),
+             "the authenticated post never reached alice")
+    assert held_state(gw, msg["Message-ID"]) == []
+
+
+def test_forged_post_goes_out_when_sender_proof_is_off(stack, gateway):
+    gw = gateway(posting={"sender_proof": "off"})
+    alice = stack.address("alice")
+    msg = make_message(alice, gw.addr("dev"), "Old way", "From: alone\n")
+    send_unauthenticated(stack, msg, gw.addr("dev"), alice)
+    wait_for(lambda: relayed_to(stack, "bob", msg["Message-ID"]),
+             "with sender_proof off the post should be relayed")
+
+
+def dkim_key(tmp_path):
+    """A fresh RSA key pair: (private PEM, keys file line for libopendkim)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM,
+                            serialization.PrivateFormat.TraditionalOpenSSL,
+                            serialization.NoEncryption())
+    pub = key.public_key().public_bytes(serialization.Encoding.DER,
+                                        serialization.PublicFormat.SubjectPublicKeyInfo)
+    import base64
+    keys = tmp_path / "dkim.keys"
+    keys.write_text("sel._domainkey.example.org v=DKIM1; k=rsa; p="
+                    + base64.b64encode(pub).decode() + "\n")
+    return pem, keys
+
+
+def test_dkim_signed_post_from_outside_is_relayed(stack, gateway, tmp_path):
+    pem, keys = dkim_key(tmp_path)
+    gw = gateway(posting={"dkim_keys_file": str(keys)})
+    alice = stack.address("alice")
+    msg = make_message(alice, gw.addr("dev"), "Signed", "signed by example.org\n")
+    raw = msg.as_bytes()
+    sig = dkim.sign(raw, b"sel", b"example.org", pem,
+                    include_headers=[b"from", b"to", b"subject", b"message-id", b"date"])
+    send_unauthenticated(stack, sig + raw, gw.addr("dev"), alice)
+    wait_for(lambda: relayed_to(stack, "bob", msg["Message-ID"]),
+             "the DKIM-signed post never reached bob")
+    # The same mail with its body changed after signing is held.
+    msg2 = make_message(alice, gw.addr("dev"), "Signed", "signed by example.org\n")
+    raw2 = msg2.as_bytes()
+    sig2 = dkim.sign(raw2, b"sel", b"example.org", pem,
+                     include_headers=[b"from", b"to", b"subject", b"message-id"])
+    send_unauthenticated(stack, sig2 + raw2.replace(b"signed by", b"forged by"),
+                         gw.addr("dev"), alice)
+    gw.handled(msg2["Message-ID"])
+    assert held_state(gw, msg2["Message-ID"]) == [("held", 1)]
+
+
+def test_forged_authentication_results_below_the_receipt_do_not_count(stack, gateway):
+    gw = gateway()
+    alice = stack.address("alice")
+    # The header carries the trusted authserv-id, but it came with the mail,
+    # so it sits below the Received header Postfix adds.
+    msg = make_message(alice, gw.addr("dev+request"), "Nomination",
+                       "nominate dave@example.org\n",
+                       Authentication_Results="mail.example.org; dmarc=pass "
+                                              "header.from=example.org")
+    send_unauthenticated(stack, msg, gw.addr("dev+request"), alice)
+    gw.handled(msg["Message-ID"])
+    time.sleep(1)
+    assert gw.rows("SELECT count(*) FROM nomination")[0][0] == 0

@@ -40,7 +40,8 @@ HDRS    := $(sort $(wildcard lib/*.h store/*.h gateway/*.h reports/*.h bridges/*
 TESTS   := $(sort $(wildcard tests/unit/test_*.c))
 TESTBIN := $(TESTS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check lint unit integration demo bench install format clean help
+.PHONY: all deps check lint unit integration demo bench install format clean help \
+        fuzz fuzz-replay
 
 all: coopgate
 
@@ -50,6 +51,10 @@ help:
 	@echo "make check      deps, build, unit tests (cmocka), integration tests (real servers)"
 	@echo "make check SAN=1  the same with ASan + UBSan"
 	@echo "make lint       the layer rule (tests/lint/check_layers.py) and its self-test"
+	@echo "make fuzz       build the libFuzzer targets (tests/fuzz/, clang) and run each"
+	@echo "                for FUZZ_SECONDS (default 60); findings in build/fuzz/"
+	@echo "make fuzz-replay  replay tests/fuzz/corpus/ (past findings) on this build;"
+	@echo "                fails on a crash or an input over REPLAY_SECONDS (part of check)"
 	@echo "make demo       run coopgate against a local Dovecot + Postfix + Prosody sandbox"
 	@echo "make bench      benchmarks against real servers, printing figures"
 	@echo "make install    install to \$$(DESTDIR)\$$(PREFIX) (default /usr/local)"
@@ -108,7 +113,81 @@ check: deps
 	$(MAKE) lint
 	$(MAKE) coopgate
 	$(MAKE) unit
+	$(MAKE) fuzz-replay
 	$(MAKE) integration
+
+# ---- fuzzing (tests/fuzz/README.md) ----
+# make fuzz: every target linked with libFuzzer, the project's objects
+# compiled by clang with the fuzzer and sanitizer flags into build/fuzz/.
+# New inputs go to build/fuzz/corpus/NAME/ (seeded from tests/fuzz/corpus/),
+# crashes to build/fuzz/crash-NAME-*.  make fuzz-replay: the corpus of past
+# findings fed to each target built with the normal compiler and flags
+# (SAN=1: with the sanitizers), one child process per input.
+FUZZ_TARGETS   := mail xmpp config vcard request
+FUZZ_CC        ?= clang
+FUZZ_BUILD      = build/fuzz
+FUZZ_SECONDS   ?= 60
+FUZZ_MAX_LEN   ?= 65536
+FUZZ_CFLAGS     = $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer \
+                  -fsanitize=address,undefined,fuzzer-no-link \
+                  -fno-sanitize-recover=undefined $(INCS) $(PKG_CFLAGS) -MMD -MP
+# libetpan's pkg-config names a gcc specs file clang does not take.
+FUZZ_LIBS       = $(filter-out -specs=%,$(LDLIBS))
+FUZZ_OBJS      := $(LIBSRCS:%.c=$(FUZZ_BUILD)/%.o) $(FUZZ_BUILD)/store/schema_sql.o
+FUZZ_BINS      := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+REPLAY_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
+FUZZ_ENV        = LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp:print_suppressions=0
+ifeq ($(SAN),1)
+REPLAY_SECONDS ?= 10
+else
+REPLAY_SECONDS ?= 2
+endif
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/store/schema_sql.c: $(SCHEMA) store/schema/embed.sh
+	@mkdir -p $(dir $@)
+	sh store/schema/embed.sh $(SCHEMA) > $@
+
+$(FUZZ_BUILD)/store/schema_sql.o: $(FUZZ_BUILD)/store/schema_sql.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/libcoopgate.a: $(FUZZ_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.c $(FUZZ_BUILD)/libcoopgate.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c,$^) \
+		$(FUZZ_BUILD)/libcoopgate.a -Wl,--as-needed $(FUZZ_LIBS)
+
+fuzz: $(FUZZ_BINS)
+	@fail=""; for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/tmp; \
+		echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+		TMPDIR=$(CURDIR)/$(FUZZ_BUILD)/tmp $(FUZZ_ENV) \
+			$(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+			-max_len=$(FUZZ_MAX_LEN) -timeout=10 -rss_limit_mb=2048 \
+			-close_fd_mask=1 -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_BUILD)/crash-$$t- \
+			$(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t \
+			2> $(FUZZ_BUILD)/fuzz_$$t.log || fail="$$fail $$t"; \
+		grep -E '^(stat::number_of_executed_units|Done|==[0-9]+==ERROR|SUMMARY)' \
+			$(FUZZ_BUILD)/fuzz_$$t.log; \
+	done; \
+	[ -z "$$fail" ] || { echo "fuzz: findings in:$$fail (see $(FUZZ_BUILD)/fuzz_*.log, $(FUZZ_BUILD)/crash-*)"; exit 1; }
+
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.c tests/fuzz/replay.c $(BUILD)/libcoopgate.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) $(BUILD)/libcoopgate.a $(LDFLAGS) $(LDLIBS)
+
+fuzz-replay: $(REPLAY_BINS)
+	@fail=""; for t in $(FUZZ_TARGETS); do \
+		$(FUZZ_ENV) $(BUILD)/fuzz/replay_$$t -t $(REPLAY_SECONDS) tests/fuzz/corpus/$$t \
+			|| fail="$$fail $$t"; \
+	done; \
+	[ -z "$$fail" ] || { echo "fuzz-replay: failing corpus:$$fail"; exit 1; }
 
 demo: deps coopgate
 	@tests/fixtures/demo.sh
@@ -126,7 +205,7 @@ install: coopgate
 	install -m 0644 config/coopgate.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 
 format:
-	clang-format -i $(SRCS) $(HDRS) $(wildcard tests/unit/*.c tests/unit/*.h)
+	clang-format -i $(SRCS) $(HDRS) $(wildcard tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h)
 
 clean:
 	rm -rf build coopgate

@@ -27,6 +27,7 @@ const char *const trim_attribution_verbs[] = {
     "skrev",      /* Gmail, Apple Mail (NO, DA, SV) */
     "napisał",    /* Gmail "napisał(a):", Thunderbird (PL) */
     "napisała",   /* Thunderbird (PL) */
+    "pisze",      /* Thunderbird "W dniu ..., X pisze:" (PL) */
     "napsal",     /* Gmail, Thunderbird (CS) */
     "kirjoitti",  /* Gmail, Apple Mail (FI) */
     "написал", /* Gmail "пользователь ... написал:", Apple (RU) */

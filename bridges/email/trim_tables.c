@@ -13,23 +13,25 @@
 
 /* "... wrote:" in the languages of the clients' attribution lines. */
 const char *const trim_attribution_verbs[] = {
-    "wrote",      /* Gmail, Thunderbird, Apple Mail, K-9, Yahoo (EN) */
-    "writes",     /* Mutt, some Thunderbird add-ons */
-    "schrieb",    /* Gmail, Thunderbird, Apple Mail, K-9 (DE) */
-    "schreibt",   /* GMX/Web.de webmail (DE) */
-    "écrit",      /* Gmail "a écrit :", Thunderbird, Apple Mail (FR) */
-    "escribió",   /* Gmail, Apple Mail (ES) */
-    "escreveu",   /* Gmail, Apple Mail (PT) */
-    "ha scritto", /* Gmail "ha scritto:" (IT) */
-    "scritto",    /* Thunderbird "ha scritto:" (IT) */
-    "scrisse",    /* Apple Mail (IT) */
-    "schreef",    /* Gmail, Thunderbird, Apple Mail (NL) */
-    "skrev",      /* Gmail, Apple Mail (NO, DA, SV) */
-    "napisał",    /* Gmail "napisał(a):", Thunderbird (PL) */
-    "napisała",   /* Thunderbird (PL) */
-    "pisze",      /* Thunderbird "W dniu ..., X pisze:" (PL) */
-    "napsal",     /* Gmail, Thunderbird (CS) */
-    "kirjoitti",  /* Gmail, Apple Mail (FI) */
+    "wrote",       /* Gmail, Thunderbird, Apple Mail, K-9, Yahoo (EN) */
+    "writes",      /* Mutt, some Thunderbird add-ons */
+    "schrieb",     /* Gmail, Thunderbird, Apple Mail, K-9 (DE) */
+    "schreibt",    /* GMX/Web.de webmail (DE) */
+    "geschrieben", /* Open-Xchange "hat am ... geschrieben:", Yahoo (DE) */
+    "geschreven",  /* Apple Mail "het volgende geschreven:" (NL) */
+    "écrit",       /* Gmail "a écrit :", Thunderbird, Apple Mail (FR) */
+    "escribió",    /* Gmail, Apple Mail (ES) */
+    "escreveu",    /* Gmail, Apple Mail (PT) */
+    "ha scritto",  /* Gmail "ha scritto:" (IT) */
+    "scritto",     /* Thunderbird "ha scritto:" (IT) */
+    "scrisse",     /* Apple Mail (IT) */
+    "schreef",     /* Gmail, Thunderbird, Apple Mail (NL) */
+    "skrev",       /* Gmail, Apple Mail (NO, DA, SV) */
+    "napisał",     /* Gmail "napisał(a):", Thunderbird (PL) */
+    "napisała",    /* Thunderbird (PL) */
+    "pisze",       /* Thunderbird "W dniu ..., X pisze:" (PL) */
+    "napsal",      /* Gmail, Thunderbird (CS) */
+    "kirjoitti",   /* Gmail, Apple Mail (FI) */
     "написал", /* Gmail "пользователь ... написал:", Apple (RU) */
     "написала", /* Apple Mail (RU) */
     "написав",  /* Apple Mail, Thunderbird (UK) */
@@ -182,6 +184,7 @@ const struct trim_signature trim_signatures[] = {
     {"Sent from ProtonMail", NULL},          /* Proton apps */
     {"Sent with Proton Mail", NULL},         /* Proton web */
     {"Sent from Gmail Mobile", NULL},        /* Gmail, old */
+    {"Sent with my Delta Chat", NULL},       /* Delta Chat */
     {"Sent from the all new AOL app", NULL}, /* AOL */
     {"Sent via ", "Galaxy"},                 /* Samsung Email */
     /* German: iOS, Samsung, Outlook mobile, GMX/Web.de, K-9, Yahoo */

@@ -71,8 +71,10 @@ static int
 contains_ci(const char *s, size_t n, const char *needle)
 {
 	size_t m = strlen(needle);
+	int first = tolower((unsigned char)needle[0]);
 	for (size_t i = 0; m <= n && i <= n - m; i++)
-		if (strncasecmp(s + i, needle, m) == 0)
+		if (tolower((unsigned char)s[i]) == first &&
+		    strncasecmp(s + i, needle, m) == 0)
 			return 1;
 	return 0;
 }
@@ -457,7 +459,8 @@ original_marker(const struct line *l)
 {
 	size_t n;
 	const char *s = lead(l, &n);
-	return n >= 5 && (s[0] == '-' || s[0] == '_') && s[1] == s[0] &&
+	return n >= 5 && n <= TRIM_MAX_ATTRIBUTION &&
+	       (s[0] == '-' || s[0] == '_') && s[1] == s[0] &&
 	       contains_any(s, n, trim_original_markers);
 }
 
@@ -489,7 +492,7 @@ find_tail(const struct text *t, size_t cut)
 			continue;
 		if (forward && l->kind == L_TEXT && header_field(l, &f))
 			continue;
-		forward = l->kind == L_TEXT &&
+		forward = l->kind == L_TEXT && l->n <= TRIM_MAX_ATTRIBUTION &&
 		          contains_any(l->s, l->n, trim_forward_markers);
 		if (l->kind != L_TEXT || forward)
 			continue;

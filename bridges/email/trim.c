@@ -7,7 +7,8 @@
  * The rules, in the order they are applied:
  *  1. The quoted original below a reply is cut at its first line: a
  *     separator ("-----Original Message-----"), a header block (three or
- *     more of From/Sent/To/Subject in one language, Outlook, GMX, Yahoo),
+ *     more of From/Sent/To/Subject, From and a date among them: Outlook,
+ *     GMX, Yahoo),
  *     or a dated attribution ("On <date>, <a@b> wrote:") with the
  *     original below it unquoted (Yahoo).  A forward is never cut.
  *  2. A signature is cut at "-- ", or at a bare "--" with at most
@@ -428,7 +429,7 @@ header_field(const struct line *l, enum trim_field *field)
 	return 0;
 }
 
-/* Line i opens a block of header fields: a From field and two others. */
+/* Line i opens a block of header fields: From, a date and one more. */
 static int
 header_block(const struct text *t, size_t i)
 {
@@ -450,7 +451,8 @@ header_block(const struct text *t, size_t i)
 	int n = 0;
 	for (unsigned b = seen; b; b >>= 1)
 		n += b & 1;
-	return (seen & (1u << TRIM_FIELD_FROM)) && n >= 3;
+	return (seen & (1u << TRIM_FIELD_FROM)) &&
+	       (seen & (1u << TRIM_FIELD_DATE)) && n >= 3;
 }
 
 /* "-----Original Message-----" and its translations. */

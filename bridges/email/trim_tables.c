@@ -278,6 +278,4 @@ const struct trim_html_marker trim_html_markers[] = {
     /* Thunderbird: the signature block */
     {"div", "class", "moz-signature", TRIM_HTML_SIGNATURE},
     {"pre", "class", "moz-signature", TRIM_HTML_SIGNATURE},
-    /* Outlook on the web: the signature block */
-    {"div", "id", "Signature", TRIM_HTML_SIGNATURE},
     {NULL, NULL, NULL, TRIM_HTML_QUOTE}};

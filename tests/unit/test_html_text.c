@@ -68,7 +68,8 @@ test_signature_blocks_are_set_off_by_dashes(void **state)
 	check("<div>Thanks</div><div class=\"gmail_signature\">Anna<br>Coop"
 	      "</div>",
 	      "Thanks\n--\nAnna\nCoop");
-	check("<p>Hi</p><div id=\"Signature\">Anna</div>", "Hi\n\n--\nAnna");
+	check("<p>Hi</p><pre class=\"moz-signature\">Anna</pre>",
+	      "Hi\n\n--\nAnna");
 }
 
 static void

@@ -4,7 +4,7 @@
  * 3464, 3676); HTML bodies go through html_text.c.  libetpan does the parsing
  * (mailmime_parse, mailimf_*, mailmime_encoded_phrase_parse, charconv);
  * this file only fills the gaps it leaves (RFC 2231 parameters, flowed
- * text, HTML, UTF-8 hygiene).
+ * text, UTF-8 hygiene).
  * Must never: touch the network or the store, read past a length it was
  * given, recurse or loop without a bound, or hand out text that is not
  * valid UTF-8.

@@ -91,6 +91,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcoopgate.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libcoopgate.a $(LDFLAGS) $(LDLIBS) -lcmocka
 
+# bench/trim.sh: the reply trimmer's throughput.
+$(BUILD)/bench/trim_bench: bench/trim_bench.c $(BUILD)/libcoopgate.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libcoopgate.a $(LDFLAGS) $(LDLIBS)
+
 unit: $(TESTBIN)
 	@fail=0; for t in $(TESTBIN); do \
 		echo "== $$t"; $$t || fail=1; done; \

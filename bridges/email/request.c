@@ -401,6 +401,7 @@ struct request {
 	int ntokens;
 	int token_proven;   /* a token that came back: the sender reads mail
 			       at this address */
+	const char *silenced; /* why the answer is not sent, or NULL */
 	const char *result; /* for the log */
 };
 
@@ -688,7 +689,7 @@ nominate(struct request *rq, const char *arg)
  * answers an hour.  An unproven one gets only a confirmation token (the
  * round trip that proves the address is theirs), at most once a day;
  * help, refusals and the like are not sent.  1: send, 0: not (the reason
- * in rq->result), -1: store error.
+ * in rq->silenced), -1: store error.
  */
 static int
 reply_allowed(struct request *rq)
@@ -703,19 +704,33 @@ reply_allowed(struct request *rq)
 			return -1;
 		if (n < REPLIES_PER_HOUR)
 			return 1;
-		rq->result = "answer not sent: over the hourly limit for this address";
+		rq->silenced = "over the hourly limit for this address";
 		return 0;
 	}
 	if (rq->ntokens == 0) {
-		rq->result = "answer not sent: sender not proven";
+		rq->silenced = "sender not proven";
 		return 0;
 	}
 	if (cg_store_notice_count(s, to, rq->request_addr, now - 86400, &n) < 0)
 		return -1;
 	if (n < UNPROVEN_REPLIES_PER_DAY)
 		return 1;
-	rq->result = "answer not sent: sender not proven, one confirmation a day";
+	rq->silenced = "sender not proven, one confirmation a day";
 	return 0;
+}
+
+/* The answer that is not sent goes to the log, on one line, so an admin
+ * still sees why a request was refused. */
+static void
+log_silenced(struct request *rq)
+{
+	struct cg_buf b = CG_BUF_INIT;
+	const char *r = cg_buf_str(&rq->reply);
+	for (size_t i = 0; r[i] && b.len < 600; i++)
+		cg_buf_putc(&b, r[i] == '\n' || r[i] == '\r' ? ' ' : r[i]);
+	cg_info("%s: %s: answer to %s not sent (%s): %s", rq->request_addr,
+	        rq->result, rq->m->sender_addr, rq->silenced, cg_buf_str(&b));
+	cg_buf_free(&b);
 }
 
 static int
@@ -799,6 +814,8 @@ handle_request(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 		rc = -1;
 	else if (allowed)
 		rc = send_reply(&rq);
+	else if (rc == 0)
+		log_silenced(&rq);
 	commands_free(&cs);
 	cg_buf_free(&rq.reply);
 	free(rq.token);

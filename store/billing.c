@@ -910,3 +910,17 @@ cg_store_invoice_run_finish(struct cg_store *s, const char *period)
 	sqlite3_bind_int64(st, 2, cg_now());
 	return db_exec(s, st, period);
 }
+
+static const char SQL_RUN_DONE[] =
+	"SELECT count(*) FROM invoice_run WHERE period = ?1 AND "
+	"finished IS NOT NULL";
+
+int
+cg_store_invoice_run_done(struct cg_store *s, const char *period)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_RUN_DONE);
+	if (st == NULL)
+		return -1;
+	db_bind_text(st, 1, period);
+	return db_scalar(s, st, period) > 0;
+}

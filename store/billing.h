@@ -175,5 +175,7 @@ int cg_store_notice_invoice(struct cg_store *s, int64_t notice_id,
  * recorded), 0 when it was; finish records the end. */
 int cg_store_invoice_run_begin(struct cg_store *s, const char *period);
 int cg_store_invoice_run_finish(struct cg_store *s, const char *period);
+/* 1 when a run of period finished, 0 when not, -1 on error. */
+int cg_store_invoice_run_done(struct cg_store *s, const char *period);
 
 #endif

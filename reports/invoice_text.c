@@ -62,7 +62,7 @@ text_lines(struct cg_buf *b, const struct cg_invoice *inv)
 static void
 text_totals(struct cg_buf *b, const struct cg_invoice *inv)
 {
-	char a[CG_MONEY_TEXT], r[CG_MONEY_TEXT];
+	char a[CG_MONEY_TEXT], r[CG_MONEY_TEXT], v[CG_MONEY_TEXT];
 	struct cg_vat_group g[CG_VAT_GROUPS_MAX];
 	int n = cg_invoice_vat_groups(inv, g, CG_VAT_GROUPS_MAX);
 	cg_buf_printf(b, "\nNet:   %s %s\n", cg_money_fmt(inv->net_cents, a),
@@ -71,7 +71,7 @@ text_totals(struct cg_buf *b, const struct cg_invoice *inv)
 		cg_buf_printf(b, "VAT %s %% on %s: %s %s\n",
 			      cg_vat_fmt(g[k].vat_bp, 0, r),
 			      cg_money_fmt(g[k].net_cents, a),
-			      cg_money_fmt(g[k].vat_cents, r), inv->currency);
+			      cg_money_fmt(g[k].vat_cents, v), inv->currency);
 	cg_buf_printf(b, "Gross: %s %s\n", cg_money_fmt(inv->gross_cents, a),
 		      inv->currency);
 }
@@ -198,7 +198,7 @@ html_lines(struct cg_buf *b, const struct cg_invoice *inv)
 static void
 html_totals(struct cg_buf *b, const struct cg_invoice *inv)
 {
-	char a[CG_MONEY_TEXT], r[CG_MONEY_TEXT];
+	char a[CG_MONEY_TEXT], r[CG_MONEY_TEXT], v[CG_MONEY_TEXT];
 	struct cg_vat_group g[CG_VAT_GROUPS_MAX];
 	int n = cg_invoice_vat_groups(inv, g, CG_VAT_GROUPS_MAX);
 	cg_buf_printf(b, "<p>Net: %s ", cg_money_fmt(inv->net_cents, a));
@@ -207,7 +207,7 @@ html_totals(struct cg_buf *b, const struct cg_invoice *inv)
 		cg_buf_printf(b, "<br>VAT %s %% on %s: %s",
 			      cg_vat_fmt(g[k].vat_bp, 0, r),
 			      cg_money_fmt(g[k].net_cents, a),
-			      cg_money_fmt(g[k].vat_cents, r));
+			      cg_money_fmt(g[k].vat_cents, v));
 	cg_buf_printf(b, "<br><strong>Gross: %s ",
 		      cg_money_fmt(inv->gross_cents, a));
 	esc(b, inv->currency);

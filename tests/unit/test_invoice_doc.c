@@ -276,6 +276,13 @@ test_text_and_html_bodies_carry_the_figures(void **state)
 	at(t, "Due date: 2024-12-15");
 	at(t, "IBAN DE02120300000000202051");
 	at(t, "Payment reference: EX-2024-0001");
+	struct cg_vat_group vg[CG_VAT_GROUPS_MAX];
+	assert_int_equal(cg_invoice_vat_groups(&inv, vg, CG_VAT_GROUPS_MAX), 2);
+	char vl[128], n1[CG_MONEY_TEXT], v1[CG_MONEY_TEXT];
+	snprintf(vl, sizeof vl, "VAT 7 %% on %s: %s EUR",
+		 cg_money_fmt(vg[0].net_cents, n1),
+		 cg_money_fmt(vg[0].vat_cents, v1));
+	at(t, vl);
 	at(t, g);
 	char *h = cg_invoice_html(&inv);
 	at(h, "Müller &amp; Söhne &lt;&quot;Bau&quot;&gt; GmbH");

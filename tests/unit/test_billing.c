@@ -85,7 +85,9 @@ save_xml(const struct cg_invoice *inv)
 	const char *dir = getenv("INVOICE_OUT_DIR");
 	if (dir == NULL || *dir == '\0')
 		return;
-	char *path = cg_asprintf("%s/store-%s.xml", dir, inv->number);
+	static int seq;
+	char *path = cg_asprintf("%s/store-%02d-%s.xml", dir, ++seq,
+				 inv->number);
 	FILE *fp = fopen(path, "wb");
 	assert_non_null(fp);
 	fwrite(inv->xml, 1, inv->xml_len, fp);

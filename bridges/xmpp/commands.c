@@ -14,8 +14,8 @@
  *                          real bare JID as the room shows it (never by
  *                          nick); no real JID visible: refused
  *
- * CONTRACT.md also names !time and !search: they answer that they are not
- * available yet.  Must never: write to the store except through a
+ * !time and !buy: commands_billing.c.  CONTRACT.md also names !search:
+ * it answers that it is not available yet.  Must never: write to the store except through a
  * nomination, or answer into the room.
  */
 #include <ctype.h>
@@ -24,6 +24,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "bridges/xmpp/commands_billing.h"
 #include "bridges/xmpp/xmpp.h"
 #include "gateway/crm.h"
 #include "gateway/gateway.h"
@@ -37,6 +38,9 @@ static const char HELP[] =
     "!who NAME|ADDRESS - who someone is: organisation, layer, activity\n"
     "!nominate ADDRESS [partner] - (members) nominate someone as member "
     "(or partner)\n"
+    "!time HOURS RATE_CODE [NOTE] - record time you worked\n"
+    "!buy ASSET_CODE - (members) buy a digital asset: invoice and file by "
+    "mail\n"
     "Lines starting with ! are not passed on to the mailing list.";
 
 static void
@@ -193,8 +197,9 @@ commands_run(struct xmpp_bridge *xb, const char *asker, const char *line)
 		who(xb, asker, arg);
 	} else if (strcasecmp(cmd, "nominate") == 0) {
 		nominate(xb, asker, arg);
-	} else if (strcasecmp(cmd, "time") == 0 ||
-	           strcasecmp(cmd, "search") == 0) {
+	} else if (commands_billing(xb, asker, cmd, arg, reply)) {
+		/* !time, !buy: commands_billing.c */
+	} else if (strcasecmp(cmd, "search") == 0) {
 		char *t =
 		    cg_asprintf("!%s is not available yet. Try !help.", cmd);
 		reply(xb, asker, t);

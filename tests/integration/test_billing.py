@@ -23,8 +23,11 @@ from pathlib import Path
 import pytest
 
 from coopgate import cli, wait_for
-from coopgate import empty_gateway_mailbox
+from coopgate import empty_gateway_mailbox, query, token
 from test_email_requests import SANITIZER_MARKS, Gateway
+from test_xmpp_bridge import clients, gateway, new_room  # noqa: F401 (fixtures)
+
+assert clients and gateway
 
 CBC = "{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}"
 CAC = "{urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2}"
@@ -78,7 +81,8 @@ def xml_of(msg) -> bytes:
             data = part.get_payload(decode=True)
             out = os.environ.get("INVOICE_OUT_DIR")
             if out:
-                Path(out, f"mail-{name}").write_bytes(data)
+                tag = str(msg["Message-ID"]).strip("<>").split("@")[0][-8:]
+                Path(out, f"mail-{tag}-{name}").write_bytes(data)
             return data
     raise AssertionError(f"no XML attachment in {msg['Subject']}")
 
@@ -122,7 +126,7 @@ def billing_gw(stack, tmp_path):
 
 
 def number_for(gw, buyer, type_code=380):
-    return gw.rows("SELECT v.number FROM invoice v JOIN invoice_party p ON "
+    return query(gw.data_dir, "SELECT v.number FROM invoice v JOIN invoice_party p ON "
                    "p.invoice_id = v.id AND p.role = 'buyer' WHERE p.email = ? "
                    "AND v.type_code = ?", buyer, type_code)[0][0]
 
@@ -135,7 +139,7 @@ def days_in(period: str) -> int:
 
 def mail_of(gw, stack, user, number):
     """The mail of invoice `number` of this gateway (by its Message-ID)."""
-    (msgid,) = gw.rows("SELECT n.message_id FROM notice n JOIN invoice_notice i "
+    (msgid,) = query(gw.data_dir, "SELECT n.message_id FROM notice n JOIN invoice_notice i "
                        "ON i.notice_id = n.id JOIN invoice v ON v.id = i.invoice_id "
                        "WHERE v.number = ?", number)[0]
     return wait_for(f"the mail of {number}", lambda: [
@@ -144,7 +148,7 @@ def mail_of(gw, stack, user, number):
 
 
 def count_invoices(gw) -> int:
-    return gw.rows("SELECT count(*) FROM invoice")[0][0]
+    return query(gw.data_dir, "SELECT count(*) FROM invoice")[0][0]
 
 
 def test_daemon_bills_last_month_once_and_cancel_mails_a_credit_note(stack, billing_gw):
@@ -229,6 +233,54 @@ def test_a_run_by_hand_bills_an_earlier_month_and_reports_missing_data(stack, bi
         == "95.20"
     assert cli(gw.conf, "invoice", "run", "--period", "2999-01").returncode == 65
     assert cli(gw.conf, "time", "log", stack.address("alice"), "25", "DEV").returncode == 65
+
+
+def test_room_time_and_buy_answer_privately_and_buy_mails_invoice_and_file(
+        stack, gateway, clients, tmp_path):  # noqa: F811
+    room = new_room(stack)
+    gw = gateway(room, members=members(stack), raw=billing_raw(stack))
+    billing_data(gw.conf, stack.address("bob"), "Straße 1")
+    book = tmp_path / "book.txt"
+    book.write_text(f"the book {token()}\n")
+    cli(gw.conf, "asset", "add", str(book), "--code", "EBOOK", "--name", "The Book",
+        "--price", "9.99", "--vat", "7", check=0)
+    gw.start_joined()
+    alice = clients("alice")
+    alice.join_room(room, "alice")
+    bob = clients("bob")
+    bob.join_room(room, "bob")
+
+    def answer(client, needle):
+        return client.wait_message(lambda m: m["type"] == "chat"
+                                   and str(m["from"]) == f"{room}/gateway"
+                                   and needle in m["body"], timeout=30)["body"]
+
+    alice.send_room(room, "!time 1.5 DEV pairing on billing")
+    body = answer(alice, "!time")
+    assert "recorded time entry" in body and "1.5 h DEV" in body, body
+    assert "pairing on billing" in body, body
+    assert query(gw.data_dir, "SELECT qty_milli, note FROM time_entry") == \
+        [(1500, "pairing on billing")]
+    bob.send_room(room, "!time 1 DEV")
+    assert "not a worker" in answer(bob, "!time: refused")
+    bob.send_room(room, "!buy NOPE")
+    assert "NOPE: no such asset" in answer(bob, "!buy: refused")
+
+    bob.send_room(room, "!buy EBOOK")
+    body = answer(bob, "!buy: The Book bought")
+    number = body.split("invoice ")[1].split(",")[0]
+    assert "10.69 EUR" in body, body  # 9.99 + 7 % VAT (0.70)
+    # the chat line from the gateway, and the mail with the XML and the file
+    bob.wait_message(lambda m: m["type"] == "chat" and number in m["body"]
+                     and "10.69 EUR, due" in m["body"], timeout=30)
+    m = mail_of(gw, stack, "bob", number)
+    files = {p.get_filename(): p.get_payload(decode=True) for p in m.walk()
+             if p.get_filename()}
+    assert files["book.txt"] == book.read_bytes(), files.keys()
+    doc = ET.fromstring(files[f"{number}.xml"])
+    xml_of(m)
+    assert amount(doc, f"{CAC}LegalMonetaryTotal/{CBC}PayableAmount") == "10.69"
+    assert amount(doc, f"{CAC}InvoiceLine/{CBC}InvoicedQuantity") == "1"
 
 
 if __name__ == "__main__":

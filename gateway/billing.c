@@ -775,13 +775,15 @@ cg_billing_buy(struct cg_gateway *gw, int64_t buyer_id, const char *code,
 		return found < 0 ? CG_BILL_ERR
 				 : bad(err, cg_asprintf("%s: no such asset",
 							code ? code : ""));
+	/* a savepoint: inside the caller's transaction when one is open
+	 * (a mail command is handled inside the mail's) */
 	int rc = CG_BILL_ERR;
-	if (cg_store_begin(gw->store) == 0) {
+	if (cg_store_savepoint(gw->store) == 0) {
 		rc = buy_issue(gw, buyer_id, &a, msg, err);
-		if (rc == CG_BILL_OK && cg_store_commit(gw->store) != 0)
+		if (rc == CG_BILL_OK && cg_store_savepoint_release(gw->store) != 0)
 			rc = CG_BILL_ERR;
 		if (rc != CG_BILL_OK)
-			cg_store_rollback(gw->store);
+			cg_store_savepoint_rollback(gw->store);
 	}
 	if (rc == CG_BILL_ERR && *err == NULL)
 		*err = cg_strdup(cg_store_errmsg(gw->store));

@@ -283,5 +283,46 @@ def test_room_time_and_buy_answer_privately_and_buy_mails_invoice_and_file(
     assert amount(doc, f"{CAC}InvoiceLine/{CBC}InvoicedQuantity") == "1"
 
 
+def test_time_and_buy_by_mail_answer_the_sender(stack, billing_gw, tmp_path):
+    gw = billing_gw
+    gw.stop()  # (not started) configure first: an authenticated sender counts
+    from helpers import make_message
+    from test_email_requests import TRUSTED, Gateway as MailGateway
+    gw = MailGateway(stack, tmp_path / "mailcmd", members=members(stack),
+                     raw=billing_raw(stack), imap=TRUSTED)
+    billing_data(gw.conf, stack.address("bob"), "Straße 1")
+    book = tmp_path / "paper.txt"
+    book.write_text(f"the paper {token()}\n")
+    cli(gw.conf, "asset", "add", str(book), "--code", "PAPER", "--name", "A Paper",
+        "--price", "5.00", "--vat", "19", check=0)
+    gw.start()
+    try:
+        to = f"dev+request@{stack.LIST_DOMAIN}"
+        alice, bob = stack.address("alice"), stack.address("bob")
+        m = make_message(alice, to, "time", "time 2 DEV by mail\n")
+        assert stack.send_mail(alice, to, m, user="alice") == {}
+        n = gw.wait_notice(alice, lambda n: n["in_reply_to"] == m["Message-ID"].strip("<>"))
+        assert "time: recorded time entry" in n["body"] and "2 h DEV" in n["body"], n
+        m = make_message(bob, to, "buy", "buy PAPER\n")
+        assert stack.send_mail(bob, to, m, user="bob") == {}
+        n = gw.wait_notice(bob, lambda n: n["in_reply_to"] == m["Message-ID"].strip("<>"))
+        assert "buy PAPER: A Paper bought: invoice" in n["body"], n["body"]
+        number = n["body"].split("invoice ")[1].split(",")[0]
+        mail = mail_of(gw, stack, "bob", number)
+        files = {p.get_filename(): p.get_payload(decode=True) for p in mail.walk()
+                 if p.get_filename()}
+        assert files["paper.txt"] == book.read_bytes()
+        assert amount(ET.fromstring(xml_of(mail)),
+                      f"{CAC}LegalMonetaryTotal/{CBC}PayableAmount") == "5.95"
+        # a sender the server did not authenticate is refused
+        m = make_message(bob, to, "buy", "buy PAPER\n")
+        assert stack.send_mail(bob, to, m, port=stack.SMTP_PORT, user=None) == {}
+        n = gw.wait_notice(bob, lambda n: n["in_reply_to"] == m["Message-ID"].strip("<>"))
+        assert "Nothing was recorded" in n["body"], n["body"]
+        assert query(gw.data_dir, "SELECT count(*) FROM purchase") == [(1,)]
+    finally:
+        gw.stop()
+
+
 if __name__ == "__main__":
     raise SystemExit(pytest.main([__file__, "-q"]))

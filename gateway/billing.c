@@ -491,6 +491,12 @@ run_drafts(struct run *r, int dry_run, FILE *out, int *issued, int *skipped,
 		free(jid);
 		if (rc != CG_BILL_OK)
 			return rc;
+		/* stored and queued: the documents are not needed here again */
+		free(d->inv.xml);
+		free(d->inv.text_body);
+		free(d->inv.html_body);
+		d->inv.xml = NULL;
+		d->inv.text_body = d->inv.html_body = NULL;
 		(*issued)++;
 	}
 	return CG_BILL_OK;

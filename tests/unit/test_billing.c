@@ -421,6 +421,53 @@ test_invoice_mail_has_text_html_and_the_xml(void **state)
 	fixture_free(f);
 }
 
+/* check-config: billing errors name their line. */
+static void
+test_config_billing_errors_name_the_line(void **state)
+{
+	char path[] = "/tmp/cgbillconf.XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	static const char text[] =
+	    "gateway = { domain = \"lists.example.org\"; data_dir = \"/tmp\"; };\n"
+	    "billing = {\n"
+	    "  sellers = ( { code = \"coop\"; name = \"Example eG\";\n"      /* 3 */
+	    "      street = \"Hauptstr. 1\"; postcode = \"10115\"; city = \"B\";\n"
+	    "      country = \"DE\"; email = \"b@example.org\"; phone = \"1\";\n"
+	    "      contact = \"Office\";\n"
+	    "      iban = \"DE03120300000000202051\"; } );\n"                    /* 7 */
+	    "  rates = ( { code = \"DEV\"; name = \"Dev\"; price = \"80.001\";\n" /* 8 */
+	    "      seller = \"nope\"; } );\n"                                    /* 9 */
+	    "  plans = ( { code = \"P\"; name = \"Plan\"; price = \"10.00\";\n"
+	    "      vat = \"19\"; seller = \"coop\"; } );\n"
+	    "};\n";
+	assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+	close(fd);
+	struct cg_config cfg;
+	struct cg_config_errors errs;
+	assert_int_equal(cg_config_load(path, &cfg, &errs), -1);
+	const char *want[][2] = {
+	    {"3", "neither vat_id nor tax_number"},
+	    {"7", "is not a valid IBAN (checksum)"},
+	    {"8", "is not an amount with at most two decimals"},
+	    {"9", "is not the code of a seller"},
+	};
+	for (size_t w = 0; w < 4; w++) {
+		int found = 0;
+		for (size_t i = 0; i < errs.n; i++)
+			found |= errs.v[i].line == atoi(want[w][0]) &&
+				 strstr(errs.v[i].message, want[w][1]) != NULL;
+		if (!found) {
+			cg_config_errors_print(&errs, stderr);
+			fail_msg("no error at line %s: %s", want[w][0], want[w][1]);
+		}
+	}
+	assert_int_equal(errs.n, 4);
+	cg_config_errors_free(&errs);
+	cg_config_free(&cfg);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -434,6 +481,7 @@ main(void)
 		test_cancel_issues_a_credit_note_referencing_the_invoice),
 	    cmocka_unit_test(test_two_processes_running_at_once_number_gaplessly),
 	    cmocka_unit_test(test_invoice_mail_has_text_html_and_the_xml),
+	    cmocka_unit_test(test_config_billing_errors_name_the_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

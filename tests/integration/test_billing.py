@@ -283,6 +283,30 @@ def test_room_time_and_buy_answer_privately_and_buy_mails_invoice_and_file(
     assert amount(doc, f"{CAC}InvoiceLine/{CBC}InvoicedQuantity") == "1"
 
 
+def test_vcard_carries_the_billing_data_both_ways(stack, billing_gw, tmp_path):
+    gw, earlier = billing_gw, months_back(2)
+    dave = stack.address("dave")
+    card = tmp_path / "dave.vcf"
+    card.write_text("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Dave\r\n"
+                    f"EMAIL:{dave}\r\nORG:Dave\\, Söhne & Co\r\n"
+                    "ADR:;;Lindenstraße 5\\; Hof;Hamburg;;20095;DE\r\n"
+                    "X-COOP-VAT-ID:DE987654321\r\nX-COOP-BUYER-REF:LEITWEG-1\r\n"
+                    "X-COOP-LAYER:member\r\nEND:VCARD\r\n")
+    cli(gw.conf, "crm", "import", str(card), check=0)
+    out = cli(gw.conf, "crm", "export", check=0).stdout
+    assert "ADR:;;Lindenstraße 5\\; Hof;Hamburg;;20095;DE" in out, out
+    assert "X-COOP-VAT-ID:DE987654321" in out and "X-COOP-BUYER-REF:LEITWEG-1" in out
+    cli(gw.conf, "time", "log", stack.address("alice"), "1", "DEV", "--for", dave,
+        "--date", f"{earlier}-05", check=0)
+    p = cli(gw.conf, "invoice", "run", "--period", earlier, check=0)
+    number = p.stdout.split(":")[0]
+    doc = ET.fromstring(cli(gw.conf, "invoice", "xml", number, check=0).stdout)
+    buyer = f"{CAC}AccountingCustomerParty/{CAC}Party/"
+    assert amount(doc, f"{buyer}{CAC}PostalAddress/{CBC}StreetName") == "Lindenstraße 5; Hof"
+    assert amount(doc, f"{buyer}{CAC}PartyTaxScheme/{CBC}CompanyID") == "DE987654321"
+    assert amount(doc, f"{CBC}BuyerReference") == "LEITWEG-1"
+
+
 def test_time_and_buy_by_mail_answer_the_sender(stack, billing_gw, tmp_path):
     gw = billing_gw
     gw.stop()  # (not started) configure first: an authenticated sender counts

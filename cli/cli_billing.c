@@ -33,7 +33,8 @@ static const char billing_usage[] =
     "                          [--seller S]\n"
     "       coopgate asset list\n"
     "       coopgate member billing ADDRESS --street S --postcode P --city C\n"
-    "                          --country CC [--vat-id V] [--buyer-ref R] [--org O]\n"
+    "                          --country CC [--vat-id V] [--buyer-ref R] "
+    "[--org O]\n"
     "       coopgate invoice run [--period YYYY-MM] [--dry-run]\n"
     "       coopgate invoice list [--seller S]\n"
     "       coopgate invoice show NUMBER | invoice xml NUMBER\n"
@@ -62,15 +63,15 @@ static int
 parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
-	    {"for", 1, NULL, 'f'},       {"note", 1, NULL, 'n'},
-	    {"date", 1, NULL, 'd'},      {"code", 1, NULL, 'c'},
-	    {"name", 1, NULL, 'N'},      {"price", 1, NULL, 'p'},
-	    {"vat", 1, NULL, 'v'},       {"seller", 1, NULL, 's'},
-	    {"street", 1, NULL, 'S'},    {"postcode", 1, NULL, 'P'},
-	    {"city", 1, NULL, 'C'},      {"country", 1, NULL, 'K'},
-	    {"vat-id", 1, NULL, 'V'},    {"buyer-ref", 1, NULL, 'R'},
-	    {"org", 1, NULL, 'o'},       {"period", 1, NULL, 'm'},
-	    {"reason", 1, NULL, 'r'},    {"dry-run", 0, NULL, 'D'},
+	    {"for", 1, NULL, 'f'},    {"note", 1, NULL, 'n'},
+	    {"date", 1, NULL, 'd'},   {"code", 1, NULL, 'c'},
+	    {"name", 1, NULL, 'N'},   {"price", 1, NULL, 'p'},
+	    {"vat", 1, NULL, 'v'},    {"seller", 1, NULL, 's'},
+	    {"street", 1, NULL, 'S'}, {"postcode", 1, NULL, 'P'},
+	    {"city", 1, NULL, 'C'},   {"country", 1, NULL, 'K'},
+	    {"vat-id", 1, NULL, 'V'}, {"buyer-ref", 1, NULL, 'R'},
+	    {"org", 1, NULL, 'o'},    {"period", 1, NULL, 'm'},
+	    {"reason", 1, NULL, 'r'}, {"dry-run", 0, NULL, 'D'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char **slot[128] = {0};
@@ -112,9 +113,10 @@ open_gateway(const char *path, int want_box, struct cg_gateway *gw)
 		return CG_EX_CONFIG;
 	}
 	char *err = NULL;
-	if (cg_store_open(gw->cfg->gateway.data_dir, 0, &gw->store, &err) != 0 ||
+	if (cg_store_open(gw->cfg->gateway.data_dir, 0, &gw->store, &err) !=
+	        0 ||
 	    (want_box && (gw->box = cg_box_open(gw->cfg->gateway.data_dir,
-						gw->store, &err)) == NULL)) {
+	                                        gw->store, &err)) == NULL)) {
 		fprintf(stderr, "coopgate: %s\n", err);
 		free(err);
 		cg_store_close(gw->store);
@@ -138,11 +140,11 @@ result(const char *cmd, int rc, char *err)
 {
 	if (rc != CG_BILL_OK)
 		fprintf(stderr, "coopgate: %s: %s\n", cmd,
-			err ? err : "failed");
+		        err ? err : "failed");
 	free(err);
-	return rc == CG_BILL_OK	   ? CG_EX_OK
+	return rc == CG_BILL_OK    ? CG_EX_OK
 	       : rc == CG_BILL_BAD ? CG_EX_DATAERR
-				   : CG_EX_UNAVAILABLE;
+	                           : CG_EX_UNAVAILABLE;
 }
 
 /* ---- time, plan ---------------------------------------------------------- */
@@ -154,7 +156,7 @@ time_log(struct cg_gateway *gw, struct opts *o)
 		return bad_usage("time", "time log MEMBER HOURS RATE_CODE");
 	char *msg = NULL, *err = NULL;
 	int rc = cg_billing_time_log(gw, o->args[1], o->args[2], o->args[3],
-				     o->for_, o->note, o->date, &msg, &err);
+	                             o->for_, o->note, o->date, &msg, &err);
 	if (rc == CG_BILL_OK)
 		printf("%s\n", msg);
 	free(msg);
@@ -168,10 +170,11 @@ plan_list(struct cg_gateway *gw)
 	size_t n;
 	if (cg_store_plan_list(gw->store, &v, &n) != 0)
 		return result("plan list", CG_BILL_ERR,
-			      cg_strdup(cg_store_errmsg(gw->store)));
+		              cg_strdup(cg_store_errmsg(gw->store)));
 	for (size_t i = 0; i < n; i++) {
 		struct cg_contact c;
-		int ok = cg_store_contact_get(gw->store, v[i].buyer_id, &c) == 0;
+		int ok =
+		    cg_store_contact_get(gw->store, v[i].buyer_id, &c) == 0;
 		printf("%s\t%s\t%s\t%s\n", v[i].plan,
 		       ok && c.nemails ? c.emails[0] : "?", v[i].start,
 		       *v[i].stop ? v[i].stop : "running");
@@ -193,9 +196,9 @@ plan_cmd(struct cg_gateway *gw, struct opts *o)
 		return bad_usage("plan", "plan start|stop BUYER PLAN | list");
 	char *err = NULL;
 	int rc = start ? cg_billing_plan_start(gw, o->args[1], o->args[2],
-					       o->date, &err)
-		       : cg_billing_plan_stop(gw, o->args[1], o->args[2],
-					      o->date, &err);
+	                                       o->date, &err)
+	               : cg_billing_plan_stop(gw, o->args[1], o->args[2],
+	                                      o->date, &err);
 	if (rc == CG_BILL_OK)
 		printf("%s: plan %s %s\n", o->args[1], o->args[2],
 		       start ? "started" : "stopped");
@@ -209,26 +212,28 @@ asset_check(struct cg_gateway *gw, struct opts *o, struct cg_asset *a)
 {
 	if (o->code == NULL || o->name == NULL || o->price == NULL)
 		return bad_usage("asset add", "--code, --name and --price are "
-					      "required");
+		                              "required");
 	if (cg_money_parse(o->price, &a->price_cents) != 0 ||
 	    a->price_cents < 0) {
-		fprintf(stderr, "coopgate: asset add: %s: not an amount with "
-				"at most two decimals\n",
-			o->price);
+		fprintf(stderr,
+		        "coopgate: asset add: %s: not an amount with "
+		        "at most two decimals\n",
+		        o->price);
 		return CG_EX_DATAERR;
 	}
 	if (cg_vat_parse(o->vat ? o->vat : "19", &a->vat_bp) != 0) {
 		fprintf(stderr, "coopgate: asset add: %s: not a VAT rate\n",
-			o->vat);
+		        o->vat);
 		return CG_EX_DATAERR;
 	}
 	const char *seller = o->seller;
 	if (seller == NULL && gw->cfg->billing.nsellers == 1)
 		seller = gw->cfg->billing.sellers[0].code;
 	if (cg_config_seller(gw->cfg, seller) == NULL) {
-		fprintf(stderr, "coopgate: asset add: %s: no such seller "
-				"(--seller S)\n",
-			seller ? seller : "(none)");
+		fprintf(stderr,
+		        "coopgate: asset add: %s: no such seller "
+		        "(--seller S)\n",
+		        seller ? seller : "(none)");
 		return CG_EX_DATAERR;
 	}
 	a->seller = cg_strdup(seller);
@@ -255,8 +260,8 @@ asset_add(struct cg_gateway *gw, struct opts *o)
 		cg_asset_free(&a);
 		return CG_EX_DATAERR;
 	}
-	int r = cg_box_put_fd(gw->box, fd, base, NULL, CG_BOX_REF_MANUAL, id,
-			      &err);
+	int r =
+	    cg_box_put_fd(gw->box, fd, base, NULL, CG_BOX_REF_MANUAL, id, &err);
 	close(fd);
 	if (r == 0) {
 		a.code = cg_strdup(o->code);
@@ -264,13 +269,13 @@ asset_add(struct cg_gateway *gw, struct opts *o)
 		a.blob_id = cg_strdup(id);
 		a.file_name = cg_strdup(base);
 		rc = cg_store_asset_add(gw->store, &a) == 0 ? CG_EX_OK
-							     : CG_EX_DATAERR;
+		                                            : CG_EX_DATAERR;
 		if (rc == CG_EX_OK)
 			printf("asset %s: %s (%s), blob %s\n", a.code, a.name,
 			       o->price, id);
 		else
 			fprintf(stderr, "coopgate: asset add: %s: %s\n",
-				o->code, cg_store_errmsg(gw->store));
+			        o->code, cg_store_errmsg(gw->store));
 	} else {
 		fprintf(stderr, "coopgate: asset add: %s: %s\n", path, err);
 		rc = CG_EX_UNAVAILABLE;
@@ -307,35 +312,38 @@ static int
 member_billing(struct cg_gateway *gw, struct opts *o)
 {
 	if (o->nargs != 2)
-		return bad_usage("member billing", "member billing ADDRESS ...");
+		return bad_usage("member billing",
+		                 "member billing ADDRESS ...");
 	const char *addr = o->args[1];
 	int64_t id = cg_store_contact_find(gw->store, CG_ID_EMAIL, addr);
 	if (id == 0) {
-		fprintf(stderr, "coopgate: member billing: %s: no such member\n",
-			addr);
+		fprintf(stderr,
+		        "coopgate: member billing: %s: no such member\n", addr);
 		return CG_EX_DATAERR;
 	}
-	if (o->country && (strlen(o->country) != 2 ||
-			   o->country[0] < 'A' || o->country[0] > 'Z' ||
-			   o->country[1] < 'A' || o->country[1] > 'Z')) {
-		fprintf(stderr, "coopgate: member billing: %s: not a "
-				"two-letter country code (DE)\n",
-			o->country);
+	if (o->country && (strlen(o->country) != 2 || o->country[0] < 'A' ||
+	                   o->country[0] > 'Z' || o->country[1] < 'A' ||
+	                   o->country[1] > 'Z')) {
+		fprintf(stderr,
+		        "coopgate: member billing: %s: not a "
+		        "two-letter country code (DE)\n",
+		        o->country);
 		return CG_EX_DATAERR;
 	}
 	struct cg_billing_data b = {
-	    (char *)o->street,    (char *)o->postcode, (char *)o->city,
-	    (char *)o->country,   (char *)o->vat_id,   (char *)o->buyer_ref,
+	    (char *)o->street,  (char *)o->postcode, (char *)o->city,
+	    (char *)o->country, (char *)o->vat_id,   (char *)o->buyer_ref,
 	    (char *)o->org,
 	};
 	if (cg_store_billing_data_set(gw->store, id, &b) != 0)
 		return result("member billing", CG_BILL_ERR,
-			      cg_strdup(cg_store_errmsg(gw->store)));
+		              cg_strdup(cg_store_errmsg(gw->store)));
 	printf("%s: billing data saved\n", addr);
 	return CG_EX_OK;
 }
 
-/* ---- invoices -------------------------------------------------------------- */
+/* ---- invoices --------------------------------------------------------------
+ */
 
 static int
 invoice_run(struct cg_gateway *gw, struct opts *o)
@@ -345,10 +353,11 @@ invoice_run(struct cg_gateway *gw, struct opts *o)
 	int issued, skipped;
 	char *err = NULL;
 	int rc = cg_billing_run(gw, o->period ? o->period : last, o->dry_run,
-				stdout, &issued, &skipped, &err);
+	                        stdout, &issued, &skipped, &err);
 	if (rc == CG_BILL_OK || (rc == CG_BILL_BAD && err == NULL)) {
-		printf("%s %d invoice(s)%s", o->dry_run ? "would issue" : "issued",
-		       issued, skipped ? "" : "\n");
+		printf("%s %d invoice(s)%s",
+		       o->dry_run ? "would issue" : "issued", issued,
+		       skipped ? "" : "\n");
 		if (skipped)
 			printf(", skipped %d buyer(s)\n", skipped);
 		return skipped ? CG_EX_DATAERR : CG_EX_OK;
@@ -366,7 +375,8 @@ invoice_list(struct cg_gateway *gw, struct opts *o)
 		return CG_EX_UNAVAILABLE;
 	for (size_t i = 0; i < n; i++) {
 		struct cg_contact c;
-		int ok = cg_store_contact_get(gw->store, v[i].buyer_id, &c) == 0;
+		int ok =
+		    cg_store_contact_get(gw->store, v[i].buyer_id, &c) == 0;
 		printf("%s\t%s\t%s\t%s\t%s %s\t%s%s\n", v[i].number,
 		       v[i].type_code == 381 ? "credit" : "invoice",
 		       v[i].issue_day, ok && c.nemails ? c.emails[0] : "?",
@@ -388,8 +398,9 @@ invoice_one(struct cg_gateway *gw, struct opts *o, int xml)
 	int found = cg_store_invoice_get(gw->store, o->args[1], &inv);
 	if (found <= 0) {
 		if (found == 0)
-			fprintf(stderr, "coopgate: invoice: %s: no such invoice\n",
-				o->args[1]);
+			fprintf(stderr,
+			        "coopgate: invoice: %s: no such invoice\n",
+			        o->args[1]);
 		return found == 0 ? CG_EX_DATAERR : CG_EX_UNAVAILABLE;
 	}
 	if (xml)
@@ -412,8 +423,8 @@ invoice_cmd(struct cg_gateway *gw, struct opts *o)
 		return invoice_one(gw, o, sub[0] == 'x');
 	if (strcmp(sub, "cancel") == 0 && o->nargs == 2) {
 		char *credit = NULL, *err = NULL;
-		int rc = cg_billing_cancel(gw, o->args[1], o->reason, &credit,
-					   &err);
+		int rc =
+		    cg_billing_cancel(gw, o->args[1], o->reason, &credit, &err);
 		if (rc == CG_BILL_OK)
 			printf("%s: cancelled by credit note %s\n", o->args[1],
 			       credit);

@@ -146,7 +146,7 @@ missing(struct cg_buf *b, const char *what, const char *v)
  */
 static int
 buyer_party(struct cg_gateway *gw, int64_t id, struct cg_party *p, char **jid,
-	    char **why)
+            char **why)
 {
 	struct cg_contact c;
 	struct cg_billing_data bd;
@@ -202,24 +202,24 @@ number_of(const struct cg_cfg_seller *s, int year, int64_t seq)
 
 /* Queue the mail (and chat line) of issued invoice inv. */
 static int
-queue_mail(struct cg_gateway *gw, const struct cg_invoice *inv,
-	   const char *jid, const char *asset)
+queue_mail(struct cg_gateway *gw, const struct cg_invoice *inv, const char *jid,
+           const char *asset)
 {
 	const char *domain = gw->cfg->gateway.domain;
 	struct cg_notice n = {
 	    .from_addr = cg_asprintf("billing@%s", domain),
 	    .to_addr = cg_strdup(inv->buyer_party.email),
-	    .subject = cg_asprintf("%s %s from %s",
-				   inv->type_code == 381 ? "Credit note"
-							 : "Invoice",
-				   inv->number, inv->seller_party.name),
+	    .subject =
+	        cg_asprintf("%s %s from %s",
+	                    inv->type_code == 381 ? "Credit note" : "Invoice",
+	                    inv->number, inv->seller_party.name),
 	    .body = cg_strdup(inv->text_body),
 	    .auto_submitted = cg_strdup("auto-generated"),
 	};
 	int rc = cg_store_notice_add(gw->store, &n, domain);
 	if (rc == 0)
 		rc = cg_store_invoice_notice_add(gw->store, n.id, inv->id,
-						 asset);
+		                                 asset);
 	cg_notice_free(&n);
 	if (rc == 0 && jid && gw->cfg->xmpp.present) {
 		struct cg_notice c = {
@@ -229,8 +229,8 @@ queue_mail(struct cg_gateway *gw, const struct cg_invoice *inv,
 		    .body = cg_invoice_chat_line(inv),
 		    .auto_submitted = cg_strdup("auto-generated"),
 		};
-		rc = cg_store_notice_add_via(gw->store, &c, domain, "xmpp",
-					     jid);
+		rc =
+		    cg_store_notice_add_via(gw->store, &c, domain, "xmpp", jid);
 		cg_notice_free(&c);
 	}
 	gw->outbox_kick = 1;
@@ -248,8 +248,8 @@ issue(struct cg_gateway *gw, struct cg_invoice *inv,
 {
 	if (cg_invoice_total(inv) != 0) {
 		*err = cg_asprintf("seller %s: more than %d VAT rates on one "
-				   "invoice",
-				   sel->code, CG_VAT_GROUPS_MAX);
+		                   "invoice",
+		                   sel->code, CG_VAT_GROUPS_MAX);
 		return CG_BILL_BAD;
 	}
 	cg_billing_today(inv->issue_day);
@@ -264,7 +264,7 @@ issue(struct cg_gateway *gw, struct cg_invoice *inv,
 	inv->xml = cg_invoice_ubl(inv, &inv->xml_len);
 	if (inv->xml == NULL) {
 		*err = cg_asprintf("%s: cannot write the XRechnung document",
-				   inv->number);
+		                   inv->number);
 		return CG_BILL_ERR;
 	}
 	inv->text_body = cg_invoice_text(inv);
@@ -304,7 +304,7 @@ contact_label(struct cg_gateway *gw, int64_t id)
 /* The month's share of a plan: days active in [from, to] of the month. */
 static void
 plan_line(const struct cg_cfg_plan *p, const struct cg_billable *b,
-	  const char *from, const char *to, struct cg_invoice_line *l)
+          const char *from, const char *to, struct cg_invoice_line *l)
 {
 	const char *start = strcmp(b->day, from) > 0 ? b->day : from;
 	const char *end = *b->stop && strcmp(b->stop, to) < 0 ? b->stop : to;
@@ -328,7 +328,7 @@ plan_line(const struct cg_cfg_plan *p, const struct cg_billable *b,
  * when the config no longer knows its rate, plan or seller. */
 static const struct cg_cfg_seller *
 billable_line(struct cg_gateway *gw, const struct cg_billable *b,
-	      const char *from, const char *to, struct cg_invoice_line *l)
+              const char *from, const char *to, struct cg_invoice_line *l)
 {
 	const struct cg_config *cfg = gw->cfg;
 	l->source = cg_strdup(b->source);
@@ -343,8 +343,8 @@ billable_line(struct cg_gateway *gw, const struct cg_billable *b,
 		l->price_cents = r->price_cents;
 		l->vat_bp = r->vat_bp;
 		l->note = cg_asprintf("%s%s%s%s%s", b->day, who ? ", " : "",
-				      who ? who : "", b->note ? ": " : "",
-				      b->note ? b->note : "");
+		                      who ? who : "", b->note ? ": " : "",
+		                      b->note ? b->note : "");
 		snprintf(l->period_start, CG_DAY_LEN, "%s", b->day);
 		snprintf(l->period_end, CG_DAY_LEN, "%s", b->day);
 		free(who);
@@ -421,10 +421,11 @@ collect(struct run *r, struct cg_billable *v, size_t n, FILE *out)
 		    billable_line(r->gw, &v[i], r->from, r->to, &l);
 		if (s == NULL) {
 			if (out)
-				fprintf(out, "%s: %s: not billed: its rate, "
-					     "plan or seller is not in the "
-					     "config\n",
-					v[i].source, v[i].code);
+				fprintf(out,
+				        "%s: %s: not billed: its rate, "
+				        "plan or seller is not in the "
+				        "config\n",
+				        v[i].source, v[i].code);
 			free(l.source);
 			free(l.name);
 			free(l.note);
@@ -438,7 +439,7 @@ collect(struct run *r, struct cg_billable *v, size_t n, FILE *out)
 
 static int
 run_drafts(struct run *r, int dry_run, FILE *out, int *issued, int *skipped,
-	   char **err)
+           char **err)
 {
 	int64_t last_skipped = 0;
 	char g[CG_MONEY_TEXT];
@@ -446,20 +447,21 @@ run_drafts(struct run *r, int dry_run, FILE *out, int *issued, int *skipped,
 		struct draft *d = &r->d[i];
 		char *jid = NULL, *why = NULL;
 		int ok = buyer_party(r->gw, d->buyer_id, &d->inv.buyer_party,
-				     &jid, &why);
+		                     &jid, &why);
 		if (ok < 0) {
 			*err = cg_strdup(cg_store_errmsg(r->gw->store));
 			return CG_BILL_ERR;
 		}
 		if (ok == 0) {
 			if (out && last_skipped != d->buyer_id)
-				fprintf(out, "%s: skipped: billing data "
-					     "missing: %s (coopgate member "
-					     "billing)\n",
-					d->inv.buyer_party.email
-					    ? d->inv.buyer_party.email
-					    : d->inv.buyer_party.name,
-					why);
+				fprintf(out,
+				        "%s: skipped: billing data "
+				        "missing: %s (coopgate member "
+				        "billing)\n",
+				        d->inv.buyer_party.email
+				            ? d->inv.buyer_party.email
+				            : d->inv.buyer_party.name,
+				        why);
 			if (last_skipped != d->buyer_id)
 				(*skipped)++;
 			last_skipped = d->buyer_id;
@@ -472,21 +474,23 @@ run_drafts(struct run *r, int dry_run, FILE *out, int *issued, int *skipped,
 		if (dry_run) {
 			cg_invoice_total(&d->inv);
 			if (out)
-				fprintf(out, "would issue: %s -> %s: %zu "
-					     "line(s), gross %s %s\n",
-					d->seller->code,
-					d->inv.buyer_party.email, d->inv.nlines,
-					cg_money_fmt(d->inv.gross_cents, g),
-					r->gw->cfg->billing.currency);
+				fprintf(out,
+				        "would issue: %s -> %s: %zu "
+				        "line(s), gross %s %s\n",
+				        d->seller->code,
+				        d->inv.buyer_party.email, d->inv.nlines,
+				        cg_money_fmt(d->inv.gross_cents, g),
+				        r->gw->cfg->billing.currency);
 		} else {
 			rc = issue(r->gw, &d->inv, d->seller, jid, NULL, err);
 			if (rc == CG_BILL_OK && out)
-				fprintf(out, "%s: %s -> %s: gross %s %s, due "
-					     "%s\n",
-					d->inv.number, d->seller->code,
-					d->inv.buyer_party.email,
-					cg_money_fmt(d->inv.gross_cents, g),
-					d->inv.currency, d->inv.due_day);
+				fprintf(out,
+				        "%s: %s -> %s: gross %s %s, due "
+				        "%s\n",
+				        d->inv.number, d->seller->code,
+				        d->inv.buyer_party.email,
+				        cg_money_fmt(d->inv.gross_cents, g),
+				        d->inv.currency, d->inv.due_day);
 		}
 		free(jid);
 		if (rc != CG_BILL_OK)
@@ -504,13 +508,13 @@ run_drafts(struct run *r, int dry_run, FILE *out, int *issued, int *skipped,
 
 int
 cg_billing_run(struct cg_gateway *gw, const char *period, int dry_run,
-	       FILE *out, int *issued, int *skipped, char **err)
+               FILE *out, int *issued, int *skipped, char **err)
 {
 	char from[11], to[11], today[11];
 	*issued = *skipped = 0;
 	if (cg_billing_period(period, from, to) != 0) {
 		*err = cg_asprintf("%s: not a period (YYYY-MM)",
-				   period ? period : "");
+		                   period ? period : "");
 		return CG_BILL_BAD;
 	}
 	cg_billing_today(today);
@@ -549,7 +553,8 @@ out:
 	return rc;
 }
 
-/* ---- time, plans ---------------------------------------------------------- */
+/* ---- time, plans ----------------------------------------------------------
+ */
 
 /* The contact with email address or JID `who`; 0 unknown. */
 static int64_t
@@ -565,7 +570,7 @@ contact_of(struct cg_gateway *gw, const char *who)
  * rate's seller when it does. */
 static const struct cg_cfg_seller *
 seller_of_worker(struct cg_gateway *gw, int64_t worker,
-		 const struct cg_cfg_rate *rate)
+                 const struct cg_cfg_rate *rate)
 {
 	struct cg_contact c;
 	if (cg_store_contact_get(gw->store, worker, &c) != 0)
@@ -576,10 +581,10 @@ seller_of_worker(struct cg_gateway *gw, int64_t worker,
 		for (size_t k = 0; k < b->sellers[i].nworkers; k++)
 			for (size_t e = 0; e < c.nemails; e++)
 				if (strcasecmp(b->sellers[i].workers[k],
-					       c.emails[e]) == 0 &&
+				               c.emails[e]) == 0 &&
 				    (found == NULL ||
 				     strcmp(b->sellers[i].code, rate->seller) ==
-					 0))
+				         0))
 					found = &b->sellers[i];
 	cg_contact_free(&c);
 	return found;
@@ -594,36 +599,36 @@ bad(char **err, char *msg)
 
 int
 cg_billing_time_log(struct cg_gateway *gw, const char *worker,
-		    const char *hours, const char *rate_code, const char *buyer,
-		    const char *note, const char *day, char **msg, char **err)
+                    const char *hours, const char *rate_code, const char *buyer,
+                    const char *note, const char *day, char **msg, char **err)
 {
 	int64_t qty;
 	char today[11], d[11];
 	if (cg_qty_parse(hours, &qty) != 0 || qty <= 0)
 		return bad(err, cg_asprintf("%s: hours must be a positive "
-					    "number (\"1.5\")",
-					    hours ? hours : ""));
+		                            "number (\"1.5\")",
+		                            hours ? hours : ""));
 	if (qty > HOURS_MAX_MILLI)
 		return bad(err, cg_asprintf("%s: more than 24 hours in one "
-					    "entry",
-					    hours));
+		                            "entry",
+		                            hours));
 	const struct cg_cfg_rate *rate = cg_config_rate(gw->cfg, rate_code);
 	if (rate == NULL)
 		return bad(err, cg_asprintf("%s: no such rate in billing.rates",
-					    rate_code ? rate_code : ""));
+		                            rate_code ? rate_code : ""));
 	int64_t wid = contact_of(gw, worker);
 	if (wid == 0)
 		return bad(err, cg_asprintf("%s: no such member", worker));
 	const struct cg_cfg_seller *s = seller_of_worker(gw, wid, rate);
 	if (s == NULL)
 		return bad(err, cg_asprintf("%s: not a worker of any seller "
-					    "(billing.sellers[].workers)",
-					    worker));
+		                            "(billing.sellers[].workers)",
+		                            worker));
 	const char *b = buyer ? buyer : rate->buyer;
 	if (b == NULL)
 		return bad(err, cg_asprintf("rate %s has no default buyer: "
-					    "name one (--for BUYER)",
-					    rate->code));
+		                            "name one (--for BUYER)",
+		                            rate->code));
 	int64_t bid = contact_of(gw, b);
 	if (bid == 0)
 		return bad(err, cg_asprintf("%s: no such member", b));
@@ -633,29 +638,30 @@ cg_billing_time_log(struct cg_gateway *gw, const char *worker,
 	if (parse_day(d, &tm) != 0)
 		return bad(err, cg_asprintf("%s: not a date (YYYY-MM-DD)", d));
 	if (strcmp(d, today) > 0)
-		return bad(err, cg_asprintf("%s: the date is in the future", d));
+		return bad(err,
+		           cg_asprintf("%s: the date is in the future", d));
 	int64_t id;
 	if (cg_store_time_add(gw->store, wid, bid, s->code, rate->code, d, qty,
-			      note, &id) != 0) {
+	                      note, &id) != 0) {
 		*err = cg_strdup(cg_store_errmsg(gw->store));
 		return CG_BILL_ERR;
 	}
 	char q[CG_MONEY_TEXT];
 	*msg = cg_asprintf("time entry %lld: %s h %s (%s) on %s for %s, billed "
-			   "by %s%s%s",
-			   (long long)id, cg_qty_fmt(qty, q), rate->code,
-			   rate->name, d, b, s->code, note && *note ? ": " : "",
-			   note && *note ? note : "");
+	                   "by %s%s%s",
+	                   (long long)id, cg_qty_fmt(qty, q), rate->code,
+	                   rate->name, d, b, s->code, note && *note ? ": " : "",
+	                   note && *note ? note : "");
 	return CG_BILL_OK;
 }
 
 static int
 plan_args(struct cg_gateway *gw, const char *buyer, const char *plan,
-	  const char *day, int64_t *bid, char d[11], char **err)
+          const char *day, int64_t *bid, char d[11], char **err)
 {
 	if (cg_config_plan(gw->cfg, plan) == NULL)
 		return bad(err, cg_asprintf("%s: no such plan in billing.plans",
-					    plan));
+		                            plan));
 	*bid = contact_of(gw, buyer);
 	if (*bid == 0)
 		return bad(err, cg_asprintf("%s: no such member", buyer));
@@ -670,7 +676,7 @@ plan_args(struct cg_gateway *gw, const char *buyer, const char *plan,
 
 int
 cg_billing_plan_start(struct cg_gateway *gw, const char *buyer,
-		      const char *plan, const char *day, char **err)
+                      const char *plan, const char *day, char **err)
 {
 	int64_t bid;
 	char d[11];
@@ -683,13 +689,13 @@ cg_billing_plan_start(struct cg_gateway *gw, const char *buyer,
 		return CG_BILL_ERR;
 	}
 	return rc ? CG_BILL_OK
-		  : bad(err, cg_asprintf("%s: plan %s is running already",
-					 buyer, plan));
+	          : bad(err, cg_asprintf("%s: plan %s is running already",
+	                                 buyer, plan));
 }
 
 int
-cg_billing_plan_stop(struct cg_gateway *gw, const char *buyer,
-		     const char *plan, const char *day, char **err)
+cg_billing_plan_stop(struct cg_gateway *gw, const char *buyer, const char *plan,
+                     const char *day, char **err)
 {
 	int64_t bid;
 	char d[11];
@@ -702,32 +708,32 @@ cg_billing_plan_stop(struct cg_gateway *gw, const char *buyer,
 		return CG_BILL_ERR;
 	}
 	return rc ? CG_BILL_OK
-		  : bad(err, cg_asprintf("%s: no running plan %s started on "
-					 "or before %s",
-					 buyer, plan, d));
+	          : bad(err, cg_asprintf("%s: no running plan %s started on "
+	                                 "or before %s",
+	                                 buyer, plan, d));
 }
 
 /* ---- buying, cancelling -------------------------------------------------- */
 
 static int
 buy_issue(struct cg_gateway *gw, int64_t buyer_id, const struct cg_asset *a,
-	  char **msg, char **err)
+          char **msg, char **err)
 {
 	char today[11], g[CG_MONEY_TEXT];
 	cg_billing_today(today);
 	const struct cg_cfg_seller *s = cg_config_seller(gw->cfg, a->seller);
 	if (s == NULL)
 		return bad(err, cg_asprintf("%s: its seller %s is not in the "
-					    "config",
-					    a->code, a->seller));
+		                            "config",
+		                            a->code, a->seller));
 	struct run r = {gw, today, today, NULL, 0};
 	struct draft *d = draft_for(&r, s, buyer_id);
 	char *jid = NULL, *why = NULL;
 	int rc = buyer_party(gw, buyer_id, &d->inv.buyer_party, &jid, &why);
 	if (rc == 0)
 		rc = bad(err, cg_asprintf("billing data missing: %s (ask the "
-					  "billing office to add it)",
-					  why));
+		                          "billing office to add it)",
+		                          why));
 	else if (rc < 0)
 		rc = CG_BILL_ERR;
 	else
@@ -735,8 +741,8 @@ buy_issue(struct cg_gateway *gw, int64_t buyer_id, const struct cg_asset *a,
 	int64_t pid;
 	struct cg_billable b;
 	if (rc == CG_BILL_OK &&
-	    (cg_store_purchase_add(gw->store, buyer_id, a->code, today,
-				   &pid) != 0 ||
+	    (cg_store_purchase_add(gw->store, buyer_id, a->code, today, &pid) !=
+	         0 ||
 	     cg_store_unbilled_purchase(gw->store, pid, &b) != 1))
 		rc = CG_BILL_ERR;
 	if (rc == CG_BILL_OK) {
@@ -749,10 +755,10 @@ buy_issue(struct cg_gateway *gw, int64_t buyer_id, const struct cg_asset *a,
 	}
 	if (rc == CG_BILL_OK)
 		*msg = cg_asprintf("%s bought: invoice %s, %s %s, due %s; the "
-				   "file comes by mail with the invoice",
-				   a->name, d->inv.number,
-				   cg_money_fmt(d->inv.gross_cents, g),
-				   d->inv.currency, d->inv.due_day);
+		                   "file comes by mail with the invoice",
+		                   a->name, d->inv.number,
+		                   cg_money_fmt(d->inv.gross_cents, g),
+		                   d->inv.currency, d->inv.due_day);
 	else if (rc == CG_BILL_ERR && *err == NULL)
 		*err = cg_strdup(cg_store_errmsg(gw->store));
 	free(jid);
@@ -763,7 +769,7 @@ buy_issue(struct cg_gateway *gw, int64_t buyer_id, const struct cg_asset *a,
 
 int
 cg_billing_buy(struct cg_gateway *gw, int64_t buyer_id, const char *code,
-	       char **msg, char **err)
+               char **msg, char **err)
 {
 	struct cg_contact c;
 	*err = NULL;
@@ -773,20 +779,21 @@ cg_billing_buy(struct cg_gateway *gw, int64_t buyer_id, const char *code,
 	cg_contact_free(&c);
 	if (layer < CG_LAYER_MEMBER)
 		return bad(err, cg_asprintf("only members may buy (you are "
-					    "%s)",
-					    cg_layer_name(layer)));
+		                            "%s)",
+		                            cg_layer_name(layer)));
 	struct cg_asset a;
 	int found = cg_store_asset_get(gw->store, code, &a);
 	if (found <= 0)
 		return found < 0 ? CG_BILL_ERR
-				 : bad(err, cg_asprintf("%s: no such asset",
-							code ? code : ""));
+		                 : bad(err, cg_asprintf("%s: no such asset",
+		                                        code ? code : ""));
 	/* a savepoint: inside the caller's transaction when one is open
 	 * (a mail command is handled inside the mail's) */
 	int rc = CG_BILL_ERR;
 	if (cg_store_savepoint(gw->store) == 0) {
 		rc = buy_issue(gw, buyer_id, &a, msg, err);
-		if (rc == CG_BILL_OK && cg_store_savepoint_release(gw->store) != 0)
+		if (rc == CG_BILL_OK &&
+		    cg_store_savepoint_release(gw->store) != 0)
 			rc = CG_BILL_ERR;
 		if (rc != CG_BILL_OK)
 			cg_store_savepoint_rollback(gw->store);
@@ -800,7 +807,7 @@ cg_billing_buy(struct cg_gateway *gw, int64_t buyer_id, const char *code,
 /* The credit note of orig: its lines and parties as issued. */
 static void
 credit_from(const struct cg_invoice *orig, const char *reason,
-	    struct cg_invoice *cn)
+            struct cg_invoice *cn)
 {
 	memset(cn, 0, sizeof *cn);
 	cn->type_code = 381;
@@ -834,7 +841,7 @@ credit_from(const struct cg_invoice *orig, const char *reason,
 
 static int
 cancel_checks(struct cg_gateway *gw, const char *number,
-	      const struct cg_invoice *orig, int found, char **err)
+              const struct cg_invoice *orig, int found, char **err)
 {
 	if (found < 0) {
 		*err = cg_strdup(cg_store_errmsg(gw->store));
@@ -844,8 +851,8 @@ cancel_checks(struct cg_gateway *gw, const char *number,
 		return bad(err, cg_asprintf("%s: no such invoice", number));
 	if (orig->type_code == 381)
 		return bad(err, cg_asprintf("%s: is a credit note; only "
-					    "invoices can be cancelled",
-					    number));
+		                            "invoices can be cancelled",
+		                            number));
 	char *by = NULL;
 	if (cg_store_invoice_cancelled_by(gw->store, orig->id, &by) != 0)
 		return CG_BILL_ERR;
@@ -856,14 +863,14 @@ cancel_checks(struct cg_gateway *gw, const char *number,
 	}
 	if (cg_config_seller(gw->cfg, orig->seller) == NULL)
 		return bad(err, cg_asprintf("%s: its seller %s is not in the "
-					    "config",
-					    number, orig->seller));
+		                            "config",
+		                            number, orig->seller));
 	return CG_BILL_OK;
 }
 
 int
-cg_billing_cancel(struct cg_gateway *gw, const char *number,
-		  const char *reason, char **credit, char **err)
+cg_billing_cancel(struct cg_gateway *gw, const char *number, const char *reason,
+                  char **credit, char **err)
 {
 	struct cg_invoice orig, cn;
 	*err = NULL;
@@ -905,7 +912,8 @@ cg_billing_cancel(struct cg_gateway *gw, const char *number,
 	return rc;
 }
 
-/* ---- the daemon's timer ---------------------------------------------------- */
+/* ---- the daemon's timer ----------------------------------------------------
+ */
 
 static void
 billing_tick(struct cg_loop *l, void *arg)
@@ -914,7 +922,8 @@ billing_tick(struct cg_loop *l, void *arg)
 	time_t now = time(NULL);
 	struct tm tm;
 	localtime_r(&now, &tm);
-	if (gw->cfg->billing.present && tm.tm_mday >= gw->cfg->billing.run_day) {
+	if (gw->cfg->billing.present &&
+	    tm.tm_mday >= gw->cfg->billing.run_day) {
 		char period[8];
 		cg_billing_last_month(period);
 		/* recorded as done in the run's own transaction: a crash
@@ -923,14 +932,14 @@ billing_tick(struct cg_loop *l, void *arg)
 			int issued, skipped;
 			char *err = NULL;
 			int rc = cg_billing_run(gw, period, 0, NULL, &issued,
-						&skipped, &err);
+			                        &skipped, &err);
 			if (rc == CG_BILL_ERR)
 				cg_error("billing: invoice run %s: %s", period,
-					 err);
+				         err);
 			else
 				cg_info("billing: invoice run %s: %d issued, "
-					"%d buyer(s) skipped",
-					period, issued, skipped);
+				        "%d buyer(s) skipped",
+				        period, issued, skipped);
 			free(err);
 		}
 	}

@@ -37,32 +37,32 @@ void cg_billing_last_month(char out[8]);
  * buyer skipped: the rest were issued), CG_BILL_ERR.
  */
 int cg_billing_run(struct cg_gateway *gw, const char *period, int dry_run,
-		   FILE *out, int *issued, int *skipped, char **err);
+                   FILE *out, int *issued, int *skipped, char **err);
 
 /* Record time: worker (an address or JID of a contact) worked hours
  * ("1.5") at rate; buyer NULL: the rate's buyer; day NULL: today.  *id
  * the entry.  The text confirming it in *msg (caller frees). */
 int cg_billing_time_log(struct cg_gateway *gw, const char *worker,
-			const char *hours, const char *rate, const char *buyer,
-			const char *note, const char *day, char **msg,
-			char **err);
+                        const char *hours, const char *rate, const char *buyer,
+                        const char *note, const char *day, char **msg,
+                        char **err);
 
 /* Subscriptions: start/stop plan for buyer on day (NULL: today). */
 int cg_billing_plan_start(struct cg_gateway *gw, const char *buyer,
-			  const char *plan, const char *day, char **err);
+                          const char *plan, const char *day, char **err);
 int cg_billing_plan_stop(struct cg_gateway *gw, const char *buyer,
-			 const char *plan, const char *day, char **err);
+                         const char *plan, const char *day, char **err);
 
 /* buyer (contact id) buys asset code: a purchase, its invoice issued at
  * once and mailed with the file.  Only contacts at layer member or above.
  * *msg: the confirmation (number, gross) for the buyer. */
 int cg_billing_buy(struct cg_gateway *gw, int64_t buyer_id, const char *code,
-		   char **msg, char **err);
+                   char **msg, char **err);
 
 /* A credit note (381) cancelling invoice `number`, mailed like an
  * invoice; *credit its number (caller frees). */
 int cg_billing_cancel(struct cg_gateway *gw, const char *number,
-		      const char *reason, char **credit, char **err);
+                      const char *reason, char **credit, char **err);
 
 /* The daemon: every few seconds, issue last month's invoices once on or
  * after billing.run_day (recorded in the store), and look for outbox rows

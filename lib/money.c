@@ -72,8 +72,8 @@ cg_vat_parse(const char *s, int *bp)
 char *
 cg_money_fmt(int64_t cents, char out[CG_MONEY_TEXT])
 {
-	uint64_t a = cents < 0 ? (uint64_t)0 - (uint64_t)cents
-	                       : (uint64_t)cents;
+	uint64_t a =
+	    cents < 0 ? (uint64_t)0 - (uint64_t)cents : (uint64_t)cents;
 	snprintf(out, CG_MONEY_TEXT, "%s%llu.%02llu", cents < 0 ? "-" : "",
 	         (unsigned long long)(a / 100), (unsigned long long)(a % 100));
 	return out;
@@ -82,8 +82,8 @@ cg_money_fmt(int64_t cents, char out[CG_MONEY_TEXT])
 char *
 cg_qty_fmt(int64_t milli, char out[CG_MONEY_TEXT])
 {
-	uint64_t a = milli < 0 ? (uint64_t)0 - (uint64_t)milli
-	                       : (uint64_t)milli;
+	uint64_t a =
+	    milli < 0 ? (uint64_t)0 - (uint64_t)milli : (uint64_t)milli;
 	unsigned frac = (unsigned)(a % 1000);
 	int n = snprintf(out, CG_MONEY_TEXT, "%s%llu", milli < 0 ? "-" : "",
 	                 (unsigned long long)(a / 1000));

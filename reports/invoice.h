@@ -14,8 +14,9 @@
 
 #include "store/billing.h"
 
-#define CG_XRECHNUNG_ID \
-	"urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0"
+#define CG_XRECHNUNG_ID                                                        \
+	"urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3." \
+	"0"
 
 /* The VAT breakdown (EN 16931 BG-23): per rate, the sum of that rate's
  * line nets and the VAT on that sum, rounded half up once. */
@@ -26,7 +27,7 @@ struct cg_vat_group {
 /* Groups of inv's lines into out (at most max, ascending rate); returns
  * how many (at most max: more rates than that are an error, -1). */
 int cg_invoice_vat_groups(const struct cg_invoice *inv,
-			  struct cg_vat_group *out, int max);
+                          struct cg_vat_group *out, int max);
 #define CG_VAT_GROUPS_MAX 8
 /* Set each line's net (qty x price, half up) and inv's net, VAT and
  * gross from its lines; -1 with more than CG_VAT_GROUPS_MAX rates. */

@@ -30,9 +30,9 @@ static void
 text_party(struct cg_buf *b, const char *title, const struct cg_party *p)
 {
 	cg_buf_printf(b, "%s:\n  %s\n  %s\n  %s %s\n  %s\n", title,
-		      or_empty(p->name), or_empty(p->street),
-		      or_empty(p->postcode), or_empty(p->city),
-		      or_empty(p->country));
+	              or_empty(p->name), or_empty(p->street),
+	              or_empty(p->postcode), or_empty(p->city),
+	              or_empty(p->country));
 	if (p->vat_id && *p->vat_id)
 		cg_buf_printf(b, "  VAT id: %s\n", p->vat_id);
 	else if (p->tax_number && *p->tax_number)
@@ -46,16 +46,17 @@ text_lines(struct cg_buf *b, const struct cg_invoice *inv)
 	    v[CG_MONEY_TEXT];
 	for (size_t i = 0; i < inv->nlines; i++) {
 		const struct cg_invoice_line *l = &inv->lines[i];
-		cg_buf_printf(b, "%3zu  %s\n     %s %s x %s %s, VAT %s %%  = %s %s\n",
-			      i + 1, l->name, cg_qty_fmt(l->qty_milli, q),
-			      l->unit, cg_money_fmt(l->price_cents, p),
-			      inv->currency, cg_vat_fmt(l->vat_bp, 0, v),
-			      cg_money_fmt(l->net_cents, n), inv->currency);
+		cg_buf_printf(
+		    b, "%3zu  %s\n     %s %s x %s %s, VAT %s %%  = %s %s\n",
+		    i + 1, l->name, cg_qty_fmt(l->qty_milli, q), l->unit,
+		    cg_money_fmt(l->price_cents, p), inv->currency,
+		    cg_vat_fmt(l->vat_bp, 0, v), cg_money_fmt(l->net_cents, n),
+		    inv->currency);
 		if (l->note && *l->note)
 			cg_buf_printf(b, "     %s\n", l->note);
 		if (*l->period_start)
 			cg_buf_printf(b, "     %s to %s\n", l->period_start,
-				      l->period_end);
+			              l->period_end);
 	}
 }
 
@@ -66,14 +67,14 @@ text_totals(struct cg_buf *b, const struct cg_invoice *inv)
 	struct cg_vat_group g[CG_VAT_GROUPS_MAX];
 	int n = cg_invoice_vat_groups(inv, g, CG_VAT_GROUPS_MAX);
 	cg_buf_printf(b, "\nNet:   %s %s\n", cg_money_fmt(inv->net_cents, a),
-		      inv->currency);
+	              inv->currency);
 	for (int k = 0; k < n; k++)
 		cg_buf_printf(b, "VAT %s %% on %s: %s %s\n",
-			      cg_vat_fmt(g[k].vat_bp, 0, r),
-			      cg_money_fmt(g[k].net_cents, a),
-			      cg_money_fmt(g[k].vat_cents, v), inv->currency);
+		              cg_vat_fmt(g[k].vat_bp, 0, r),
+		              cg_money_fmt(g[k].net_cents, a),
+		              cg_money_fmt(g[k].vat_cents, v), inv->currency);
 	cg_buf_printf(b, "Gross: %s %s\n", cg_money_fmt(inv->gross_cents, a),
-		      inv->currency);
+	              inv->currency);
 }
 
 char *
@@ -82,14 +83,14 @@ cg_invoice_text(const struct cg_invoice *inv)
 	struct cg_buf b = CG_BUF_INIT;
 	const struct cg_party *s = &inv->seller_party;
 	cg_buf_printf(&b, "%s %s from %s\n\nNumber: %s\nDate: %s\n",
-		      kind_name(inv), inv->number, or_empty(s->name),
-		      inv->number, inv->issue_day);
+	              kind_name(inv), inv->number, or_empty(s->name),
+	              inv->number, inv->issue_day);
 	if (inv->type_code == 381)
 		cg_buf_printf(&b, "Cancels invoice: %s of %s\nReason: %s\n",
-			      or_empty(inv->cancels_number), inv->cancels_day,
-			      or_empty(inv->reason));
+		              or_empty(inv->cancels_number), inv->cancels_day,
+		              or_empty(inv->reason));
 	cg_buf_printf(&b, "Period: %s to %s\n\n", inv->period_start,
-		      inv->period_end);
+	              inv->period_end);
 	text_party(&b, "From", s);
 	text_party(&b, "To", &inv->buyer_party);
 	cg_buf_puts(&b, "\n");
@@ -99,17 +100,18 @@ cg_invoice_text(const struct cg_invoice *inv)
 	cg_iban_compact(s->iban, iban, sizeof iban);
 	if (inv->type_code == 381)
 		cg_buf_printf(&b, "\nThe amount is refunded by %s.\n",
-			      inv->due_day);
+		              inv->due_day);
 	else
 		cg_buf_printf(&b,
-			      "\nDue date: %s\nPay to IBAN %s%s%s%s, account "
-			      "holder %s\nPayment reference: %s\n",
-			      inv->due_day, iban, s->bic ? " (BIC " : "",
-			      s->bic ? s->bic : "", s->bic ? ")" : "",
-			      or_empty(s->name), inv->number);
-	cg_buf_printf(&b, "\nThe XRechnung document is attached as %s.xml.\n"
-			  "Questions: %s\n",
-		      inv->number, or_empty(s->email));
+		              "\nDue date: %s\nPay to IBAN %s%s%s%s, account "
+		              "holder %s\nPayment reference: %s\n",
+		              inv->due_day, iban, s->bic ? " (BIC " : "",
+		              s->bic ? s->bic : "", s->bic ? ")" : "",
+		              or_empty(s->name), inv->number);
+	cg_buf_printf(&b,
+	              "\nThe XRechnung document is attached as %s.xml.\n"
+	              "Questions: %s\n",
+	              inv->number, or_empty(s->email));
 	return cg_buf_steal(&b);
 }
 
@@ -155,8 +157,8 @@ html_party(struct cg_buf *b, const char *title, const struct cg_party *p)
 	cg_buf_puts(b, "<td>");
 	el(b, "strong", title);
 	cg_buf_puts(b, "<br>");
-	const char *v[] = {p->name, p->street, p->postcode, p->city,
-			   p->country, p->vat_id};
+	const char *v[] = {p->name, p->street,  p->postcode,
+	                   p->city, p->country, p->vat_id};
 	for (int i = 0; i < 6; i++) {
 		if (v[i] == NULL || *v[i] == '\0')
 			continue;
@@ -172,9 +174,9 @@ html_lines(struct cg_buf *b, const struct cg_invoice *inv)
 	char q[CG_MONEY_TEXT], p[CG_MONEY_TEXT], n[CG_MONEY_TEXT],
 	    v[CG_MONEY_TEXT];
 	cg_buf_puts(b, "<table border=\"1\" cellpadding=\"4\" "
-		       "style=\"border-collapse:collapse\">\n<tr><th>#</th>"
-		       "<th>Item</th><th>Quantity</th><th>Unit price</th>"
-		       "<th>VAT %</th><th>Net</th></tr>\n");
+	               "style=\"border-collapse:collapse\">\n<tr><th>#</th>"
+	               "<th>Item</th><th>Quantity</th><th>Unit price</th>"
+	               "<th>VAT %</th><th>Net</th></tr>\n");
 	for (size_t i = 0; i < inv->nlines; i++) {
 		const struct cg_invoice_line *l = &inv->lines[i];
 		cg_buf_printf(b, "<tr><td>%zu</td><td>", i + 1);
@@ -186,11 +188,12 @@ html_lines(struct cg_buf *b, const struct cg_invoice *inv)
 		}
 		cg_buf_printf(b, "</td><td>%s ", cg_qty_fmt(l->qty_milli, q));
 		esc(b, l->unit);
-		cg_buf_printf(b, "</td><td align=\"right\">%s</td><td>%s</td>"
-				 "<td align=\"right\">%s</td></tr>\n",
-			      cg_money_fmt(l->price_cents, p),
-			      cg_vat_fmt(l->vat_bp, 0, v),
-			      cg_money_fmt(l->net_cents, n));
+		cg_buf_printf(b,
+		              "</td><td align=\"right\">%s</td><td>%s</td>"
+		              "<td align=\"right\">%s</td></tr>\n",
+		              cg_money_fmt(l->price_cents, p),
+		              cg_vat_fmt(l->vat_bp, 0, v),
+		              cg_money_fmt(l->net_cents, n));
 	}
 	cg_buf_puts(b, "</table>\n");
 }
@@ -205,11 +208,11 @@ html_totals(struct cg_buf *b, const struct cg_invoice *inv)
 	esc(b, inv->currency);
 	for (int k = 0; k < n; k++)
 		cg_buf_printf(b, "<br>VAT %s %% on %s: %s",
-			      cg_vat_fmt(g[k].vat_bp, 0, r),
-			      cg_money_fmt(g[k].net_cents, a),
-			      cg_money_fmt(g[k].vat_cents, v));
+		              cg_vat_fmt(g[k].vat_bp, 0, r),
+		              cg_money_fmt(g[k].net_cents, a),
+		              cg_money_fmt(g[k].vat_cents, v));
 	cg_buf_printf(b, "<br><strong>Gross: %s ",
-		      cg_money_fmt(inv->gross_cents, a));
+	              cg_money_fmt(inv->gross_cents, a));
 	esc(b, inv->currency);
 	cg_buf_puts(b, "</strong></p>\n");
 }
@@ -220,7 +223,7 @@ cg_invoice_html(const struct cg_invoice *inv)
 	struct cg_buf b = CG_BUF_INIT;
 	const struct cg_party *s = &inv->seller_party;
 	cg_buf_puts(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-			"<title>");
+	                "<title>");
 	esc(&b, inv->number);
 	cg_buf_puts(&b, "</title></head><body>\n<h1>");
 	esc(&b, kind_name(inv));
@@ -275,8 +278,8 @@ cg_invoice_chat_line(const struct cg_invoice *inv)
 {
 	char g[CG_MONEY_TEXT];
 	return cg_asprintf("%s %s from %s: %s %s, %s %s", kind_name(inv),
-			   inv->number, or_empty(inv->seller_party.name),
-			   cg_money_fmt(inv->gross_cents, g), inv->currency,
-			   inv->type_code == 381 ? "refunded by" : "due",
-			   inv->due_day);
+	                   inv->number, or_empty(inv->seller_party.name),
+	                   cg_money_fmt(inv->gross_cents, g), inv->currency,
+	                   inv->type_code == 381 ? "refunded by" : "due",
+	                   inv->due_day);
 }

@@ -10,7 +10,7 @@
 
 int
 cg_invoice_vat_groups(const struct cg_invoice *inv, struct cg_vat_group *out,
-		      int max)
+                      int max)
 {
 	int n = 0;
 	for (size_t i = 0; i < inv->nlines; i++) {

@@ -26,9 +26,10 @@
 
 #define NS_INVOICE "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 #define NS_CREDIT "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
-#define NS_CAC \
-	"urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
-#define NS_CBC \
+#define NS_CAC                                                                 \
+	"urn:oasis:names:specification:ubl:schema:xsd:"                        \
+	"CommonAggregateComponents-2"
+#define NS_CBC                                                                 \
 	"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 #define PROFILE_ID "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
 
@@ -73,7 +74,7 @@ text_el(struct ubl *u, const char *name, const char *text)
 
 static void
 attr_el(struct ubl *u, const char *name, const char *attr, const char *value,
-	const char *text)
+        const char *text)
 {
 	open_el(u, name);
 	check(u, xmlTextWriterWriteAttribute(u->w, X(attr), X(value)));
@@ -85,7 +86,8 @@ static void
 amount_el(struct ubl *u, const char *name, int64_t cents)
 {
 	char a[CG_MONEY_TEXT];
-	attr_el(u, name, "currencyID", u->inv->currency, cg_money_fmt(cents, a));
+	attr_el(u, name, "currencyID", u->inv->currency,
+	        cg_money_fmt(cents, a));
 }
 
 static void
@@ -139,8 +141,7 @@ tax_scheme_el(struct ubl *u, const char *id, const char *scheme)
 }
 
 static void
-party_el(struct ubl *u, const char *role, const struct cg_party *p,
-	 int seller)
+party_el(struct ubl *u, const char *role, const struct cg_party *p, int seller)
 {
 	open_el(u, role);
 	open_el(u, "cac:Party");
@@ -187,14 +188,13 @@ payment_el(struct ubl *u)
 	close_el(u);
 	close_el(u);
 	open_el(u, "cac:PaymentTerms");
-	char *note = u->credit
-			 ? cg_asprintf("Credit note for invoice %s: the amount "
-				       "is refunded by %s.",
-				       inv->cancels_number ? inv->cancels_number
-							   : "",
-				       inv->due_day)
-			 : cg_asprintf("Payable without deduction by %s.",
-				       inv->due_day);
+	char *note =
+	    u->credit
+	        ? cg_asprintf("Credit note for invoice %s: the amount "
+	                      "is refunded by %s.",
+	                      inv->cancels_number ? inv->cancels_number : "",
+	                      inv->due_day)
+	        : cg_asprintf("Payable without deduction by %s.", inv->due_day);
 	text_el(u, "cbc:Note", note);
 	free(note);
 	close_el(u);
@@ -238,7 +238,7 @@ line_el(struct ubl *u, size_t i)
 	text_el(u, "cbc:ID", id);
 	text_el(u, "cbc:Note", l->note);
 	attr_el(u, u->credit ? "cbc:CreditedQuantity" : "cbc:InvoicedQuantity",
-		"unitCode", l->unit, cg_qty_fmt(l->qty_milli, q));
+	        "unitCode", l->unit, cg_qty_fmt(l->qty_milli, q));
 	amount_el(u, "cbc:LineExtensionAmount", l->net_cents);
 	period_el(u, l->period_start, l->period_end);
 	open_el(u, "cac:Item");
@@ -262,12 +262,12 @@ header_el(struct ubl *u)
 	if (!u->credit)
 		text_el(u, "cbc:DueDate", inv->due_day);
 	text_el(u, u->credit ? "cbc:CreditNoteTypeCode" : "cbc:InvoiceTypeCode",
-		u->credit ? "381" : "380");
+	        u->credit ? "381" : "380");
 	text_el(u, "cbc:Note", inv->reason);
 	text_el(u, "cbc:DocumentCurrencyCode", inv->currency);
 	const struct cg_party *b = &inv->buyer_party;
 	text_el(u, "cbc:BuyerReference",
-		b->buyer_ref && *b->buyer_ref ? b->buyer_ref : b->email);
+	        b->buyer_ref && *b->buyer_ref ? b->buyer_ref : b->email);
 	period_el(u, inv->period_start, inv->period_end);
 	if (u->credit && inv->cancels_number) {
 		open_el(u, "cac:BillingReference");
@@ -284,8 +284,8 @@ document(struct ubl *u)
 {
 	check(u, xmlTextWriterStartDocument(u->w, "1.0", "UTF-8", NULL));
 	check(u, xmlTextWriterStartElementNS(
-		     u->w, X("ubl"), X(u->credit ? "CreditNote" : "Invoice"),
-		     X(u->credit ? NS_CREDIT : NS_INVOICE)));
+	             u->w, X("ubl"), X(u->credit ? "CreditNote" : "Invoice"),
+	             X(u->credit ? NS_CREDIT : NS_INVOICE)));
 	check(u, xmlTextWriterWriteAttribute(u->w, X("xmlns:cac"), X(NS_CAC)));
 	check(u, xmlTextWriterWriteAttribute(u->w, X("xmlns:cbc"), X(NS_CBC)));
 	header_el(u);

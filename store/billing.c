@@ -31,7 +31,7 @@ bind_day(sqlite3_stmt *st, int i, const char *day)
 /* Step st to the end, calling row(st, arg) per row; -1 on error. */
 static int
 each_row(struct cg_store *s, sqlite3_stmt *st, const char *what,
-	 void (*row)(sqlite3_stmt *, void *), void *arg)
+         void (*row)(sqlite3_stmt *, void *), void *arg)
 {
 	int rc;
 	if (st == NULL)
@@ -86,17 +86,17 @@ cg_billing_data_free(struct cg_billing_data *b)
 }
 
 static const char SQL_BD_SET[] =
-	"INSERT INTO billing_party(contact_id, street, postcode, city, country, "
-	"vat_id, buyer_ref, org, updated) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9) "
-	"ON CONFLICT(contact_id) DO UPDATE SET "
-	"street = coalesce(?2, street), postcode = coalesce(?3, postcode), "
-	"city = coalesce(?4, city), country = coalesce(?5, country), "
-	"vat_id = coalesce(?6, vat_id), buyer_ref = coalesce(?7, buyer_ref), "
-	"org = coalesce(?8, org), updated = ?9";
+    "INSERT INTO billing_party(contact_id, street, postcode, city, country, "
+    "vat_id, buyer_ref, org, updated) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9) "
+    "ON CONFLICT(contact_id) DO UPDATE SET "
+    "street = coalesce(?2, street), postcode = coalesce(?3, postcode), "
+    "city = coalesce(?4, city), country = coalesce(?5, country), "
+    "vat_id = coalesce(?6, vat_id), buyer_ref = coalesce(?7, buyer_ref), "
+    "org = coalesce(?8, org), updated = ?9";
 
 int
 cg_store_billing_data_set(struct cg_store *s, int64_t contact_id,
-			  const struct cg_billing_data *b)
+                          const struct cg_billing_data *b)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_BD_SET);
 	if (st == NULL)
@@ -114,12 +114,12 @@ cg_store_billing_data_set(struct cg_store *s, int64_t contact_id,
 }
 
 static const char SQL_BD_GET[] =
-	"SELECT street, postcode, city, country, vat_id, buyer_ref, org "
-	"FROM billing_party WHERE contact_id = ?1";
+    "SELECT street, postcode, city, country, vat_id, buyer_ref, org "
+    "FROM billing_party WHERE contact_id = ?1";
 
 int
 cg_store_billing_data_get(struct cg_store *s, int64_t contact_id,
-			  struct cg_billing_data *out)
+                          struct cg_billing_data *out)
 {
 	memset(out, 0, sizeof *out);
 	sqlite3_stmt *st = db_stmt(s, SQL_BD_GET);
@@ -145,13 +145,13 @@ cg_store_billing_data_get(struct cg_store *s, int64_t contact_id,
 /* ---- time, plans ------------------------------------------------------- */
 
 static const char SQL_TIME_ADD[] =
-	"INSERT INTO time_entry(worker_id, buyer_id, seller, rate, day, "
-	"qty_milli, note, created) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)";
+    "INSERT INTO time_entry(worker_id, buyer_id, seller, rate, day, "
+    "qty_milli, note, created) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)";
 
 int
 cg_store_time_add(struct cg_store *s, int64_t worker_id, int64_t buyer_id,
-		  const char *seller, const char *rate, const char *day,
-		  int64_t qty_milli, const char *note, int64_t *id)
+                  const char *seller, const char *rate, const char *day,
+                  int64_t qty_milli, const char *note, int64_t *id)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_TIME_ADD);
 	if (st == NULL)
@@ -172,12 +172,12 @@ cg_store_time_add(struct cg_store *s, int64_t worker_id, int64_t buyer_id,
 }
 
 static const char SQL_PLAN_START[] =
-	"INSERT INTO plan_subscription(buyer_id, plan, start_day, created) "
-	"VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING";
+    "INSERT INTO plan_subscription(buyer_id, plan, start_day, created) "
+    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING";
 
 int
 cg_store_plan_start(struct cg_store *s, int64_t buyer_id, const char *plan,
-		    const char *day)
+                    const char *day)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_PLAN_START);
 	if (st == NULL)
@@ -192,12 +192,12 @@ cg_store_plan_start(struct cg_store *s, int64_t buyer_id, const char *plan,
 }
 
 static const char SQL_PLAN_STOP[] =
-	"UPDATE plan_subscription SET stop_day = ?3 WHERE buyer_id = ?1 AND "
-	"plan = ?2 AND stop_day IS NULL AND start_day <= ?3";
+    "UPDATE plan_subscription SET stop_day = ?3 WHERE buyer_id = ?1 AND "
+    "plan = ?2 AND stop_day IS NULL AND start_day <= ?3";
 
 int
 cg_store_plan_stop(struct cg_store *s, int64_t buyer_id, const char *plan,
-		   const char *day)
+                   const char *day)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_PLAN_STOP);
 	if (st == NULL)
@@ -237,8 +237,8 @@ plan_row(sqlite3_stmt *st, void *arg)
 }
 
 static const char SQL_PLAN_LIST[] =
-	"SELECT id, buyer_id, plan, start_day, stop_day FROM plan_subscription "
-	"ORDER BY id";
+    "SELECT id, buyer_id, plan, start_day, stop_day FROM plan_subscription "
+    "ORDER BY id";
 
 int
 cg_store_plan_list(struct cg_store *s, struct cg_plan_row **out, size_t *n)
@@ -273,9 +273,9 @@ cg_assets_free(struct cg_asset *v, size_t n)
 }
 
 static const char SQL_ASSET_ADD[] =
-	"INSERT INTO asset(code, name, blob_id, file_name, media_type, "
-	"price_cents, vat_bp, seller, created) VALUES (?1,?2,?3,?4,?5,?6,?7,"
-	"?8,?9)";
+    "INSERT INTO asset(code, name, blob_id, file_name, media_type, "
+    "price_cents, vat_bp, seller, created) VALUES (?1,?2,?3,?4,?5,?6,?7,"
+    "?8,?9)";
 
 int
 cg_store_asset_add(struct cg_store *s, const struct cg_asset *a)
@@ -295,8 +295,9 @@ cg_store_asset_add(struct cg_store *s, const struct cg_asset *a)
 	return db_exec(s, st, a->code);
 }
 
-#define ASSET_COLS "code, name, blob_id, file_name, media_type, price_cents, " \
-		   "vat_bp, seller"
+#define ASSET_COLS                                                             \
+	"code, name, blob_id, file_name, media_type, price_cents, "            \
+	"vat_bp, seller"
 
 static void
 asset_read(sqlite3_stmt *st, struct cg_asset *a)
@@ -312,7 +313,7 @@ asset_read(sqlite3_stmt *st, struct cg_asset *a)
 }
 
 static const char SQL_ASSET_GET[] =
-	"SELECT " ASSET_COLS " FROM asset WHERE code = ?1";
+    "SELECT " ASSET_COLS " FROM asset WHERE code = ?1";
 
 int
 cg_store_asset_get(struct cg_store *s, const char *code, struct cg_asset *out)
@@ -345,26 +346,26 @@ asset_row(sqlite3_stmt *st, void *arg)
 }
 
 static const char SQL_ASSET_LIST[] =
-	"SELECT " ASSET_COLS " FROM asset ORDER BY code";
+    "SELECT " ASSET_COLS " FROM asset ORDER BY code";
 
 int
 cg_store_asset_list(struct cg_store *s, struct cg_asset **out, size_t *n)
 {
 	struct asset_acc a = {NULL, 0};
-	int rc = each_row(s, db_stmt(s, SQL_ASSET_LIST), "assets", asset_row,
-			  &a);
+	int rc =
+	    each_row(s, db_stmt(s, SQL_ASSET_LIST), "assets", asset_row, &a);
 	*out = a.v;
 	*n = a.n;
 	return rc;
 }
 
 static const char SQL_PURCHASE_ADD[] =
-	"INSERT INTO purchase(buyer_id, asset, day, created) "
-	"VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO purchase(buyer_id, asset, day, created) "
+    "VALUES (?1, ?2, ?3, ?4)";
 
 int
 cg_store_purchase_add(struct cg_store *s, int64_t buyer_id, const char *asset,
-		      const char *day, int64_t *id)
+                      const char *day, int64_t *id)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_PURCHASE_ADD);
 	if (st == NULL)
@@ -396,9 +397,10 @@ cg_billables_free(struct cg_billable *v, size_t n)
 }
 
 /* Columns every unbilled query returns, in this order. */
-#define BILLABLE_COLS "source, buyer_id, worker_id, seller, code, day, stop, " \
-		      "qty_milli, note, price_cents, vat_bp, asset_name, " \
-		      "asset_seller"
+#define BILLABLE_COLS                                                          \
+	"source, buyer_id, worker_id, seller, code, day, stop, "               \
+	"qty_milli, note, price_cents, vat_bp, asset_name, "                   \
+	"asset_seller"
 
 static void
 billable_read(sqlite3_stmt *st, struct cg_billable *b)
@@ -433,29 +435,29 @@ billable_row(sqlite3_stmt *st, void *arg)
 }
 
 static const char SQL_UNBILLED[] =
-	"SELECT " BILLABLE_COLS " FROM ("
-	" SELECT 'time:' || t.id AS source, t.buyer_id, t.worker_id, t.seller, "
-	"  t.rate AS code, t.day, NULL AS stop, t.qty_milli, t.note, "
-	"  0 AS price_cents, 0 AS vat_bp, NULL AS asset_name, "
-	"  NULL AS asset_seller, t.id AS ord "
-	" FROM time_entry t WHERE t.day BETWEEN ?1 AND ?2"
-	" UNION ALL"
-	" SELECT 'plan:' || p.id || ':' || substr(?1, 1, 7), p.buyer_id, 0, "
-	"  NULL, p.plan, p.start_day, p.stop_day, 0, NULL, 0, 0, NULL, NULL, "
-	"  p.id FROM plan_subscription p WHERE p.start_day <= ?2 AND "
-	"  (p.stop_day IS NULL OR p.stop_day >= ?1)"
-	" UNION ALL"
-	" SELECT 'purchase:' || u.id, u.buyer_id, 0, NULL, u.asset, u.day, "
-	"  NULL, 1000, NULL, a.price_cents, a.vat_bp, a.name, a.seller, u.id "
-	" FROM purchase u JOIN asset a ON a.code = u.asset "
-	" WHERE u.day BETWEEN ?1 AND ?2"
-	") WHERE source NOT IN (SELECT source FROM invoice_line "
-	"  WHERE source IS NOT NULL) ORDER BY buyer_id, source LIKE 'plan:%', "
-	"  day, ord";
+    "SELECT " BILLABLE_COLS " FROM ("
+    " SELECT 'time:' || t.id AS source, t.buyer_id, t.worker_id, t.seller, "
+    "  t.rate AS code, t.day, NULL AS stop, t.qty_milli, t.note, "
+    "  0 AS price_cents, 0 AS vat_bp, NULL AS asset_name, "
+    "  NULL AS asset_seller, t.id AS ord "
+    " FROM time_entry t WHERE t.day BETWEEN ?1 AND ?2"
+    " UNION ALL"
+    " SELECT 'plan:' || p.id || ':' || substr(?1, 1, 7), p.buyer_id, 0, "
+    "  NULL, p.plan, p.start_day, p.stop_day, 0, NULL, 0, 0, NULL, NULL, "
+    "  p.id FROM plan_subscription p WHERE p.start_day <= ?2 AND "
+    "  (p.stop_day IS NULL OR p.stop_day >= ?1)"
+    " UNION ALL"
+    " SELECT 'purchase:' || u.id, u.buyer_id, 0, NULL, u.asset, u.day, "
+    "  NULL, 1000, NULL, a.price_cents, a.vat_bp, a.name, a.seller, u.id "
+    " FROM purchase u JOIN asset a ON a.code = u.asset "
+    " WHERE u.day BETWEEN ?1 AND ?2"
+    ") WHERE source NOT IN (SELECT source FROM invoice_line "
+    "  WHERE source IS NOT NULL) ORDER BY buyer_id, source LIKE 'plan:%', "
+    "  day, ord";
 
 int
 cg_store_unbilled(struct cg_store *s, const char *from, const char *to,
-		  struct cg_billable **out, size_t *n)
+                  struct cg_billable **out, size_t *n)
 {
 	struct billable_acc a = {NULL, 0};
 	sqlite3_stmt *st = db_stmt(s, SQL_UNBILLED);
@@ -470,15 +472,15 @@ cg_store_unbilled(struct cg_store *s, const char *from, const char *to,
 }
 
 static const char SQL_UNBILLED_PURCHASE[] =
-	"SELECT 'purchase:' || u.id, u.buyer_id, 0, NULL, u.asset, u.day, "
-	" NULL, 1000, NULL, a.price_cents, a.vat_bp, a.name, a.seller "
-	"FROM purchase u JOIN asset a ON a.code = u.asset WHERE u.id = ?1 AND "
-	"NOT EXISTS (SELECT 1 FROM invoice_line WHERE source = 'purchase:' || "
-	"u.id)";
+    "SELECT 'purchase:' || u.id, u.buyer_id, 0, NULL, u.asset, u.day, "
+    " NULL, 1000, NULL, a.price_cents, a.vat_bp, a.name, a.seller "
+    "FROM purchase u JOIN asset a ON a.code = u.asset WHERE u.id = ?1 AND "
+    "NOT EXISTS (SELECT 1 FROM invoice_line WHERE source = 'purchase:' || "
+    "u.id)";
 
 int
 cg_store_unbilled_purchase(struct cg_store *s, int64_t id,
-			   struct cg_billable *out)
+                           struct cg_billable *out)
 {
 	struct billable_acc a = {NULL, 0};
 	sqlite3_stmt *st = db_stmt(s, SQL_UNBILLED_PURCHASE);
@@ -529,13 +531,13 @@ cg_invoices_free(struct cg_invoice *v, size_t n)
 }
 
 static const char SQL_SERIES_NEXT[] =
-	"INSERT INTO invoice_series(seller, year, last) VALUES (?1, ?2, 1) "
-	"ON CONFLICT(seller, year) DO UPDATE SET last = last + 1 "
-	"RETURNING last";
+    "INSERT INTO invoice_series(seller, year, last) VALUES (?1, ?2, 1) "
+    "ON CONFLICT(seller, year) DO UPDATE SET last = last + 1 "
+    "RETURNING last";
 
 int
 cg_store_invoice_next_seq(struct cg_store *s, const char *seller, int year,
-			  int64_t *seq)
+                          int64_t *seq)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_SERIES_NEXT);
 	if (st == NULL)
@@ -547,31 +549,31 @@ cg_store_invoice_next_seq(struct cg_store *s, const char *seller, int year,
 }
 
 static const char SQL_INVOICE_ADD[] =
-	"INSERT INTO invoice(number, type_code, seller, buyer_id, issue_day, "
-	"due_day, period_start, period_end, currency, net_cents, vat_cents, "
-	"gross_cents, cancels, reason, xml, text_body, html_body, created) "
-	"VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,"
-	"?18)";
+    "INSERT INTO invoice(number, type_code, seller, buyer_id, issue_day, "
+    "due_day, period_start, period_end, currency, net_cents, vat_cents, "
+    "gross_cents, cancels, reason, xml, text_body, html_body, created) "
+    "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,"
+    "?18)";
 static const char SQL_PARTY_ADD[] =
-	"INSERT INTO invoice_party(invoice_id, role, name, street, postcode, "
-	"city, country, vat_id, tax_number, email, phone, contact, iban, bic, "
-	"buyer_ref) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)";
+    "INSERT INTO invoice_party(invoice_id, role, name, street, postcode, "
+    "city, country, vat_id, tax_number, email, phone, contact, iban, bic, "
+    "buyer_ref) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)";
 static const char SQL_LINE_ADD[] =
-	"INSERT INTO invoice_line(invoice_id, idx, source, name, note, unit, "
-	"qty_milli, price_cents, vat_bp, net_cents, period_start, period_end) "
-	"VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)";
+    "INSERT INTO invoice_line(invoice_id, idx, source, name, note, unit, "
+    "qty_milli, price_cents, vat_bp, net_cents, period_start, period_end) "
+    "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)";
 
 static int
 party_insert(struct cg_store *s, int64_t id, const char *role,
-	     const struct cg_party *p)
+             const struct cg_party *p)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_PARTY_ADD);
 	if (st == NULL)
 		return -1;
-	const char *v[] = {p->name,     p->street, p->postcode, p->city,
-			   p->country,  p->vat_id, p->tax_number, p->email,
-			   p->phone,    p->contact, p->iban,      p->bic,
-			   p->buyer_ref};
+	const char *v[] = {p->name,     p->street,  p->postcode,   p->city,
+	                   p->country,  p->vat_id,  p->tax_number, p->email,
+	                   p->phone,    p->contact, p->iban,       p->bic,
+	                   p->buyer_ref};
 	sqlite3_bind_int64(st, 1, id);
 	db_bind_text(st, 2, role);
 	for (int i = 0; i < 13; i++)
@@ -581,7 +583,7 @@ party_insert(struct cg_store *s, int64_t id, const char *role,
 
 static int
 line_insert(struct cg_store *s, int64_t id, int idx,
-	    const struct cg_invoice_line *l)
+            const struct cg_invoice_line *l)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_LINE_ADD);
 	if (st == NULL)
@@ -622,7 +624,7 @@ cg_store_invoice_insert(struct cg_store *s, struct cg_invoice *inv)
 	db_bind_id(st, 13, inv->cancels);
 	db_bind_text(st, 14, inv->reason);
 	sqlite3_bind_blob(st, 15, inv->xml, (int)inv->xml_len,
-			  SQLITE_TRANSIENT);
+	                  SQLITE_TRANSIENT);
 	db_bind_text(st, 16, inv->text_body);
 	db_bind_text(st, 17, inv->html_body);
 	inv->created = cg_now();
@@ -639,10 +641,11 @@ cg_store_invoice_insert(struct cg_store *s, struct cg_invoice *inv)
 	return 0;
 }
 
-#define INVOICE_COLS "i.id, i.number, i.type_code, i.seller, i.buyer_id, " \
-		     "i.issue_day, i.due_day, i.period_start, i.period_end, " \
-		     "i.currency, i.net_cents, i.vat_cents, i.gross_cents, " \
-		     "i.cancels, c.number, c.issue_day, i.reason, i.created"
+#define INVOICE_COLS                                                           \
+	"i.id, i.number, i.type_code, i.seller, i.buyer_id, "                  \
+	"i.issue_day, i.due_day, i.period_start, i.period_end, "               \
+	"i.currency, i.net_cents, i.vat_cents, i.gross_cents, "                \
+	"i.cancels, c.number, c.issue_day, i.reason, i.created"
 
 static void
 invoice_head_read(sqlite3_stmt *st, struct cg_invoice *inv)
@@ -669,9 +672,9 @@ invoice_head_read(sqlite3_stmt *st, struct cg_invoice *inv)
 }
 
 static const char SQL_PARTIES[] =
-	"SELECT role, name, street, postcode, city, country, vat_id, "
-	"tax_number, email, phone, contact, iban, bic, buyer_ref "
-	"FROM invoice_party WHERE invoice_id = ?1";
+    "SELECT role, name, street, postcode, city, country, vat_id, "
+    "tax_number, email, phone, contact, iban, bic, buyer_ref "
+    "FROM invoice_party WHERE invoice_id = ?1";
 
 static void
 party_row(sqlite3_stmt *st, void *arg)
@@ -679,20 +682,20 @@ party_row(sqlite3_stmt *st, void *arg)
 	struct cg_invoice *inv = arg;
 	const unsigned char *role = sqlite3_column_text(st, 0);
 	struct cg_party *p = role && strcmp((const char *)role, "seller") == 0
-				     ? &inv->seller_party
-				     : &inv->buyer_party;
-	char **f[] = {&p->name,    &p->street,  &p->postcode, &p->city,
-		      &p->country, &p->vat_id,  &p->tax_number, &p->email,
-		      &p->phone,   &p->contact, &p->iban,     &p->bic,
-		      &p->buyer_ref};
+	                         ? &inv->seller_party
+	                         : &inv->buyer_party;
+	char **f[] = {&p->name,     &p->street,  &p->postcode,   &p->city,
+	              &p->country,  &p->vat_id,  &p->tax_number, &p->email,
+	              &p->phone,    &p->contact, &p->iban,       &p->bic,
+	              &p->buyer_ref};
 	for (int i = 0; i < 13; i++)
 		*f[i] = db_col_text(st, 1 + i);
 }
 
 static const char SQL_LINES[] =
-	"SELECT source, name, note, unit, qty_milli, price_cents, vat_bp, "
-	"net_cents, period_start, period_end FROM invoice_line "
-	"WHERE invoice_id = ?1 ORDER BY idx";
+    "SELECT source, name, note, unit, qty_milli, price_cents, vat_bp, "
+    "net_cents, period_start, period_end FROM invoice_line "
+    "WHERE invoice_id = ?1 ORDER BY idx";
 
 static void
 line_row(sqlite3_stmt *st, void *arg)
@@ -713,7 +716,7 @@ line_row(sqlite3_stmt *st, void *arg)
 }
 
 static const char SQL_DOCS[] =
-	"SELECT xml, text_body, html_body FROM invoice WHERE id = ?1";
+    "SELECT xml, text_body, html_body FROM invoice WHERE id = ?1";
 
 static int
 invoice_rest(struct cg_store *s, struct cg_invoice *inv)
@@ -744,7 +747,7 @@ invoice_rest(struct cg_store *s, struct cg_invoice *inv)
 
 static int
 invoice_load(struct cg_store *s, sqlite3_stmt *st, const char *what,
-	     struct cg_invoice *out)
+             struct cg_invoice *out)
 {
 	memset(out, 0, sizeof *out);
 	if (st == NULL)
@@ -765,15 +768,15 @@ invoice_load(struct cg_store *s, sqlite3_stmt *st, const char *what,
 }
 
 static const char SQL_INVOICE_BY_NUMBER[] =
-	"SELECT " INVOICE_COLS " FROM invoice i LEFT JOIN invoice c "
-	"ON c.id = i.cancels WHERE i.number = ?1";
+    "SELECT " INVOICE_COLS " FROM invoice i LEFT JOIN invoice c "
+    "ON c.id = i.cancels WHERE i.number = ?1";
 static const char SQL_INVOICE_BY_ID[] =
-	"SELECT " INVOICE_COLS " FROM invoice i LEFT JOIN invoice c "
-	"ON c.id = i.cancels WHERE i.id = ?1";
+    "SELECT " INVOICE_COLS " FROM invoice i LEFT JOIN invoice c "
+    "ON c.id = i.cancels WHERE i.id = ?1";
 
 int
 cg_store_invoice_get(struct cg_store *s, const char *number,
-		     struct cg_invoice *out)
+                     struct cg_invoice *out)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_INVOICE_BY_NUMBER);
 	if (st)
@@ -791,7 +794,7 @@ cg_store_invoice_get_id(struct cg_store *s, int64_t id, struct cg_invoice *out)
 }
 
 static const char SQL_CANCELLED_BY[] =
-	"SELECT number FROM invoice WHERE cancels = ?1";
+    "SELECT number FROM invoice WHERE cancels = ?1";
 
 int
 cg_store_invoice_cancelled_by(struct cg_store *s, int64_t id, char **number)
@@ -805,8 +808,9 @@ cg_store_invoice_cancelled_by(struct cg_store *s, int64_t id, char **number)
 	if (rc == SQLITE_ROW)
 		*number = db_col_text(st, 0);
 	db_done(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
-						     : db_fail(s, "credit note");
+	return rc == SQLITE_ROW || rc == SQLITE_DONE
+	           ? 0
+	           : db_fail(s, "credit note");
 }
 
 struct invoice_acc {
@@ -823,12 +827,12 @@ invoice_row(sqlite3_stmt *st, void *arg)
 }
 
 static const char SQL_INVOICE_LIST[] =
-	"SELECT " INVOICE_COLS " FROM invoice i LEFT JOIN invoice c "
-	"ON c.id = i.cancels WHERE ?1 IS NULL OR i.seller = ?1 ORDER BY i.id";
+    "SELECT " INVOICE_COLS " FROM invoice i LEFT JOIN invoice c "
+    "ON c.id = i.cancels WHERE ?1 IS NULL OR i.seller = ?1 ORDER BY i.id";
 
 int
 cg_store_invoice_list(struct cg_store *s, const char *seller,
-		      struct cg_invoice **out, size_t *n)
+                      struct cg_invoice **out, size_t *n)
 {
 	struct invoice_acc a = {NULL, 0};
 	sqlite3_stmt *st = db_stmt(s, SQL_INVOICE_LIST);
@@ -841,12 +845,12 @@ cg_store_invoice_list(struct cg_store *s, const char *seller,
 }
 
 static const char SQL_INVOICE_NOTICE_ADD[] =
-	"INSERT INTO invoice_notice(notice_id, invoice_id, asset) "
-	"VALUES (?1, ?2, ?3)";
+    "INSERT INTO invoice_notice(notice_id, invoice_id, asset) "
+    "VALUES (?1, ?2, ?3)";
 
 int
 cg_store_invoice_notice_add(struct cg_store *s, int64_t notice_id,
-			    int64_t invoice_id, const char *asset)
+                            int64_t invoice_id, const char *asset)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_INVOICE_NOTICE_ADD);
 	if (st == NULL)
@@ -858,11 +862,11 @@ cg_store_invoice_notice_add(struct cg_store *s, int64_t notice_id,
 }
 
 static const char SQL_NOTICE_INVOICE[] =
-	"SELECT invoice_id, asset FROM invoice_notice WHERE notice_id = ?1";
+    "SELECT invoice_id, asset FROM invoice_notice WHERE notice_id = ?1";
 
 int
 cg_store_notice_invoice(struct cg_store *s, int64_t notice_id,
-			int64_t *invoice_id, char **asset)
+                        int64_t *invoice_id, char **asset)
 {
 	*invoice_id = 0;
 	*asset = NULL;
@@ -882,10 +886,10 @@ cg_store_notice_invoice(struct cg_store *s, int64_t notice_id,
 }
 
 static const char SQL_RUN_BEGIN[] =
-	"INSERT INTO invoice_run(period, started) VALUES (?1, ?2) "
-	"ON CONFLICT DO NOTHING";
+    "INSERT INTO invoice_run(period, started) VALUES (?1, ?2) "
+    "ON CONFLICT DO NOTHING";
 static const char SQL_RUN_FINISH[] =
-	"UPDATE invoice_run SET finished = ?2 WHERE period = ?1";
+    "UPDATE invoice_run SET finished = ?2 WHERE period = ?1";
 
 int
 cg_store_invoice_run_begin(struct cg_store *s, const char *period)
@@ -912,8 +916,8 @@ cg_store_invoice_run_finish(struct cg_store *s, const char *period)
 }
 
 static const char SQL_RUN_DONE[] =
-	"SELECT count(*) FROM invoice_run WHERE period = ?1 AND "
-	"finished IS NOT NULL";
+    "SELECT count(*) FROM invoice_run WHERE period = ?1 AND "
+    "finished IS NOT NULL";
 
 int
 cg_store_invoice_run_done(struct cg_store *s, const char *period)

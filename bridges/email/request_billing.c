@@ -22,8 +22,9 @@ time_cmd(struct cg_gateway *gw, const char *sender, const char *arg,
 		r++;
 	size_t b = strcspn(r, " \t");
 	if (a == 0 || b == 0) {
-		cg_buf_puts(reply, "time: send \"time HOURS RATE_CODE [NOTE]\", "
-		                   "e.g. \"time 1.5 DEV pairing\".\n");
+		cg_buf_puts(reply,
+		            "time: send \"time HOURS RATE_CODE [NOTE]\", "
+		            "e.g. \"time 1.5 DEV pairing\".\n");
 		return "time refused: usage";
 	}
 	char *hours = cg_strndup(arg, a), *rate = cg_strndup(r, b);
@@ -36,8 +37,9 @@ time_cmd(struct cg_gateway *gw, const char *sender, const char *arg,
 	if (rc == CG_BILL_OK)
 		cg_buf_printf(reply, "time: recorded %s\n", msg);
 	else
-		cg_buf_printf(reply, "time: refused: %s.  Nothing was "
-		                     "recorded.\n",
+		cg_buf_printf(reply,
+		              "time: refused: %s.  Nothing was "
+		              "recorded.\n",
 		              err);
 	free(msg);
 	free(err);
@@ -53,8 +55,8 @@ buy_cmd(struct cg_gateway *gw, const char *sender, const char *arg,
 	char *code = cg_strndup(arg, strcspn(arg, " \t"));
 	int64_t id = cg_store_contact_find(gw->store, CG_ID_EMAIL, sender);
 	char *msg = NULL, *err = NULL;
-	int rc = id == 0 ? CG_BILL_BAD
-	                 : cg_billing_buy(gw, id, code, &msg, &err);
+	int rc =
+	    id == 0 ? CG_BILL_BAD : cg_billing_buy(gw, id, code, &msg, &err);
 	if (rc == CG_BILL_OK)
 		cg_buf_printf(reply, "buy %s: %s\n", code, msg);
 	else

@@ -22,8 +22,8 @@ static const char *
 asker_jid(struct xmpp_bridge *xb, const char *asker)
 {
 	const char *slash = asker ? strchr(asker, '/') : NULL;
-	char *room_jid = slash ? cg_strndup(asker, (size_t)(slash - asker))
-	                       : NULL;
+	char *room_jid =
+	    slash ? cg_strndup(asker, (size_t)(slash - asker)) : NULL;
 	struct xmpp_room *r = muc_room(xb, room_jid);
 	free(room_jid);
 	const struct xmpp_occupant *o = r ? muc_occupant(r, slash + 1) : NULL;
@@ -56,8 +56,8 @@ time_cmd(struct xmpp_bridge *xb, const char *jid, const char *arg)
 	const char *note;
 	if (split_time(arg, &hours, &rate, &note) != 0)
 		return cg_strdup("Usage: !time HOURS RATE_CODE [NOTE]");
-	int rc = cg_billing_time_log(xb->gw, jid, hours, rate, NULL, note,
-	                             NULL, &msg, &err);
+	int rc = cg_billing_time_log(xb->gw, jid, hours, rate, NULL, note, NULL,
+	                             &msg, &err);
 	out = rc == CG_BILL_OK ? cg_asprintf("!time: recorded %s", msg)
 	                       : cg_asprintf("!time: refused: %s", err);
 	cg_info("xmpp: !time by %s: %s", jid, rc == CG_BILL_OK ? msg : err);
@@ -100,9 +100,10 @@ commands_billing(struct xmpp_bridge *xb, const char *asker, const char *cmd,
 	const char *jid = asker_jid(xb, asker);
 	char *out;
 	if (jid == NULL)
-		out = cg_asprintf("!%s needs your real JID to be visible in the "
-		                  "room; nothing was recorded.",
-		                  cmd);
+		out =
+		    cg_asprintf("!%s needs your real JID to be visible in the "
+		                "room; nothing was recorded.",
+		                cmd);
 	else if (!xb->gw->cfg->billing.present)
 		out = cg_asprintf("!%s: billing is not configured here.", cmd);
 	else

@@ -15,8 +15,8 @@ struct xmpp_bridge;
 
 /* 1 when cmd is a billing command (handled and answered), else 0.
  * reply(xb, asker, text) sends the private answer. */
-int commands_billing(struct xmpp_bridge *xb, const char *asker,
-                     const char *cmd, const char *arg,
+int commands_billing(struct xmpp_bridge *xb, const char *asker, const char *cmd,
+                     const char *arg,
                      void (*reply)(struct xmpp_bridge *, const char *,
                                    const char *));
 

@@ -44,16 +44,21 @@ billing_config(struct cg_config *cfg)
 	s->nworkers = 1;
 	b->rates = cg_calloc(1, sizeof *b->rates);
 	b->nrates = 1;
-	b->rates[0] = (struct cg_cfg_rate){
-	    .code = cg_strdup("DEV"), .name = cg_strdup("Development"),
-	    .unit = cg_strdup("HUR"), .seller = cg_strdup("coop"),
-	    .buyer = cg_strdup("bob@example.org"), .price_cents = 8000,
-	    .vat_bp = 1900};
+	b->rates[0] =
+	    (struct cg_cfg_rate){.code = cg_strdup("DEV"),
+	                         .name = cg_strdup("Development"),
+	                         .unit = cg_strdup("HUR"),
+	                         .seller = cg_strdup("coop"),
+	                         .buyer = cg_strdup("bob@example.org"),
+	                         .price_cents = 8000,
+	                         .vat_bp = 1900};
 	b->plans = cg_calloc(1, sizeof *b->plans);
 	b->nplans = 1;
-	b->plans[0] = (struct cg_cfg_plan){
-	    .code = cg_strdup("SUPPORT"), .name = cg_strdup("Supporter"),
-	    .seller = cg_strdup("coop"), .price_cents = 1000, .vat_bp = 700};
+	b->plans[0] = (struct cg_cfg_plan){.code = cg_strdup("SUPPORT"),
+	                                   .name = cg_strdup("Supporter"),
+	                                   .seller = cg_strdup("coop"),
+	                                   .price_cents = 1000,
+	                                   .vat_bp = 700};
 }
 
 static void
@@ -62,8 +67,8 @@ buyer(struct fixture *f, const char *addr, int with_data)
 	fixture_member(f, addr, CG_LAYER_MEMBER, "dev", CG_DELIVERY_EACH);
 	if (!with_data)
 		return;
-	struct cg_billing_data d = {"Straße 1", "10623", "Berlin", "DE", NULL,
-				    NULL, NULL};
+	struct cg_billing_data d = {"Straße 1", "10623", "Berlin", "DE",
+	                            NULL,       NULL,    NULL};
 	int64_t id = cg_store_contact_find(f->gw.store, CG_ID_EMAIL, addr);
 	assert_int_equal(cg_store_billing_data_set(f->gw.store, id, &d), 0);
 }
@@ -74,7 +79,7 @@ setup(void)
 	struct fixture *f = fixture_new();
 	billing_config(&f->cfg);
 	fixture_member(f, "alice@example.org", CG_LAYER_CORE, "dev",
-		       CG_DELIVERY_EACH);
+	               CG_DELIVERY_EACH);
 	buyer(f, "bob@example.org", 1);
 	return f;
 }
@@ -86,8 +91,8 @@ save_xml(const struct cg_invoice *inv)
 	if (dir == NULL || *dir == '\0')
 		return;
 	static int seq;
-	char *path = cg_asprintf("%s/store-%02d-%s.xml", dir, ++seq,
-				 inv->number);
+	char *path =
+	    cg_asprintf("%s/store-%02d-%s.xml", dir, ++seq, inv->number);
 	FILE *fp = fopen(path, "wb");
 	assert_non_null(fp);
 	fwrite(inv->xml, 1, inv->xml_len, fp);
@@ -104,11 +109,11 @@ load(struct fixture *f, const char *number, struct cg_invoice *inv)
 
 static void
 log_time(struct fixture *f, const char *hours, const char *buyer_addr,
-	 const char *day)
+         const char *day)
 {
 	char *msg = NULL, *err = NULL;
 	int rc = cg_billing_time_log(&f->gw, "alice@example.org", hours, "DEV",
-				     buyer_addr, "pairing", day, &msg, &err);
+	                             buyer_addr, "pairing", day, &msg, &err);
 	if (rc != CG_BILL_OK)
 		fail_msg("time log: %s", err);
 	free(msg);
@@ -128,33 +133,36 @@ test_time_log_refuses_bad_input_and_changes_nothing(void **state)
 {
 	struct fixture *f = setup();
 	const char *bad[][3] = {
-	    {"alice@example.org", "0", "DEV"},  {"alice@example.org", "-1", "DEV"},
-	    {"alice@example.org", "x", "DEV"},  {"alice@example.org", "24.5", "DEV"},
+	    {"alice@example.org", "0", "DEV"},
+	    {"alice@example.org", "-1", "DEV"},
+	    {"alice@example.org", "x", "DEV"},
+	    {"alice@example.org", "24.5", "DEV"},
 	    {"alice@example.org", "1.2345", "DEV"},
-	    {"alice@example.org", "1", "NOPE"}, {"bob@example.org", "1", "DEV"},
+	    {"alice@example.org", "1", "NOPE"},
+	    {"bob@example.org", "1", "DEV"},
 	    {"nobody@example.org", "1", "DEV"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		char *msg = NULL, *err = NULL;
-		assert_int_equal(cg_billing_time_log(&f->gw, bad[i][0], bad[i][1],
-						     bad[i][2], NULL, NULL, NULL,
-						     &msg, &err),
-				 CG_BILL_BAD);
+		assert_int_equal(cg_billing_time_log(&f->gw, bad[i][0],
+		                                     bad[i][1], bad[i][2], NULL,
+		                                     NULL, NULL, &msg, &err),
+		                 CG_BILL_BAD);
 		assert_non_null(err);
 		free(err);
 	}
 	char *msg = NULL, *err = NULL;
 	assert_int_equal(cg_billing_time_log(&f->gw, "alice@example.org", "1",
-					     "DEV", NULL, NULL, "2999-01-01",
-					     &msg, &err),
-			 CG_BILL_BAD);
+	                                     "DEV", NULL, NULL, "2999-01-01",
+	                                     &msg, &err),
+	                 CG_BILL_BAD);
 	assert_non_null(strstr(err, "future"));
 	free(err);
 	struct cg_billable *v;
 	size_t n;
-	assert_int_equal(cg_store_unbilled(f->gw.store, "2000-01-01",
-					   "2999-12-31", &v, &n),
-			 0);
+	assert_int_equal(
+	    cg_store_unbilled(f->gw.store, "2000-01-01", "2999-12-31", &v, &n),
+	    0);
 	assert_int_equal(n, 0);
 	cg_billables_free(v, n);
 	fixture_free(f);
@@ -166,11 +174,11 @@ test_subscription_bills_pro_rata_by_day(void **state)
 	struct fixture *f = setup();
 	char *err = NULL;
 	assert_int_equal(cg_billing_plan_start(&f->gw, "bob@example.org",
-					       "SUPPORT", "2025-10-10", &err),
-			 CG_BILL_OK);
+	                                       "SUPPORT", "2025-10-10", &err),
+	                 CG_BILL_OK);
 	assert_int_equal(cg_billing_plan_stop(&f->gw, "bob@example.org",
-					      "SUPPORT", "2025-12-16", &err),
-			 CG_BILL_OK);
+	                                      "SUPPORT", "2025-12-16", &err),
+	                 CG_BILL_OK);
 	const char *periods[] = {"2025-10", "2025-11", "2025-12"};
 	/* 22/31 x 10.00 = 7.0967 -> 7.10; 30/30; 16/31 x 10.00 = 5.16 */
 	const int64_t price[] = {710, 1000, 516};
@@ -229,16 +237,16 @@ test_run_bills_each_entry_once_and_skips_incomplete_buyers(void **state)
 	struct cg_outbox_row *rows;
 	size_t nrows;
 	assert_int_equal(cg_store_outbox_due(f->gw.store, "email",
-					     cg_now_ms() + 1000, 100, &rows,
-					     &nrows),
-			 0);
+	                                     cg_now_ms() + 1000, 100, &rows,
+	                                     &nrows),
+	                 0);
 	assert_int_equal(nrows, 1);
 	assert_string_equal(rows[0].destination, "bob@example.org");
 	int64_t iid;
 	char *asset;
 	assert_int_equal(cg_store_notice_invoice(f->gw.store, rows[0].notice_id,
-						 &iid, &asset),
-			 1);
+	                                         &iid, &asset),
+	                 1);
 	assert_int_equal(iid, inv.id);
 	cg_outbox_rows_free(rows, nrows);
 	cg_invoice_free(&inv);
@@ -276,7 +284,7 @@ test_store_refuses_to_change_issued_invoices(void **state)
 	for (size_t i = 0; i < sizeof sql / sizeof *sql; i++) {
 		char *msg = NULL;
 		assert_int_not_equal(sqlite3_exec(db, sql[i], NULL, NULL, &msg),
-				     SQLITE_OK);
+		                     SQLITE_OK);
 		assert_non_null(strstr(msg, "issued invoices never change"));
 		sqlite3_free(msg);
 	}
@@ -296,9 +304,9 @@ test_cancel_issues_a_credit_note_referencing_the_invoice(void **state)
 	assert_int_equal(cg_store_invoice_list(f->gw.store, NULL, &v, &n), 0);
 	char *number = cg_strdup(v[0].number), *credit = NULL, *err = NULL;
 	cg_invoices_free(v, n);
-	assert_int_equal(cg_billing_cancel(&f->gw, number, "wrong hours",
-					   &credit, &err),
-			 CG_BILL_OK);
+	assert_int_equal(
+	    cg_billing_cancel(&f->gw, number, "wrong hours", &credit, &err),
+	    CG_BILL_OK);
 	struct cg_invoice cn;
 	load(f, credit, &cn);
 	assert_int_equal(cn.type_code, 381);
@@ -307,18 +315,18 @@ test_cancel_issues_a_credit_note_referencing_the_invoice(void **state)
 	assert_non_null(strstr((char *)cn.xml, "<cac:BillingReference>"));
 	/* the next number of the series, no gap */
 	assert_int_equal(atoi(strrchr(credit, '-') + 1),
-			 atoi(strrchr(number, '-') + 1) + 1);
+	                 atoi(strrchr(number, '-') + 1) + 1);
 	/* twice, a credit note, an unknown number: refused */
 	char *c2 = NULL;
 	assert_int_equal(cg_billing_cancel(&f->gw, number, "x", &c2, &err),
-			 CG_BILL_BAD);
+	                 CG_BILL_BAD);
 	free(err);
 	assert_int_equal(cg_billing_cancel(&f->gw, credit, "x", &c2, &err),
-			 CG_BILL_BAD);
+	                 CG_BILL_BAD);
 	free(err);
-	assert_int_equal(cg_billing_cancel(&f->gw, "EX-1999-0001", "x", &c2,
-					   &err),
-			 CG_BILL_BAD);
+	assert_int_equal(
+	    cg_billing_cancel(&f->gw, "EX-1999-0001", "x", &c2, &err),
+	    CG_BILL_BAD);
 	free(err);
 	cg_invoice_free(&cn);
 	free(credit);
@@ -369,7 +377,7 @@ test_two_processes_running_at_once_number_gaplessly(void **state)
 	size_t n;
 	assert_int_equal(cg_store_invoice_list(f->gw.store, NULL, &v, &n), 0);
 	assert_int_equal(n, 2 * BUYERS); /* each entry billed once */
-	for (size_t i = 0; i < n; i++) /* 1, 2, ... in order of issue */
+	for (size_t i = 0; i < n; i++)   /* 1, 2, ... in order of issue */
 		assert_int_equal(atoi(strrchr(v[i].number, '-') + 1), i + 1);
 	cg_invoices_free(v, n);
 	fixture_free(f);
@@ -395,14 +403,13 @@ test_invoice_mail_has_text_html_and_the_xml(void **state)
 	struct cg_outbox_row *rows;
 	size_t nrows;
 	assert_int_equal(cg_store_outbox_due(f->gw.store, "email",
-					     cg_now_ms() + 1000, 10, &rows,
-					     &nrows),
-			 0);
+	                                     cg_now_ms() + 1000, 10, &rows,
+	                                     &nrows),
+	                 0);
 	assert_int_equal(nrows, 1);
 	struct cg_notice no;
-	assert_int_equal(cg_store_notice_get(f->gw.store, rows[0].notice_id,
-					     &no),
-			 0);
+	assert_int_equal(
+	    cg_store_notice_get(f->gw.store, rows[0].notice_id, &no), 0);
 	char *raw = NULL, *err = NULL;
 	size_t len;
 	assert_int_equal(email_invoice_mail(&f->gw, &no, &raw, &len, &err), 1);
@@ -429,19 +436,24 @@ test_config_billing_errors_name_the_line(void **state)
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
 	static const char text[] =
-	    "gateway = { domain = \"lists.example.org\"; data_dir = \"/tmp\"; };\n"
+	    "gateway = { domain = \"lists.example.org\"; data_dir = \"/tmp\"; "
+	    "};\n"
 	    "billing = {\n"
-	    "  sellers = ( { code = \"coop\"; name = \"Example eG\";\n"      /* 3 */
-	    "      street = \"Hauptstr. 1\"; postcode = \"10115\"; city = \"B\";\n"
-	    "      country = \"DE\"; email = \"b@example.org\"; phone = \"1\";\n"
+	    "  sellers = ( { code = \"coop\"; name = \"Example eG\";\n" /* 3 */
+	    "      street = \"Hauptstr. 1\"; postcode = \"10115\"; city = "
+	    "\"B\";\n"
+	    "      country = \"DE\"; email = \"b@example.org\"; phone = "
+	    "\"1\";\n"
 	    "      contact = \"Office\";\n"
-	    "      iban = \"DE03120300000000202051\"; } );\n"                    /* 7 */
-	    "  rates = ( { code = \"DEV\"; name = \"Dev\"; price = \"80.001\";\n" /* 8 */
-	    "      seller = \"nope\"; } );\n"                                    /* 9 */
+	    "      iban = \"DE03120300000000202051\"; } );\n" /* 7 */
+	    "  rates = ( { code = \"DEV\"; name = \"Dev\"; price = "
+	    "\"80.001\";\n"                   /* 8 */
+	    "      seller = \"nope\"; } );\n" /* 9 */
 	    "  plans = ( { code = \"P\"; name = \"Plan\"; price = \"10.00\";\n"
 	    "      vat = \"19\"; seller = \"coop\"; } );\n"
 	    "};\n";
-	assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+	assert_int_equal(write(fd, text, sizeof text - 1),
+	                 (ssize_t)(sizeof text - 1));
 	close(fd);
 	struct cg_config cfg;
 	struct cg_config_errors errs;
@@ -456,10 +468,11 @@ test_config_billing_errors_name_the_line(void **state)
 		int found = 0;
 		for (size_t i = 0; i < errs.n; i++)
 			found |= errs.v[i].line == atoi(want[w][0]) &&
-				 strstr(errs.v[i].message, want[w][1]) != NULL;
+			         strstr(errs.v[i].message, want[w][1]) != NULL;
 		if (!found) {
 			cg_config_errors_print(&errs, stderr);
-			fail_msg("no error at line %s: %s", want[w][0], want[w][1]);
+			fail_msg("no error at line %s: %s", want[w][0],
+			         want[w][1]);
 		}
 	}
 	assert_int_equal(errs.n, 4);
@@ -472,14 +485,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_time_log_refuses_bad_input_and_changes_nothing),
+	    cmocka_unit_test(
+	        test_time_log_refuses_bad_input_and_changes_nothing),
 	    cmocka_unit_test(test_subscription_bills_pro_rata_by_day),
 	    cmocka_unit_test(
-		test_run_bills_each_entry_once_and_skips_incomplete_buyers),
+	        test_run_bills_each_entry_once_and_skips_incomplete_buyers),
 	    cmocka_unit_test(test_store_refuses_to_change_issued_invoices),
 	    cmocka_unit_test(
-		test_cancel_issues_a_credit_note_referencing_the_invoice),
-	    cmocka_unit_test(test_two_processes_running_at_once_number_gaplessly),
+	        test_cancel_issues_a_credit_note_referencing_the_invoice),
+	    cmocka_unit_test(
+	        test_two_processes_running_at_once_number_gaplessly),
 	    cmocka_unit_test(test_invoice_mail_has_text_html_and_the_xml),
 	    cmocka_unit_test(test_config_billing_errors_name_the_line),
 	};

@@ -30,8 +30,10 @@ test_money_parse_is_strict_about_decimals(void **state)
 	assert_int_equal(c, 700);
 	assert_int_equal(cg_money_parse("-3.10", &c), 0);
 	assert_int_equal(c, -310);
-	const char *bad[] = {"80.001", "", ".", "5.", "1e3", " 5", "5 ",
-			     "1,50", "--1", "99999999999999999999", NULL};
+	const char *bad[] = {
+	    "80.001", "",   ".",    "5.",  "1e3",
+	    " 5",     "5 ", "1,50", "--1", "99999999999999999999",
+	    NULL};
 	for (int i = 0; bad[i]; i++)
 		assert_int_equal(cg_money_parse(bad[i], &c), -1);
 	int64_t q;
@@ -63,9 +65,9 @@ test_money_formats_and_rounds_half_up(void **state)
 	/* 0.333 h x 10.00 = 3.33; 0.125 x 0.10 = 0.0125 -> 0.01; half: up */
 	assert_int_equal(cg_line_net(333, 1000), 333);
 	assert_int_equal(cg_line_net(125, 10), 1);
-	assert_int_equal(cg_line_net(500, 1), 1);    /* 0.5 cent -> 1 */
+	assert_int_equal(cg_line_net(500, 1), 1); /* 0.5 cent -> 1 */
 	assert_int_equal(cg_line_net(499, 1), 0);
-	assert_int_equal(cg_vat_of(250, 1900), 48);  /* 47.5 -> 48 */
+	assert_int_equal(cg_vat_of(250, 1900), 48); /* 47.5 -> 48 */
 	assert_int_equal(cg_vat_of(-250, 1900), -48);
 	assert_int_equal(cg_div_round(-5, 10), -1);
 }
@@ -169,7 +171,8 @@ test_totals_many_lines_mixed_rates(void **state)
 		else if (l->vat_bp == 700)
 			vat7 += l->net_cents;
 	}
-	int64_t vat = (vat19 * 1900 + 5000) / 10000 + (vat7 * 700 + 5000) / 10000;
+	int64_t vat =
+	    (vat19 * 1900 + 5000) / 10000 + (vat7 * 700 + 5000) / 10000;
 	assert_int_equal(inv.net_cents, net);
 	assert_int_equal(inv.vat_cents, vat);
 	assert_int_equal(inv.gross_cents, net + vat);
@@ -206,17 +209,27 @@ test_ubl_invoice_order_and_escaping(void **state)
 	assert_true(at(s, "<ubl:Invoice") < at(s, CG_XRECHNUNG_ID));
 	/* the UBL 2.1 sequence */
 	const char *order[] = {
-	    "<cbc:CustomizationID>", "<cbc:ID>EX-2024-0001</cbc:ID>",
-	    "<cbc:IssueDate>2024-12-01", "<cbc:DueDate>2024-12-15",
-	    "<cbc:InvoiceTypeCode>380", "<cbc:DocumentCurrencyCode>EUR",
-	    "<cbc:BuyerReference>PO-4711", "<cac:InvoicePeriod>",
+	    "<cbc:CustomizationID>",
+	    "<cbc:ID>EX-2024-0001</cbc:ID>",
+	    "<cbc:IssueDate>2024-12-01",
+	    "<cbc:DueDate>2024-12-15",
+	    "<cbc:InvoiceTypeCode>380",
+	    "<cbc:DocumentCurrencyCode>EUR",
+	    "<cbc:BuyerReference>PO-4711",
+	    "<cac:InvoicePeriod>",
 	    "<cac:AccountingSupplierParty>",
 	    "<cbc:EndpointID schemeID=\"EM\">billing@example.org",
-	    "<cbc:CompanyID>DE123456789", "<cac:Contact>",
-	    "<cac:AccountingCustomerParty>", "<cac:PaymentMeans>",
-	    "<cbc:PaymentMeansCode>58", "<cbc:ID>DE02120300000000202051",
-	    "<cac:PaymentTerms>", "<cac:TaxTotal>", "<cac:LegalMonetaryTotal>",
-	    "<cac:InvoiceLine>", NULL};
+	    "<cbc:CompanyID>DE123456789",
+	    "<cac:Contact>",
+	    "<cac:AccountingCustomerParty>",
+	    "<cac:PaymentMeans>",
+	    "<cbc:PaymentMeansCode>58",
+	    "<cbc:ID>DE02120300000000202051",
+	    "<cac:PaymentTerms>",
+	    "<cac:TaxTotal>",
+	    "<cac:LegalMonetaryTotal>",
+	    "<cac:InvoiceLine>",
+	    NULL};
 	size_t last = 0;
 	for (int i = 0; order[i]; i++) {
 		size_t p = at(s, order[i]);
@@ -229,10 +242,11 @@ test_ubl_invoice_order_and_escaping(void **state)
 	at(s, "Development &amp; &lt;review&gt; 1");
 	at(s, "<cbc:Note>pairing &quot;quotes&quot; é</cbc:Note>");
 	at(s, "<cbc:StreetName>Straße des 17. Juni 1<");
-	at(s, "<cbc:InvoicedQuantity unitCode=\"HUR\">1</cbc:InvoicedQuantity>");
+	at(s,
+	   "<cbc:InvoicedQuantity unitCode=\"HUR\">1</cbc:InvoicedQuantity>");
 	char g[CG_MONEY_TEXT];
 	char *payable = cg_asprintf("<cbc:PayableAmount currencyID=\"EUR\">%s<",
-				    cg_money_fmt(inv.gross_cents, g));
+	                            cg_money_fmt(inv.gross_cents, g));
 	at(s, payable);
 	free(payable);
 	free(x);
@@ -280,8 +294,8 @@ test_text_and_html_bodies_carry_the_figures(void **state)
 	assert_int_equal(cg_invoice_vat_groups(&inv, vg, CG_VAT_GROUPS_MAX), 2);
 	char vl[128], n1[CG_MONEY_TEXT], v1[CG_MONEY_TEXT];
 	snprintf(vl, sizeof vl, "VAT 7 %% on %s: %s EUR",
-		 cg_money_fmt(vg[0].net_cents, n1),
-		 cg_money_fmt(vg[0].vat_cents, v1));
+	         cg_money_fmt(vg[0].net_cents, n1),
+	         cg_money_fmt(vg[0].vat_cents, v1));
 	at(t, vl);
 	at(t, g);
 	char *h = cg_invoice_html(&inv);

@@ -18,6 +18,7 @@
 
 #include "bridges/bridge.h"
 #include "cli/daemon.h"
+#include "gateway/billing.h"
 #include "gateway/gateway.h"
 #include "lib/log.h"
 #include "gateway/loop.h"
@@ -280,6 +281,8 @@ cg_daemon_run(struct cg_config *cfg, int foreground)
 	bridges_start(&gw);
 	/* CRM: held posts expire after 7 days (checked hourly). */
 	cg_onboarding_timer_start(&gw);
+	/* billing: last month's invoices on run_day; rows the CLI queued */
+	cg_billing_timer_start(&gw);
 	cg_info("coopgate %s running: %zu channel(s), data in %s",
 		COOPGATE_VERSION, gw.cfg->nchannels, gw.cfg->gateway.data_dir);
 	if (cg_loop_run(gw.loop) != 0)

@@ -47,6 +47,7 @@
 #include "bridges/email/bounce.h"
 #include "bridges/email/request.h"
 #include "bridges/email/sender_auth.h"
+#include "bridges/email/request_billing.h"
 #include "lib/log.h"
 #include "gateway/msg.h"
 #include "gateway/onboarding.h"
@@ -205,6 +206,8 @@ enum cmd {
 	C_HELP,
 	C_CONFIRM,
 	C_NOMINATE,
+	C_TIME, /* request_billing.c */
+	C_BUY,
 };
 
 static const char *const cmd_names[] = {
@@ -212,6 +215,7 @@ static const char *const cmd_names[] = {
     [C_EACH] = "each",           [C_DIGEST] = "digest",
     [C_NODELIVERY] = "none",     [C_HELP] = "help",
     [C_CONFIRM] = "confirm",     [C_NOMINATE] = "nominate",
+    [C_TIME] = "time",           [C_BUY] = "buy",
 };
 
 struct command {
@@ -248,7 +252,7 @@ parse_line(const char *line, char **arg)
 {
 	*arg = NULL;
 	size_t w = strcspn(line, " \t");
-	for (int c = C_SUBSCRIBE; c <= C_NOMINATE; c++) {
+	for (int c = C_SUBSCRIBE; c <= C_BUY; c++) {
 		if (strlen(cmd_names[c]) != w ||
 		    strncasecmp(line, cmd_names[c], w) != 0)
 			continue;
@@ -258,6 +262,10 @@ parse_line(const char *line, char **arg)
 		if (c == C_CONFIRM) {
 			*arg = read_token(rest);
 			return *arg ? C_CONFIRM : C_NONE;
+		}
+		if (c == C_TIME || c == C_BUY) { /* the rest of the line */
+			*arg = *rest ? cg_strdup(rest) : NULL;
+			return *arg ? (enum cmd)c : C_NONE;
 		}
 		if (c == C_NOMINATE) {
 			/* "nominate ADDRESS [partner|member]": the words,
@@ -290,7 +298,8 @@ add_command(struct commands *cs, enum cmd c, char *arg)
 {
 	for (size_t i = 0; i < cs->n; i++)
 		if (cs->v[i].cmd == c &&
-		    ((c != C_CONFIRM && c != C_NOMINATE) ||
+		    ((c != C_CONFIRM && c != C_NOMINATE && c != C_TIME &&
+		      c != C_BUY) ||
 		     (cs->v[i].arg == NULL && arg == NULL) ||
 		     (cs->v[i].arg && arg && strcmp(cs->v[i].arg, arg) == 0))) {
 			free(arg);
@@ -733,6 +742,23 @@ log_silenced(struct request *rq)
 	cg_buf_free(&b);
 }
 
+/* "time ..." / "buy ...": for an authenticated sender only. */
+static int
+billing_command(struct request *rq, enum cmd c, const char *arg)
+{
+	char *why;
+	if (!sender_authenticated(rq, &why)) {
+		cg_buf_printf(&rq->reply, "%s: %s.  Nothing was recorded.\n",
+		              cmd_names[c], why);
+		free(why);
+		rq->result = "billing command refused: sender not authenticated";
+		return 0;
+	}
+	rq->result = email_billing_command(rq->gw, rq->m->sender_addr,
+	                                   c == C_BUY, arg, &rq->reply);
+	return 0;
+}
+
 static int
 send_reply(struct request *rq)
 {
@@ -801,6 +827,10 @@ handle_request(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 			break;
 		case C_NOMINATE:
 			rc = nominate(&rq, cs.v[i].arg);
+			break;
+		case C_TIME:
+		case C_BUY:
+			rc = billing_command(&rq, cs.v[i].cmd, cs.v[i].arg);
 			break;
 		default:
 			rc = ask_confirmation(&rq, cs.v[i].cmd);

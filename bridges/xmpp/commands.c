@@ -22,10 +22,11 @@
  *   !confirm               release the posts held in the name of the
  *                          asker's contact (real JID) for lack of proof
  *
- * CONTRACT.md also names !time and !search: they answer that they are not
- * available yet.  Must never: write to the store except through a
- * nomination, answer into the room, or show anyone but core a contact's
- * addresses, JIDs, tags, notes, nominators or bounces.
+ * !time and !buy: commands_billing.c.  CONTRACT.md also names !search:
+ * it answers that it is not available yet.  Must never: write to the
+ * store except through a nomination or commands_billing.c, answer into
+ * the room, or show anyone but core a contact's addresses, JIDs, tags,
+ * notes, nominators or bounces.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "bridges/xmpp/commands_billing.h"
 #include "bridges/xmpp/xmpp.h"
 #include "gateway/crm.h"
 #include "gateway/gateway.h"
@@ -51,6 +53,9 @@ static const char HELP[] =
     "!nominate ADDRESS [partner] - (members) nominate someone as member "
     "(or partner)\n"
     "!confirm - send the messages held in your name for confirmation\n"
+    "!time HOURS RATE_CODE [NOTE] - record time you worked\n"
+    "!buy ASSET_CODE - (members) buy a digital asset: invoice and file by "
+    "mail\n"
     "Lines starting with ! are not passed on to the mailing list.";
 
 static void
@@ -323,8 +328,9 @@ commands_run(struct xmpp_bridge *xb, const char *asker, const char *line)
 		nominate(xb, asker, arg);
 	} else if (strcasecmp(cmd, "confirm") == 0) {
 		confirm(xb, asker);
-	} else if (strcasecmp(cmd, "time") == 0 ||
-	           strcasecmp(cmd, "search") == 0) {
+	} else if (commands_billing(xb, asker, cmd, arg, reply)) {
+		/* !time, !buy: commands_billing.c */
+	} else if (strcasecmp(cmd, "search") == 0) {
 		char *t =
 		    cg_asprintf("!%s is not available yet. Try !help.", cmd);
 		reply(xb, asker, t);

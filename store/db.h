@@ -51,6 +51,9 @@ int db_exec(struct cg_store *s, sqlite3_stmt *st, const char *what);
 /* Run a statement returning one int64 in column 0 (0 when no row). */
 int64_t db_scalar(struct cg_store *s, sqlite3_stmt *st, const char *what);
 
+/* Register the cg_stem FTS5 tokenizer (search_tokenizer.c) on s->db. */
+int db_search_register(struct cg_store *s);
+
 const char *db_layer_name(enum cg_layer l);
 enum cg_layer db_layer_parse(const char *s);
 

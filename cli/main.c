@@ -70,6 +70,20 @@ static const struct command commands[] = {
 	 "                                      print \"ID: reason\" per bad one, exit 65\n"
 	 "  box gc [--grace SECONDS]            remove blobs without references\n"
 	 "                                      stored before the grace (24 h)"},
+	{"report", "report run KIND [--channel C] [--period P] [--send]",
+	 "Render a report to stdout: Key: value headline lines, a blank line,\n"
+	 "then the body.  KIND: activity, facilitation, topics, billing.\n"
+	 "  --channel C  one channel (default: all)\n"
+	 "  --period P   YYYY-MM, YYYY-Www or Nd (default 7d: the last 7 days,\n"
+	 "               UTC)\n"
+	 "  --send       send it instead: by mail (text and HTML) to\n"
+	 "               reports.recipients and a summary to the room; a\n"
+	 "               running daemon is woken to send it at once"},
+	{"search", "search WORDS... [--channel C] [--limit N]",
+	 "Search every stored message of both networks, best first: channel,\n"
+	 "thread subject, author, network, date and a snippet.  Word forms\n"
+	 "match (German and English: rechnung finds Rechnungen); the words\n"
+	 "are words, never query syntax.  --limit: 1 to 100 (default 10)."},
 	{NULL, NULL, NULL},
 };
 
@@ -290,6 +304,10 @@ main(int argc, char **argv)
 		return cg_cli_box(argc, argv, path);
 	if (strcmp(cmd, "crm") == 0)
 		return cg_cli_crm(argc, argv, path);
+	if (strcmp(cmd, "report") == 0)
+		return cg_cli_report(argc, argv, path);
+	if (strcmp(cmd, "search") == 0)
+		return cg_cli_search(argc, argv, path);
 	fprintf(stderr, "coopgate: %s: unknown command (see coopgate --help)\n",
 		cmd);
 	return CG_EX_USAGE;

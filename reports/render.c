@@ -14,6 +14,7 @@
 
 #include "lib/util.h"
 #include "reports/report.h"
+#include "store/search.h"
 
 #define BAR_CELLS 30  /* the widest text bar, in characters */
 #define BAR_PX 240    /* the widest HTML bar, in pixels */
@@ -264,5 +265,25 @@ cg_report_summary(const struct cg_report *r)
 			      r->head[i].value);
 	if (r->attention)
 		cg_buf_printf(&b, "\nNeeds attention: %s", r->attention);
+	return cg_buf_steal(&b);
+}
+
+char *
+cg_search_text(const struct cg_search_hit *h, size_t n)
+{
+	struct cg_buf b = CG_BUF_INIT;
+	if (n == 0)
+		cg_buf_puts(&b, "No message found.\n");
+	for (size_t i = 0; i < n; i++) {
+		char day[11];
+		cg_report_date(h[i].date, day);
+		cg_buf_printf(&b, "%zu. [%s] %s - %s (%s, %s)\n   %s\n", i + 1,
+			      h[i].channel ? h[i].channel : "?",
+			      h[i].thread_subject ? h[i].thread_subject
+						  : "(no subject)",
+			      h[i].author ? h[i].author : "?",
+			      h[i].network ? h[i].network : "?", day,
+			      h[i].snippet ? h[i].snippet : "");
+	}
 	return cg_buf_steal(&b);
 }

@@ -123,4 +123,9 @@ char *cg_report_subject(const struct cg_report *r);
 /* One or two lines for the room: the figures that need attention. */
 char *cg_report_summary(const struct cg_report *r);
 
+/* Search hits as text, one numbered entry each: channel, thread
+ * subject, author, network, date, then the snippet. */
+struct cg_search_hit;
+char *cg_search_text(const struct cg_search_hit *h, size_t n);
+
 #endif

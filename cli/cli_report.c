@@ -41,7 +41,7 @@ parse_report(int argc, char **argv, struct report_args *a)
 	};
 	memset(a, 0, sizeof *a);
 	int c;
-	optind = 1;
+	optind = 0; /* 0: re-initialise GNU getopt (main used "+" ordering) */
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'c')
 			a->channel = optarg;
@@ -157,7 +157,7 @@ parse_search(int argc, char **argv, struct search_args *a)
 		{NULL, 0, NULL, 0},
 	};
 	int c;
-	optind = 1;
+	optind = 0; /* 0: re-initialise GNU getopt (main used "+" ordering) */
 	/* '-': words keep their place; "-foo" after "--" is a word too. */
 	while ((c = getopt_long(argc, argv, "-", opts, NULL)) != -1) {
 		if (c == 'c')

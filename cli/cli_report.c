@@ -21,9 +21,9 @@
 #include "store/store.h"
 
 static const char REPORT_USAGE[] =
-	"usage: coopgate report run KIND [--channel C] [--period P] [--send]\n";
+    "usage: coopgate report run KIND [--channel C] [--period P] [--send]\n";
 static const char SEARCH_USAGE[] =
-	"usage: coopgate search WORDS... [--channel C] [--limit N]\n";
+    "usage: coopgate search WORDS... [--channel C] [--limit N]\n";
 
 struct report_args {
 	const char *kind, *channel, *period;
@@ -34,10 +34,10 @@ static int
 parse_report(int argc, char **argv, struct report_args *a)
 {
 	static const struct option opts[] = {
-		{"channel", required_argument, NULL, 'c'},
-		{"period", required_argument, NULL, 'p'},
-		{"send", no_argument, NULL, 's'},
-		{NULL, 0, NULL, 0},
+	    {"channel", required_argument, NULL, 'c'},
+	    {"period", required_argument, NULL, 'p'},
+	    {"send", no_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0},
 	};
 	memset(a, 0, sizeof *a);
 	int c;
@@ -53,9 +53,10 @@ parse_report(int argc, char **argv, struct report_args *a)
 			return -1;
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "coopgate: report run: name one KIND "
-				"(accepted: %s)\n",
-			CG_REPORT_KINDS);
+		fprintf(stderr,
+		        "coopgate: report run: name one KIND "
+		        "(accepted: %s)\n",
+		        CG_REPORT_KINDS);
 		return -1;
 	}
 	a->kind = argv[optind];
@@ -75,12 +76,12 @@ open_store(const struct cg_config *cfg, struct cg_store **s)
 
 static int
 send_report(struct cg_store *s, const struct cg_config *cfg,
-	    const struct cg_report *r, int64_t channel_id)
+            const struct cg_report *r, int64_t channel_id)
 {
 	size_t n;
 	if (cg_reports_send(s, cfg, r, channel_id, 0, cg_now(), &n) < 0) {
 		fprintf(stderr, "coopgate: report %s: cannot store it: %s\n",
-			r->kind, cg_store_errmsg(s));
+		        r->kind, cg_store_errmsg(s));
 		return CG_EX_SOFTWARE;
 	}
 	int woken = cg_daemon_wake(cfg->gateway.data_dir);
@@ -88,7 +89,7 @@ send_report(struct cg_store *s, const struct cg_config *cfg,
 	       "%s\n",
 	       r->kind, r->channel, r->period.label, n,
 	       woken ? "the daemon sends them now"
-		     : "the daemon sends them when it runs");
+	             : "the daemon sends them when it runs");
 	return CG_EX_OK;
 }
 
@@ -112,7 +113,7 @@ report_run(int argc, char **argv, const char *config_path)
 		rc = CG_EX_UNAVAILABLE;
 	else
 		rc = cg_reports_make(s, cfg, a.kind, a.channel, a.period,
-				     cg_now(), &r, &channel_id, &why);
+		                     cg_now(), &r, &channel_id, &why);
 	if (why)
 		fprintf(stderr, "coopgate: %s\n", why);
 	else if (rc == CG_EX_OK && a.send)
@@ -152,9 +153,9 @@ static int
 parse_search(int argc, char **argv, struct search_args *a)
 {
 	static const struct option opts[] = {
-		{"channel", required_argument, NULL, 'c'},
-		{"limit", required_argument, NULL, 'n'},
-		{NULL, 0, NULL, 0},
+	    {"channel", required_argument, NULL, 'c'},
+	    {"limit", required_argument, NULL, 'n'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 	optind = 0; /* 0: re-initialise GNU getopt (main used "+" ordering) */
@@ -166,10 +167,11 @@ parse_search(int argc, char **argv, struct search_args *a)
 			char *end;
 			a->limit = strtol(optarg, &end, 10);
 			if (*end || a->limit < 1 || a->limit > 100) {
-				fprintf(stderr, "coopgate: search: --limit "
-						"%s: a number from 1 to 100 "
-						"expected\n",
-					optarg);
+				fprintf(stderr,
+				        "coopgate: search: --limit "
+				        "%s: a number from 1 to 100 "
+				        "expected\n",
+				        optarg);
 				return -1;
 			}
 		} else if (c == 1)
@@ -184,21 +186,23 @@ parse_search(int argc, char **argv, struct search_args *a)
 
 static int
 search_print(struct cg_store *s, const struct cg_config *cfg,
-	     struct search_args *a)
+             struct search_args *a)
 {
 	int64_t channel_id = 0;
 	if (a->channel) {
-		const struct cg_cfg_channel *ch = cg_config_channel(cfg, a->channel);
+		const struct cg_cfg_channel *ch =
+		    cg_config_channel(cfg, a->channel);
 		channel_id = ch ? cg_store_channel_id(s, ch->name) : 0;
 		if (channel_id == 0) {
-			fprintf(stderr, "coopgate: search: %s: unknown channel "
-					"(see the config's channels)\n",
-				a->channel);
+			fprintf(stderr,
+			        "coopgate: search: %s: unknown channel "
+			        "(see the config's channels)\n",
+			        a->channel);
 			return CG_EX_DATAERR;
 		}
 	}
 	struct cg_search_query q = {cg_buf_str(&a->words), channel_id, 0, 0,
-				    (size_t)a->limit};
+	                            (size_t)a->limit};
 	struct cg_search_hit *h;
 	size_t n;
 	if (cg_store_search(s, &q, &h, &n) != 0) {
@@ -224,9 +228,10 @@ cg_cli_search(int argc, char **argv, const char *config_path)
 	}
 	expr = cg_search_match_expr(cg_buf_str(&a.words));
 	if (expr == NULL) {
-		fprintf(stderr, "coopgate: search: no word to search for "
-				"(letters or digits)\n%s",
-			SEARCH_USAGE);
+		fprintf(stderr,
+		        "coopgate: search: no word to search for "
+		        "(letters or digits)\n%s",
+		        SEARCH_USAGE);
 		goto out;
 	}
 	struct cg_config *cfg = cg_cli_load_config(config_path, &rc);

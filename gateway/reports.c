@@ -34,9 +34,9 @@
 
 int
 cg_reports_make(struct cg_store *s, const struct cg_config *cfg,
-		const char *kind, const char *channel, const char *period,
-		int64_t now, struct cg_report *out, int64_t *channel_id,
-		char **why)
+                const char *kind, const char *channel, const char *period,
+                int64_t now, struct cg_report *out, int64_t *channel_id,
+                char **why)
 {
 	memset(out, 0, sizeof *out);
 	*why = NULL;
@@ -44,7 +44,7 @@ cg_reports_make(struct cg_store *s, const struct cg_config *cfg,
 	const struct cg_report_kind *k = cg_report_kind(kind);
 	if (k == NULL) {
 		*why = cg_asprintf("%s: unknown report kind (accepted: %s)",
-				   kind ? kind : "", CG_REPORT_KINDS);
+		                   kind ? kind : "", CG_REPORT_KINDS);
 		return CG_EX_USAGE;
 	}
 	if (k->build == NULL) {
@@ -52,28 +52,31 @@ cg_reports_make(struct cg_store *s, const struct cg_config *cfg,
 		return CG_EX_UNAVAILABLE;
 	}
 	struct cg_report_params p = {.store = s,
-				     .channel = "all",
-				     .unanswered_after =
-					     cfg->reports.unanswered_after,
-				     .now = now};
+	                             .channel = "all",
+	                             .unanswered_after =
+	                                 cfg->reports.unanswered_after,
+	                             .now = now};
 	if (channel) {
-		const struct cg_cfg_channel *ch = cg_config_channel(cfg, channel);
+		const struct cg_cfg_channel *ch =
+		    cg_config_channel(cfg, channel);
 		p.channel_id = ch ? cg_store_channel_id(s, ch->name) : 0;
 		if (p.channel_id == 0) {
 			*why = cg_asprintf("%s: unknown channel (see the "
-					   "config's channels)", channel);
+			                   "config's channels)",
+			                   channel);
 			return CG_EX_DATAERR;
 		}
 		p.channel = ch->name;
 	}
 	if (cg_period_parse(period, now, &p.period) != 0) {
 		*why = cg_asprintf("%s: malformed period (accepted: %s)",
-				   period, CG_PERIOD_ACCEPTED);
+		                   period, CG_PERIOD_ACCEPTED);
 		return CG_EX_USAGE;
 	}
 	*channel_id = p.channel_id;
 	if (cg_report_build(k, &p, out) != 0) {
-		*why = cg_asprintf("report %s: %s", k->name, cg_store_errmsg(s));
+		*why =
+		    cg_asprintf("report %s: %s", k->name, cg_store_errmsg(s));
 		return CG_EX_SOFTWARE;
 	}
 	return CG_EX_OK;
@@ -125,25 +128,25 @@ static char *
 from_addr(const struct cg_config *cfg, const struct cg_cfg_channel *ch)
 {
 	return ch ? cg_onboarding_request_addr(ch->address)
-		  : cg_asprintf("reports@%s", cfg->gateway.domain);
+	          : cg_asprintf("reports@%s", cfg->gateway.domain);
 }
 
 static int
 mail_copies(struct cg_store *s, const struct cg_config *cfg,
-	    const struct cg_report *r, int64_t report_id, int64_t channel_id,
-	    const struct cg_cfg_channel *ch, size_t *n)
+            const struct cg_report *r, int64_t report_id, int64_t channel_id,
+            const struct cg_cfg_channel *ch, size_t *n)
 {
 	struct addrs a;
 	int rc = recipients(s, cfg, &a);
 	char *text = cg_report_text(r), *subject = cg_report_subject(r);
 	for (size_t i = 0; rc == 0 && i < a.n; i++) {
 		struct cg_notice no = {
-			.channel_id = channel_id,
-			.from_addr = from_addr(cfg, ch),
-			.to_addr = cg_strdup(a.v[i]),
-			.subject = cg_strdup(subject),
-			.body = cg_strdup(text),
-			.auto_submitted = cg_strdup("auto-generated"),
+		    .channel_id = channel_id,
+		    .from_addr = from_addr(cfg, ch),
+		    .to_addr = cg_strdup(a.v[i]),
+		    .subject = cg_strdup(subject),
+		    .body = cg_strdup(text),
+		    .auto_submitted = cg_strdup("auto-generated"),
 		};
 		rc = cg_store_notice_add(s, &no, cfg->gateway.domain);
 		if (rc == 0)
@@ -160,23 +163,23 @@ mail_copies(struct cg_store *s, const struct cg_config *cfg,
 /* The summary to one channel's room (a notice the XMPP bridge posts). */
 static int
 room_summary(struct cg_store *s, const struct cg_config *cfg,
-	     const struct cg_cfg_channel *ch, const struct cg_report *r)
+             const struct cg_cfg_channel *ch, const struct cg_report *r)
 {
 	int64_t id = cg_store_channel_id(s, ch->name);
 	if (!cfg->xmpp.present || ch->room == NULL || id == 0)
 		return 0;
 	char *summary = cg_report_summary(r);
 	struct cg_notice no = {
-		.channel_id = id,
-		.from_addr = from_addr(cfg, ch),
-		.to_addr = cg_strdup(ch->room),
-		.subject = NULL,
-		.body = cg_strdup(summary),
-		.auto_submitted = cg_strdup("auto-generated"),
+	    .channel_id = id,
+	    .from_addr = from_addr(cfg, ch),
+	    .to_addr = cg_strdup(ch->room),
+	    .subject = NULL,
+	    .body = cg_strdup(summary),
+	    .auto_submitted = cg_strdup("auto-generated"),
 	};
 	no.subject = cg_report_subject(r);
 	int rc = cg_store_notice_add_via(s, &no, cfg->gateway.domain, "xmpp",
-					 ch->room);
+	                                 ch->room);
 	cg_notice_free(&no);
 	free(summary);
 	return rc;
@@ -184,16 +187,20 @@ room_summary(struct cg_store *s, const struct cg_config *cfg,
 
 int
 cg_reports_send(struct cg_store *s, const struct cg_config *cfg,
-		const struct cg_report *r, int64_t channel_id, int scheduled,
-		int64_t now, size_t *nrecipients)
+                const struct cg_report *r, int64_t channel_id, int scheduled,
+                int64_t now, size_t *nrecipients)
 {
 	*nrecipients = 0;
 	const struct cg_cfg_channel *ch =
-		channel_id ? cg_config_channel(cfg, r->channel) : NULL;
+	    channel_id ? cg_config_channel(cfg, r->channel) : NULL;
 	char *html = cg_report_html(r);
-	struct cg_report_sent rec = {r->kind, channel_id, r->period.label,
-				     r->period.start, r->period.end,
-				     scheduled, html};
+	struct cg_report_sent rec = {r->kind,
+	                             channel_id,
+	                             r->period.label,
+	                             r->period.start,
+	                             r->period.end,
+	                             scheduled,
+	                             html};
 	int64_t id;
 	int rc = cg_store_begin(s);
 	int added = rc == 0 ? cg_store_report_sent_add(s, &rec, now, &id) : -1;
@@ -232,31 +239,32 @@ static void
 send_due(struct cg_gateway *gw, int64_t instant, int64_t now)
 {
 	static const char *const kinds[] = {"activity", "facilitation",
-					    "topics"};
+	                                    "topics"};
 	struct cg_period week;
 	cg_period_last_week(instant, &week);
 	for (size_t c = 0; c < gw->cfg->nchannels; c++) {
 		const char *chan = gw->cfg->channels[c].name;
 		for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
 			if (cg_store_report_sent_count(gw->store, kinds[k],
-						       week.label) < 0)
+			                               week.label) < 0)
 				return;
 			struct cg_report r;
 			int64_t id;
 			char *why;
 			if (cg_reports_make(gw->store, gw->cfg, kinds[k], chan,
-					    week.label, now, &r, &id, &why) != 0) {
+			                    week.label, now, &r, &id,
+			                    &why) != 0) {
 				cg_error("reports: %s", why);
 				free(why);
 				continue;
 			}
 			size_t n;
 			int sent = cg_reports_send(gw->store, gw->cfg, &r, id,
-						   1, now, &n);
+			                           1, now, &n);
 			if (sent == 1) {
 				cg_info("reports: %s %s %s sent to %zu "
-					"recipient(s)",
-					kinds[k], chan, week.label, n);
+				        "recipient(s)",
+				        kinds[k], chan, week.label, n);
 				gw->outbox_kick = 1;
 			}
 			cg_report_free(&r);
@@ -282,7 +290,7 @@ cg_reports_schedule(struct cg_gateway *gw)
 	if (gw->reports_timer)
 		cg_loop_timer_cancel(gw->loop, gw->reports_timer);
 	gw->reports_timer =
-		cg_loop_timer(gw->loop, next * 1000, schedule_timer, gw);
+	    cg_loop_timer(gw->loop, next * 1000, schedule_timer, gw);
 }
 
 static void
@@ -297,21 +305,21 @@ schedule_timer(struct cg_loop *l, void *arg)
 
 char *
 cg_reports_search_answer(struct cg_store *s, const char *words,
-			 int64_t channel_id, int restricted, int64_t reader,
-			 size_t limit)
+                         int64_t channel_id, int restricted, int64_t reader,
+                         size_t limit)
 {
 	struct cg_search_query q = {words, channel_id, restricted, reader,
-				    limit};
+	                            limit};
 	struct cg_search_hit *h;
 	size_t n;
 	char *expr = cg_search_match_expr(words);
 	free(expr);
 	if (expr == NULL)
 		return cg_strdup("search: give the words to look for, "
-				 "e.g. \"search invoice june\"\n");
+		                 "e.g. \"search invoice june\"\n");
 	if (cg_store_search(s, &q, &h, &n) != 0)
 		return cg_strdup("search: the archive cannot be read now; "
-				 "try again later\n");
+		                 "try again later\n");
 	char *text = cg_search_text(h, n);
 	cg_search_hits_free(h, n);
 	return text;
@@ -319,13 +327,13 @@ cg_reports_search_answer(struct cg_store *s, const char *words,
 
 char *
 cg_reports_answer(struct cg_store *s, const struct cg_config *cfg,
-		  const char *kind, const char *channel, const char *period)
+                  const char *kind, const char *channel, const char *period)
 {
 	struct cg_report r;
 	int64_t id;
 	char *why;
 	if (cg_reports_make(s, cfg, kind, channel, period, cg_now(), &r, &id,
-			    &why) != 0) {
+	                    &why) != 0) {
 		char *line = cg_asprintf("%s\n", why);
 		free(why);
 		return line;

@@ -16,9 +16,9 @@
 #include "reports/report.h"
 #include "store/search.h"
 
-#define BAR_CELLS 30  /* the widest text bar, in characters */
-#define BAR_PX 240    /* the widest HTML bar, in pixels */
-#define CELL_MAX 48   /* a text cell is cut (with "...") beyond this */
+#define BAR_CELLS 30 /* the widest text bar, in characters */
+#define BAR_PX 240   /* the widest HTML bar, in pixels */
+#define CELL_MAX 48  /* a text cell is cut (with "...") beyond this */
 
 /* Characters (code points) of a UTF-8 string. */
 static size_t
@@ -44,7 +44,8 @@ put_cell(struct cg_buf *b, const char *s, size_t max, size_t pad)
 	if (*p) { /* cut: room for "..." */
 		size_t keep = 0, chars = 0;
 		for (const char *q = s; *q; q++) {
-			if (((unsigned char)*q & 0xc0) != 0x80 && ++chars > max - 3)
+			if (((unsigned char)*q & 0xc0) != 0x80 &&
+			    ++chars > max - 3)
 				break;
 			keep++;
 		}
@@ -65,7 +66,7 @@ bar_max(const struct cg_report_section *s)
 	int64_t max = 0;
 	for (size_t r = 0; s->bar_col >= 0 && r < s->nrows; r++) {
 		int64_t v = strtoll(s->cells[r * s->ncols + (size_t)s->bar_col],
-				    NULL, 10);
+		                    NULL, 10);
 		if (v > max)
 			max = v;
 	}
@@ -76,8 +77,8 @@ bar_max(const struct cg_report_section *s)
 static void
 text_bar(struct cg_buf *b, int64_t value, int64_t max)
 {
-	static const char *const EIGHTHS[] = {"", "▏", "▎", "▍",
-					      "▌", "▋", "▊", "▉"};
+	static const char *const EIGHTHS[] = {"",  "▏", "▎", "▍",
+	                                      "▌", "▋", "▊", "▉"};
 	int64_t e = max > 0 ? value * BAR_CELLS * 8 / max : 0;
 	if (value > 0 && e == 0)
 		e = 1;
@@ -146,22 +147,32 @@ esc(struct cg_buf *b, const char *s)
 {
 	for (; s && *s; s++) {
 		switch (*s) {
-		case '<': cg_buf_puts(b, "&lt;"); break;
-		case '>': cg_buf_puts(b, "&gt;"); break;
-		case '&': cg_buf_puts(b, "&amp;"); break;
-		case '"': cg_buf_puts(b, "&quot;"); break;
-		case '\'': cg_buf_puts(b, "&#39;"); break;
-		default: cg_buf_putc(b, *s);
+		case '<':
+			cg_buf_puts(b, "&lt;");
+			break;
+		case '>':
+			cg_buf_puts(b, "&gt;");
+			break;
+		case '&':
+			cg_buf_puts(b, "&amp;");
+			break;
+		case '"':
+			cg_buf_puts(b, "&quot;");
+			break;
+		case '\'':
+			cg_buf_puts(b, "&#39;");
+			break;
+		default:
+			cg_buf_putc(b, *s);
 		}
 	}
 }
 
-static const char TD[] =
-	"<td style=\"border:1px solid #ccc;padding:2px 8px\">";
+static const char TD[] = "<td style=\"border:1px solid #ccc;padding:2px 8px\">";
 static const char TH[] = "<th style=\"border:1px solid #ccc;padding:2px "
-			 "8px;text-align:left;background:#f3f3f3\">";
+                         "8px;text-align:left;background:#f3f3f3\">";
 static const char TABLE[] = "<table style=\"border-collapse:collapse;"
-			    "margin:0 0 16px 0\">\n";
+                            "margin:0 0 16px 0\">\n";
 
 static void
 html_bar(struct cg_buf *b, int64_t value, int64_t max)
@@ -169,10 +180,11 @@ html_bar(struct cg_buf *b, int64_t value, int64_t max)
 	int64_t px = max > 0 ? value * BAR_PX / max : 0;
 	if (value > 0 && px == 0)
 		px = 1;
-	cg_buf_printf(b, "<span style=\"display:inline-block;height:10px;"
-			 "width:%lldpx;background:#2e7d5b;"
-			 "margin-right:6px\"></span>",
-		      (long long)px);
+	cg_buf_printf(b,
+	              "<span style=\"display:inline-block;height:10px;"
+	              "width:%lldpx;background:#2e7d5b;"
+	              "margin-right:6px\"></span>",
+	              (long long)px);
 }
 
 static void
@@ -217,11 +229,11 @@ cg_report_html(const struct cg_report *r)
 	struct cg_buf b = CG_BUF_INIT;
 	char *subject = cg_report_subject(r);
 	cg_buf_puts(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-			"<title>");
+	                "<title>");
 	esc(&b, subject);
 	cg_buf_puts(&b, "</title></head>\n<body style=\"font-family:sans-serif;"
-			"font-size:14px;color:#222\">\n<h1 style=\"font-size:"
-			"20px\">");
+	                "font-size:14px;color:#222\">\n<h1 style=\"font-size:"
+	                "20px\">");
 	esc(&b, subject);
 	cg_buf_puts(&b, "</h1>\n");
 	cg_buf_puts(&b, TABLE);
@@ -235,7 +247,8 @@ cg_report_html(const struct cg_report *r)
 	cg_buf_puts(&b, "</table>\n");
 	for (size_t i = 0; i < r->nsec; i++)
 		html_section(&b, &r->sec[i]);
-	cg_buf_puts(&b, "<h2 style=\"font-size:16px\">Definitions</h2>\n<ul>\n");
+	cg_buf_puts(&b,
+	            "<h2 style=\"font-size:16px\">Definitions</h2>\n<ul>\n");
 	for (size_t i = 0; i < r->ndefs; i++) {
 		cg_buf_puts(&b, "<li>");
 		esc(&b, r->defs[i]);
@@ -250,7 +263,7 @@ char *
 cg_report_subject(const struct cg_report *r)
 {
 	return cg_asprintf("Report %s: %s, %s", r->kind, r->channel,
-			   r->period.label);
+	                   r->period.label);
 }
 
 char *
@@ -258,11 +271,11 @@ cg_report_summary(const struct cg_report *r)
 {
 	struct cg_buf b = CG_BUF_INIT;
 	cg_buf_printf(&b, "Report %s (%s, %s):", r->kind, r->channel,
-		      r->period.label);
+	              r->period.label);
 	/* The first three headline lines are Report, Channel, Period. */
 	for (size_t i = 3; i < r->nhead && i < 7; i++)
 		cg_buf_printf(&b, "%s %s: %s", i > 3 ? "," : "", r->head[i].key,
-			      r->head[i].value);
+		              r->head[i].value);
 	if (r->attention)
 		cg_buf_printf(&b, "\nNeeds attention: %s", r->attention);
 	return cg_buf_steal(&b);
@@ -278,12 +291,12 @@ cg_search_text(const struct cg_search_hit *h, size_t n)
 		char day[11];
 		cg_report_date(h[i].date, day);
 		cg_buf_printf(&b, "%zu. [%s] %s - %s (%s, %s)\n   %s\n", i + 1,
-			      h[i].channel ? h[i].channel : "?",
-			      h[i].thread_subject ? h[i].thread_subject
-						  : "(no subject)",
-			      h[i].author ? h[i].author : "?",
-			      h[i].network ? h[i].network : "?", day,
-			      h[i].snippet ? h[i].snippet : "");
+		              h[i].channel ? h[i].channel : "?",
+		              h[i].thread_subject ? h[i].thread_subject
+		                                  : "(no subject)",
+		              h[i].author ? h[i].author : "?",
+		              h[i].network ? h[i].network : "?", day,
+		              h[i].snippet ? h[i].snippet : "");
 	}
 	return cg_buf_steal(&b);
 }

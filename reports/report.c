@@ -19,15 +19,15 @@
 /* The billing kind arrives with billing (issue: billing tables); its
  * builder goes in reports/billing.c and its row here. */
 static const struct cg_report_kind KINDS[] = {
-	{"activity", cg_report_activity, NULL},
-	{"facilitation", cg_report_facilitation, NULL},
-	{"topics", cg_report_topics, NULL},
-	{"billing", NULL, "not available yet (billing is not built yet)"},
+    {"activity", cg_report_activity, NULL},
+    {"facilitation", cg_report_facilitation, NULL},
+    {"topics", cg_report_topics, NULL},
+    {"billing", NULL, "not available yet (billing is not built yet)"},
 };
 
 const char CG_REPORT_KINDS[] = "activity, facilitation, topics, billing";
 const char CG_PERIOD_ACCEPTED[] =
-	"YYYY-MM, YYYY-Www or Nd (e.g. 2025-06, 2025-W23, 7d)";
+    "YYYY-MM, YYYY-Www or Nd (e.g. 2025-06, 2025-W23, 7d)";
 
 const struct cg_report_kind *
 cg_report_kind(const char *name)
@@ -40,7 +40,7 @@ cg_report_kind(const char *name)
 
 int
 cg_report_build(const struct cg_report_kind *k,
-		const struct cg_report_params *p, struct cg_report *out)
+                const struct cg_report_params *p, struct cg_report *out)
 {
 	memset(out, 0, sizeof *out);
 	out->kind = cg_strdup(k->name);
@@ -282,7 +282,7 @@ cg_report_attention(struct cg_report *r, const char *fmt, ...)
 
 struct cg_report_section *
 cg_report_section(struct cg_report *r, const char *title, int bar_col,
-		  const char *empty, size_t ncols, ...)
+                  const char *empty, size_t ncols, ...)
 {
 	r->sec = cg_realloc(r->sec, (r->nsec + 1) * sizeof *r->sec);
 	struct cg_report_section *s = &r->sec[r->nsec++];
@@ -322,10 +322,10 @@ cg_report_duration(int64_t sec)
 		return cg_strdup("-");
 	if (sec >= DAY)
 		return cg_asprintf("%lldd %lldh", (long long)(sec / DAY),
-				   (long long)(sec % DAY / 3600));
+		                   (long long)(sec % DAY / 3600));
 	if (sec >= 3600)
 		return cg_asprintf("%lldh %lldm", (long long)(sec / 3600),
-				   (long long)(sec % 3600 / 60));
+		                   (long long)(sec % 3600 / 60));
 	if (sec >= 60)
 		return cg_asprintf("%lldm", (long long)(sec / 60));
 	return cg_asprintf("%llds", (long long)sec);

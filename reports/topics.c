@@ -28,36 +28,42 @@
 
 /* Folded (no diacritics) English and German stop words. */
 static const char *const STOP[] = {
-	"about", "after", "again", "all", "also", "and", "any", "are", "because",
-	"been", "before", "being", "between", "both", "but", "can", "could",
-	"did", "does", "doing", "done", "down", "each", "even", "few", "for",
-	"from", "get", "got", "had", "has", "have", "having", "her", "here",
-	"hers", "him", "his", "how", "into", "its", "just", "let", "like",
-	"may", "more", "most", "much", "must", "need", "not", "now", "off",
-	"once", "one", "only", "other", "our", "out", "over", "own", "please",
-	"same", "she", "should", "some", "such", "than", "thank", "thanks",
-	"that", "the", "their", "them", "then", "there", "these", "they",
-	"this", "those", "through", "too", "under", "until", "use", "very",
-	"was", "way", "we", "well", "were", "what", "when", "where", "which",
-	"while", "who", "whom", "why", "will", "with", "would", "yes", "you",
-	"your", "yours",
-	"aber", "alle", "allem", "allen", "aller", "alles", "als", "also", "am",
-	"an", "ander", "andere", "anderen", "auch", "auf", "aus", "bei", "beim",
-	"bin", "bis", "bist", "bitte", "damit", "dann", "das", "dass", "dein",
-	"deine", "dem", "den", "denn", "der", "des", "dich", "die", "dies",
-	"diese", "diesem", "diesen", "dieser", "dieses", "dir", "doch", "dort",
-	"durch", "ein", "eine", "einem", "einen", "einer", "eines", "euch",
-	"euer", "eure", "fur", "gegen", "gibt", "hab", "habe", "haben", "hat",
-	"hatte", "hier", "ich", "ihm", "ihn", "ihr", "ihre", "ihrem", "ihren",
-	"immer", "ist", "jede", "jeder", "jetzt", "kann", "kein", "keine",
-	"konnen", "mal", "man", "mehr", "mein", "meine", "mich", "mir", "mit",
-	"muss", "nach", "nicht", "nichts", "noch", "nun", "nur", "ob", "oder",
-	"ohne", "schon", "sehr", "sein", "seine", "sich", "sie", "sind", "so",
-	"soll", "uber", "um", "und", "uns", "unser", "unsere", "unter", "viel",
-	"vom", "von", "vor", "war", "waren", "warum", "was", "weil", "welche",
-	"wenn", "wer", "werden", "wie", "wieder", "wir", "wird", "wo", "wurde",
-	"zu", "zum", "zur", "zwischen", "danke", "gruss", "grusse", "hallo",
-	"viele", "re", "aw", "fwd", "wg",
+    "about",  "after",   "again",  "all",      "also",   "and",     "any",
+    "are",    "because", "been",   "before",   "being",  "between", "both",
+    "but",    "can",     "could",  "did",      "does",   "doing",   "done",
+    "down",   "each",    "even",   "few",      "for",    "from",    "get",
+    "got",    "had",     "has",    "have",     "having", "her",     "here",
+    "hers",   "him",     "his",    "how",      "into",   "its",     "just",
+    "let",    "like",    "may",    "more",     "most",   "much",    "must",
+    "need",   "not",     "now",    "off",      "once",   "one",     "only",
+    "other",  "our",     "out",    "over",     "own",    "please",  "same",
+    "she",    "should",  "some",   "such",     "than",   "thank",   "thanks",
+    "that",   "the",     "their",  "them",     "then",   "there",   "these",
+    "they",   "this",    "those",  "through",  "too",    "under",   "until",
+    "use",    "very",    "was",    "way",      "we",     "well",    "were",
+    "what",   "when",    "where",  "which",    "while",  "who",     "whom",
+    "why",    "will",    "with",   "would",    "yes",    "you",     "your",
+    "yours",  "aber",    "alle",   "allem",    "allen",  "aller",   "alles",
+    "als",    "also",    "am",     "an",       "ander",  "andere",  "anderen",
+    "auch",   "auf",     "aus",    "bei",      "beim",   "bin",     "bis",
+    "bist",   "bitte",   "damit",  "dann",     "das",    "dass",    "dein",
+    "deine",  "dem",     "den",    "denn",     "der",    "des",     "dich",
+    "die",    "dies",    "diese",  "diesem",   "diesen", "dieser",  "dieses",
+    "dir",    "doch",    "dort",   "durch",    "ein",    "eine",    "einem",
+    "einen",  "einer",   "eines",  "euch",     "euer",   "eure",    "fur",
+    "gegen",  "gibt",    "hab",    "habe",     "haben",  "hat",     "hatte",
+    "hier",   "ich",     "ihm",    "ihn",      "ihr",    "ihre",    "ihrem",
+    "ihren",  "immer",   "ist",    "jede",     "jeder",  "jetzt",   "kann",
+    "kein",   "keine",   "konnen", "mal",      "man",    "mehr",    "mein",
+    "meine",  "mich",    "mir",    "mit",      "muss",   "nach",    "nicht",
+    "nichts", "noch",    "nun",    "nur",      "ob",     "oder",    "ohne",
+    "schon",  "sehr",    "sein",   "seine",    "sich",   "sie",     "sind",
+    "so",     "soll",    "uber",   "um",       "und",    "uns",     "unser",
+    "unsere", "unter",   "viel",   "vom",      "von",    "vor",     "war",
+    "waren",  "warum",   "was",    "weil",     "welche", "wenn",    "wer",
+    "werden", "wie",     "wieder", "wir",      "wird",   "wo",      "wurde",
+    "zu",     "zum",     "zur",    "zwischen", "danke",  "gruss",   "grusse",
+    "hallo",  "viele",   "re",     "aw",       "fwd",    "wg",
 };
 
 static int
@@ -72,9 +78,9 @@ is_stop(const char *w)
 /* ---- a small hash table of stems ---- */
 struct term {
 	char *stem;
-	char *word;         /* its shortest form seen this period */
-	int64_t cur, prev;  /* messages holding it */
-	int64_t last_msg;   /* the last message counted (once per message) */
+	char *word;        /* its shortest form seen this period */
+	int64_t cur, prev; /* messages holding it */
+	int64_t last_msg;  /* the last message counted (once per message) */
 	double score;
 };
 
@@ -101,7 +107,8 @@ terms_get(struct terms *t, const char *stem, size_t n)
 		terms_grow(t);
 	size_t i = hash(stem, n) & (t->cap - 1);
 	while (t->v[i].stem) {
-		if (strlen(t->v[i].stem) == n && memcmp(t->v[i].stem, stem, n) == 0)
+		if (strlen(t->v[i].stem) == n &&
+		    memcmp(t->v[i].stem, stem, n) == 0)
 			return &t->v[i];
 		i = (i + 1) & (t->cap - 1);
 	}
@@ -121,7 +128,8 @@ terms_grow(struct terms *t)
 	for (size_t i = 0; i < old.cap; i++) {
 		if (old.v[i].stem == NULL)
 			continue;
-		struct term *e = terms_get(t, old.v[i].stem, strlen(old.v[i].stem));
+		struct term *e =
+		    terms_get(t, old.v[i].stem, strlen(old.v[i].stem));
 		free(e->stem);
 		*e = old.v[i];
 	}
@@ -142,8 +150,8 @@ terms_free(struct terms *t)
 struct count_ctx {
 	struct terms *terms;
 	struct cg_stemmer *stemmer;
-	int current;     /* 1: this period, 0: the previous */
-	int64_t msg;     /* messages seen */
+	int current; /* 1: this period, 0: the previous */
+	int64_t msg; /* messages seen */
 };
 
 static int
@@ -172,7 +180,7 @@ count_word(void *arg, const char *w, size_t n, size_t start, size_t end)
 
 static int
 count_message(void *arg, int64_t thread_id, const char *subject,
-	      const char *text)
+              const char *text)
 {
 	struct count_ctx *c = arg;
 	c->msg++;
@@ -219,11 +227,11 @@ rank(struct terms *t, int64_t ncur, int64_t nprev, size_t *n)
 			continue;
 		/* More frequent now than before (the previous may be empty). */
 		if (nprev > 0 && (double)e->cur / (double)ncur <=
-					 (double)e->prev / (double)nprev)
+		                     (double)e->prev / (double)nprev)
 			continue;
 		e->score = log_likelihood((double)e->cur, (double)e->prev,
-					  (double)ncur,
-					  (double)(nprev > 0 ? nprev : 1));
+		                          (double)ncur,
+		                          (double)(nprev > 0 ? nprev : 1));
 		best[(*n)++] = e;
 	}
 	qsort(best, *n, sizeof *best, by_score);
@@ -232,29 +240,29 @@ rank(struct terms *t, int64_t ncur, int64_t nprev, size_t *n)
 
 static int
 threads_of(const struct cg_report_params *p, const struct term *e,
-	   struct cg_buf *out)
+           struct cg_buf *out)
 {
 	struct cg_term_thread *th;
 	size_t n;
 	if (cg_store_report_term_threads(p->store, p->channel_id,
-					 p->period.start, p->period.end,
-					 e->word, TOPIC_THREADS, &th, &n) != 0)
+	                                 p->period.start, p->period.end,
+	                                 e->word, TOPIC_THREADS, &th, &n) != 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		cg_buf_printf(out, "%s%s (%lld)", i ? "; " : "",
-			      th[i].subject ? th[i].subject : "(no subject)",
-			      (long long)th[i].messages);
+		              th[i].subject ? th[i].subject : "(no subject)",
+		              (long long)th[i].messages);
 	cg_term_threads_free(th, n);
 	return 0;
 }
 
 static int
-show(const struct cg_report_params *p, struct cg_report *r,
-     struct term **best, size_t n)
+show(const struct cg_report_params *p, struct cg_report *r, struct term **best,
+     size_t n)
 {
 	struct cg_report_section *s = cg_report_section(
-		r, "Distinctive words", 1, "no word stands out", 4, "Word",
-		"Messages", "Previous period", "Threads");
+	    r, "Distinctive words", 1, "no word stands out", 4, "Word",
+	    "Messages", "Previous period", "Threads");
 	int rc = 0;
 	for (size_t i = 0; i < n && i < TOPICS_SHOWN && rc == 0; i++) {
 		struct cg_buf th = CG_BUF_INIT;
@@ -280,26 +288,27 @@ cg_report_topics(const struct cg_report_params *p, struct cg_report *r)
 	cg_period_previous(&p->period, &prev);
 	struct count_ctx c = {&t, st, 0, 0};
 	int rc = cg_store_report_texts(p->store, p->channel_id, prev.start,
-				       prev.end, count_message, &c);
+	                               prev.end, count_message, &c);
 	int64_t nprev = c.msg;
 	c.current = 1;
 	if (rc == 0)
 		rc = cg_store_report_texts(p->store, p->channel_id,
-					   p->period.start, p->period.end,
-					   count_message, &c);
+		                           p->period.start, p->period.end,
+		                           count_message, &c);
 	int64_t ncur = c.msg - nprev;
 	size_t n = 0;
 	struct term **best = rc == 0 ? rank(&t, ncur, nprev, &n) : NULL;
 	cg_report_head(r, "Messages", "%lld", (long long)ncur);
 	cg_report_head(r, "Previous period", "%s (%lld messages)", prev.label,
-		       (long long)nprev);
-	cg_report_head(r, "Top words", "%s%s%s%s%s", n > 0 ? best[0]->word : "-",
-		       n > 1 ? ", " : "", n > 1 ? best[1]->word : "",
-		       n > 2 ? ", " : "", n > 2 ? best[2]->word : "");
+	               (long long)nprev);
+	cg_report_head(r, "Top words", "%s%s%s%s%s",
+	               n > 0 ? best[0]->word : "-", n > 1 ? ", " : "",
+	               n > 1 ? best[1]->word : "", n > 2 ? ", " : "",
+	               n > 2 ? best[2]->word : "");
 	cg_report_def(r, "Distinctive words: words (any form: German and "
-			 "English stems) in more messages of this period than "
-			 "of the previous one, ranked by log-likelihood (G2); "
-			 "stop words left out.");
+	                 "English stems) in more messages of this period than "
+	                 "of the previous one, ranked by log-likelihood (G2); "
+	                 "stop words left out.");
 	if (rc == 0)
 		rc = show(p, r, best, n);
 	free(best);

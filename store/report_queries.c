@@ -16,7 +16,7 @@
 #include "store/db.h"
 #include "store/report_queries.h"
 
-#define AUTHOR(m)                                                       \
+#define AUTHOR(m)                                                              \
 	"coalesce('c' || " m ".contact_id, 'a' || lower(" m ".sender_addr))"
 
 void
@@ -46,22 +46,22 @@ finish(struct cg_store *s, sqlite3_stmt *st, int rc, const char *what)
 /* ---- activity ---- */
 
 static const char SQL_ACTIVITY_POSTS[] =
-	"SELECT count(*), coalesce(sum(m.network = 'email'), 0), "
-	"coalesce(sum(m.network = 'xmpp'), 0), count(DISTINCT " AUTHOR("m") ") "
-	"FROM message m WHERE (?1 = 0 OR m.channel_id = ?1) "
-	"AND m.received >= ?2 AND m.received < ?3";
+    "SELECT count(*), coalesce(sum(m.network = 'email'), 0), "
+    "coalesce(sum(m.network = 'xmpp'), 0), count(DISTINCT " AUTHOR(
+        "m") ") "
+             "FROM message m WHERE (?1 = 0 OR m.channel_id = ?1) "
+             "AND m.received >= ?2 AND m.received < ?3";
 static const char SQL_ACTIVITY_THREADS[] =
-	"SELECT count(*) FROM thread WHERE (?1 = 0 OR channel_id = ?1) "
-	"AND created >= ?2 AND created < ?3";
+    "SELECT count(*) FROM thread WHERE (?1 = 0 OR channel_id = ?1) "
+    "AND created >= ?2 AND created < ?3";
 static const char SQL_ACTIVITY_NEW_MEMBERS[] =
-	"SELECT count(*) FROM (SELECT contact_id FROM membership "
-	"WHERE (?1 = 0 OR channel_id = ?1) GROUP BY contact_id "
-	"HAVING min(since) >= ?2 AND min(since) < ?3)";
+    "SELECT count(*) FROM (SELECT contact_id FROM membership "
+    "WHERE (?1 = 0 OR channel_id = ?1) GROUP BY contact_id "
+    "HAVING min(since) >= ?2 AND min(since) < ?3)";
 
 int
-cg_store_report_activity(struct cg_store *s, int64_t channel_id,
-			 int64_t start, int64_t end,
-			 struct cg_activity_figures *out)
+cg_store_report_activity(struct cg_store *s, int64_t channel_id, int64_t start,
+                         int64_t end, struct cg_activity_figures *out)
 {
 	memset(out, 0, sizeof *out);
 	sqlite3_stmt *st = db_stmt(s, SQL_ACTIVITY_POSTS);
@@ -92,14 +92,14 @@ cg_store_report_activity(struct cg_store *s, int64_t channel_id,
 }
 
 static const char SQL_POSTS_PER_DAY[] =
-	"SELECT (received - ?2) / 86400 AS day, count(*) FROM message "
-	"WHERE (?1 = 0 OR channel_id = ?1) AND received >= ?2 "
-	"AND received < ?3 GROUP BY day";
+    "SELECT (received - ?2) / 86400 AS day, count(*) FROM message "
+    "WHERE (?1 = 0 OR channel_id = ?1) AND received >= ?2 "
+    "AND received < ?3 GROUP BY day";
 
 int
 cg_store_report_posts_per_day(struct cg_store *s, int64_t channel_id,
-			      int64_t start, int64_t end, int64_t **counts,
-			      size_t *ndays)
+                              int64_t start, int64_t end, int64_t **counts,
+                              size_t *ndays)
 {
 	*ndays = end > start ? (size_t)((end - start + 86399) / 86400) : 0;
 	*counts = cg_calloc(*ndays ? *ndays : 1, sizeof **counts);
@@ -132,28 +132,32 @@ cg_unanswered_free(struct cg_unanswered *v, size_t n)
 
 /* ?1 channel, ?2 start, ?3 end, ?4 unanswered_after. */
 static const char SQL_UNANSWERED[] =
-	"WITH cand AS ("
-	" SELECT t.id, t.subject, t.created, t.channel_id, r.network, "
-	" coalesce(nullif(k.name, ''), nullif(r.sender_name, ''), "
-	"  r.sender_addr) AS starter, " AUTHOR("r") " AS who "
-	" FROM thread t JOIN message r ON r.id = t.root_message_id "
-	" LEFT JOIN contact k ON k.id = r.contact_id "
-	" WHERE (?1 = 0 OR t.channel_id = ?1) AND t.created < ?3 - ?4 "
-	" AND (t.created >= ?2 - ?4 OR t.last_activity >= ?2)), "
-	"firsts AS ("
-	" SELECT cand.*, (SELECT min(m.received) FROM message m "
-	"  WHERE m.thread_id = cand.id AND m.received < ?3 "
-	"  AND " AUTHOR("m") " IS NOT cand.who) AS first_reply FROM cand) "
-	"SELECT f.id, f.subject, f.starter, f.network, c.name, f.created, "
-	"f.first_reply FROM firsts f JOIN channel c ON c.id = f.channel_id "
-	"WHERE f.first_reply IS NULL "
-	"OR (f.first_reply - f.created > ?4 AND f.first_reply >= ?2) "
-	"ORDER BY f.created, f.id";
+    "WITH cand AS ("
+    " SELECT t.id, t.subject, t.created, t.channel_id, r.network, "
+    " coalesce(nullif(k.name, ''), nullif(r.sender_name, ''), "
+    "  r.sender_addr) AS starter, " AUTHOR(
+        "r") " AS who "
+             " FROM thread t JOIN message r ON r.id = t.root_message_id "
+             " LEFT JOIN contact k ON k.id = r.contact_id "
+             " WHERE (?1 = 0 OR t.channel_id = ?1) AND t.created < ?3 - ?4 "
+             " AND (t.created >= ?2 - ?4 OR t.last_activity >= ?2)), "
+             "firsts AS ("
+             " SELECT cand.*, (SELECT min(m.received) FROM message m "
+             "  WHERE m.thread_id = cand.id AND m.received < ?3 "
+             "  AND " AUTHOR("m") " IS NOT cand.who) AS first_reply FROM cand) "
+                                  "SELECT f.id, f.subject, f.starter, "
+                                  "f.network, c.name, f.created, "
+                                  "f.first_reply FROM firsts f JOIN channel c "
+                                  "ON c.id = f.channel_id "
+                                  "WHERE f.first_reply IS NULL "
+                                  "OR (f.first_reply - f.created > ?4 AND "
+                                  "f.first_reply >= ?2) "
+                                  "ORDER BY f.created, f.id";
 
 int
 cg_store_report_unanswered(struct cg_store *s, int64_t channel_id,
-			   int64_t start, int64_t end, int64_t after,
-			   struct cg_unanswered **out, size_t *n)
+                           int64_t start, int64_t end, int64_t after,
+                           struct cg_unanswered **out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
@@ -180,25 +184,30 @@ cg_store_report_unanswered(struct cg_store *s, int64_t channel_id,
 /* Nearest rank: the median is the ceil(n/2)-th delay, p90 the
  * ceil(9n/10)-th. */
 static const char SQL_FIRST_REPLY[] =
-	"WITH th AS ("
-	" SELECT t.id, t.created, " AUTHOR("r") " AS who "
-	" FROM thread t JOIN message r ON r.id = t.root_message_id "
-	" WHERE (?1 = 0 OR t.channel_id = ?1) AND t.created >= ?2 "
-	" AND t.created < ?3), "
-	"d AS (SELECT (SELECT min(m.received) FROM message m "
-	" WHERE m.thread_id = th.id AND m.received < ?3 "
-	" AND " AUTHOR("m") " IS NOT th.who) - th.created AS delay FROM th), "
-	"r AS (SELECT delay, row_number() OVER (ORDER BY delay) AS rn, "
-	" count(*) OVER () AS n FROM d WHERE delay IS NOT NULL) "
-	"SELECT (SELECT count(*) FROM th), coalesce(max(n), 0), "
-	"coalesce(max(CASE WHEN rn = (n + 1) / 2 THEN delay END), -1), "
-	"coalesce(max(CASE WHEN rn = (9 * n + 9) / 10 THEN delay END), -1) "
-	"FROM r";
+    "WITH th AS ("
+    " SELECT t.id, t.created, " AUTHOR(
+        "r") " AS who "
+             " FROM thread t JOIN message r ON r.id = t.root_message_id "
+             " WHERE (?1 = 0 OR t.channel_id = ?1) AND t.created >= ?2 "
+             " AND t.created < ?3), "
+             "d AS (SELECT (SELECT min(m.received) FROM message m "
+             " WHERE m.thread_id = th.id AND m.received < ?3 "
+             " AND " AUTHOR(
+                 "m") " IS NOT th.who) - th.created AS delay FROM th), "
+                      "r AS (SELECT delay, row_number() OVER (ORDER BY delay) "
+                      "AS rn, "
+                      " count(*) OVER () AS n FROM d WHERE delay IS NOT NULL) "
+                      "SELECT (SELECT count(*) FROM th), coalesce(max(n), 0), "
+                      "coalesce(max(CASE WHEN rn = (n + 1) / 2 THEN delay "
+                      "END), -1), "
+                      "coalesce(max(CASE WHEN rn = (9 * n + 9) / 10 THEN delay "
+                      "END), -1) "
+                      "FROM r";
 
 int
 cg_store_report_first_reply(struct cg_store *s, int64_t channel_id,
-			    int64_t start, int64_t end,
-			    struct cg_first_reply *out)
+                            int64_t start, int64_t end,
+                            struct cg_first_reply *out)
 {
 	memset(out, 0, sizeof *out);
 	sqlite3_stmt *st = db_stmt(s, SQL_FIRST_REPLY);
@@ -218,22 +227,23 @@ cg_store_report_first_reply(struct cg_store *s, int64_t channel_id,
 
 /* ?1 channel, ?2..?6 starts of periods -4..0, ?7 the end. */
 static const char SQL_WENT_QUIET[] =
-	"WITH p AS ("
-	" SELECT " AUTHOR("m") " AS who, "
-	" coalesce(nullif(k.name, ''), nullif(m.sender_name, ''), "
-	"  m.sender_addr) AS name, "
-	" CASE WHEN m.received >= ?6 THEN 4 WHEN m.received >= ?5 THEN 3 "
-	"  WHEN m.received >= ?4 THEN 2 WHEN m.received >= ?3 THEN 1 "
-	"  ELSE 0 END AS b "
-	" FROM message m LEFT JOIN contact k ON k.id = m.contact_id "
-	" WHERE (?1 = 0 OR m.channel_id = ?1) AND m.received >= ?2 "
-	" AND m.received < ?7) "
-	"SELECT max(name) FROM p GROUP BY who "
-	"HAVING count(DISTINCT b) = 4 AND max(b) = 3 ORDER BY 1";
+    "WITH p AS ("
+    " SELECT " AUTHOR(
+        "m") " AS who, "
+             " coalesce(nullif(k.name, ''), nullif(m.sender_name, ''), "
+             "  m.sender_addr) AS name, "
+             " CASE WHEN m.received >= ?6 THEN 4 WHEN m.received >= ?5 THEN 3 "
+             "  WHEN m.received >= ?4 THEN 2 WHEN m.received >= ?3 THEN 1 "
+             "  ELSE 0 END AS b "
+             " FROM message m LEFT JOIN contact k ON k.id = m.contact_id "
+             " WHERE (?1 = 0 OR m.channel_id = ?1) AND m.received >= ?2 "
+             " AND m.received < ?7) "
+             "SELECT max(name) FROM p GROUP BY who "
+             "HAVING count(DISTINCT b) = 4 AND max(b) = 3 ORDER BY 1";
 
 int
 cg_store_report_went_quiet(struct cg_store *s, int64_t channel_id,
-			   const int64_t bounds[6], char ***names, size_t *n)
+                           const int64_t bounds[6], char ***names, size_t *n)
 {
 	*names = NULL;
 	*n = 0;
@@ -254,13 +264,13 @@ cg_store_report_went_quiet(struct cg_store *s, int64_t channel_id,
 /* ---- topics ---- */
 
 static const char SQL_TEXTS[] =
-	"SELECT thread_id, subject, coalesce(trimmed, body) FROM message "
-	"WHERE (?1 = 0 OR channel_id = ?1) AND received >= ?2 "
-	"AND received < ?3";
+    "SELECT thread_id, subject, coalesce(trimmed, body) FROM message "
+    "WHERE (?1 = 0 OR channel_id = ?1) AND received >= ?2 "
+    "AND received < ?3";
 
 int
 cg_store_report_texts(struct cg_store *s, int64_t channel_id, int64_t start,
-		      int64_t end, cg_report_text_cb *cb, void *arg)
+                      int64_t end, cg_report_text_cb *cb, void *arg)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_TEXTS);
 	if (st == NULL)
@@ -287,18 +297,17 @@ cg_term_threads_free(struct cg_term_thread *v, size_t n)
 }
 
 static const char SQL_TERM_THREADS[] =
-	"SELECT t.id, t.subject, count(*) AS n FROM message_fts "
-	"JOIN message m ON m.id = message_fts.rowid "
-	"JOIN thread t ON t.id = m.thread_id "
-	"WHERE message_fts MATCH ?4 AND (?1 = 0 OR m.channel_id = ?1) "
-	"AND m.received >= ?2 AND m.received < ?3 "
-	"GROUP BY t.id ORDER BY n DESC, t.id LIMIT ?5";
+    "SELECT t.id, t.subject, count(*) AS n FROM message_fts "
+    "JOIN message m ON m.id = message_fts.rowid "
+    "JOIN thread t ON t.id = m.thread_id "
+    "WHERE message_fts MATCH ?4 AND (?1 = 0 OR m.channel_id = ?1) "
+    "AND m.received >= ?2 AND m.received < ?3 "
+    "GROUP BY t.id ORDER BY n DESC, t.id LIMIT ?5";
 
 int
 cg_store_report_term_threads(struct cg_store *s, int64_t channel_id,
-			     int64_t start, int64_t end, const char *word,
-			     size_t max, struct cg_term_thread **out,
-			     size_t *n)
+                             int64_t start, int64_t end, const char *word,
+                             size_t max, struct cg_term_thread **out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
@@ -325,13 +334,13 @@ cg_store_report_term_threads(struct cg_store *s, int64_t channel_id,
 /* ---- reports sent ---- */
 
 static const char SQL_SENT_ADD[] =
-	"INSERT INTO report_sent(kind, channel_id, channel_key, period, "
-	"period_start, period_end, scheduled, html, created) "
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING";
+    "INSERT INTO report_sent(kind, channel_id, channel_key, period, "
+    "period_start, period_end, scheduled, html, created) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING";
 
 int
 cg_store_report_sent_add(struct cg_store *s, const struct cg_report_sent *r,
-			 int64_t now, int64_t *id)
+                         int64_t now, int64_t *id)
 {
 	*id = 0;
 	sqlite3_stmt *st = db_stmt(s, SQL_SENT_ADD);
@@ -355,11 +364,11 @@ cg_store_report_sent_add(struct cg_store *s, const struct cg_report_sent *r,
 }
 
 static const char SQL_NOTICE_ADD[] =
-	"INSERT INTO report_notice(notice_id, report_id) VALUES (?1, ?2)";
+    "INSERT INTO report_notice(notice_id, report_id) VALUES (?1, ?2)";
 
 int
 cg_store_report_notice_add(struct cg_store *s, int64_t report_id,
-			   int64_t notice_id)
+                           int64_t notice_id)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_NOTICE_ADD);
 	if (st == NULL)
@@ -370,12 +379,11 @@ cg_store_report_notice_add(struct cg_store *s, int64_t report_id,
 }
 
 static const char SQL_NOTICE_HTML[] =
-	"SELECT r.html FROM report_notice n "
-	"JOIN report_sent r ON r.id = n.report_id WHERE n.notice_id = ?1";
+    "SELECT r.html FROM report_notice n "
+    "JOIN report_sent r ON r.id = n.report_id WHERE n.notice_id = ?1";
 
 int
-cg_store_report_notice_html(struct cg_store *s, int64_t notice_id,
-			    char **html)
+cg_store_report_notice_html(struct cg_store *s, int64_t notice_id, char **html)
 {
 	*html = NULL;
 	sqlite3_stmt *st = db_stmt(s, SQL_NOTICE_HTML);
@@ -392,12 +400,12 @@ cg_store_report_notice_html(struct cg_store *s, int64_t notice_id,
 }
 
 static const char SQL_SENT_COUNT[] =
-	"SELECT count(*) FROM report_sent WHERE kind = ?1 AND period = ?2 "
-	"AND scheduled = 1";
+    "SELECT count(*) FROM report_sent WHERE kind = ?1 AND period = ?2 "
+    "AND scheduled = 1";
 
 int64_t
 cg_store_report_sent_count(struct cg_store *s, const char *kind,
-			   const char *period)
+                           const char *period)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_SENT_COUNT);
 	if (st == NULL)

@@ -66,17 +66,18 @@ cg_search_hits_free(struct cg_search_hit *v, size_t n)
 
 /* Columns: subject, body, author, thread, channel, network. */
 static const char SQL_SEARCH[] =
-	"SELECT m.id, c.name, t.subject, "
-	"coalesce(nullif(m.sender_name, ''), m.sender_addr), m.network, "
-	"m.received, snippet(message_fts, -1, '[', ']', '...', 12), "
-	"bm25(message_fts, 4.0, 1.0, 1.0, 2.0, 0.2, 0.2) AS score "
-	"FROM message_fts JOIN message m ON m.id = message_fts.rowid "
-	"JOIN channel c ON c.id = m.channel_id "
-	"JOIN thread t ON t.id = m.thread_id "
-	"WHERE message_fts MATCH ?1 AND (?2 = 0 OR m.channel_id = ?2) "
-	"AND (?3 = 0 OR m.channel_id IN "
-	"(SELECT channel_id FROM membership WHERE contact_id = ?4)) "
-	"ORDER BY score, m.id DESC LIMIT ?5";
+    "SELECT m.id, c.name, t.subject, coalesce(nullif(k.name, ''), "
+    "nullif(m.sender_name, ''), m.sender_addr), m.network, "
+    "m.received, snippet(message_fts, -1, '[', ']', '...', 12), "
+    "bm25(message_fts, 4.0, 1.0, 1.0, 2.0, 0.2, 0.2) AS score "
+    "FROM message_fts JOIN message m ON m.id = message_fts.rowid "
+    "JOIN channel c ON c.id = m.channel_id "
+    "JOIN thread t ON t.id = m.thread_id "
+    "LEFT JOIN contact k ON k.id = m.contact_id "
+    "WHERE message_fts MATCH ?1 AND (?2 = 0 OR m.channel_id = ?2) "
+    "AND (?3 = 0 OR m.channel_id IN "
+    "(SELECT channel_id FROM membership WHERE contact_id = ?4)) "
+    "ORDER BY score, m.id DESC LIMIT ?5";
 
 static void
 hit_read(sqlite3_stmt *st, struct cg_search_hit *h)
@@ -93,7 +94,7 @@ hit_read(sqlite3_stmt *st, struct cg_search_hit *h)
 
 int
 cg_store_search(struct cg_store *s, const struct cg_search_query *q,
-		struct cg_search_hit **out, size_t *n)
+                struct cg_search_hit **out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
@@ -129,7 +130,7 @@ cg_store_search(struct cg_store *s, const struct cg_search_query *q,
 }
 
 static const char SQL_INDEX_BYTES[] =
-	"SELECT coalesce(sum(length(block)), 0) FROM message_fts_data";
+    "SELECT coalesce(sum(length(block)), 0) FROM message_fts_data";
 
 int64_t
 cg_store_search_index_bytes(struct cg_store *s)

@@ -50,7 +50,7 @@ struct cg_search_hit {
 	int64_t message_id;
 	char *channel;        /* channel name */
 	char *thread_subject; /* the thread's subject (may be NULL) */
-	char *author;         /* sender name, else address */
+	char *author;         /* contact's name, else sender name, else address */
 	char *network;        /* "email" | "xmpp" */
 	int64_t date;         /* received, unix seconds */
 	char *snippet;        /* matched words in [brackets] */

@@ -35,11 +35,11 @@ struct stem_tokenizer {
 /* Base letters of U+00C0..U+00FF; '-' separates, '1' = "ae", '2' = "th",
  * '3' = "ss". */
 static const char LATIN1[] = "aaaaaa1ceeeeiiiidnooooo-ouuuuy23"
-			     "aaaaaa1ceeeeiiiidnooooo-ouuuuy2y";
+                             "aaaaaa1ceeeeiiiidnooooo-ouuuuy2y";
 /* Base letters of U+0100..U+017F. */
 static const char LATIN_EXT_A[] =
-	"aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiiiijjkkkllllllllll"
-	"nnnnnnnnnoooooooorrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzs";
+    "aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiiiijjkkkllllllllll"
+    "nnnnnnnnnoooooooorrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzs";
 
 /* Decode one UTF-8 sequence at p (n bytes left); its length in *len (1 for
  * a malformed byte, which then counts as U+FFFD). */
@@ -47,7 +47,11 @@ static unsigned
 utf8_next(const unsigned char *p, size_t n, size_t *len)
 {
 	unsigned c = p[0];
-	size_t need = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
+	size_t need = c < 0x80    ? 1
+	              : c >= 0xf0 ? 4
+	              : c >= 0xe0 ? 3
+	              : c >= 0xc0 ? 2
+	                          : 0;
 	if (need == 0 || need > n) {
 		*len = 1;
 		return 0xfffd;
@@ -74,11 +78,12 @@ is_separator(unsigned cp)
 {
 	if (cp < 0x80)
 		return !((cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') ||
-			 (cp >= 'A' && cp <= 'Z'));
+		         (cp >= 'A' && cp <= 'Z'));
 	return cp < 0xc0 || cp == 0xd7 || cp == 0xf7 || cp == 0xfffd ||
-	       (cp >= 0x2000 && cp <= 0x206f) || (cp >= 0x3000 && cp <= 0x303f) ||
-	       (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff0f) ||
-	       cp == 0xfeff;
+	       (cp >= 0x2000 && cp <= 0x206f) ||
+	       (cp >= 0x3000 && cp <= 0x303f) ||
+	       (cp >= 0xfe30 && cp <= 0xfe4f) ||
+	       (cp >= 0xff00 && cp <= 0xff0f) || cp == 0xfeff;
 }
 
 /* Append the folded form of cp (raw bytes src[0..len) when no fold is
@@ -154,20 +159,23 @@ emit_word(void *arg, const char *w, size_t n, size_t start, size_t end)
 	struct emit_ctx *e = arg;
 	if (has_digit(w, n))
 		return e->token(e->fts_ctx, 0, w, (int)n, (int)start, (int)end);
-	const sb_symbol *de = sb_stemmer_stem(e->t->de, (const sb_symbol *)w, (int)n);
+	const sb_symbol *de =
+	    sb_stemmer_stem(e->t->de, (const sb_symbol *)w, (int)n);
 	int nde = sb_stemmer_length(e->t->de);
 	if (de == NULL || nde <= 0) {
 		de = (const sb_symbol *)w;
 		nde = (int)n;
 	}
-	int rc = e->token(e->fts_ctx, 0, (const char *)de, nde, (int)start, (int)end);
-	const sb_symbol *en = sb_stemmer_stem(e->t->en, (const sb_symbol *)w, (int)n);
+	int rc = e->token(e->fts_ctx, 0, (const char *)de, nde, (int)start,
+	                  (int)end);
+	const sb_symbol *en =
+	    sb_stemmer_stem(e->t->en, (const sb_symbol *)w, (int)n);
 	int nen = sb_stemmer_length(e->t->en);
 	/* de points into the German stemmer's own buffer: still valid. */
 	if (rc == SQLITE_OK && en && nen > 0 &&
 	    (nen != nde || memcmp(en, de, (size_t)nen) != 0))
-		rc = e->token(e->fts_ctx, FTS5_TOKEN_COLOCATED, (const char *)en,
-			      nen, (int)start, (int)end);
+		rc = e->token(e->fts_ctx, FTS5_TOKEN_COLOCATED,
+		              (const char *)en, nen, (int)start, (int)end);
 	return rc;
 }
 
@@ -198,7 +206,7 @@ tok_delete(Fts5Tokenizer *p)
 
 static int
 tok_tokenize(Fts5Tokenizer *p, void *ctx, int flags, const char *text, int n,
-	     int (*token)(void *, int, const char *, int, int, int))
+             int (*token)(void *, int, const char *, int, int, int))
 {
 	struct emit_ctx e = {(struct stem_tokenizer *)p, ctx, token};
 	if (text == NULL || n <= 0)
@@ -212,7 +220,8 @@ fts5_api_of(sqlite3 *db)
 {
 	fts5_api *api = NULL;
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, NULL) !=
+	    SQLITE_OK)
 		return NULL;
 	sqlite3_bind_pointer(st, 1, (void *)&api, "fts5_api_ptr", NULL);
 	sqlite3_step(st);
@@ -227,7 +236,8 @@ db_search_register(struct cg_store *s)
 	fts5_api *api = fts5_api_of(s->db);
 	if (api == NULL)
 		return db_errorf(s, "%s: SQLite has no FTS5", s->path);
-	if (api->xCreateTokenizer(api, "cg_stem", NULL, &tok, NULL) != SQLITE_OK)
+	if (api->xCreateTokenizer(api, "cg_stem", NULL, &tok, NULL) !=
+	    SQLITE_OK)
 		return db_fail(s, "register the cg_stem tokenizer");
 	return 0;
 }
@@ -261,7 +271,8 @@ cg_stemmer_stem(struct cg_stemmer *st, const char *word, size_t n, size_t *len)
 		*len = n;
 		return word;
 	}
-	const sb_symbol *de = sb_stemmer_stem(st->t.de, (const sb_symbol *)word, (int)n);
+	const sb_symbol *de =
+	    sb_stemmer_stem(st->t.de, (const sb_symbol *)word, (int)n);
 	int nde = sb_stemmer_length(st->t.de);
 	if (de == NULL || nde <= 0) {
 		*len = n;

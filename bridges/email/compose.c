@@ -616,3 +616,10 @@ email_compose(const struct email_compose_in *in, size_t *len)
 		*len = b.len;
 	return cg_buf_steal(&b);
 }
+
+/* For report_mail.c: the same quoted-printable as the text parts here. */
+void
+email_compose_qp(struct cg_buf *b, const char *text)
+{
+	qp_text(b, text);
+}

@@ -57,4 +57,9 @@ char *email_compose(const struct email_compose_in *in, size_t *len);
  */
 char *email_encode_header_words(const char *utf8);
 
+/* LF or CRLF text as quoted-printable lines (CRLF, soft breaks at 76),
+ * appended to b (report_mail.c's parts). */
+struct cg_buf;
+void email_compose_qp(struct cg_buf *b, const char *text);
+
 #endif

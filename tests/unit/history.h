@@ -16,9 +16,14 @@ person(struct fixture *f, const char *addr, const char *name,
 {
 	const char *chans[1] = {channel};
 	struct cg_member_input in = {
-		.address = addr, .name = name, .has_layer = 1, .layer = layer,
-		.channels = chans, .nchannels = channel ? 1 : 0,
-		.delivery = CG_DELIVERY_EACH, .source = "cli",
+	    .address = addr,
+	    .name = name,
+	    .has_layer = 1,
+	    .layer = layer,
+	    .channels = chans,
+	    .nchannels = channel ? 1 : 0,
+	    .delivery = CG_DELIVERY_EACH,
+	    .source = "cli",
 	};
 	int64_t id;
 	assert_int_equal(cg_store_member_upsert(f->gw.store, &in, &id), 0);
@@ -29,9 +34,9 @@ person(struct fixture *f, const char *addr, const char *name,
  * in `thread` (0: starts a thread with `subject` in `channel`); returns
  * the thread id. */
 static inline int64_t
-post_full(struct fixture *f, const char *channel, int64_t thread,
-	  int64_t who, const char *addr, const char *network,
-	  const char *subject, const char *text, int64_t at)
+post_full(struct fixture *f, const char *channel, int64_t thread, int64_t who,
+          const char *addr, const char *network, const char *subject,
+          const char *text, int64_t at)
 {
 	struct cg_store *s = f->gw.store;
 	static int serial;
@@ -42,15 +47,21 @@ post_full(struct fixture *f, const char *channel, int64_t thread,
 		thread = cg_store_thread_create(s, ch, subject, at);
 	char *mid = cg_asprintf("m%d.%lld@test", ++serial, (long long)at);
 	struct cg_stored_msg m = {
-		.channel_id = ch, .thread_id = thread, .contact_id = who,
-		.network = (char *)network, .message_id = mid,
-		.sender_addr = (char *)addr, .sender_name = (char *)addr,
-		.subject = (char *)subject, .body = (char *)text,
-		.trimmed = (char *)text, .received = at,
+	    .channel_id = ch,
+	    .thread_id = thread,
+	    .contact_id = who,
+	    .network = (char *)network,
+	    .message_id = mid,
+	    .sender_addr = (char *)addr,
+	    .sender_name = (char *)addr,
+	    .subject = (char *)subject,
+	    .body = (char *)text,
+	    .trimmed = (char *)text,
+	    .received = at,
 	};
 	assert_int_equal(cg_store_message_insert(s, &m, NULL, 0), 0);
 	assert_int_equal(cg_store_thread_touch(s, thread, first ? m.id : 0, at),
-			 0);
+	                 0);
 	free(mid);
 	return thread;
 }
@@ -60,7 +71,7 @@ post(struct fixture *f, int64_t thread, int64_t who, const char *addr,
      const char *network, const char *subject, const char *text, int64_t at)
 {
 	return post_full(f, "dev", thread, who, addr, network, subject, text,
-			 at);
+	                 at);
 }
 
 #endif

@@ -18,9 +18,9 @@ static struct cg_report_params
 params(struct fixture *f, const char *channel, const char *period)
 {
 	struct cg_report_params p = {.store = f->gw.store,
-				     .channel = channel ? channel : "all",
-				     .unanswered_after = 2 * DAY,
-				     .now = W23 + 30 * DAY};
+	                             .channel = channel ? channel : "all",
+	                             .unanswered_after = 2 * DAY,
+	                             .now = W23 + 30 * DAY};
 	if (channel)
 		p.channel_id = cg_store_channel_id(f->gw.store, channel);
 	assert_int_equal(cg_period_parse(period, p.now, &p.period), 0);
@@ -59,27 +59,33 @@ static struct fixture *
 history(void)
 {
 	struct fixture *f = fixture_new();
-	int64_t alice = person(f, "alice@example.org", "Alice", CG_LAYER_CORE, "dev");
-	int64_t bob = person(f, "bob@example.org", "Bob", CG_LAYER_MEMBER, "dev");
-	int64_t carol = person(f, "carol@example.org", "Carol", CG_LAYER_MEMBER, "dev");
-	int64_t dave = person(f, "dave@example.org", "Dave", CG_LAYER_MEMBER, "dev");
-	int64_t eve = person(f, "eve@example.org", "Eve", CG_LAYER_MEMBER, "dev");
+	int64_t alice =
+	    person(f, "alice@example.org", "Alice", CG_LAYER_CORE, "dev");
+	int64_t bob =
+	    person(f, "bob@example.org", "Bob", CG_LAYER_MEMBER, "dev");
+	int64_t carol =
+	    person(f, "carol@example.org", "Carol", CG_LAYER_MEMBER, "dev");
+	int64_t dave =
+	    person(f, "dave@example.org", "Dave", CG_LAYER_MEMBER, "dev");
+	int64_t eve =
+	    person(f, "eve@example.org", "Eve", CG_LAYER_MEMBER, "dev");
 	int64_t t = post(f, 0, alice, "alice@example.org", "email", "Plan",
-			 "Wer plant das Sommerfest?", W23 + HOUR);
-	post(f, t, bob, "bob@example.org", "xmpp", NULL, "Ich!", W23 + 3 * HOUR);
+	                 "Wer plant das Sommerfest?", W23 + HOUR);
+	post(f, t, bob, "bob@example.org", "xmpp", NULL, "Ich!",
+	     W23 + 3 * HOUR);
 	t = post(f, 0, bob, "bob@example.org", "xmpp", "Drucker",
-		 "Der Drucker ist kaputt.", W23 + DAY);
+	         "Der Drucker ist kaputt.", W23 + DAY);
 	post(f, t, bob, "bob@example.org", "xmpp", NULL, "Immer noch.",
 	     W23 + DAY + HOUR);
 	t = post(f, 0, carol, "carol@example.org", "email", "Schlüssel",
-		 "Wer hat den Schlüssel?", W23 + 2 * DAY);
+	         "Wer hat den Schlüssel?", W23 + 2 * DAY);
 	post(f, t, alice, "alice@example.org", "email", NULL, "Ich.",
 	     W23 + 5 * DAY);
 	post(f, 0, alice, "alice@example.org", "email", "Sonntag",
 	     "Schönen Sonntag.", W23 + 6 * DAY);
 	for (int w = 1; w <= 4; w++) {
-		post(f, 0, dave, "dave@example.org", "email", "Dave",
-		     "Hallo.", W23 - w * 7 * DAY + HOUR);
+		post(f, 0, dave, "dave@example.org", "email", "Dave", "Hallo.",
+		     W23 - w * 7 * DAY + HOUR);
 		if (w < 4)
 			post(f, 0, eve, "eve@example.org", "xmpp", "Eve",
 			     "Moin.", W23 - w * 7 * DAY + 2 * HOUR);
@@ -102,7 +108,8 @@ test_activity_counts_posts_by_network_members_and_threads(void **state)
 	assert_string_equal(head(&r, "New members"), "0");
 	/* One bar per day: Mon 2, Tue 2, Wed 1, Sat 1, Sun 1. */
 	assert_int_equal(r.sec[0].nrows, 7);
-	static const char *const per_day[] = {"2", "2", "1", "0", "0", "1", "1"};
+	static const char *const per_day[] = {"2", "2", "1", "0",
+	                                      "0", "1", "1"};
 	for (int d = 0; d < 7; d++)
 		assert_string_equal(r.sec[0].cells[d * 2 + 1], per_day[d]);
 	cg_report_free(&r);
@@ -110,14 +117,16 @@ test_activity_counts_posts_by_network_members_and_threads(void **state)
 }
 
 static void
-test_new_members_are_those_whose_first_subscription_is_in_the_period(void **state)
+test_new_members_are_those_whose_first_subscription_is_in_the_period(
+    void **state)
 {
 	struct fixture *f = history();
 	struct cg_report_params p = params(f, "dev", "7d");
 	p.now = cg_now();
 	assert_int_equal(cg_period_parse("7d", p.now, &p.period), 0);
 	struct cg_report r;
-	assert_int_equal(cg_report_build(cg_report_kind("activity"), &p, &r), 0);
+	assert_int_equal(cg_report_build(cg_report_kind("activity"), &p, &r),
+	                 0);
 	assert_string_equal(head(&r, "New members"), "5");
 	cg_report_free(&r);
 	fixture_free(f);
@@ -141,7 +150,7 @@ test_facilitation_lists_unanswered_threads_oldest_first(void **state)
 	assert_string_equal(s->cells[9], "answered after 3d 0h");
 	assert_non_null(r.attention);
 	assert_non_null(strstr(r.attention, "1 thread unanswered for more "
-					    "than 2d 0h: \"Drucker\""));
+	                                    "than 2d 0h: \"Drucker\""));
 	cg_report_free(&r);
 	fixture_free(f);
 }
@@ -201,7 +210,8 @@ static void
 test_periods_cut_at_month_and_week_boundaries(void **state)
 {
 	struct fixture *f = fixture_new();
-	int64_t a = person(f, "alice@example.org", "Alice", CG_LAYER_MEMBER, "dev");
+	int64_t a =
+	    person(f, "alice@example.org", "Alice", CG_LAYER_MEMBER, "dev");
 	/* 2025-06-01 is a Sunday: the last second of May is in W22 too. */
 	int64_t june = 1748736000;
 	post(f, 0, a, "alice@example.org", "email", "Mai", "x", june - 1);
@@ -248,9 +258,9 @@ test_period_syntax(void **state)
 	assert_int_equal(p.end, W23 + 4 * DAY);
 	assert_int_equal(p.start, W23 - 3 * DAY);
 	assert_string_equal(p.label, "2025-05-30..2025-06-05");
-	static const char *const bad[] = {"0d", "367d", "d", "2025-13",
-					  "2025-6", "2025-W00", "2025-W1",
-					  "june", "", "2025-06-01", "7d "};
+	static const char *const bad[] = {
+	    "0d",      "367d", "d", "2025-13",    "2025-6", "2025-W00",
+	    "2025-W1", "june", "",  "2025-06-01", "7d "};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		if (cg_period_parse(bad[i], now, &p) != -1)
 			fail_msg("period \"%s\" accepted", bad[i]);
@@ -262,13 +272,14 @@ static void
 test_topics_names_the_words_new_this_period_with_their_threads(void **state)
 {
 	struct fixture *f = fixture_new();
-	int64_t a = person(f, "alice@example.org", "Alice", CG_LAYER_MEMBER, "dev");
+	int64_t a =
+	    person(f, "alice@example.org", "Alice", CG_LAYER_MEMBER, "dev");
 	int64_t prev = W23 - 7 * DAY;
 	for (int i = 0; i < 4; i++)
 		post(f, 0, a, "alice@example.org", "email", "Garten",
 		     "Der Garten und das Treffen.", prev + i * HOUR);
 	int64_t t = post(f, 0, a, "alice@example.org", "email", "Rechnung Juni",
-			 "Die Rechnung für Juni.", W23);
+	                 "Die Rechnung für Juni.", W23);
 	post(f, t, a, "alice@example.org", "xmpp", NULL,
 	     "Die Rechnungen sind raus.", W23 + HOUR);
 	post(f, 0, a, "alice@example.org", "email", "Treffen",
@@ -297,8 +308,8 @@ test_text_opens_with_key_value_lines_then_a_blank_line(void **state)
 	struct cg_report r = build(f, "activity", "dev", "2025-W23");
 	char *text = cg_report_text(&r);
 	static const char opening[] = "Report: activity\nChannel: dev\n"
-				      "Period: 2025-W23\nPosts: 7\n"
-				      "Posts by email: 4\nPosts by chat: 3\n";
+	                              "Period: 2025-W23\nPosts: 7\n"
+	                              "Posts by email: 4\nPosts by chat: 3\n";
 	assert_memory_equal(text, opening, sizeof opening - 1);
 	char *blank = strstr(text, "\n\n");
 	assert_non_null(blank);
@@ -306,7 +317,8 @@ test_text_opens_with_key_value_lines_then_a_blank_line(void **state)
 		assert_non_null(strstr(p, ": ")); /* every head line */
 	assert_non_null(strstr(text, "- Posts: messages stored"));
 	/* Bars in Unicode blocks: 30 for the busiest day, 15 for half. */
-	char *full = cg_asprintf("2025-06-02 %s 2\n", "██████████████████████████████");
+	char *full =
+	    cg_asprintf("2025-06-02 %s 2\n", "██████████████████████████████");
 	char *half = cg_asprintf("2025-06-04 %s 1\n", "███████████████");
 	assert_non_null(strstr(text, full));
 	assert_non_null(strstr(text, half));
@@ -322,7 +334,8 @@ static void
 test_html_has_tables_and_css_bars_and_no_script_or_external_image(void **state)
 {
 	struct fixture *f = fixture_new();
-	int64_t a = person(f, "alice@example.org", "Alice", CG_LAYER_MEMBER, "dev");
+	int64_t a =
+	    person(f, "alice@example.org", "Alice", CG_LAYER_MEMBER, "dev");
 	post(f, 0, a, "alice@example.org", "email", "<script>alert(1)</script>",
 	     "x", W23);
 	struct cg_report r = build(f, "facilitation", "dev", "2025-W23");
@@ -339,9 +352,10 @@ test_html_has_tables_and_css_bars_and_no_script_or_external_image(void **state)
 	r = build(f, "activity", "dev", "2025-W23");
 	html = cg_report_html(&r);
 	assert_non_null(strstr(html, "width:240px;background:#2e7d5b"));
-	assert_non_null(strstr(html, "<th style=\"border:1px solid #ccc;padding:"
-				     "2px 8px;text-align:left;background:"
-				     "#f3f3f3\">Posts</th>"));
+	assert_non_null(strstr(html,
+	                       "<th style=\"border:1px solid #ccc;padding:"
+	                       "2px 8px;text-align:left;background:"
+	                       "#f3f3f3\">Posts</th>"));
 	free(html);
 	cg_report_free(&r);
 	fixture_free(f);
@@ -356,25 +370,26 @@ test_kinds_and_bad_input_say_what_is_accepted(void **state)
 	int64_t id;
 	char *why;
 	assert_int_equal(cg_reports_make(f->gw.store, &f->cfg, "weather", NULL,
-					 NULL, W23, &r, &id, &why),
-			 CG_EX_USAGE);
+	                                 NULL, W23, &r, &id, &why),
+	                 CG_EX_USAGE);
 	assert_string_equal(why, "weather: unknown report kind (accepted: "
-				 "activity, facilitation, topics, billing)");
+	                         "activity, facilitation, topics, billing)");
 	free(why);
 	assert_int_equal(cg_reports_make(f->gw.store, &f->cfg, "billing", NULL,
-					 NULL, W23, &r, &id, &why),
-			 CG_EX_UNAVAILABLE);
+	                                 NULL, W23, &r, &id, &why),
+	                 CG_EX_UNAVAILABLE);
 	assert_non_null(strstr(why, "not available yet"));
 	free(why);
 	assert_int_equal(cg_reports_make(f->gw.store, &f->cfg, "activity",
-					 "nope", NULL, W23, &r, &id, &why),
-			 CG_EX_DATAERR);
+	                                 "nope", NULL, W23, &r, &id, &why),
+	                 CG_EX_DATAERR);
 	assert_string_equal(why, "nope: unknown channel (see the config's "
-				 "channels)");
+	                         "channels)");
 	free(why);
 	assert_int_equal(cg_reports_make(f->gw.store, &f->cfg, "activity",
-					 "dev", "last week", W23, &r, &id, &why),
-			 CG_EX_USAGE);
+	                                 "dev", "last week", W23, &r, &id,
+	                                 &why),
+	                 CG_EX_USAGE);
 	assert_non_null(strstr(why, "YYYY-MM, YYYY-Www or Nd"));
 	free(why);
 	fixture_free(f);
@@ -390,24 +405,24 @@ test_a_scheduled_report_is_sent_once_per_period(void **state)
 	int64_t id;
 	char *why;
 	assert_int_equal(cg_reports_make(f->gw.store, &f->cfg, "facilitation",
-					 "dev", "2025-W23", W23 + 8 * DAY, &r,
-					 &id, &why),
-			 0);
+	                                 "dev", "2025-W23", W23 + 8 * DAY, &r,
+	                                 &id, &why),
+	                 0);
 	size_t n;
-	assert_int_equal(cg_reports_send(f->gw.store, &f->cfg, &r, id, 1,
-					 W23 + 8 * DAY, &n),
-			 1);
+	assert_int_equal(
+	    cg_reports_send(f->gw.store, &f->cfg, &r, id, 1, W23 + 8 * DAY, &n),
+	    1);
 	assert_int_equal(n, 1);
-	assert_int_equal(cg_reports_send(f->gw.store, &f->cfg, &r, id, 1,
-					 W23 + 9 * DAY, &n),
-			 0);
-	assert_int_equal(cg_store_report_sent_count(f->gw.store, "facilitation",
-						    "2025-W23"),
-			 1);
+	assert_int_equal(
+	    cg_reports_send(f->gw.store, &f->cfg, &r, id, 1, W23 + 9 * DAY, &n),
+	    0);
+	assert_int_equal(
+	    cg_store_report_sent_count(f->gw.store, "facilitation", "2025-W23"),
+	    1);
 	/* --send (not scheduled) may repeat. */
-	assert_int_equal(cg_reports_send(f->gw.store, &f->cfg, &r, id, 0,
-					 W23 + 9 * DAY, &n),
-			 1);
+	assert_int_equal(
+	    cg_reports_send(f->gw.store, &f->cfg, &r, id, 0, W23 + 9 * DAY, &n),
+	    1);
 	struct cg_outbox_counts c;
 	assert_int_equal(cg_store_outbox_counts(f->gw.store, "email", &c), 0);
 	assert_int_equal(c.pending, 2);
@@ -421,19 +436,26 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_activity_counts_posts_by_network_members_and_threads),
-		cmocka_unit_test(test_new_members_are_those_whose_first_subscription_is_in_the_period),
-		cmocka_unit_test(test_facilitation_lists_unanswered_threads_oldest_first),
-		cmocka_unit_test(test_first_reply_median_and_p90_ignore_the_starters_own_replies),
-		cmocka_unit_test(test_went_quiet_needs_all_four_previous_periods),
-		cmocka_unit_test(test_an_empty_channel_reports_zeros),
-		cmocka_unit_test(test_periods_cut_at_month_and_week_boundaries),
-		cmocka_unit_test(test_period_syntax),
-		cmocka_unit_test(test_topics_names_the_words_new_this_period_with_their_threads),
-		cmocka_unit_test(test_text_opens_with_key_value_lines_then_a_blank_line),
-		cmocka_unit_test(test_html_has_tables_and_css_bars_and_no_script_or_external_image),
-		cmocka_unit_test(test_kinds_and_bad_input_say_what_is_accepted),
-		cmocka_unit_test(test_a_scheduled_report_is_sent_once_per_period),
+	    cmocka_unit_test(
+	        test_activity_counts_posts_by_network_members_and_threads),
+	    cmocka_unit_test(
+	        test_new_members_are_those_whose_first_subscription_is_in_the_period),
+	    cmocka_unit_test(
+	        test_facilitation_lists_unanswered_threads_oldest_first),
+	    cmocka_unit_test(
+	        test_first_reply_median_and_p90_ignore_the_starters_own_replies),
+	    cmocka_unit_test(test_went_quiet_needs_all_four_previous_periods),
+	    cmocka_unit_test(test_an_empty_channel_reports_zeros),
+	    cmocka_unit_test(test_periods_cut_at_month_and_week_boundaries),
+	    cmocka_unit_test(test_period_syntax),
+	    cmocka_unit_test(
+	        test_topics_names_the_words_new_this_period_with_their_threads),
+	    cmocka_unit_test(
+	        test_text_opens_with_key_value_lines_then_a_blank_line),
+	    cmocka_unit_test(
+	        test_html_has_tables_and_css_bars_and_no_script_or_external_image),
+	    cmocka_unit_test(test_kinds_and_bad_input_say_what_is_accepted),
+	    cmocka_unit_test(test_a_scheduled_report_is_sent_once_per_period),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,20 +64,29 @@ cg_search_hits_free(struct cg_search_hit *v, size_t n)
 	free(v);
 }
 
-/* Columns: subject, body, author, thread, channel, network. */
+/* Columns: subject, body, author, thread, channel, network.  The inner
+ * query is FTS5's own: ORDER BY rank (bm25, weights set by schema 013) is
+ * sorted inside the index, and snippet() runs only for the rows it
+ * yields; CROSS JOIN keeps it the outer loop, so the hits stay in rank
+ * order and the filters and LIMIT stop it after `limit` hits.  The inner
+ * LIMIT (?6: `limit` unfiltered, else -1 = all) also keeps SQLite from
+ * dropping the inner ORDER BY. */
 static const char SQL_SEARCH[] =
     "SELECT m.id, c.name, t.subject, coalesce(nullif(k.name, ''), "
     "nullif(m.sender_name, ''), m.sender_addr), m.network, "
-    "m.received, snippet(message_fts, -1, '[', ']', '...', 12), "
-    "bm25(message_fts, 4.0, 1.0, 1.0, 2.0, 0.2, 0.2) AS score "
-    "FROM message_fts JOIN message m ON m.id = message_fts.rowid "
+    "m.received, f.snip, f.score "
+    "FROM (SELECT rowid AS id, "
+    " snippet(message_fts, -1, '[', ']', '...', 12) AS snip, "
+    " rank AS score FROM message_fts WHERE message_fts MATCH ?1 "
+    " ORDER BY rank LIMIT ?6) f "
+    "CROSS JOIN message m ON m.id = f.id "
     "JOIN channel c ON c.id = m.channel_id "
     "JOIN thread t ON t.id = m.thread_id "
     "LEFT JOIN contact k ON k.id = m.contact_id "
-    "WHERE message_fts MATCH ?1 AND (?2 = 0 OR m.channel_id = ?2) "
+    "WHERE (?2 = 0 OR m.channel_id = ?2) "
     "AND (?3 = 0 OR m.channel_id IN "
     "(SELECT channel_id FROM membership WHERE contact_id = ?4)) "
-    "ORDER BY score, m.id DESC LIMIT ?5";
+    "LIMIT ?5";
 
 static void
 hit_read(sqlite3_stmt *st, struct cg_search_hit *h)
@@ -112,6 +121,8 @@ cg_store_search(struct cg_store *s, const struct cg_search_query *q,
 	sqlite3_bind_int(st, 3, q->restricted ? 1 : 0);
 	sqlite3_bind_int64(st, 4, q->reader);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)limit);
+	int filtered = q->channel_id != 0 || q->restricted;
+	sqlite3_bind_int64(st, 6, filtered ? -1 : (sqlite3_int64)limit);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		*out = cg_realloc(*out, (*n + 1) * sizeof **out);
@@ -136,4 +147,13 @@ int64_t
 cg_store_search_index_bytes(struct cg_store *s)
 {
 	return db_scalar(s, db_stmt(s, SQL_INDEX_BYTES), "search index size");
+}
+
+static const char SQL_REBUILD[] =
+    "INSERT INTO message_fts(message_fts) VALUES ('rebuild')";
+
+int
+cg_store_search_rebuild(struct cg_store *s)
+{
+	return db_exec(s, db_stmt(s, SQL_REBUILD), "rebuild the search index");
 }

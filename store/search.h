@@ -69,6 +69,9 @@ char *cg_search_match_expr(const char *words);
 int cg_store_search(struct cg_store *s, const struct cg_search_query *q,
 		    struct cg_search_hit **out, size_t *n);
 
+/* Index every stored message again (what migration 013 does once). */
+int cg_store_search_rebuild(struct cg_store *s);
+
 /* The index's size in bytes (its shadow data table), for the figures. */
 int64_t cg_store_search_index_bytes(struct cg_store *s);
 

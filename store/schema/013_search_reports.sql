@@ -54,6 +54,11 @@ BEGIN
 	FROM message_search_doc WHERE id = new.id;
 END;
 
+-- rank = bm25 with the subject weighted 4, the thread subject 2, text and
+-- author 1, channel and network 0.2 (search.c orders by rank: FTS5 sorts
+-- inside the index and computes snippets only for the rows returned).
+INSERT INTO message_fts(message_fts, rank)
+	VALUES ('rank', 'bm25(4.0, 1.0, 1.0, 2.0, 0.2, 0.2)');
 INSERT INTO message_fts(message_fts) VALUES ('rebuild');
 
 -- Reports (reports/): the periods need messages by time.

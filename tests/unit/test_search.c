@@ -250,41 +250,43 @@ test_messages_stored_before_the_index_are_indexed_by_the_migration(void **state)
 	free(cmd);
 }
 
-
 /* ---- the tokenizer choice: cg_stem against FTS5's trigram ----
  * A small constructed corpus, queries with the documents a reader wants;
  * both indexes hold the same texts.  The figures go to store/README.md
  * ("Search"). */
 static const char *const CORPUS[] = {
-	/* 0 */ "Die Rechnung für Mai ist bezahlt.",
-	/* 1 */ "Alle Rechnungen liegen im Ordner.",
-	/* 2 */ "Die Berechnung der Kosten dauert.",
-	/* 3 */ "Der Strom fällt heute aus.",
-	/* 4 */ "Wir beziehen seit Mai Ökostrom.",
-	/* 5 */ "Herr Stromberg kommt später.",
-	/* 6 */ "Der Rat tagt am Montag.",
-	/* 7 */ "Separate the paper and the glass.",
-	/* 8 */ "Die Beratung ist kostenlos.",
-	/* 9 */ "I would rather stay at home.",
-	/* 10 */ "The art exhibition opens on Friday.",
-	/* 11 */ "We start at nine.",
-	/* 12 */ "The apartment has two rooms.",
-	/* 13 */ "Die Genossenschaften treffen sich.",
-	/* 14 */ "Unsere Genossenschaft wächst.",
-	/* 15 */ "The invoices are attached.",
-	/* 16 */ "Invoice 42 is paid.",
-	/* 17 */ "Der Ökostromanbieter wurde gewechselt.",
-	/* 18 */ "Die Strompreise steigen.",
-	/* 19 */ "Der Garten braucht Wasser.",
+    /* 0 */ "Die Rechnung für Mai ist bezahlt.",
+    /* 1 */ "Alle Rechnungen liegen im Ordner.",
+    /* 2 */ "Die Berechnung der Kosten dauert.",
+    /* 3 */ "Der Strom fällt heute aus.",
+    /* 4 */ "Wir beziehen seit Mai Ökostrom.",
+    /* 5 */ "Herr Stromberg kommt später.",
+    /* 6 */ "Der Rat tagt am Montag.",
+    /* 7 */ "Separate the paper and the glass.",
+    /* 8 */ "Die Beratung ist kostenlos.",
+    /* 9 */ "I would rather stay at home.",
+    /* 10 */ "The art exhibition opens on Friday.",
+    /* 11 */ "We start at nine.",
+    /* 12 */ "The apartment has two rooms.",
+    /* 13 */ "Die Genossenschaften treffen sich.",
+    /* 14 */ "Unsere Genossenschaft wächst.",
+    /* 15 */ "The invoices are attached.",
+    /* 16 */ "Invoice 42 is paid.",
+    /* 17 */ "Der Ökostromanbieter wurde gewechselt.",
+    /* 18 */ "Die Strompreise steigen.",
+    /* 19 */ "Der Garten braucht Wasser.",
 };
 static const struct {
 	const char *q;
 	int relevant[4]; /* -1 ends */
 } QUERIES[] = {
-	{"rechnung", {0, 1, -1}},      {"strom", {3, 18, -1}},
-	{"rat", {6, -1}},              {"art", {10, -1}},
-	{"genossenschaft", {13, 14, -1}}, {"ökostrom", {4, 17, -1}},
-	{"invoice", {15, 16, -1}},
+    {"rechnung", {0, 1, -1}},
+    {"strom", {3, 18, -1}},
+    {"rat", {6, -1}},
+    {"art", {10, -1}},
+    {"genossenschaft", {13, 14, -1}},
+    {"ökostrom", {4, 17, -1}},
+    {"invoice", {15, 16, -1}},
 };
 #define NCORPUS (sizeof CORPUS / sizeof CORPUS[0])
 
@@ -309,10 +311,11 @@ trigram_hits(sqlite3 *db, const char *q, int64_t *got)
 {
 	sqlite3_stmt *st;
 	char *expr = cg_asprintf("\"%s\"", q);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT rowid FROM tri WHERE "
-						"tri MATCH ?1",
-					    -1, &st, NULL),
-			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT rowid FROM tri WHERE "
+	                                    "tri MATCH ?1",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
 	sqlite3_bind_text(st, 1, expr, -1, SQLITE_TRANSIENT);
 	size_t n = 0;
 	while (sqlite3_step(st) == SQLITE_ROW && n < NCORPUS)
@@ -329,16 +332,16 @@ trigram_index(struct fixture *f, sqlite3 **db)
 	assert_int_equal(sqlite3_open(path, db), SQLITE_OK);
 	free(path);
 	assert_int_equal(
-		sqlite3_exec(*db,
-			     "CREATE VIRTUAL TABLE tri USING fts5(body, "
-			     "tokenize = 'trigram case_sensitive 0');"
-			     "INSERT INTO tri(rowid, body) "
-			     "SELECT id, trimmed FROM message;",
-			     NULL, NULL, NULL),
-		SQLITE_OK);
+	    sqlite3_exec(*db,
+	                 "CREATE VIRTUAL TABLE tri USING fts5(body, "
+	                 "tokenize = 'trigram case_sensitive 0');"
+	                 "INSERT INTO tri(rowid, body) "
+	                 "SELECT id, trimmed FROM message;",
+	                 NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_stmt *st;
 	sqlite3_prepare_v2(*db, "SELECT sum(length(block)) FROM tri_data", -1,
-			   &st, NULL);
+	                   &st, NULL);
 	sqlite3_step(st);
 	int64_t bytes = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
@@ -350,7 +353,8 @@ test_stemming_is_more_precise_than_trigrams(void **state)
 {
 	struct fixture *f = fixture_new();
 	for (size_t i = 0; i < NCORPUS; i++) /* ids 1..N, no subject */
-		post(f, 0, 0, "a@x.org", "email", NULL, CORPUS[i], T0 + (int64_t)i);
+		post(f, 0, 0, "a@x.org", "email", NULL, CORPUS[i],
+		     T0 + (int64_t)i);
 	sqlite3 *db;
 	int64_t tri_bytes = trigram_index(f, &db);
 	int64_t stem_bytes = cg_store_search_index_bytes(f->gw.store);

@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "gateway/config.h"
@@ -340,5 +341,39 @@ cg_reports_answer(struct cg_store *s, const struct cg_config *cfg,
 	}
 	char *text = cg_report_text(&r);
 	cg_report_free(&r);
+	return text;
+}
+
+/* The asker's layer: guest when unknown. */
+static enum cg_layer
+asker_layer(struct cg_store *s, int64_t asker)
+{
+	struct cg_contact c;
+	if (asker == 0 || cg_store_contact_get(s, asker, &c) != 0)
+		return CG_LAYER_GUEST;
+	enum cg_layer l = c.layer;
+	cg_contact_free(&c);
+	return l;
+}
+
+char *
+cg_reports_command(struct cg_gateway *gw, const char *channel, int64_t asker,
+                   const char *cmd, const char *arg)
+{
+	int guest = asker_layer(gw->store, asker) == CG_LAYER_GUEST;
+	if (strcasecmp(cmd, "search") == 0)
+		return cg_reports_search_answer(gw->store, arg, 0, guest, asker,
+		                                5);
+	if (strcasecmp(cmd, "report") != 0)
+		return NULL;
+	if (guest)
+		return cg_strdup("report: reports are for members\n");
+	char *kind = cg_strndup(arg, strcspn(arg, " \t"));
+	const char *period = arg + strlen(kind);
+	period += strspn(period, " \t");
+	char *text =
+	    cg_reports_answer(gw->store, gw->cfg, *kind ? kind : "activity",
+	                      channel, *period ? period : NULL);
+	free(kind);
 	return text;
 }

@@ -59,4 +59,14 @@ char *cg_reports_answer(struct cg_store *s, const struct cg_config *cfg,
 			const char *kind, const char *channel,
 			const char *period);
 
+/*
+ * A `search WORDS` or `report KIND [PERIOD]` command sent through
+ * `channel` by contact `asker` (0: unknown), from a room (`!search`: top
+ * five) or by mail: the answer text, or NULL when cmd is neither.  A
+ * guest (or an unknown sender) searches only the channels it is
+ * subscribed to and gets no report.  Caller frees.
+ */
+char *cg_reports_command(struct cg_gateway *gw, const char *channel,
+			 int64_t asker, const char *cmd, const char *arg);
+
 #endif

@@ -50,6 +50,7 @@
 #include "lib/log.h"
 #include "gateway/msg.h"
 #include "gateway/onboarding.h"
+#include "gateway/reports.h"
 #include "lib/util.h"
 #include "store/store.h"
 
@@ -202,6 +203,8 @@ enum cmd {
 	C_HELP,
 	C_CONFIRM,
 	C_NOMINATE,
+	C_SEARCH, /* search WORDS; report KIND [PERIOD]: gateway/reports.c */
+	C_REPORT,
 };
 
 static const char *const cmd_names[] = {
@@ -209,6 +212,7 @@ static const char *const cmd_names[] = {
     [C_EACH] = "each",           [C_DIGEST] = "digest",
     [C_NODELIVERY] = "none",     [C_HELP] = "help",
     [C_CONFIRM] = "confirm",     [C_NOMINATE] = "nominate",
+    [C_SEARCH] = "search",       [C_REPORT] = "report",
 };
 
 struct command {
@@ -245,7 +249,7 @@ parse_line(const char *line, char **arg)
 {
 	*arg = NULL;
 	size_t w = strcspn(line, " \t");
-	for (int c = C_SUBSCRIBE; c <= C_NOMINATE; c++) {
+	for (int c = C_SUBSCRIBE; c <= C_REPORT; c++) {
 		if (strlen(cmd_names[c]) != w ||
 		    strncasecmp(line, cmd_names[c], w) != 0)
 			continue;
@@ -255,6 +259,10 @@ parse_line(const char *line, char **arg)
 		if (c == C_CONFIRM) {
 			*arg = read_token(rest);
 			return *arg ? C_CONFIRM : C_NONE;
+		}
+		if (c == C_SEARCH || c == C_REPORT) {
+			*arg = cg_strdup(rest);
+			return (enum cmd)c;
 		}
 		if (c == C_NOMINATE) {
 			/* "nominate ADDRESS [partner|member]": the words,
@@ -287,7 +295,8 @@ add_command(struct commands *cs, enum cmd c, char *arg)
 {
 	for (size_t i = 0; i < cs->n; i++)
 		if (cs->v[i].cmd == c &&
-		    ((c != C_CONFIRM && c != C_NOMINATE) ||
+		    ((c != C_CONFIRM && c != C_NOMINATE && c != C_SEARCH &&
+		      c != C_REPORT) ||
 		     (cs->v[i].arg == NULL && arg == NULL) ||
 		     (cs->v[i].arg && arg && strcmp(cs->v[i].arg, arg) == 0))) {
 			free(arg);
@@ -753,6 +762,21 @@ nominate(struct request *rq, const char *arg)
 	return 0;
 }
 
+/* search / report: the answer from gateway/reports.c, for the sender's
+ * contact (a guest or stranger searches only its own channels). */
+static void
+reports_answer(struct request *rq, enum cmd c, const char *arg)
+{
+	int64_t who = cg_store_contact_find(rq->gw->store, CG_ID_EMAIL,
+	                                    rq->m->sender_addr);
+	char *t = cg_reports_command(rq->gw, rq->ch->name, who, cmd_names[c],
+	                             arg ? arg : "");
+	cg_buf_printf(&rq->reply, "> %s %s\n\n%s", cmd_names[c],
+	              arg ? arg : "", t ? t : "");
+	free(t);
+	rq->result = "answered";
+}
+
 static int
 send_reply(struct request *rq)
 {
@@ -821,6 +845,10 @@ handle_request(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 			break;
 		case C_NOMINATE:
 			rc = nominate(&rq, cs.v[i].arg);
+			break;
+		case C_SEARCH:
+		case C_REPORT:
+			reports_answer(&rq, cs.v[i].cmd, cs.v[i].arg);
 			break;
 		default:
 			rc = ask_confirmation(&rq, cs.v[i].cmd);

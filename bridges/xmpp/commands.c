@@ -14,8 +14,11 @@
  *                          real bare JID as the room shows it (never by
  *                          nick); no real JID visible: refused
  *
- * CONTRACT.md also names !time and !search: they answer that they are not
- * available yet.  Must never: write to the store except through a
+ *   !search WORDS, !report KIND [PERIOD]
+ *                          the archive's top five / a report of the
+ *                          room's channel (gateway/reports.c)
+ *
+ * CONTRACT.md also names !time: it answers that it is not available yet.  Must never: write to the store except through a
  * nomination, or answer into the room.
  */
 #include <ctype.h>
@@ -29,6 +32,7 @@
 #include "gateway/gateway.h"
 #include "lib/log.h"
 #include "gateway/onboarding.h"
+#include "gateway/reports.h"
 #include "lib/util.h"
 
 static const char HELP[] =
@@ -37,6 +41,9 @@ static const char HELP[] =
     "!who NAME|ADDRESS - who someone is: organisation, layer, activity\n"
     "!nominate ADDRESS [partner] - (members) nominate someone as member "
     "(or partner)\n"
+    "!search WORDS - the five best messages of the archive (mail and chat)\n"
+    "!report KIND [PERIOD] - activity, facilitation or topics of this "
+    "channel\n"
     "Lines starting with ! are not passed on to the mailing list.";
 
 static void
@@ -170,6 +177,26 @@ nominate(struct xmpp_bridge *xb, const char *asker, const char *arg)
 	free(address);
 }
 
+/* !search WORDS, !report KIND [PERIOD] (gateway/reports.c), as the
+ * contact of the asker's real JID when the room shows it. */
+static char *
+reports_command(struct xmpp_bridge *xb, const char *asker, const char *cmd,
+                const char *arg)
+{
+	const char *slash = asker ? strchr(asker, '/') : NULL;
+	char *room_jid = slash ? cg_strndup(asker, (size_t)(slash - asker))
+	                       : NULL;
+	struct xmpp_room *r = muc_room(xb, room_jid);
+	free(room_jid);
+	const struct xmpp_occupant *o = r ? muc_occupant(r, slash + 1) : NULL;
+	int64_t who = o && o->jid ? cg_store_contact_find(xb->gw->store,
+	                                                  CG_ID_JID, o->jid)
+	                          : 0;
+	char *t = cg_reports_command(xb->gw, r ? r->channel : NULL, who, cmd,
+	                             arg);
+	return t ? t : cg_strdup("?");
+}
+
 void
 commands_run(struct xmpp_bridge *xb, const char *asker, const char *line)
 {
@@ -193,8 +220,12 @@ commands_run(struct xmpp_bridge *xb, const char *asker, const char *line)
 		who(xb, asker, arg);
 	} else if (strcasecmp(cmd, "nominate") == 0) {
 		nominate(xb, asker, arg);
-	} else if (strcasecmp(cmd, "time") == 0 ||
-	           strcasecmp(cmd, "search") == 0) {
+	} else if (strcasecmp(cmd, "search") == 0 ||
+	           strcasecmp(cmd, "report") == 0) {
+		char *t = reports_command(xb, asker, cmd, arg);
+		reply(xb, asker, t);
+		free(t);
+	} else if (strcasecmp(cmd, "time") == 0) {
 		char *t =
 		    cg_asprintf("!%s is not available yet. Try !help.", cmd);
 		reply(xb, asker, t);

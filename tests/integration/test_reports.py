@@ -131,5 +131,30 @@ def test_weekly_schedule_sends_once_per_period_across_a_restart(stack, gateway):
     assert sorted(weekly_mails()) == sorted(subjects), weekly_mails()
 
 
+def test_search_and_report_answer_in_the_room_and_by_mail(stack, gateway):  # noqa: F811
+    gw = gateway(xmpp={}, reports=REPORTS)
+    gw.wait_log("joined")
+    tok = token()
+    room = f"dev@{stack.MUC_DOMAIN}"
+    with stack.xmpp_client("bob", resource="cmd") as bob:
+        mixed_history(stack, gw, bob, tok)
+        bob.send_room(room, "!search rechnung")
+        answer = bob.wait_message(
+            lambda m: m["type"] == "chat" and "Rechnungen" in str(m["body"]), timeout=30)
+        assert f"1. [dev] Rechnungen {tok} - Alice Example (email," in str(answer["body"])
+        assert str(answer["from"]) == f"{room}/gateway", answer["from"]
+        bob.send_room(room, "!report activity")
+        answer = bob.wait_message(
+            lambda m: m["type"] == "chat" and "Report: activity" in str(m["body"]), timeout=30)
+        assert "Channel: dev" in str(answer["body"]) and "Posts: 2" in str(answer["body"])
+    send(stack, "alice", make_message(stack.address("alice"), gw.addr("dev+request"),
+                                      subject="archive", body="search ökostrom\n"),
+         gw.addr("dev+request"))
+    mail = wait_mail(stack, "alice", lambda m: "ökostrom" in str(m.get_body().get_content())
+                     and str(m["Subject"]).startswith("dev: your request"))
+    body = mail.get_body().get_content()
+    assert f"[Ökostrom] {tok}" in body and "(xmpp," in body, body
+
+
 if __name__ == "__main__":
     raise SystemExit(pytest.main([__file__, "-q"]))

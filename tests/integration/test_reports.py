@@ -42,6 +42,7 @@ def headline(text: str) -> dict:
 def test_report_run_prints_the_headline_figures_and_search_finds_both_networks(
         stack, gateway):  # noqa: F811
     gw = gateway(xmpp={}, reports=REPORTS)
+    gw.wait_log("joined")
     tok = token()
     with stack.xmpp_client("bob", resource="rep") as bob:
         mixed_history(stack, gw, bob, tok)

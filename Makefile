@@ -31,7 +31,7 @@ CFLAGS  += $(CSTD) $(WARN) $(OPT) $(SANFLAGS) $(INCS) $(PKG_CFLAGS) -MMD -MP
 # --as-needed: a library pkg-config names but nothing calls (libetpan's own
 # dependencies, e.g. -ldb -llockfile) is not recorded as needed.
 LDFLAGS += $(SANFLAGS) -Wl,--as-needed
-LDLIBS  += $(PKG_LIBS) -lpthread
+LDLIBS  += $(PKG_LIBS) -lstemmer -lm -lpthread
 
 SRCS    := $(sort $(wildcard lib/*.c store/*.c gateway/*.c reports/*.c bridges/*.c bridges/*/*.c cli/*.c))
 LIBSRCS := $(filter-out cli/main.c,$(SRCS))

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/daemon.h"
 #include "gateway/billing.h"
 #include "gateway/config.h"
 #include "gateway/gateway.h"
@@ -126,9 +127,12 @@ open_gateway(const char *path, int want_box, struct cg_gateway *gw)
 	return 0;
 }
 
+/* A running daemon is woken (cli/daemon.c): invoices a command issued
+ * go out at once, not at the billing timer's next turn. */
 static void
 close_gateway(struct cg_gateway *gw)
 {
+	cg_daemon_wake(gw->cfg->gateway.data_dir);
 	cg_box_close(gw->box);
 	cg_store_close(gw->store);
 	cg_cli_config_free(gw->cfg);

@@ -95,6 +95,20 @@ static const struct command commands[] = {
 	 "  invoice cancel NUMBER --reason R   issue a credit note (381)\n"
 	 "The buyer's data: member billing ADDRESS --street S --postcode P\n"
 	 "--city C --country CC [--vat-id V] [--buyer-ref R] [--org O]."},
+	{"report", "report run KIND [--channel C] [--period P] [--send]",
+	 "Render a report to stdout: Key: value headline lines, a blank line,\n"
+	 "then the body.  KIND: activity, facilitation, topics, billing.\n"
+	 "  --channel C  one channel (default: all)\n"
+	 "  --period P   YYYY-MM, YYYY-Www or Nd (default 7d: the last 7 days,\n"
+	 "               UTC)\n"
+	 "  --send       send it instead: by mail (text and HTML) to\n"
+	 "               reports.recipients and a summary to the room; a\n"
+	 "               running daemon is woken to send it at once"},
+	{"search", "search WORDS... [--channel C] [--limit N]",
+	 "Search every stored message of both networks, best first: channel,\n"
+	 "thread subject, author, network, date and a snippet.  Word forms\n"
+	 "match (German and English: rechnung finds Rechnungen); the words\n"
+	 "are words, never query syntax.  --limit: 1 to 100 (default 10)."},
 	{NULL, NULL, NULL},
 };
 
@@ -318,6 +332,10 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "time") == 0 || strcmp(cmd, "plan") == 0 ||
 	    strcmp(cmd, "asset") == 0 || strcmp(cmd, "invoice") == 0)
 		return cg_cli_billing(argc, argv, path);
+	if (strcmp(cmd, "report") == 0)
+		return cg_cli_report(argc, argv, path);
+	if (strcmp(cmd, "search") == 0)
+		return cg_cli_search(argc, argv, path);
 	fprintf(stderr, "coopgate: %s: unknown command (see coopgate --help)\n",
 		cmd);
 	return CG_EX_USAGE;

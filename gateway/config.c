@@ -1250,10 +1250,98 @@ check_outbox(struct loader *ld, const config_setting_t *g)
 static void read_billing(struct loader *ld);
 static void billing_free(struct cg_cfg_billing *b);
 
+/* ---- reports { weekly; recipients; unanswered_after; } ------------------ */
+
+/* "mon 08:00": 0, or -1 when malformed. */
+static int
+parse_weekly(const char *v, int *weekday, int *minute)
+{
+	static const char *const days[] = {"mon", "tue", "wed", "thu",
+	                                   "fri", "sat", "sun"};
+	int h, m;
+	char day[4], end;
+	if (sscanf(v, "%3s %d:%d%c", day, &h, &m, &end) != 3 || h < 0 ||
+	    h > 23 || m < 0 || m > 59 || strlen(v) < 9 || v[3] != ' ')
+		return -1;
+	for (int i = 0; i < 7; i++)
+		if (strcasecmp(day, days[i]) == 0) {
+			*weekday = i;
+			*minute = h * 60 + m;
+			return 0;
+		}
+	return -1;
+}
+
+static void
+read_report_recipients(struct loader *ld, const config_setting_t *r)
+{
+	struct cg_cfg_reports *rp = &ld->cfg->reports;
+	if (config_setting_type(r) == CONFIG_TYPE_STRING) {
+		const char *v = config_setting_get_string(r);
+		enum cg_layer l;
+		if (cg_layer_parse(v, &l) != 0)
+			bad_value(ld, r, "reports.recipients", v,
+			          "is no layer (guest, partner, member, core) "
+			          "and no list of addresses");
+		else
+			rp->recipients_layer = l;
+		return;
+	}
+	if (config_setting_type(r) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(r) != CONFIG_TYPE_LIST) {
+		err_at(ld, r, "reports.recipients: a layer (\"core\") or a "
+		              "list of addresses expected");
+		return;
+	}
+	int n = config_setting_length(r);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(r, (unsigned)i);
+		const char *v = config_setting_get_string(e);
+		if (v == NULL || !is_address(v)) {
+			err_at(ld, e, "reports.recipients: element %d is no "
+			              "mail address", i + 1);
+			continue;
+		}
+		rp->recipients = cg_realloc(rp->recipients,
+		                            (rp->nrecipients + 1) * sizeof(char *));
+		rp->recipients[rp->nrecipients++] = cg_strdup(v);
+	}
+}
+
+static const struct key reports_keys[] = {
+    KEY("weekly", K_OTHER, 0),
+    KEY("recipients", K_OTHER, 0),
+    KEY_RANGE("unanswered_after", K_INT64,
+              offsetof(struct cg_cfg_reports, unanswered_after), 60,
+              INT64_MAX),
+    KEY_END,
+};
+
+static void
+read_reports(struct loader *ld)
+{
+	struct cg_cfg_reports *rp = &ld->cfg->reports;
+	const config_setting_t *g =
+	    read_section(ld, "reports", reports_keys, rp, &rp->present);
+	if (g == NULL)
+		return;
+	rp->line = (int)config_setting_source_line(g);
+	const config_setting_t *w = get(g, "weekly");
+	if (w) {
+		const char *v = config_setting_get_string(w);
+		if (v == NULL || parse_weekly(v, &rp->weekday, &rp->minute) != 0)
+			bad_value(ld, w, "reports.weekly", v ? v : "",
+			          "is not DAY HH:MM (e.g. \"mon 08:00\", UTC)");
+	}
+	const config_setting_t *r = get(g, "recipients");
+	if (r)
+		read_report_recipients(ld, r);
+}
+
 static const char *const top_level_keys[] = {
     "gateway", "imap",       "smtp", "xmpp",   "channels",
     "members", "onboarding", "box",  "outbox", "posting", "partners",
-    "billing", NULL,
+    "billing", "reports", NULL,
 };
 
 static void
@@ -1288,6 +1376,7 @@ load_tree(struct loader *ld)
 	read_channels(ld);
 	read_members(ld);
 	read_partners(ld);
+	read_reports(ld);
 
 	check_gateway(ld, gw);
 	check_imap(ld, im);
@@ -1316,6 +1405,9 @@ set_defaults(struct cg_config *cfg, const char *path)
 	cfg->nominations_required = 2;
 	cfg->box_quota_mb = 0;
 	cfg->posting.sender_proof = 1;
+	cfg->reports.weekday = -1;
+	cfg->reports.recipients_layer = CG_LAYER_CORE;
+	cfg->reports.unanswered_after = 172800;
 }
 
 /* The absolute directory holding path (as given when it cannot resolve). */
@@ -1446,6 +1538,9 @@ cg_config_free(struct cg_config *cfg)
 	}
 	free(cfg->partners);
 	billing_free(&cfg->billing);
+	for (size_t i = 0; i < cfg->reports.nrecipients; i++)
+		free(cfg->reports.recipients[i]);
+	free(cfg->reports.recipients);
 	memset(cfg, 0, sizeof *cfg);
 }
 

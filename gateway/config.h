@@ -161,6 +161,18 @@ struct cg_cfg_billing {
 	size_t nplans;
 };
 
+/* reports { weekly; recipients; unanswered_after; } (CONTRACT.md). */
+struct cg_cfg_reports {
+	int present;
+	int weekday;            /* weekly: 0 = Monday .. 6 = Sunday; -1: none */
+	int minute;             /* weekly: minutes after 00:00 (UTC) */
+	enum cg_layer recipients_layer; /* recipients = "core": its members */
+	char **recipients;      /* recipients = [addresses]; NULL: the layer */
+	size_t nrecipients;
+	int64_t unanswered_after; /* seconds, default 172800 (2 days) */
+	int line;
+};
+
 struct cg_config {
 	char *path;             /* the file loaded */
 	struct cg_cfg_gateway gateway;
@@ -178,6 +190,7 @@ struct cg_config {
 	int nominations_required; /* onboarding.nominations_required, default 2 */
 	int64_t box_quota_mb;     /* box.quota_mb, default 0 = unlimited */
 	struct cg_cfg_billing billing;
+	struct cg_cfg_reports reports;
 };
 
 /* One problem found while loading: "FILE:LINE: message". */

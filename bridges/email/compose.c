@@ -712,3 +712,10 @@ email_chat_line(struct cg_buf *b, const char *name, int verified,
 	}
 	cg_buf_putc(b, '\n');
 }
+
+/* For report_mail.c: the same quoted-printable as the text parts here. */
+void
+email_compose_qp(struct cg_buf *b, const char *text)
+{
+	qp_text(b, text);
+}

@@ -73,5 +73,8 @@ char *email_encode_header_words(const char *utf8);
 struct cg_buf;
 void email_chat_line(struct cg_buf *b, const char *name, int verified,
                      const char *text);
+/* LF or CRLF text as quoted-printable lines (CRLF, soft breaks at 76),
+ * appended to b (report_mail.c's parts). */
+void email_compose_qp(struct cg_buf *b, const char *text);
 
 #endif

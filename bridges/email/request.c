@@ -51,6 +51,7 @@
 #include "lib/log.h"
 #include "gateway/msg.h"
 #include "gateway/onboarding.h"
+#include "gateway/reports.h"
 #include "lib/util.h"
 #include "store/store.h"
 
@@ -208,6 +209,8 @@ enum cmd {
 	C_NOMINATE,
 	C_TIME, /* request_billing.c */
 	C_BUY,
+	C_SEARCH, /* search WORDS; report KIND [PERIOD]: gateway/reports.c */
+	C_REPORT,
 };
 
 static const char *const cmd_names[] = {
@@ -216,6 +219,7 @@ static const char *const cmd_names[] = {
     [C_NODELIVERY] = "none",     [C_HELP] = "help",
     [C_CONFIRM] = "confirm",     [C_NOMINATE] = "nominate",
     [C_TIME] = "time",           [C_BUY] = "buy",
+    [C_SEARCH] = "search",       [C_REPORT] = "report",
 };
 
 struct command {
@@ -252,7 +256,7 @@ parse_line(const char *line, char **arg)
 {
 	*arg = NULL;
 	size_t w = strcspn(line, " \t");
-	for (int c = C_SUBSCRIBE; c <= C_BUY; c++) {
+	for (int c = C_SUBSCRIBE; c <= C_REPORT; c++) {
 		if (strlen(cmd_names[c]) != w ||
 		    strncasecmp(line, cmd_names[c], w) != 0)
 			continue;
@@ -266,6 +270,10 @@ parse_line(const char *line, char **arg)
 		if (c == C_TIME || c == C_BUY) { /* the rest of the line */
 			*arg = *rest ? cg_strdup(rest) : NULL;
 			return *arg ? (enum cmd)c : C_NONE;
+		}
+		if (c == C_SEARCH || c == C_REPORT) {
+			*arg = cg_strdup(rest);
+			return (enum cmd)c;
 		}
 		if (c == C_NOMINATE) {
 			/* "nominate ADDRESS [partner|member]": the words,
@@ -299,7 +307,7 @@ add_command(struct commands *cs, enum cmd c, char *arg)
 	for (size_t i = 0; i < cs->n; i++)
 		if (cs->v[i].cmd == c &&
 		    ((c != C_CONFIRM && c != C_NOMINATE && c != C_TIME &&
-		      c != C_BUY) ||
+		      c != C_BUY && c != C_SEARCH && c != C_REPORT) ||
 		     (cs->v[i].arg == NULL && arg == NULL) ||
 		     (cs->v[i].arg && arg && strcmp(cs->v[i].arg, arg) == 0))) {
 			free(arg);
@@ -759,6 +767,21 @@ billing_command(struct request *rq, enum cmd c, const char *arg)
 	return 0;
 }
 
+/* search / report: the answer from gateway/reports.c, for the sender's
+ * contact (a guest or stranger searches only its own channels). */
+static void
+reports_answer(struct request *rq, enum cmd c, const char *arg)
+{
+	int64_t who = cg_store_contact_find(rq->gw->store, CG_ID_EMAIL,
+	                                    rq->m->sender_addr);
+	char *t = cg_reports_command(rq->gw, rq->ch->name, who, cmd_names[c],
+	                             arg ? arg : "");
+	cg_buf_printf(&rq->reply, "> %s %s\n\n%s", cmd_names[c],
+	              arg ? arg : "", t ? t : "");
+	free(t);
+	rq->result = "answered";
+}
+
 static int
 send_reply(struct request *rq)
 {
@@ -831,6 +854,10 @@ handle_request(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 		case C_TIME:
 		case C_BUY:
 			rc = billing_command(&rq, cs.v[i].cmd, cs.v[i].arg);
+			break;
+		case C_SEARCH:
+		case C_REPORT:
+			reports_answer(&rq, cs.v[i].cmd, cs.v[i].arg);
 			break;
 		default:
 			rc = ask_confirmation(&rq, cs.v[i].cmd);

@@ -74,6 +74,7 @@
 #include "bridges/bridge.h"
 #include "bridges/email/attach.h"
 #include "bridges/email/compose.h"
+#include "bridges/email/report_mail.h"
 #include "bridges/email/crm_headers.h"
 #include "bridges/email/invoice_mail.h"
 #include "bridges/email/smtp_out.h"
@@ -850,7 +851,8 @@ compose_notice(struct email_smtp *s, int64_t id, enum cg_delivery_status *fail,
 	    .date = n.created,
 	};
 	size_t rawlen;
-	char *raw = email_compose(&in, &rawlen);
+	/* A report's copy is multipart/alternative (report_mail.c). */
+	char *raw = email_report_mail(s->gw->store, id, &in, &rawlen);
 	if (raw == NULL) {
 		*fail = CG_FAILED;
 		*err = cg_asprintf("notice %lld: cannot compose a mail from %s",

@@ -15,63 +15,11 @@
 
 #include "bridges/email/html_text.h"
 #include "bridges/email/trim_tables.h"
+#include "lib/utf8.h"
 #include "lib/util.h"
 
 #define HTML_MAX_QUOTE 16      /* "> " levels written */
 #define HTML_MAX_CONTAINERS 16 /* quote <div>s followed at once */
-
-/* ---- UTF-8 ------------------------------------------------------------ */
-
-/* The code point of the valid UTF-8 sequence at s (n bytes left) in *cp:
- * its length, or 0 when the bytes there are not valid UTF-8. */
-static size_t
-utf8_next(const unsigned char *s, size_t n, unsigned long *cp)
-{
-	static const unsigned long min[] = {0, 0, 0x80, 0x800, 0x10000};
-	size_t len = s[0] < 0x80             ? 1
-	             : (s[0] & 0xe0) == 0xc0 ? 2
-	             : (s[0] & 0xf0) == 0xe0 ? 3
-	             : (s[0] & 0xf8) == 0xf0 ? 4
-	                                     : 0;
-	if (len == 0 || len > n)
-		return 0;
-	unsigned long v = len == 1 ? s[0] : s[0] & (0x7f >> len);
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (s[i] & 0x3f);
-	}
-	if (v < min[len] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return len;
-}
-
-static void
-put_utf8(struct cg_buf *b, unsigned long cp)
-{
-	char u[4];
-	if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		cp = 0xfffd;
-	if (cp < 0x80) {
-		cg_buf_putc(b, (char)cp);
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		cg_buf_add(b, u, 2);
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		cg_buf_add(b, u, 3);
-	} else {
-		u[0] = (char)(0xf0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		cg_buf_add(b, u, 4);
-	}
-}
 
 /* ---- entities --------------------------------------------------------- */
 
@@ -227,7 +175,7 @@ ho_char(struct html_out *o, unsigned long cp)
 	}
 	o->space = 0;
 	o->newlines = 0;
-	put_utf8(&o->b, cp);
+	cg_utf8_put(&o->b, cp);
 }
 
 static void
@@ -300,7 +248,7 @@ tag_attr(const char *a, size_t n, const char *name)
 			unsigned long cp;
 			size_t used = html_entity(a + x, k - x, &cp);
 			if (used) {
-				put_utf8(&b, cp);
+				cg_utf8_put(&b, cp);
 				x += used;
 			} else {
 				cg_buf_putc(&b, a[x++]);
@@ -523,7 +471,7 @@ email_html_to_text(const char *html, size_t len)
 		}
 		if (c != '<') {
 			unsigned long cp;
-			size_t l = utf8_next((const unsigned char *)html + i,
+			size_t l = cg_utf8_decode((const unsigned char *)html + i,
 			                     len - i, &cp);
 			ho_char(&o, l ? cp : 0xfffd);
 			i += l ? l : 1;

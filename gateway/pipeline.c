@@ -4,7 +4,9 @@
  *   dedup (external id) -> loop guard -> route (channel) -> sender contact
  *   -> authorize (layer) -> thread -> ONE transaction writing message,
  *   external ids, attachments (into the SchutzBox: attach_in.c), thread,
- *   interaction and one outbox row per destination.
+ *   interaction and one outbox row per destination.  A reply with
+ *   nothing for the room (its text trimmed to nothing, no files) gets
+ *   no room row; email members still get the mail.
  *
  * A correction (XEP-0308, cg_gateway_correct) updates the stored text, or
  * becomes a message of its own when the original's mail is out already.
@@ -258,12 +260,28 @@ cg_gateway_decide(struct cg_gateway *gw, struct cg_msg *m,
 }
 
 /* One outbox row per destination other than the message's origin. */
+/* Whether a post has anything for the room: a reply whose text was
+ * trimmed to nothing (a mail of quotes only) and that brings no files
+ * says nothing new there.  The first post of a thread always goes: its
+ * subject is news.  Email members get the mail whatever this says. */
+static int
+post_has_room_news(const char *trimmed, size_t nfiles, int thread_root)
+{
+	if (thread_root || nfiles > 0 || trimmed == NULL)
+		return 1;
+	return trimmed[strspn(trimmed, " \t\r\n")] != '\0';
+}
+
+/* The outbox rows of a post: the room (when to_room:
+ * post_has_room_news()) and each email member but the sender. */
 static int
 add_destinations(struct cg_gateway *gw, const struct cg_msg *m,
-		 const struct decision *d, int64_t msg_id, size_t *rows)
+		 const struct decision *d, int64_t msg_id, int to_room,
+		 size_t *rows)
 {
 	int64_t now_ms = cg_now_ms();
-	if (m->network != CG_NET_XMPP && d->ch->room && gw->cfg->xmpp.present) {
+	if (m->network != CG_NET_XMPP && to_room && d->ch->room &&
+	    gw->cfg->xmpp.present) {
 		if (cg_store_outbox_add(gw->store, msg_id, "xmpp", d->ch->room,
 					now_ms) != 0)
 			return -1;
@@ -392,8 +410,9 @@ write_message(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 	if (cg_store_interaction_add(s, d->contact_id, d->channel_id,
 				     d->thread_id, sm.id, net, "in", now) != 0)
 		goto out;
+	int to_room = post_has_room_news(sm.trimmed, m->natt, info->new_thread);
 	if (!(m->flags & CG_MSG_HELD) &&
-	    add_destinations(gw, m, d, sm.id, &info->outbox_rows) != 0)
+	    add_destinations(gw, m, d, sm.id, to_room, &info->outbox_rows) != 0)
 		goto out;
 	/* An unproven post waits for its sender's confirmation, a held
 	 * one for a nomination (gateway/onboarding.c). */
@@ -537,6 +556,24 @@ cg_gateway_correct(struct cg_gateway *gw, int64_t original, struct cg_msg *m,
 	return r;
 }
 
+/* post_has_room_news() for a stored post; 1 when the store cannot say
+ * (a line too many in the room beats a lost one). */
+static int
+held_has_room_news(struct cg_store *s, const struct cg_stored_msg *sm)
+{
+	struct cg_thread t = {0};
+	struct cg_att_row *files = NULL;
+	size_t nfiles = 0;
+	int root = 1;
+	if (cg_store_thread_get(s, sm->thread_id, &t) == 0)
+		root = t.root_message_id == sm->id;
+	cg_thread_free(&t);
+	if (cg_store_attachments_of(s, sm->id, &files, &nfiles) != 0)
+		return 1;
+	cg_att_rows_free(files, nfiles);
+	return post_has_room_news(sm->trimmed, nfiles, root);
+}
+
 /* CRM: a held post whose sender was promoted goes out like a fresh post
  * (declared in gateway/onboarding.h). */
 int
@@ -563,7 +600,8 @@ cg_gateway_release_held(struct cg_gateway *gw, int64_t message_id,
 		cg_warn("message %lld: channel %s is no longer configured",
 			(long long)message_id, name ? name : "?");
 	else if (cg_store_held_release(gw->store, message_id, cg_now()) == 0)
-		rc = add_destinations(gw, &m, &d, message_id, rows);
+		rc = add_destinations(gw, &m, &d, message_id,
+				      held_has_room_news(gw->store, &sm), rows);
 	free(name);
 	cg_stored_msg_free(&sm);
 	return rc;

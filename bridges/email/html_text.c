@@ -15,63 +15,11 @@
 
 #include "bridges/email/html_text.h"
 #include "bridges/email/trim_tables.h"
+#include "lib/utf8.h"
 #include "lib/util.h"
 
 #define HTML_MAX_QUOTE 16      /* "> " levels written */
 #define HTML_MAX_CONTAINERS 16 /* quote <div>s followed at once */
-
-/* ---- UTF-8 ------------------------------------------------------------ */
-
-/* The code point of the valid UTF-8 sequence at s (n bytes left) in *cp:
- * its length, or 0 when the bytes there are not valid UTF-8. */
-static size_t
-utf8_next(const unsigned char *s, size_t n, unsigned long *cp)
-{
-	static const unsigned long min[] = {0, 0, 0x80, 0x800, 0x10000};
-	size_t len = s[0] < 0x80             ? 1
-	             : (s[0] & 0xe0) == 0xc0 ? 2
-	             : (s[0] & 0xf0) == 0xe0 ? 3
-	             : (s[0] & 0xf8) == 0xf0 ? 4
-	                                     : 0;
-	if (len == 0 || len > n)
-		return 0;
-	unsigned long v = len == 1 ? s[0] : s[0] & (0x7f >> len);
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (s[i] & 0x3f);
-	}
-	if (v < min[len] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return len;
-}
-
-static void
-put_utf8(struct cg_buf *b, unsigned long cp)
-{
-	char u[4];
-	if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		cp = 0xfffd;
-	if (cp < 0x80) {
-		cg_buf_putc(b, (char)cp);
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		cg_buf_add(b, u, 2);
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		cg_buf_add(b, u, 3);
-	} else {
-		u[0] = (char)(0xf0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		cg_buf_add(b, u, 4);
-	}
-}
 
 /* ---- entities --------------------------------------------------------- */
 
@@ -80,7 +28,7 @@ static const struct {
 	unsigned cp;
 } entities[] = {
     {"amp", '&'},       {"lt", '<'},        {"gt", '>'},
-    {"quot", '"'},      {"apos", '\''},     {"nbsp", ' '},
+    {"quot", '"'},      {"apos", '\''},     {"nbsp", 0xa0},
     {"copy", 0xa9},     {"reg", 0xae},      {"trade", 0x2122},
     {"hellip", 0x2026}, {"mdash", 0x2014},  {"ndash", 0x2013},
     {"lsquo", 0x2018},  {"rsquo", 0x2019},  {"sbquo", 0x201a},
@@ -145,8 +93,6 @@ html_entity(const char *s, size_t n, unsigned long *cp)
 		    0x153,  0,      0x17e,  0x178};
 		if (v >= 0x80 && v <= 0x9f && c1[v - 0x80])
 			v = c1[v - 0x80];
-		if (v == 0xa0)
-			v = ' ';
 		*cp = v;
 		return j;
 	}
@@ -172,6 +118,7 @@ struct html_out {
 	int newlines;   /* newlines at the end of b */
 	char *href;     /* link being written */
 	size_t href_at; /* where its text starts in b */
+	int line_p;     /* the open <p> is a line, not a paragraph */
 	int divs;       /* open <div>s */
 	int ncont;      /* quote <div>s open, their depths in cont[] */
 	int cont[HTML_MAX_CONTAINERS];
@@ -216,6 +163,11 @@ ho_char(struct html_out *o, unsigned long cp)
 	if (cp == 0xad || cp == 0x200b || cp == 0x200c || cp == 0x200d ||
 	    cp == 0xfeff)
 		return;
+	/* A no-break space is a space that is never collapsed: a block
+	 * holding only one (WEB.DE's <div>&nbsp;</div>, Outlook's
+	 * <o:p>&nbsp;</o:p>) is an empty line, as a browser shows it. */
+	if (cp == 0xa0)
+		cp = ' ';
 	if (o->b.len == 0 || o->newlines > 0) {
 		int depth = ho_depth(o);
 		for (int i = 0; i < depth; i++)
@@ -227,7 +179,7 @@ ho_char(struct html_out *o, unsigned long cp)
 	}
 	o->space = 0;
 	o->newlines = 0;
-	put_utf8(&o->b, cp);
+	cg_utf8_put(&o->b, cp);
 }
 
 static void
@@ -300,7 +252,7 @@ tag_attr(const char *a, size_t n, const char *name)
 			unsigned long cp;
 			size_t used = html_entity(a + x, k - x, &cp);
 			if (used) {
-				put_utf8(&b, cp);
+				cg_utf8_put(&b, cp);
 				x += used;
 			} else {
 				cg_buf_putc(&b, a[x++]);
@@ -419,13 +371,65 @@ html_marker(struct html_out *o, const char *name, int closing,
 	}
 }
 
+/* Is property prop ("margin-top:", folded, no blanks) in css set to
+ * lengths that are all zero ("0", "0cm", "0px 0px 0.0pt")? */
+static int
+css_zero(const char *css, const char *prop)
+{
+	const char *m = strstr(css, prop);
+	if (m == NULL || (m > css && m[-1] != ';' && m[-1] != '"'))
+		return 0;
+	m += strlen(prop);
+	size_t n = strcspn(m, ";");
+	for (size_t i = 0; i < n; i++)
+		if (m[i] >= '1' && m[i] <= '9')
+			return 0;
+	return n > 0 && m[0] == '0';
+}
+
+/* Does inline style css set both vertical margins of a block to zero
+ * ("margin:0cm", "margin-top:0;margin-bottom:0")? */
+static int
+css_no_vertical_margin(const char *css)
+{
+	struct cg_buf b = CG_BUF_INIT;
+	cg_buf_putc(&b, ';');
+	for (const char *p = css; *p; p++)
+		if (!isspace((unsigned char)*p))
+			cg_buf_putc(&b, (char)tolower((unsigned char)*p));
+	const char *s = cg_buf_str(&b);
+	int zero = css_zero(s, "margin:") || (css_zero(s, "margin-top:") &&
+	                                      css_zero(s, "margin-bottom:"));
+	cg_buf_free(&b);
+	return zero;
+}
+
+/* A <p> that is one line of text, not a paragraph: Word's classes
+ * (Outlook desktop writes each line as <p class=MsoNormal>, margin 0) or
+ * an inline style without vertical margins (Outlook on the web). */
+static int
+p_is_line(const char *attrs, size_t alen)
+{
+	char *cls = tag_attr(attrs, alen, "class");
+	char *css = tag_attr(attrs, alen, "style");
+	int line = 0;
+	for (const char *const *w = trim_html_line_classes; cls && *w; w++)
+		if (strncasecmp(cls, *w, strlen(*w)) == 0)
+			line = 1;
+	if (!line && css)
+		line = css_no_vertical_margin(css);
+	free(cls);
+	free(css);
+	return line;
+}
+
 static void
 html_tag(struct html_out *o, const char *name, int closing, const char *attrs,
          size_t alen)
 {
-	static const char *const para[] = {"p",  "h1", "h2",    "h3", "h4",
-	                                   "h5", "h6", "table", "hr", "ul",
-	                                   "ol", "dl", NULL};
+	static const char *const para[] = {"h1", "h2", "h3",    "h4",
+	                                   "h5", "h6", "table", "hr",
+	                                   "ul", "ol", "dl",    NULL};
 	static const char *const line[] = {
 	    "div",    "tr",     "dt",      "dd",     "section",    "article",
 	    "header", "footer", "address", "center", "form",       "fieldset",
@@ -467,6 +471,10 @@ html_tag(struct html_out *o, const char *name, int closing, const char *attrs,
 			}
 			o->href_at = o->b.len;
 		}
+	} else if (strcasecmp(name, "p") == 0) {
+		if (!closing)
+			o->line_p = p_is_line(attrs, alen);
+		ho_break(o, o->line_p ? 1 : 2);
 	} else if (tag_in(name, para)) {
 		ho_break(o, 2);
 	} else if (tag_in(name, line)) {
@@ -523,8 +531,8 @@ email_html_to_text(const char *html, size_t len)
 		}
 		if (c != '<') {
 			unsigned long cp;
-			size_t l = utf8_next((const unsigned char *)html + i,
-			                     len - i, &cp);
+			size_t l = cg_utf8_decode(
+			    (const unsigned char *)html + i, len - i, &cp);
 			ho_char(&o, l ? cp : 0xfffd);
 			i += l ? l : 1;
 			continue;

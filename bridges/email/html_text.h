@@ -1,10 +1,14 @@
 /*
  * html_text.h: an HTML mail body as the plain text a reader would see.
- * Paragraphs and line breaks become newlines, <blockquote> and the quote
- * containers mail clients write (trim_tables.c: Gmail, Thunderbird,
- * Apple Mail, Outlook, Yahoo) become "> " lines, a client's signature
- * block is set off by a "--" line, links keep their address when their
- * text does not show it.  Pure function: no network, no store.
+ * Lines come out as the author typed them: a block (<div>, a margin-less
+ * <p> such as Outlook's MsoNormal) or <br> ends a line, an empty block
+ * (<div><br></div>, <div>&nbsp;</div>) is an empty line, a <p> with
+ * margins is a paragraph (one blank line around it).  <blockquote> and
+ * the quote containers mail clients write (trim_tables.c: Gmail,
+ * Thunderbird, Apple Mail, Outlook, Yahoo) become "> " lines, a client's
+ * signature block is set off by a "--" line, links keep their address
+ * when their text does not show it.  Pure function: no network, no
+ * store.
  */
 #ifndef EMAIL_HTML_TEXT_H
 #define EMAIL_HTML_TEXT_H

@@ -20,6 +20,7 @@
 #include "bridges/email/html_text.h"
 #include "bridges/email/mime.h"
 #include "gateway/msg.h"
+#include "lib/utf8.h"
 #include "lib/util.h"
 
 #define MIME_MAX_DEPTH 32     /* nesting of multiparts we follow */
@@ -31,76 +32,18 @@
 
 /* ---- UTF-8 hygiene ---------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned long cp, min;
-	size_t len;
-
-	if (n == 0)
-		return 0;
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2, cp = s[0] & 0x1f, min = 0x80;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3, cp = s[0] & 0x0f, min = 0x800;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4, cp = s[0] & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 static int
 utf8_valid(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
 	while (i < n) {
-		size_t l = utf8_seq(p + i, n - i);
+		size_t l = cg_utf8_decode(p + i, n - i, NULL);
 		if (l == 0)
 			return 0;
 		i += l;
 	}
 	return 1;
-}
-
-static void
-put_utf8(struct cg_buf *b, unsigned long cp)
-{
-	char u[4];
-	if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		cp = 0xfffd;
-	if (cp < 0x80) {
-		cg_buf_putc(b, (char)cp);
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		cg_buf_add(b, u, 2);
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		cg_buf_add(b, u, 3);
-	} else {
-		u[0] = (char)(0xf0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		cg_buf_add(b, u, 4);
-	}
 }
 
 /* Append s as valid UTF-8: bad bytes become U+FFFD, NULs are dropped. */
@@ -112,9 +55,9 @@ utf8_clean_into(struct cg_buf *b, const char *s, size_t n)
 	cg_buf_reserve(b, n);
 	b->data[b->len] = '\0'; /* reserve alone leaves it unterminated */
 	while (i < n) {
-		size_t l = utf8_seq(p + i, n - i);
+		size_t l = cg_utf8_decode(p + i, n - i, NULL);
 		if (l == 0) {
-			put_utf8(b, 0xfffd);
+			cg_utf8_put(b, 0xfffd);
 			i++;
 		} else {
 			if (p[i] != '\0')

@@ -14,10 +14,13 @@
  *  2. A signature is cut at "-- ", or at a bare "--" with at most
  *     TRIM_SHORT_SIG lines below it before a quote.
  *  3. Above that, the text runs to its last line of the author's own:
- *     quotes, attributions ("... wrote:", wrapped over up to three lines)
- *     and phone signatures after it go.  Quotes above it stay (an inline
+ *     quotes, attributions ("... wrote:", wrapped over up to three lines,
+ *     the verb alone on the last), phone and webmail signatures (their
+ *     Markdown or <url> links ignored) and the bare links and rules of
+ *     a footer block after it go.  Quotes above it stay (an inline
  *     answer means nothing without the lines it answers); attributions
- *     there go.
+ *     there go, quoted ones too (Apple Mail's "> Am ... schrieb ...:"
+ *     and the empty "> " lines below it).
  *  4. Trailing blanks go from every line; blank lines stay as written,
  *     except that a dropped line leaves at most one.
  * A mail that is nothing but quotes gives "": the room gets nothing new.
@@ -38,11 +41,13 @@
 #include "bridges/email/trim_tables.h"
 #include "lib/util.h"
 
-#define TRIM_MAX_ATTRIBUTION 300 /* bytes of a plausible attribution */
-#define TRIM_ATTR_LINES 3        /* lines a wrapped attribution spans */
-#define TRIM_HEADER_SPAN 10      /* lines a header block spans */
-#define TRIM_SHORT_SIG 16        /* lines below a bare "--" to be a sig */
-#define TRIM_MAX_SIG_LINE 120    /* bytes of a phone signature line */
+#define TRIM_MAX_ATTRIBUTION 300   /* bytes of a plausible attribution */
+#define TRIM_ATTR_LINES 3          /* lines a wrapped attribution spans */
+#define TRIM_HEADER_SPAN 10        /* lines a header block spans */
+#define TRIM_SHORT_SIG 16          /* lines below a bare "--" to be a sig */
+#define TRIM_MAX_SIG_LINE 120      /* bytes of a phone signature line */
+#define TRIM_MAX_SIG_LINK_LINE 400 /* the same with its links' URLs */
+#define TRIM_FOOTER_LINES 8        /* lines of one webmail/scanner footer */
 
 enum line_kind { L_TEXT, L_BLANK, L_QUOTE, L_ATTR };
 
@@ -303,6 +308,11 @@ joins_above(const struct line *above, const struct line *first, int alone)
 	if (!alone) /* the lines below are no attribution on their own */
 		return 1;
 	char last = a[an - 1], c = fn ? f[0] : 'A';
+	/* "... Олена <olena@example.com>" above "пише:": the verb wrapped
+	 * alone onto its line (Gmail, any script) */
+	if ((last == '>' && has_char(a, an, '@')) ||
+	    starts_any(f, fn, trim_attribution_verbs))
+		return 1;
 	return strchr("<(\"", last) != NULL || islower((unsigned char)c) ||
 	       isdigit((unsigned char)c) || c == '<' ||
 	       starts_any(a, an, trim_attribution_openers) ||
@@ -535,12 +545,42 @@ find_signature(const struct text *t, size_t end)
 	return end;
 }
 
+/* s without the link syntax of a text/plain rendering: "[text](url)"
+ * (Proton Mail, Markdown) and "text<url>" (Outlook) become "text".  Into
+ * out (cap bytes): its length. */
+static size_t
+without_links(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t k = 0;
+	int paren = 1, angle = 1; /* a closing ')' / '>' may still follow */
+	for (size_t i = 0; i < n && k < cap; i++) {
+		const char *close = NULL;
+		if (paren && s[i] == ']' && i + 1 < n && s[i + 1] == '(')
+			paren = (close = memchr(s + i, ')', n - i)) != NULL;
+		else if (angle && s[i] == '<' &&
+		         starts_ci(s + i + 1, n - i - 1, "http"))
+			angle = (close = memchr(s + i, '>', n - i)) != NULL;
+		if (close) {
+			i = (size_t)(close - s);
+			continue;
+		}
+		if (s[i] != '[' && s[i] != ']')
+			out[k++] = s[i];
+	}
+	return k;
+}
+
 static int
 phone_signature(const struct line *l)
 {
+	char buf[TRIM_MAX_SIG_LINE];
 	size_t n;
 	const char *s = lead(l, &n);
-	if (l->kind != L_TEXT || n > TRIM_MAX_SIG_LINE)
+	if (l->kind != L_TEXT || n > TRIM_MAX_SIG_LINK_LINE)
+		return 0;
+	n = without_links(s, n, buf, sizeof buf);
+	s = buf;
+	if (n == sizeof buf)
 		return 0;
 	for (const struct trim_signature *sg = trim_signatures; sg->prefix;
 	     sg++)
@@ -550,6 +590,68 @@ phone_signature(const struct line *l)
 	return n <= TRIM_MAX_SIG_LINE / 2 &&
 	       contains_any(s, n, trim_signature_devices) &&
 	       contains_any(s, n, trim_signature_sent);
+}
+
+/* A line of a footer that is not a sentence: a bare link
+ * ("https://tuta.com", "<https://www.avast.com/...>", Avast's
+ * "<#DAB4...>" anchor) or a rule ("---").  It goes with a signature
+ * line next to it, and only then. */
+static int
+footer_decor(const struct line *l)
+{
+	size_t n;
+	const char *s = lead(l, &n);
+	if (l->kind != L_TEXT || n < 2)
+		return 0;
+	if (strspn(s, "-") == n || strspn(s, "_") == n)
+		return 1;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == ' ' || s[i] == '\t')
+			return 0;
+	if (s[0] == '<')
+		s++, n--;
+	return starts_ci(s, n, "http://") || starts_ci(s, n, "https://") ||
+	       starts_ci(s, n, "www.") || starts_ci(s, n, "#");
+}
+
+/* Has the block of lines around i (no blank line between) a phone or
+ * webmail signature line above i, within TRIM_FOOTER_LINES? */
+static int
+footer_sig_above(const struct text *t, size_t i)
+{
+	for (size_t k = i; k > 0 && i - k < TRIM_FOOTER_LINES; k--) {
+		const struct line *l = &t->l[k - 1];
+		if (l->kind != L_TEXT)
+			return 0;
+		if (phone_signature(l))
+			return 1;
+		if (!footer_decor(l))
+			return 0;
+	}
+	return 0;
+}
+
+/* The line after the author's last: below it only quotes, attributions,
+ * blank lines, phone/webmail signatures and their links and rules. */
+static size_t
+author_end(const struct text *t, size_t end)
+{
+	size_t last = end;
+	int sig_below = 0; /* a signature line just below, no blank between */
+	while (last > 0) {
+		const struct line *l = &t->l[last - 1];
+		if (l->kind == L_TEXT && phone_signature(l)) {
+			sig_below = 1;
+		} else if (l->kind == L_TEXT) {
+			if (!footer_decor(l) ||
+			    !(sig_below || footer_sig_above(t, last - 1)))
+				break;
+		} else {
+			sig_below = 0;
+		}
+		last--;
+	}
+	return last;
 }
 
 /* ---- output ------------------------------------------------------------- */
@@ -566,6 +668,22 @@ quote_head(const struct line *l)
 	while (n > 0 && (*s == '>' || *s == ' '))
 		s++, n--;
 	return n == 0 || attribution_strength(s, n) != ATTR_NONE;
+}
+
+/* Apple Mail quotes the attribution with the original: a kept quote
+ * block that opens with "> Am ... schrieb ...:" loses that line and the
+ * empty quote lines below it; the lines it answers stay. */
+static void
+drop_quoted_attributions(struct text *t, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++) {
+		struct line *l = &t->l[i];
+		if (l->kind != L_QUOTE ||
+		    (i > 0 && t->l[i - 1].kind == L_QUOTE) || !quote_head(l))
+			continue;
+		for (; i < to && is(t, i, L_QUOTE) && quote_head(&t->l[i]); i++)
+			t->l[i].kind = L_ATTR;
+	}
 }
 
 /* The author's lines from..to: dropped attribution lines leave at most
@@ -636,15 +754,7 @@ email_trim(const char *text)
 	int tail = end < t.n;
 	end = find_signature(&t, end);
 
-	/* The author's last line: below it only quotes, attributions,
-	 * blank lines and phone signatures. */
-	size_t last = end;
-	while (last > 0) {
-		const struct line *l = &t.l[last - 1];
-		if (l->kind == L_TEXT && !phone_signature(l))
-			break;
-		last--;
-	}
+	size_t last = author_end(&t, end);
 	char *out;
 	if (last == 0) {
 		/* Nothing new: "" for a quote, the text for a signature. */
@@ -656,6 +766,7 @@ email_trim(const char *text)
 			first++;
 		while (first < last && quote_head(&t.l[first]))
 			first++;
+		drop_quoted_attributions(&t, first, last);
 		out = join(&t, first, last - 1);
 	}
 	free(t.l);

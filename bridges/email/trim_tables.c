@@ -183,6 +183,9 @@ const struct trim_signature trim_signatures[] = {
     {"Sent from Proton Mail", NULL},         /* Proton apps */
     {"Sent from ProtonMail", NULL},          /* Proton apps */
     {"Sent with Proton Mail", NULL},         /* Proton web */
+    {"Sent with Tuta", NULL},                /* Tuta (web, apps) */
+    {"Sent with Tutanota", NULL},            /* Tutanota, before 2023 */
+    {"Secured with Tutanota", NULL},         /* Tutanota, older */
     {"Sent from Gmail Mobile", NULL},        /* Gmail, old */
     {"Sent with my Delta Chat", NULL},       /* Delta Chat */
     {"Sent from the all new AOL app", NULL}, /* AOL */
@@ -194,6 +197,7 @@ const struct trim_signature trim_signatures[] = {
     {"Gesendet von Mail für Windows", NULL},
     {"Gesendet von Outlook", NULL},
     {"Gesendet mit der ", "App"}, /* GMX/Web.de apps */
+    {"Gesendet mit Tuta", NULL},  /* Tuta (DE) */
     {"Gesendet von Yahoo Mail", NULL},
     {"Holen Sie sich Outlook für ", NULL},
     {"Outlook für ", "herunterladen"},
@@ -231,6 +235,16 @@ const struct trim_signature trim_signatures[] = {
     {"從我的 iPhone 傳送", NULL},
     {"从我的iPhone发送", NULL},
     {"发自我的", NULL},
+    /* Virus scanners' footers (Avast, AVG), in the mail client's
+     * language; a link line next to them goes with them */
+    {"This email has been checked for viruses by ", NULL},
+    {"This e-mail has been checked for viruses by ", NULL},
+    {"Virus-free", "avast"},
+    {"Virus-free", "avg.com"},
+    {"Diese E-Mail wurde von ", "Viren"},
+    {"Virenfrei", "avast"},
+    {"L'absence de virus dans ce courrier", NULL},
+    {"Sans virus", "avast"},
     {NULL, NULL}};
 
 /* Device or app names a signature line mentions ... */
@@ -279,3 +293,9 @@ const struct trim_html_marker trim_html_markers[] = {
     {"div", "class", "moz-signature", TRIM_HTML_SIGNATURE},
     {"pre", "class", "moz-signature", TRIM_HTML_SIGNATURE},
     {NULL, NULL, NULL, TRIM_HTML_QUOTE}};
+
+/* <p class=...> that are lines: blank lines are written as a <p> of
+ * their own holding a no-break space. */
+const char *const trim_html_line_classes[] = {
+    "Mso", /* Outlook desktop, Word: MsoNormal, MsoPlainText, ... */
+    NULL};

@@ -59,4 +59,8 @@ struct trim_html_marker {
 };
 extern const struct trim_html_marker trim_html_markers[];
 
+/* Class names (prefixes) of a <p> that holds one line, not a paragraph:
+ * the client writes each line as a margin-less <p>. */
+extern const char *const trim_html_line_classes[];
+
 #endif

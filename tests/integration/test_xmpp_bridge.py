@@ -189,6 +189,47 @@ def test_email_reaches_room_with_subject_thread_and_stanza_id(stack, gateway, cl
     assert msg2["reply"]["to"] == f"{room}/gateway"
 
 
+def test_a_reply_of_quotes_only_reaches_email_members_but_not_the_room(
+        stack, gateway, clients):
+    room = new_room(stack)
+    gw = gateway(room).start_joined()
+    bob = clients("bob")
+    bob.join_room(room, "bob")
+    tok = token()
+    root = mail(stack, "alice", f"Minutes {tok}", f"Who takes the minutes {tok}?\n")
+    bob.wait_message(groupchat_from(room, "gateway", tok), timeout=30)
+    # alice answers by mail but writes nothing of her own: an attribution
+    # and the quote, as a phone client sends it by mistake
+    tok2 = token()
+    quotes = mail(stack, "alice", f"Re: Minutes {tok}",
+                  "On Mon, 2 Nov 2026 at 10:00, Alice Example "
+                  f"<{stack.address('alice')}> wrote:\n"
+                  f"> Who takes the minutes {tok}?\n> ({tok2})\n",
+                  In_Reply_To=f"<{root}>")
+    # bob, an email member, gets the mail unchanged ...
+    got = stack.wait_for_mail("bob", lambda m: tok2 in m.get_body(
+        preferencelist=("plain",)).get_content(), timeout=30)
+    assert f"> Who takes the minutes {tok}?" in got.get_body(
+        preferencelist=("plain",)).get_content()
+    # ... it is stored whole, and no row waits for the room
+    mid, *_ = wait_for("the stored quotes", lambda: message_row(
+        gw.data_dir, "message_id = ?", quotes))
+    (body,), = query(gw.data_dir, "SELECT body FROM message WHERE id = ?", mid)
+    assert tok2 in body
+    assert query(gw.data_dir, "SELECT count(*) FROM outbox WHERE message_id = ? "
+                 "AND bridge = 'xmpp'", mid) == [(0,)]
+    # the next real mail reaches the room, and nothing came in between
+    tok3 = token()
+    mail(stack, "alice", f"Re: Minutes {tok}", f"I take them {tok3}.\n",
+         In_Reply_To=f"<{root}>")
+    msg = bob.wait_message(groupchat_from(room, "gateway", tok3), timeout=30)
+    assert msg["body"].endswith(f"Alice Example: I take them {tok3}.")
+    from_gateway = [m["body"] for m in bob.messages if m["type"] == "groupchat"
+                    and str(m["from"]) == f"{room}/gateway"]
+    assert len(from_gateway) == 2, from_gateway
+    assert not any(tok2 in b for b in from_gateway), from_gateway
+
+
 # ---------------------------------------------------------------- room -> email
 
 def test_room_line_is_stored_and_mailed_to_members(stack, gateway, clients):

@@ -81,6 +81,36 @@ test_ordinary_divs_and_classes_are_not_quotes(void **state)
 }
 
 static void
+test_outlook_word_paragraphs_are_lines_and_nbsp_ones_empty_lines(void **state)
+{
+	check("<p class=MsoNormal>Hi,<o:p></o:p></p><p class=MsoNormal><o:p>"
+	      "&nbsp;</o:p></p><p class=MsoNormal>one<o:p></o:p></p><p "
+	      "class=MsoNormal>two<br>three<o:p></o:p></p>",
+	      "Hi,\n\none\ntwo\nthree");
+	/* Outlook on the web: margins set to zero inline */
+	check("<p style=\"margin-top: 0px; margin-bottom:0\">a</p><p "
+	      "style=\"margin-top:0;margin-bottom:0\"><br></p><p "
+	      "style=\"margin:0cm\">b</p><p style=\"margin-top:1em;"
+	      "margin-bottom:0\">c</p>",
+	      "a\n\nb\n\nc");
+}
+
+static void
+test_empty_divs_are_empty_lines_and_paragraphs_one_blank_apart(void **state)
+{
+	/* Gmail, Apple Mail: <div><br></div>; WEB.DE/GMX: <div>&nbsp;</div> */
+	check("<div dir=\"ltr\">Hi,<div><br></div><div>one</div><div>two</div>"
+	      "</div>",
+	      "Hi,\n\none\ntwo");
+	check("<div>Hi,</div><div>&nbsp;</div><div>one</div><div>two<br></div>"
+	      "<div>&#160;</div><div>Anna</div>",
+	      "Hi,\n\none\ntwo\n\nAnna");
+	/* a <br> that ends a paragraph adds no line */
+	check("<p>One.</p>\n<p>Best regards,<br>\nAnna<br></p><p>PS</p>",
+	      "One.\n\nBest regards,\nAnna\n\nPS");
+}
+
+static void
 test_unclosed_quote_divs_stay_bounded(void **state)
 {
 	struct cg_buf b = CG_BUF_INIT;
@@ -153,6 +183,10 @@ main(void)
 	    cmocka_unit_test(test_yahoo_quoted_div),
 	    cmocka_unit_test(test_signature_blocks_are_set_off_by_dashes),
 	    cmocka_unit_test(test_ordinary_divs_and_classes_are_not_quotes),
+	    cmocka_unit_test(
+	        test_outlook_word_paragraphs_are_lines_and_nbsp_ones_empty_lines),
+	    cmocka_unit_test(
+	        test_empty_divs_are_empty_lines_and_paragraphs_one_blank_apart),
 	    cmocka_unit_test(test_unclosed_quote_divs_stay_bounded),
 	    cmocka_unit_test(
 	        test_long_link_text_and_href_convert_in_linear_time),

@@ -228,7 +228,9 @@ test_html_only_becomes_readable_text(void **state)
 {
 	struct cg_msg m;
 	parse_fixture("outlook_html_only.eml", &m);
-	assert_string_equal(m.text, "Hallo Team,\n\n"
+	/* Word's <p class=MsoNormal> are lines (margin 0), a <p> without a
+	 * class a paragraph. */
+	assert_string_equal(m.text, "Hallo Team,\n"
 	                            "die Agenda für Montag:\n\n"
 	                            "- Budget & Planung\n"
 	                            "- Neue Mitglieder – Vorstellung\n"

@@ -381,6 +381,44 @@ add_file(struct cg_msg *m, const char *name, size_t size, unsigned seed)
 	};
 }
 
+/* A reply (to "root@example.org") whose room text is `trimmed`. */
+static struct cg_msg
+reply_trimmed_to(const char *id, const char *trimmed)
+{
+	struct cg_msg m = mail(id, "bob@example.org", "dev@lists.example.org",
+			       "Re: Plan");
+	cg_msg_add_ref(&m, "root@example.org");
+	free(m.text);
+	m.text = cg_strdup("> hello\n");
+	m.trimmed = cg_strdup(trimmed);
+	return m;
+}
+
+static void
+test_a_reply_of_quotes_only_reaches_email_members_but_not_the_room(void **s)
+{
+	struct fixture *f = setup();
+	struct cg_ingest_info root, quotes, files, text;
+	struct cg_msg m = mail("root@example.org", "alice@example.org",
+			       "dev@lists.example.org", "Plan");
+	m.trimmed = cg_strdup(""); /* a thread's first post always goes */
+	ingest(f, &m, &root);
+	assert_int_equal(pending(f, "xmpp"), 1);
+	m = reply_trimmed_to("q@example.org", " \n");
+	assert_int_equal(ingest(f, &m, &quotes), CG_INGEST_STORED);
+	assert_int_equal(quotes.outbox_rows, 1); /* alice by mail, no room */
+	assert_int_equal(pending(f, "xmpp"), 1);
+	assert_int_equal(pending(f, "email"), 2);
+	m = reply_trimmed_to("f@example.org", "");
+	add_file(&m, "plan.pdf", 100, 3); /* the file is news */
+	assert_int_equal(ingest(f, &m, &files), CG_INGEST_STORED);
+	assert_int_equal(pending(f, "xmpp"), 2);
+	m = reply_trimmed_to("t@example.org", "Fine by me.");
+	assert_int_equal(ingest(f, &m, &text), CG_INGEST_STORED);
+	assert_int_equal(pending(f, "xmpp"), 3);
+	fixture_free(f);
+}
+
 /* The plaintext of blob id, read back through the box. */
 static unsigned char *
 box_bytes(struct fixture *f, const char *id, size_t *len)
@@ -625,6 +663,7 @@ main(void)
 		cmocka_unit_test(test_files_over_the_quota_are_refused_and_the_sender_told_once),
 		cmocka_unit_test(test_a_failing_schutzbox_stores_nothing_so_the_mail_is_tried_again),
 		cmocka_unit_test(test_a_file_shared_by_url_is_fetched_before_the_mail_goes),
+		cmocka_unit_test(test_a_reply_of_quotes_only_reaches_email_members_but_not_the_room),
 	};
 	return cmocka_run_group_tests_name("pipeline", tests, NULL, NULL);
 }

@@ -7,6 +7,8 @@
 #define CG_CLI_H
 
 struct cg_config;
+struct cg_store;
+struct cg_box;
 
 int cg_cli_member(int argc, char **argv, const char *config_path);
 int cg_cli_status(int argc, char **argv, const char *config_path);
@@ -22,5 +24,19 @@ int cg_cli_search(int argc, char **argv, const char *config_path);
  * (*rc set to the exit code). */
 struct cg_config *cg_cli_load_config(const char *path, int *rc);
 void cg_cli_config_free(struct cg_config *cfg);
+
+/* What most subcommands need: the config, its store, maybe the SchutzBox. */
+struct cg_cli_env {
+	struct cg_config *cfg;
+	struct cg_store *store;
+	struct cg_box *box; /* with CG_CLI_BOX only */
+};
+enum { CG_CLI_READONLY = 1, CG_CLI_BOX = 2 };
+/* Load the config and open its store (read-only with CG_CLI_READONLY)
+ * and, with CG_CLI_BOX, the SchutzBox; every error printed.  0, or the
+ * exit code (78 config, 69 store or box) with env all NULL.  Release
+ * with cg_cli_close() (safe on a failed open). */
+int cg_cli_open(const char *config_path, unsigned flags, struct cg_cli_env *env);
+void cg_cli_close(struct cg_cli_env *env);
 
 #endif

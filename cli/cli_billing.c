@@ -103,27 +103,19 @@ parse(int argc, char **argv, struct opts *o)
 static int
 open_gateway(const char *path, int want_box, struct cg_gateway *gw)
 {
-	int rc;
+	struct cg_cli_env env;
 	memset(gw, 0, sizeof *gw);
-	gw->cfg = cg_cli_load_config(path, &rc);
-	if (gw->cfg == NULL)
+	int rc = cg_cli_open(path, want_box ? CG_CLI_BOX : 0, &env);
+	if (rc != CG_EX_OK)
 		return rc;
-	if (!gw->cfg->billing.present) {
+	if (!env.cfg->billing.present) {
 		fprintf(stderr, "coopgate: %s: no billing section\n", path);
-		cg_cli_config_free(gw->cfg);
+		cg_cli_close(&env);
 		return CG_EX_CONFIG;
 	}
-	char *err = NULL;
-	if (cg_store_open(gw->cfg->gateway.data_dir, 0, &gw->store, &err) !=
-	        0 ||
-	    (want_box && (gw->box = cg_box_open(gw->cfg->gateway.data_dir,
-	                                        gw->store, &err)) == NULL)) {
-		fprintf(stderr, "coopgate: %s\n", err);
-		free(err);
-		cg_store_close(gw->store);
-		cg_cli_config_free(gw->cfg);
-		return CG_EX_UNAVAILABLE;
-	}
+	gw->cfg = env.cfg;
+	gw->store = env.store;
+	gw->box = env.box;
 	return 0;
 }
 

@@ -310,25 +310,11 @@ cg_cli_box(int argc, char **argv, const char *config_path)
 		fputs(box_usage, stderr);
 		return CG_EX_USAGE;
 	}
-	int rc;
-	struct cg_config *cfg = cg_cli_load_config(config_path, &rc);
-	if (cfg == NULL)
+	struct cg_cli_env env;
+	int rc = cg_cli_open(config_path, CG_CLI_BOX, &env);
+	if (rc != CG_EX_OK)
 		return rc;
-	const char *dir = cfg->gateway.data_dir;
-	struct cg_store *s = NULL;
-	struct cg_box *box = NULL;
-	char *err = NULL;
-	rc = CG_EX_UNAVAILABLE;
-	if (cg_store_open(dir, 0, &s, &err) != 0 ||
-	    (box = cg_box_open(dir, s, &err)) == NULL) {
-		fprintf(stderr, "coopgate: %s\n", err);
-		free(err);
-		goto out;
-	}
-	rc = run(box, argc - 1, argv + 1);
-out:
-	cg_box_close(box);
-	cg_store_close(s);
-	cg_cli_config_free(cfg);
+	rc = run(env.box, argc - 1, argv + 1);
+	cg_cli_close(&env);
 	return rc;
 }

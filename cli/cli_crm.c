@@ -726,21 +726,12 @@ cg_cli_crm(int argc, char **argv, const char *config_path)
 		fputs(crm_usage, stderr);
 		return CG_EX_USAGE;
 	}
-	int rc;
-	struct cg_config *cfg = cg_cli_load_config(config_path, &rc);
-	if (cfg == NULL)
+	struct cg_cli_env env;
+	int rc = cg_cli_open(config_path, 0, &env);
+	if (rc != CG_EX_OK)
 		return rc;
-	struct cg_store *s;
-	char *err = NULL;
-	if (cg_store_open(cfg->gateway.data_dir, 0, &s, &err) != 0) {
-		fprintf(stderr, "coopgate: %s\n", err);
-		free(err);
-		cg_cli_config_free(cfg);
-		return CG_EX_UNAVAILABLE;
-	}
-	rc = is_import ? crm_import(s, argv[2]) :
-			 crm_export(s, argc == 3 ? argv[2] : NULL);
-	cg_store_close(s);
-	cg_cli_config_free(cfg);
+	rc = is_import ? crm_import(env.store, argv[2]) :
+			 crm_export(env.store, argc == 3 ? argv[2] : NULL);
+	cg_cli_close(&env);
 	return rc;
 }

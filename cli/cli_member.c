@@ -282,18 +282,12 @@ cg_cli_member(int argc, char **argv, const char *config_path)
 			sub);
 		return bad_usage(NULL);
 	}
-	int rc;
-	struct cg_config *cfg = cg_cli_load_config(config_path, &rc);
-	if (cfg == NULL)
+	struct cg_cli_env env;
+	int rc = cg_cli_open(config_path, 0, &env);
+	if (rc != CG_EX_OK)
 		return rc;
-	struct cg_store *s;
-	char *err = NULL;
-	if (cg_store_open(cfg->gateway.data_dir, 0, &s, &err) != 0) {
-		fprintf(stderr, "coopgate: %s\n", err);
-		free(err);
-		cg_cli_config_free(cfg);
-		return CG_EX_UNAVAILABLE;
-	}
+	struct cg_config *cfg = env.cfg;
+	struct cg_store *s = env.store;
 	argc--;
 	argv++;
 	if (strcmp(sub, "add") == 0)
@@ -306,7 +300,6 @@ cg_cli_member(int argc, char **argv, const char *config_path)
 		rc = member_set_layer(s, argc, argv);
 	else
 		rc = member_remove(s, cfg, argc, argv);
-	cg_store_close(s);
-	cg_cli_config_free(cfg);
+	cg_cli_close(&env);
 	return rc;
 }

@@ -29,18 +29,12 @@ cg_cli_status(int argc, char **argv, const char *config_path)
 		fprintf(stderr, "usage: coopgate status\n");
 		return CG_EX_USAGE;
 	}
-	int rc;
-	struct cg_config *cfg = cg_cli_load_config(config_path, &rc);
-	if (cfg == NULL)
+	struct cg_cli_env env;
+	int rc = cg_cli_open(config_path, CG_CLI_READONLY, &env);
+	if (rc != CG_EX_OK)
 		return rc;
-	struct cg_store *s;
-	char *err = NULL;
-	if (cg_store_open_readonly(cfg->gateway.data_dir, &s, &err) != 0) {
-		fprintf(stderr, "coopgate: %s\n", err);
-		free(err);
-		cg_cli_config_free(cfg);
-		return CG_EX_UNAVAILABLE;
-	}
+	struct cg_config *cfg = env.cfg;
+	struct cg_store *s = env.store;
 	long pid = cg_daemon_running(cfg->gateway.data_dir);
 	if (pid)
 		printf("daemon: running (pid %ld)\n", pid);
@@ -85,7 +79,6 @@ cg_cli_status(int argc, char **argv, const char *config_path)
 			       dead[i].last_error ? dead[i].last_error : "-");
 		cg_outbox_rows_free(dead, n);
 	}
-	cg_store_close(s);
-	cg_cli_config_free(cfg);
+	cg_cli_close(&env);
 	return CG_EX_OK;
 }

@@ -15,6 +15,7 @@
 
 #include "bridges/email/html_text.h"
 #include "lib/util.h"
+#include "tests/unit/timebound.h"
 
 static void
 check(const char *html, const char *want)
@@ -138,6 +139,7 @@ time_html(const char *html, size_t len, double limit)
 	char *got = email_html_to_text(html, len);
 	double took = now_s() - t0;
 	free(got);
+	limit *= CG_TEST_SLOWDOWN;
 	if (took > limit)
 		fail_msg("html_to_text took %.2f s (limit %.1f s)", took,
 		         limit);

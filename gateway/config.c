@@ -789,6 +789,12 @@ check_imap(struct loader *ld, const config_setting_t *g)
 		im->port = im->tls == CG_TLS_IMPLICIT ? 993 : 143;
 	if (im->mailbox == NULL)
 		im->mailbox = cg_strdup("INBOX");
+	/* With LMTP delivery an imap group without host and user only
+	 * carries the settings both ways in read (trusted_authserv_id,
+	 * max_message_size): no mailbox is fetched. */
+	if (im->present && ld->cfg->lmtp.present && !get(g, "host") &&
+	    !get(g, "user"))
+		im->present = 0;
 	if (!im->present)
 		return;
 	require(ld, g, "imap", "host");

@@ -4,9 +4,11 @@
  * the loop thread and both through mail_in.c (imap_in.c fetching from the
  * gateway's mailbox, lmtp_in.c taking delivery from the MTA), and
  * smtp_out.c (outbox rows out, worker threads reporting through a pipe).
- * Each part may be absent when its config group is.  The bridge's state for `coopgate status` is the IMAP
- * connection's (the SMTP side, connecting on demand, only adds its last
- * error); without IMAP it is the SMTP side's.
+ * Each part may be absent when its config group is.  The bridge's state for
+ * `coopgate status` is the IMAP connection's (the SMTP side, connecting on
+ * demand, only adds its last error); without IMAP it is the SMTP side's
+ * (with LMTP alone: connected while the socket listens).
+ *
  * Must never: call the store from anywhere but the loop thread.
  */
 #include <stdlib.h>

@@ -34,9 +34,8 @@ enum email_route_result {
  */
 enum email_route_result email_route(struct cg_gateway *gw, struct cg_msg *m,
                                     const char *envelope, uint64_t size,
-                                    int oversize,
-                                    cg_ingest_extra_fn *extra, void *arg,
-                                    const char **what);
+                                    int oversize, cg_ingest_extra_fn *extra,
+                                    void *arg, const char **what);
 
 /* 1 when mail to addr has somewhere to go: a channel's address or one
  * of its plus-addresses (+request, +unsubscribe, +bounce-TOKEN); 0 for

@@ -116,7 +116,8 @@ static void
 bridges_start(struct cg_gateway *gw)
 {
 	struct cg_bridge *b;
-	if ((gw->cfg->imap.present || gw->cfg->smtp.present) &&
+	if ((gw->cfg->imap.present || gw->cfg->smtp.present ||
+	     gw->cfg->lmtp.present) &&
 	    (b = cg_email_bridge_new(gw)) != NULL)
 		gw->bridges[gw->nbridges++] = b;
 	if (gw->cfg->xmpp.present && (b = cg_xmpp_bridge_new(gw)) != NULL)

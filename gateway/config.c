@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -429,6 +431,15 @@ static const struct key xmpp_keys[] = {
     KEY_END,
 };
 
+#define LMTP(f) offsetof(struct cg_cfg_lmtp, f)
+static const struct key lmtp_keys[] = {
+    KEY("listen", K_STR, LMTP(listen)),
+    KEY("group", K_STR, LMTP(group)),
+    KEY("allow_remote", K_BOOL, LMTP(allow_remote)),
+    KEY_RANGE("timeout", K_INT, LMTP(timeout), 1, 3600),
+    KEY_END,
+};
+
 #define CHAN(f) offsetof(struct cg_cfg_channel, f)
 static const struct key channel_keys[] = {
     KEY("name", K_STR, CHAN(name)),
@@ -779,6 +790,12 @@ check_imap(struct loader *ld, const config_setting_t *g)
 		im->port = im->tls == CG_TLS_IMPLICIT ? 993 : 143;
 	if (im->mailbox == NULL)
 		im->mailbox = cg_strdup("INBOX");
+	/* With LMTP delivery an imap group without host and user only
+	 * carries the settings both ways in read (trusted_authserv_id,
+	 * max_message_size): no mailbox is fetched. */
+	if (im->present && ld->cfg->lmtp.present && !get(g, "host") &&
+	    !get(g, "user"))
+		im->present = 0;
 	if (!im->present)
 		return;
 	require(ld, g, "imap", "host");
@@ -856,6 +873,96 @@ check_xmpp(struct loader *ld, const config_setting_t *g)
 			                 xm->component_secret_file,
 			                 &xm->component_secret);
 	}
+}
+
+/* ---- lmtp -----------------------------------------------------------------
+ * lmtp.listen is "unix:/PATH" or "ADDRESS:PORT" (an IPv6 address in
+ * brackets); a TCP address must be numeric, and loopback unless
+ * lmtp.allow_remote = true: the MTA is the only client meant to reach it.
+ */
+
+static int
+is_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, host, &a6) == 1 &&
+	       IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+static int
+is_ip(const char *host)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+	return inet_pton(AF_INET, host, buf) == 1 ||
+	       inet_pton(AF_INET6, host, buf) == 1;
+}
+
+/* Split "ADDRESS:PORT" / "[V6]:PORT" into lm->host and lm->port; why. */
+static const char *
+split_host_port(struct cg_cfg_lmtp *lm, const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	if (colon == NULL || colon == v)
+		return "is neither \"unix:/PATH\" nor \"ADDRESS:PORT\"";
+	const char *h = v, *he = colon;
+	if (*h == '[' && he[-1] == ']') {
+		h++;
+		he--;
+	}
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end || port < 1 || port > 65535)
+		return "has no port (1-65535) after the last ':'";
+	lm->host = cg_strndup(h, (size_t)(he - h));
+	lm->port = (int)port;
+	if (!is_ip(lm->host))
+		return "is not a numeric IP address and port";
+	return NULL;
+}
+
+static void
+check_lmtp_group(struct loader *ld, const config_setting_t *g)
+{
+	struct cg_cfg_lmtp *lm = &ld->cfg->lmtp;
+	if (lm->group && getgrnam(lm->group) == NULL)
+		bad_value(ld, get(g, "group"), "lmtp.group", lm->group,
+		          "is no group on this system");
+	else if (lm->group && lm->family != CG_LMTP_UNIX)
+		err_at(ld, get(g, "group"),
+		       "lmtp.group: only applies to a unix socket");
+}
+
+static void
+check_lmtp(struct loader *ld, const config_setting_t *g)
+{
+	struct cg_cfg_lmtp *lm = &ld->cfg->lmtp;
+	if (lm->timeout == 0)
+		lm->timeout = 300;
+	if (!lm->present || !require(ld, g, "lmtp", "listen") || !lm->listen)
+		return;
+	const config_setting_t *ls = get(g, "listen");
+	lm->line = (int)config_setting_source_line(ls);
+	const char *why = NULL;
+	if (strncmp(lm->listen, "unix:", 5) == 0) {
+		lm->family = CG_LMTP_UNIX;
+		lm->path = cg_strdup(lm->listen + 5);
+		if (lm->path[0] != '/')
+			why = "needs an absolute path after \"unix:\"";
+		else if (strlen(lm->path) >= 108) /* sun_path */
+			why = "is too long for a unix socket path";
+	} else {
+		lm->family = CG_LMTP_TCP;
+		why = split_host_port(lm, lm->listen);
+		if (why == NULL && !lm->allow_remote && !is_loopback(lm->host))
+			why = "is not a loopback address (set lmtp.allow_remote "
+			      "= true to accept mail from other hosts)";
+	}
+	if (why)
+		bad_value(ld, ls, "lmtp.listen", lm->listen, "%s", why);
+	check_lmtp_group(ld, g);
 }
 
 /* Read a top-level group section (NULL when absent or not a group). */
@@ -1341,7 +1448,7 @@ read_reports(struct loader *ld)
 static const char *const top_level_keys[] = {
     "gateway", "imap",       "smtp", "xmpp",   "channels",
     "members", "onboarding", "box",  "outbox", "posting", "partners",
-    "billing", "reports", NULL,
+    "billing", "reports", "lmtp", NULL,
 };
 
 static void
@@ -1368,6 +1475,8 @@ load_tree(struct loader *ld)
 	    read_section(ld, "smtp", smtp_keys, &cfg->smtp, &cfg->smtp.present);
 	const config_setting_t *xm =
 	    read_section(ld, "xmpp", xmpp_keys, &cfg->xmpp, &cfg->xmpp.present);
+	const config_setting_t *lm =
+	    read_section(ld, "lmtp", lmtp_keys, &cfg->lmtp, &cfg->lmtp.present);
 	read_section(ld, "onboarding", onboarding_keys, cfg, NULL);
 	read_section(ld, "box", box_keys, cfg, NULL);
 	read_section(ld, "posting", posting_keys, &cfg->posting, NULL);
@@ -1382,6 +1491,7 @@ load_tree(struct loader *ld)
 	check_imap(ld, im);
 	check_smtp(ld, sm);
 	check_xmpp(ld, xm);
+	check_lmtp(ld, lm);
 	check_lists(ld);
 	check_partners(ld);
 	check_outbox(ld, ob);
@@ -1513,6 +1623,11 @@ cg_config_free(struct cg_config *cfg)
 	free(cfg->xmpp.component_domain);
 	free(cfg->xmpp.component_secret_file);
 	cg_secret_free(cfg->xmpp.component_secret);
+
+	free(cfg->lmtp.listen);
+	free(cfg->lmtp.path);
+	free(cfg->lmtp.host);
+	free(cfg->lmtp.group);
 
 	for (size_t i = 0; i < cfg->nchannels; i++) {
 		free(cfg->channels[i].name);

@@ -56,6 +56,22 @@ struct cg_cfg_smtp {
 	int64_t max_attachment_size; /* bytes, default 10 MB */
 };
 
+/* lmtp = { ... }: mail delivered by the MTA over LMTP (lmtp_in.c). */
+enum cg_lmtp_family { CG_LMTP_UNIX, CG_LMTP_TCP };
+struct cg_cfg_lmtp {
+	int present;
+	char *listen;          /* as written: "unix:PATH" or "HOST:PORT" */
+	enum cg_lmtp_family family;
+	char *path;            /* unix: the socket's path */
+	char *host;            /* tcp: a numeric address (no brackets) */
+	int port;              /* tcp */
+	char *group;           /* unix: the socket's group; NULL: "postfix"
+				  when that group exists */
+	int allow_remote;      /* bool: may a TCP listener leave loopback */
+	int timeout;           /* seconds a client may stay silent, 300 */
+	int line;              /* line of lmtp.listen, for messages */
+};
+
 struct cg_cfg_xmpp {
 	int present;
 	enum cg_xmpp_mode mode; /* default client */
@@ -179,6 +195,7 @@ struct cg_config {
 	struct cg_cfg_imap imap;
 	struct cg_cfg_smtp smtp;
 	struct cg_cfg_xmpp xmpp;
+	struct cg_cfg_lmtp lmtp;
 	struct cg_cfg_channel *channels;
 	size_t nchannels;
 	struct cg_cfg_member *members;

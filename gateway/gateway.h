@@ -17,7 +17,7 @@ struct cg_loop;
 struct cg_bridge;
 
 #define CG_MAX_BRIDGES 4
-#define CG_MAX_POLLFDS 64
+#define CG_MAX_POLLFDS 1024
 /* A room's open chat thread closes after this much quiet (seconds). */
 #define CG_CHAT_THREAD_QUIET (30 * 60)
 /* A file shared in the room by URL is fetched within this many seconds

@@ -18,7 +18,7 @@
 #include "gateway/loop.h"
 #include "lib/util.h"
 
-#define LOOP_MAX_FDS 64
+#define LOOP_MAX_FDS 1024 /* the LMTP listener serves many clients */
 #define LOOP_MAX_SIGNALS 8
 
 struct cg_timer {

@@ -1,11 +1,14 @@
 /*
  * bridge.c: the email bridge: cg_email_bridge_new() and the cg_bridge_ops
- * the loop calls.  It only wires the two halves together: imap_in.c (mail
- * in, runs in the loop thread) and smtp_out.c (outbox rows out, worker
- * threads reporting through a pipe).  Either half may be absent when its
- * config group is.  The bridge's state for `coopgate status` is the IMAP
- * connection's (the SMTP side, connecting on demand, only adds its last
- * error); without IMAP it is the SMTP side's.
+ * the loop calls.  It only wires the parts together: two ways in, both in
+ * the loop thread and both through mail_in.c (imap_in.c fetching from the
+ * gateway's mailbox, lmtp_in.c taking delivery from the MTA), and
+ * smtp_out.c (outbox rows out, worker threads reporting through a pipe).
+ * Each part may be absent when its config group is.  The bridge's state for
+ * `coopgate status` is the IMAP connection's (the SMTP side, connecting on
+ * demand, only adds its last error); without IMAP it is the SMTP side's
+ * (with LMTP alone: connected while the socket listens).
+ *
  * Must never: call the store from anywhere but the loop thread.
  */
 #include <stdlib.h>
@@ -15,6 +18,7 @@
 #include "bridges/bridge.h"
 #include "bridges/email/digest.h"
 #include "bridges/email/imap_in.h"
+#include "bridges/email/lmtp_in.h"
 #include "bridges/email/smtp_out.h"
 #include "gateway/gateway.h"
 #include "lib/log.h"
@@ -25,6 +29,7 @@
 struct email_bridge {
 	struct cg_gateway *gw;
 	struct email_imap *imap;     /* NULL without imap = {...} */
+	struct email_lmtp *lmtp;     /* NULL without lmtp = {...} */
 	struct email_smtp *smtp;     /* NULL without smtp = {...} */
 	struct email_digest *digest; /* with smtp: the daily digests */
 };
@@ -65,10 +70,13 @@ email_start(struct cg_bridge *b)
 	if (e->smtp && email_smtp_start(e->smtp) != 0)
 		cg_error("email: cannot start the SMTP senders; outgoing mail "
 		         "waits in the outbox");
+	if (e->lmtp && email_lmtp_listen(e->lmtp) != 0)
+		cg_gateway_bridge_state(e->gw, "email", 0,
+		                        "lmtp: cannot listen (see the log)");
+	else if (e->imap == NULL)
+		cg_gateway_bridge_state(e->gw, "email", 1, NULL);
 	if (e->imap)
 		email_imap_start(e->imap);
-	else
-		cg_gateway_bridge_state(e->gw, "email", 1, NULL);
 	return 0;
 }
 
@@ -86,6 +94,8 @@ email_fds(struct cg_bridge *b, struct pollfd *pfds, int max)
 	}
 	if (e->imap)
 		n += email_imap_fds(e->imap, pfds + n, max - n);
+	if (e->lmtp)
+		n += email_lmtp_fds(e->lmtp, pfds + n, max - n);
 	return n;
 }
 
@@ -97,6 +107,8 @@ email_on_ready(struct cg_bridge *b, int fd, short revents)
 		email_smtp_drain(e->smtp);
 	else if (e->imap && email_imap_owns_fd(e->imap, fd))
 		email_imap_on_ready(e->imap, fd, revents);
+	else if (e->lmtp && email_lmtp_owns_fd(e->lmtp, fd))
+		email_lmtp_on_ready(e->lmtp, fd, revents);
 }
 
 static int64_t
@@ -112,6 +124,8 @@ email_tick(struct cg_bridge *b, int64_t now)
 	int64_t wake = 0;
 	if (e->imap)
 		wake = earliest(wake, email_imap_tick(e->imap, now));
+	if (e->lmtp)
+		wake = earliest(wake, email_lmtp_tick(e->lmtp, now));
 	if (e->smtp)
 		wake = earliest(wake, email_smtp_tick(e->smtp, now));
 	if (e->digest)
@@ -141,6 +155,8 @@ email_stop(struct cg_bridge *b)
 		email_smtp_stop(e->smtp);
 	if (e->imap)
 		email_imap_stop(e->imap);
+	if (e->lmtp)
+		email_lmtp_stop(e->lmtp);
 }
 
 static void
@@ -148,6 +164,7 @@ email_destroy(struct cg_bridge *b)
 {
 	struct email_bridge *e = impl(b);
 	email_imap_free(e->imap);
+	email_lmtp_free(e->lmtp);
 	email_smtp_free(e->smtp);
 	email_digest_free(e->digest);
 	free(e);
@@ -170,7 +187,7 @@ struct cg_bridge *
 cg_email_bridge_new(struct cg_gateway *gw)
 {
 	const struct cg_config *cfg = gw->cfg;
-	if (!cfg->imap.present && !cfg->smtp.present)
+	if (!cfg->imap.present && !cfg->smtp.present && !cfg->lmtp.present)
 		return NULL;
 	/* libetpan's default network timeout is minutes; the IMAP side runs
 	 * in the loop thread, so bound every blocking call (a libetpan
@@ -181,6 +198,8 @@ cg_email_bridge_new(struct cg_gateway *gw)
 	e->gw = gw;
 	if (cfg->imap.present)
 		e->imap = email_imap_new(gw, drain_hook, e);
+	if (cfg->lmtp.present)
+		e->lmtp = email_lmtp_new(gw);
 	if (cfg->smtp.present) {
 		e->smtp = email_smtp_new(gw, smtp_state, e);
 		e->digest = email_digest_new(gw);

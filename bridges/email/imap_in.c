@@ -16,9 +16,10 @@
  * are served in between.  RFC822.SIZE first: over
  * imap.max_message_size only the header is fetched and the
  * message is answered with a notice (request.c, autoreply.c).  Each
- * message is parsed (mime.c), trimmed (trim.c), routed by its own
- * envelope recipient (request.c: +request, +bounce-, unknown addresses
- * are handled there) and list posts handed to
+ * message goes through mail_in.c, the step LMTP delivery shares: parsed
+ * (mime.c), trimmed (trim.c), routed by its own envelope recipient
+ * (request.c: +request, +bounce-, unknown addresses are handled there)
+ * and list posts handed to
  * cg_gateway_ingest() with a callback that writes the watermark
  * (UIDVALIDITY + last UID) in the same transaction.  Only after that
  * commit is the UID marked processed on the server (\Seen, or moved to
@@ -51,12 +52,9 @@
 
 #include <libetpan/libetpan.h>
 
-#include "bridges/email/autoreply.h"
 #include "bridges/email/imap_in.h"
-#include "bridges/email/mime.h"
-#include "bridges/email/request.h"
+#include "bridges/email/mail_in.h"
 #include "bridges/email/tlsverify.h"
-#include "bridges/email/trim.h"
 #include "gateway/gateway.h"
 #include "lib/log.h"
 #include "gateway/msg.h"
@@ -454,79 +452,20 @@ fetch_raw(struct email_imap *im, uint32_t uid, int header_only, char **raw,
 
 /* ---- one message ------------------------------------------------------- */
 
-static const char *
-result_name(enum cg_ingest_result r)
-{
-	switch (r) {
-	case CG_INGEST_STORED:
-		return "stored";
-	case CG_INGEST_DUPLICATE:
-		return "duplicate";
-	case CG_INGEST_DROPPED:
-		return "dropped";
-	default:
-		return "store error";
-	}
-}
-
 /* 0: processed (watermark moved); -1: store error, nothing moved. */
 static int
 ingest_one(struct email_imap *im, const struct todo *t, const char *raw,
            size_t len, int oversize)
 {
-	struct cg_msg m = {0};
-	char *err = NULL;
-	if (email_parse(raw, len, &m, &err) != 0) {
-		cg_warn("%s: mailbox %s: UID %u: unreadable mail (%s): skipped",
-		        im->where, im->cfg->mailbox, t->uid,
-		        err ? err : "no reason given");
-		free(err);
-		return advance_only(im, t->uid);
-	}
-	email_mark_answerable(im->gw, &m);
-	if (oversize) {
-		m.flags |= CG_MSG_OVERSIZE;
-		cg_info("%s: mailbox %s: UID %u from %s: %u bytes, over "
-		        "imap.max_message_size (%lld): body not downloaded",
-		        im->where, im->cfg->mailbox, t->uid,
-		        m.sender_addr ? m.sender_addr : "(unknown sender)",
-		        t->size, (long long)im->cfg->max_message_size);
-	}
-	m.trimmed = email_trim(m.text);
+	char *where = cg_asprintf("%s: mailbox %s: UID %u", im->where,
+	                          im->cfg->mailbox, t->uid);
+	struct email_copy c = {raw, len, NULL, t->size, oversize, where};
 	struct mark mk = {im, t->uid};
-	/* Each copy by its own envelope recipient: commands, bounces,
-	 * unknown addresses and oversize posts are handled outside the
-	 * pipeline (request.c), so its Message-ID dedup cannot swallow a
-	 * +request copy of a list post. */
-	const char *what = NULL;
-	enum email_route_result rr =
-	    email_route(im->gw, &m, t->size, oversize, write_mark, &mk, &what);
-	if (rr != EMAIL_ROUTE_PIPELINE) {
-		cg_log(rr == EMAIL_ROUTE_ERROR ? CG_LOG_ERROR : CG_LOG_INFO,
-		       "%s: mailbox %s: UID %u <%s> from %s: %s", im->where,
-		       im->cfg->mailbox, t->uid, m.ext_id ? m.ext_id : "",
-		       m.sender_addr ? m.sender_addr : "(unknown sender)",
-		       what ? what : "handled");
-		cg_msg_free(&m);
-		if (rr == EMAIL_ROUTE_ERROR)
-			return -1;
-		im->last_uid = t->uid;
-		return 0;
-	}
-	/* The store keeps the mail without its files' bytes: they go to
-	 * the SchutzBox (encrypted) or are refused over the quota. */
-	email_raw_drop_attachments(&m);
-	struct cg_ingest_info info;
-	enum cg_ingest_result r =
-	    cg_gateway_ingest(im->gw, &m, write_mark, &mk, &info);
-	cg_log(r == CG_INGEST_ERROR ? CG_LOG_ERROR : CG_LOG_INFO,
-	       "%s: mailbox %s: UID %u <%s> from %s: %s%s%s", im->where,
-	       im->cfg->mailbox, t->uid, m.ext_id ? m.ext_id : "",
-	       m.sender_addr ? m.sender_addr : "(unknown sender)",
-	       result_name(r), info.reason ? ": " : "",
-	       info.reason ? info.reason : "");
-	cg_msg_free(&m);
-	if (r == CG_INGEST_ERROR)
+	enum email_take_result r = email_take(im->gw, &c, write_mark, &mk);
+	free(where);
+	if (r == EMAIL_UNREADABLE)
+		return advance_only(im, t->uid);
+	if (r == EMAIL_TAKE_ERROR)
 		return -1;
 	im->last_uid = t->uid;
 	return 0;

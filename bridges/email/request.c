@@ -3,9 +3,10 @@
  * mailed to CHANNEL+request@DOMAIN (and CHANNEL+unsubscribe@, the
  * List-Unsubscribe address).
  *
- * Routing (email_route): the envelope recipient is the topmost
- * Delivered-To of gateway.domain (Dovecot adds exactly one per delivered
- * copy), else the topmost X-Original-To of it, else the To/Cc addresses.
+ * Routing (email_route): the envelope recipient is the one LMTP's RCPT TO
+ * named (lmtp_in.c), else the topmost Delivered-To of gateway.domain
+ * (Dovecot adds exactly one per delivered copy), else the topmost
+ * X-Original-To of it, else the To/Cc addresses.
  *   CHANNEL@            a list post: on to the pipeline (m->channel set);
  *                       over imap.max_message_size: a notice instead
  *   CHANNEL+request@    commands (below)
@@ -927,13 +928,28 @@ email_route_peek(const struct cg_gateway *gw, struct cg_msg *m)
 	}
 }
 
+int
+email_route_accepts(const struct cg_gateway *gw, const char *addr)
+{
+	switch (classify(gw, addr).kind) {
+	case R_POST:
+	case R_REQUEST:
+	case R_UNSUBSCRIBE:
+	case R_BOUNCE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 enum email_route_result
-email_route(struct cg_gateway *gw, struct cg_msg *m, uint64_t size,
-            int oversize, cg_ingest_extra_fn *extra, void *arg,
+email_route(struct cg_gateway *gw, struct cg_msg *m, const char *envelope,
+            uint64_t size, int oversize, cg_ingest_extra_fn *extra, void *arg,
             const char **what)
 {
 	*what = NULL;
-	char *rcpt = envelope_recipient(gw, m);
+	char *rcpt = envelope ? cg_lowercase(envelope)
+	                      : envelope_recipient(gw, m);
 	struct route r = classify(gw, rcpt);
 	/* Who really sent it: read by the pipeline (list posts) and by the
 	 * commands below (nominations, answers). */

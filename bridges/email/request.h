@@ -25,15 +25,22 @@ enum email_route_result {
 
 /*
  * Route m (parsed from the copy's raw bytes, m->raw; size: the full size
- * on the server, oversize: only the header was fetched).  For a list post
+ * on the server, oversize: only the header was fetched) by its envelope
+ * recipient: `envelope` when given (LMTP's RCPT TO), else the copy's
+ * Delivered-To (IMAP).  For a list post
  * sets m->channel and returns EMAIL_ROUTE_PIPELINE; otherwise handles the
  * mail in one transaction that also runs extra(gw, arg) (the bridge's
  * watermark).  *what (static) says what was done, for the log.
  */
 enum email_route_result email_route(struct cg_gateway *gw, struct cg_msg *m,
-                                    uint64_t size, int oversize,
-                                    cg_ingest_extra_fn *extra, void *arg,
-                                    const char **what);
+                                    const char *envelope, uint64_t size,
+                                    int oversize, cg_ingest_extra_fn *extra,
+                                    void *arg, const char **what);
+
+/* 1 when mail to addr has somewhere to go: a channel's address or one
+ * of its plus-addresses (+request, +unsubscribe, +bounce-TOKEN); 0 for
+ * any other address, of gateway.domain or not (LMTP answers RCPT 550). */
+int email_route_accepts(const struct cg_gateway *gw, const char *addr);
 
 /*
  * What email_route() would do with m, without doing it (for `coopgate

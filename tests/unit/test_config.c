@@ -295,6 +295,44 @@ test_port_out_of_range(void **state)
 }
 
 static void
+test_lmtp_listener_off_loopback_needs_allow_remote(void **state)
+{
+	expect_errors(GATEWAY "lmtp = {\n"
+	                      "  listen = \"192.0.2.7:2424\";\n"
+	                      "};\n",
+	              "coopgate.conf:3: lmtp.listen: \"192.0.2.7:2424\" is not "
+	              "a loopback address (set lmtp.allow_remote = true to "
+	              "accept mail from other hosts)\n");
+	expect_errors(GATEWAY "lmtp = { listen = \"192.0.2.7:2424\";\n"
+	                      "  allow_remote = true; };\n",
+	              "");
+	expect_errors(GATEWAY "lmtp = { listen = \"[::1]:2424\"; };\n", "");
+	expect_errors(GATEWAY "lmtp = { listen = \"mail.example.org:24\"; };\n",
+	              "coopgate.conf:2: lmtp.listen: \"mail.example.org:24\" "
+	              "is not a numeric IP address and port\n");
+	expect_errors(GATEWAY "lmtp = { listen = \"unix:run/lmtp.sock\"; };\n",
+	              "coopgate.conf:2: lmtp.listen: \"unix:run/lmtp.sock\" "
+	              "needs an absolute path after \"unix:\"\n");
+}
+
+static void
+test_lmtp_unix_socket_and_defaults(void **state)
+{
+	struct cg_config cfg;
+	int rc;
+	char *got = load_text(
+	    GATEWAY "lmtp = { listen = \"unix:/run/coopgate/lmtp.sock\"; };\n",
+	    &cfg, &rc);
+	assert_string_equal(got, "");
+	assert_int_equal(cfg.lmtp.family, CG_LMTP_UNIX);
+	assert_string_equal(cfg.lmtp.path, "/run/coopgate/lmtp.sock");
+	assert_int_equal(cfg.lmtp.timeout, 300);
+	assert_int_equal(cfg.lmtp.allow_remote, 0);
+	free(got);
+	cg_config_free(&cfg);
+}
+
+static void
 test_channel_address_outside_gateway_domain(void **state)
 {
 	expect_errors(
@@ -926,6 +964,8 @@ main(void)
 	    T(test_large_sizes_need_int64),
 	    T(test_typo_key_reports_its_line),
 	    T(test_port_out_of_range),
+	    T(test_lmtp_listener_off_loopback_needs_allow_remote),
+	    T(test_lmtp_unix_socket_and_defaults),
 	    T(test_channel_address_outside_gateway_domain),
 	    T(test_member_unknown_channel),
 	    T(test_secret_file_readable_by_others_is_refused),

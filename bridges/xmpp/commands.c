@@ -54,16 +54,16 @@ static const char HELP[] =
     "Lines starting with ! are not passed on to the mailing list.";
 
 static void
-reply(struct xmpp_bridge *xb, const char *to, const char *text)
+reply(struct xb_bridge *xb, const char *to, const char *text)
 {
-	char *id = xmpp_new_id(xb, "cmd");
+	char *id = xb_new_id(xb, "cmd");
 	xmpp_stanza_t *m = xmpp_message_new(xb->ctx, "chat", to, id);
-	xmpp_from_self(xb, m);
+	xb_from_self(xb, m);
 	free(id);
-	xmpp_add_text_child(m, "body", text);
+	xb_add_text_child(m, "body", text);
 	/* XEP-0045 7.5: mark a private message sent through a room */
-	xmpp_stanza_add_child_ex(m, xmpp_el(xb->ctx, "x", NS_MUC_USER), 0);
-	xmpp_send_release(xb, m);
+	xmpp_stanza_add_child_ex(m, xb_el(xb->ctx, "x", NS_MUC_USER), 0);
+	xb_send_release(xb, m);
 }
 
 static int64_t
@@ -74,7 +74,7 @@ find_contact(struct cg_store *s, const char *arg)
 		char *lower = cg_lowercase(arg);
 		id = cg_store_contact_find(s, CG_ID_EMAIL, lower);
 		if (id == 0) {
-			char *bare = xmpp_bare_lower(lower);
+			char *bare = xb_bare_lower(lower);
 			id = cg_store_contact_find(s, CG_ID_JID, bare);
 			free(bare);
 		}
@@ -86,22 +86,22 @@ find_contact(struct cg_store *s, const char *arg)
 /* The real bare JID of the occupant asker (ROOM/NICK) as the room shows
  * it (never the nick), or NULL. */
 static const char *
-asker_jid(struct xmpp_bridge *xb, const char *asker)
+asker_jid(struct xb_bridge *xb, const char *asker)
 {
 	const char *slash = asker ? strchr(asker, '/') : NULL;
 	if (slash == NULL)
 		return NULL;
 	char *room_jid = cg_strndup(asker, (size_t)(slash - asker));
-	struct xmpp_room *r = muc_room(xb, room_jid);
+	struct xb_room *r = xb_muc_room(xb, room_jid);
 	free(room_jid);
-	const struct xmpp_occupant *o = r ? muc_occupant(r, slash + 1) : NULL;
+	const struct xb_occupant *o = r ? xb_muc_occupant(r, slash + 1) : NULL;
 	return o ? o->jid : NULL;
 }
 
 /* The asker's layer: a guest unless the room shows a real JID that is
  * a contact's. */
 static enum cg_layer
-asker_layer(struct xmpp_bridge *xb, const char *asker)
+asker_layer(struct xb_bridge *xb, const char *asker)
 {
 	struct cg_store *s = xb->gw->store;
 	const char *jid = asker_jid(xb, asker);
@@ -184,7 +184,7 @@ who_core_view(struct cg_store *s, const struct cg_contact *c, struct cg_buf *b)
 }
 
 static void
-who(struct xmpp_bridge *xb, const char *asker, const char *arg)
+who(struct xb_bridge *xb, const char *asker, const char *arg)
 {
 	if (*arg == '\0') {
 		reply(xb, asker, "Usage: !who NAME|ADDRESS");
@@ -220,7 +220,7 @@ who(struct xmpp_bridge *xb, const char *asker, const char *arg)
 /* asker: ROOM/NICK.  The nominator is the contact of the occupant's real
  * bare JID, as the room told us in its presence. */
 static void
-nominate(struct xmpp_bridge *xb, const char *asker, const char *arg)
+nominate(struct xb_bridge *xb, const char *asker, const char *arg)
 {
 	char *address = cg_strndup(arg, strcspn(arg, " \t"));
 	const char *layer = arg + strlen(address);
@@ -242,9 +242,9 @@ nominate(struct xmpp_bridge *xb, const char *asker, const char *arg)
 	const char *slash = asker ? strchr(asker, '/') : NULL;
 	char *room_jid = slash ? cg_strndup(asker, (size_t)(slash - asker))
 	                       : NULL;
-	struct xmpp_room *r = muc_room(xb, room_jid);
+	struct xb_room *r = xb_muc_room(xb, room_jid);
 	free(room_jid);
-	const struct xmpp_occupant *o = r ? muc_occupant(r, slash + 1) : NULL;
+	const struct xb_occupant *o = r ? xb_muc_occupant(r, slash + 1) : NULL;
 	if (r == NULL || o == NULL || o->jid == NULL) {
 		reply(xb, asker,
 		      "!nominate: nominations need your real JID to be "
@@ -274,14 +274,14 @@ nominate(struct xmpp_bridge *xb, const char *asker, const char *arg)
 /* "!confirm": the asker's real JID, authenticated by the XMPP server,
  * vouches for the posts held in its contact's name. */
 static void
-confirm(struct xmpp_bridge *xb, const char *asker)
+confirm(struct xb_bridge *xb, const char *asker)
 {
 	const char *slash = asker ? strchr(asker, '/') : NULL;
 	char *room_jid = slash ? cg_strndup(asker, (size_t)(slash - asker))
 	                       : NULL;
-	struct xmpp_room *r = muc_room(xb, room_jid);
+	struct xb_room *r = xb_muc_room(xb, room_jid);
 	free(room_jid);
-	const struct xmpp_occupant *o = r ? muc_occupant(r, slash + 1) : NULL;
+	const struct xb_occupant *o = r ? xb_muc_occupant(r, slash + 1) : NULL;
 	int64_t who = o && o->jid ? cg_store_contact_find(xb->gw->store,
 	                                                  CG_ID_JID, o->jid)
 	                          : 0;
@@ -299,7 +299,7 @@ confirm(struct xmpp_bridge *xb, const char *asker)
 }
 
 void
-commands_run(struct xmpp_bridge *xb, const char *asker, const char *line)
+xb_commands_run(struct xb_bridge *xb, const char *asker, const char *line)
 {
 	while (isspace((unsigned char)*line))
 		line++;

@@ -208,14 +208,13 @@ on_lib_log(void *arg, xmpp_log_level_t level, const char *area, const char *msg)
 		if (xb && xb->lib_error == NULL)
 			xb->lib_error =
 			    strcmp(area, "auth") == 0
-			        ? cg_asprintf(
-			              "authentication as %s%s failed "
-			              "(%s)",
-			              xb->component ? "component " : "",
-			              xb->component
-			                  ? xb_cfg(xb)->component_domain
-			                  : xb_cfg(xb)->jid,
-			              msg)
+			        ? cg_asprintf("authentication as %s%s failed "
+			                      "(%s)",
+			                      xb->component ? "component " : "",
+			                      xb->component
+			                          ? xb_cfg(xb)->component_domain
+			                          : xb_cfg(xb)->jid,
+			                      msg)
 			        : cg_asprintf("%s: %s", area, msg);
 		cg_warn("xmpp: libstrophe %s: %s", area, msg);
 		return;
@@ -348,7 +347,8 @@ session_started(struct xb_bridge *xb)
 	xmpp_conn_t *conn = xb->conn;
 	xb->state = XB_ONLINE;
 	xb->online_since = cg_mono_ms();
-	xmpp_handler_add(conn, xb_inbound_on_message, NULL, "message", NULL, xb);
+	xmpp_handler_add(conn, xb_inbound_on_message, NULL, "message", NULL,
+	                 xb);
 	xmpp_handler_add(conn, xb_muc_on_presence, NULL, "presence", NULL, xb);
 	xmpp_handler_add(conn, on_iq, NULL, "iq", NULL, xb);
 	if (xb->component)

@@ -107,8 +107,8 @@ drop(struct xb_bridge *xb, size_t i)
 
 void
 xb_deliver_finish(struct xb_bridge *xb, size_t i,
-               enum cg_delivery_status status, const char *far_id,
-               const char *error)
+                  enum cg_delivery_status status, const char *far_id,
+                  const char *error)
 {
 	finish(xb, i, status, far_id, error);
 }
@@ -149,8 +149,8 @@ struct parent_info {
 };
 
 static void
-parent_load(struct xb_bridge *xb, const struct xb_room *r,
-            int64_t parent_id, struct parent_info *pi)
+parent_load(struct xb_bridge *xb, const struct xb_room *r, int64_t parent_id,
+            struct parent_info *pi)
 {
 	memset(pi, 0, sizeof *pi);
 	if (parent_id == 0 ||
@@ -246,8 +246,8 @@ waits_for_join(struct xb_bridge *xb, const struct cg_outbox_row *row)
  */
 static void
 file_lines(struct xb_bridge *xb, struct xb_pending *p,
-           const struct cg_thread *t, struct cg_buf *text,
-           xmpp_stanza_t ***st, size_t *n)
+           const struct cg_thread *t, struct cg_buf *text, xmpp_stanza_t ***st,
+           size_t *n)
 {
 	struct cg_att_row *a;
 	size_t na;
@@ -259,11 +259,11 @@ file_lines(struct xb_bridge *xb, struct xb_pending *p,
 	for (size_t k = 0; k < na; k++) {
 		const char *name = a[k].name ? a[k].name : "unnamed file";
 		if (a[k].url && a[k].state == CG_ATT_STORED) {
-			char *id = cg_asprintf("%s-f%d", p->origin_id,
-			                       a[k].idx);
-			xmpp_stanza_t *f = xb_file_stanza(
-			    xb->ctx, p->row.destination, id, a[k].url, name,
-			    t->token);
+			char *id =
+			    cg_asprintf("%s-f%d", p->origin_id, a[k].idx);
+			xmpp_stanza_t *f =
+			    xb_file_stanza(xb->ctx, p->row.destination, id,
+			                   a[k].url, name, t->token);
 			free(id);
 			*st = cg_realloc(*st, (*n + 1) * sizeof **st);
 			(*st)[(*n)++] = f;
@@ -497,8 +497,7 @@ struct origin_row {
 
 /* -1: not of our form; 0: no such row; 1: o is filled (origin_row_free). */
 static int
-origin_row(struct xb_bridge *xb, const char *origin_id,
-           struct origin_row *o)
+origin_row(struct xb_bridge *xb, const char *origin_id, struct origin_row *o)
 {
 	long long row_id;
 	unsigned hash;
@@ -578,7 +577,7 @@ xb_deliver_is_ours(struct xb_bridge *xb, const char *origin_id)
 
 int
 xb_deliver_on_echo(struct xb_bridge *xb, const char *origin_id,
-                const char *stanza_id)
+                   const char *stanza_id)
 {
 	if (origin_id == NULL)
 		return 0;
@@ -623,7 +622,7 @@ xb_deliver_puppet_joined(struct xb_bridge *xb, const char *puppet_jid)
 
 void
 xb_deliver_puppet_failed(struct xb_bridge *xb, const char *puppet_jid,
-                      const char *why)
+                         const char *why)
 {
 	for (size_t i = xb->npend; i-- > 0;) {
 		struct xb_pending *p = &xb->pend[i];

@@ -32,8 +32,8 @@
 #define FETCH_DEFAULT_MAX (10 * 1024 * 1024) /* without an smtp section */
 
 int
-xb_fetch_shared(const struct xb_bridge *xb, const struct xb_in *in,
-             char **url, char **name)
+xb_fetch_shared(const struct xb_bridge *xb, const struct xb_in *in, char **url,
+                char **name)
 {
 	*url = *name = NULL;
 	char *u = NULL;
@@ -47,9 +47,9 @@ xb_fetch_shared(const struct xb_bridge *xb, const struct xb_in *in,
 		u = xb_body_url(in->body);
 	if (u == NULL)
 		return 0;
-	int ok = xb_upload_url_ours(xb, u) ||
-	         (xb_cfg(xb)->fetch_external &&
-	          strncasecmp(u, "https://", 8) == 0);
+	int ok =
+	    xb_upload_url_ours(xb, u) ||
+	    (xb_cfg(xb)->fetch_external && strncasecmp(u, "https://", 8) == 0);
 	if (!ok) {
 		free(u);
 		return 0;
@@ -93,8 +93,9 @@ fetch_one(struct xb_bridge *xb, const struct cg_att_row *a)
 	int ours = xb_upload_url_ours(xb, a->url);
 	j->external = !ours;
 	j->ca_file = ours ? cg_strdup(xb_cfg(xb)->ca_file) : NULL;
-	j->max = xb->gw->cfg->smtp.present ? xb->gw->cfg->smtp.max_attachment_size
-	                                   : FETCH_DEFAULT_MAX;
+	j->max = xb->gw->cfg->smtp.present
+	             ? xb->gw->cfg->smtp.max_attachment_size
+	             : FETCH_DEFAULT_MAX;
 	j->timeout_s = XB_FILES_TIMEOUT;
 	j->key2 = a->idx;
 	j->message_id = a->message_id;
@@ -136,8 +137,8 @@ xb_fetch_resume(struct xb_bridge *xb)
 /* Over the quota: the sharer is told privately (a notice by chat). */
 static void
 tell_over_quota(struct xb_bridge *xb, const struct cg_stored_msg *m,
-                const struct cg_cfg_channel *ch, const char *name,
-                int64_t size, int64_t used)
+                const struct cg_cfg_channel *ch, const char *name, int64_t size,
+                int64_t used)
 {
 	const char *jid = m->sender_addr;
 	if (jid == NULL || strchr(jid, '@') == NULL || strchr(jid, '/'))

@@ -29,7 +29,7 @@ struct xb_http_client {
 	pthread_cond_t cv;
 	struct xb_http_job *todo, *todo_tail; /* FIFO */
 	struct xb_http_job *done;             /* LIFO; order does not matter */
-	size_t outstanding;                /* loop thread only */
+	size_t outstanding;                   /* loop thread only */
 	int pipe[2];
 	int stop;
 };
@@ -56,7 +56,7 @@ xb_http_job_free(struct xb_http_job *j)
 struct xfer {
 	struct xb_http_job *job;
 	const int *stop; /* the client stops: abort */
-	int64_t pos; /* PUT: bytes read so far */
+	int64_t pos;     /* PUT: bytes read so far */
 };
 
 static size_t
@@ -262,15 +262,15 @@ run_job(struct xb_http_job *j, const int *stop)
 		j->too_big = 1;
 	if (j->too_big) {
 		free(j->error);
-		j->error = cg_asprintf("larger than %lld bytes",
-		                       (long long)j->max);
+		j->error =
+		    cg_asprintf("larger than %lld bytes", (long long)j->max);
 	} else if (rc != CURLE_OK) {
 		if (j->error == NULL) /* else: refused by on_open_socket */
 			j->error = cg_strdup(*errbuf ? errbuf
-			                              : curl_easy_strerror(rc));
+			                             : curl_easy_strerror(rc));
 	} else if (j->status < 200 || j->status > 299) {
-		j->error = cg_asprintf("the server answered HTTP %ld",
-		                       j->status);
+		j->error =
+		    cg_asprintf("the server answered HTTP %ld", j->status);
 	} else {
 		free(j->error);
 		j->error = NULL;

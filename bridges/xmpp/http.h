@@ -32,25 +32,25 @@ struct xb_http_job {
 	enum xb_http_kind kind;
 	char *url;
 	char *headers[XB_HTTP_MAX_HEADERS]; /* "Name: value" (PUT), or NULL */
-	char *content_type;  /* PUT: sent; GET: what the server said */
-	char *ca_file;       /* NULL: the system's CAs */
-	int external;        /* refuse private/loopback addresses */
-	int fd;              /* PUT: the body (read from offset 0); GET: a
-	                        memfd receiving it (the worker creates it) */
-	int64_t size;        /* PUT: bytes to send; GET: bytes received */
-	int64_t max;         /* GET: give up above this many bytes */
-	long timeout_s;      /* whole transfer */
+	char *content_type; /* PUT: sent; GET: what the server said */
+	char *ca_file;      /* NULL: the system's CAs */
+	int external;       /* refuse private/loopback addresses */
+	int fd;             /* PUT: the body (read from offset 0); GET: a
+	                       memfd receiving it (the worker creates it) */
+	int64_t size;       /* PUT: bytes to send; GET: bytes received */
+	int64_t max;        /* GET: give up above this many bytes */
+	long timeout_s;     /* whole transfer */
 	/* results */
-	long status;         /* HTTP status, 0 when none */
-	int too_big;         /* GET: over max */
-	char *error;         /* NULL: success (2xx); else why, for a log
-	                        line and a note (no secrets: URLs of slots
-	                        are not in it) */
+	long status; /* HTTP status, 0 when none */
+	int too_big; /* GET: over max */
+	char *error; /* NULL: success (2xx); else why, for a log
+	                line and a note (no secrets: URLs of slots
+	                are not in it) */
 	/* the caller's: what the job is for (freed with the job) */
 	int64_t key1, key2;
 	int64_t message_id;
 	int tag;
-	char *result;        /* e.g. the GET URL of an upload's slot */
+	char *result; /* e.g. the GET URL of an upload's slot */
 	struct xb_http_job *next;
 };
 

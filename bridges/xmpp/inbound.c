@@ -101,8 +101,8 @@ blank(const char *s)
 }
 
 static void
-msg_of(struct xb_bridge *xb, const struct xb_room *r,
-       const struct xb_in *in, int archived, struct cg_msg *m)
+msg_of(struct xb_bridge *xb, const struct xb_room *r, const struct xb_in *in,
+       int archived, struct cg_msg *m)
 {
 	memset(m, 0, sizeof *m);
 	m->network = CG_NET_XMPP;
@@ -129,8 +129,8 @@ msg_of(struct xb_bridge *xb, const struct xb_room *r,
 }
 
 static enum cg_ingest_result
-ingest(struct xb_bridge *xb, struct xb_room *r, struct xb_in *in,
-       int archived, const char *watermark)
+ingest(struct xb_bridge *xb, struct xb_room *r, struct xb_in *in, int archived,
+       const char *watermark)
 {
 	struct cg_msg m;
 	msg_of(xb, r, in, archived, &m);
@@ -184,8 +184,8 @@ corrected_line(struct xb_bridge *xb, const char *id)
 
 /* XEP-0308: the original's sender corrects it. */
 static enum cg_ingest_result
-correct(struct xb_bridge *xb, struct xb_room *r, struct xb_in *in,
-        int archived, const char *watermark)
+correct(struct xb_bridge *xb, struct xb_room *r, struct xb_in *in, int archived,
+        const char *watermark)
 {
 	struct cg_store *s = xb->gw->store;
 	int64_t orig = corrected_line(xb, in->replace_id);
@@ -244,8 +244,8 @@ out:
 }
 
 static enum cg_ingest_result
-relay(struct xb_bridge *xb, struct xb_room *r, struct xb_in *in,
-      int archived, const char *watermark)
+relay(struct xb_bridge *xb, struct xb_room *r, struct xb_in *in, int archived,
+      const char *watermark)
 {
 	char *who = sender_of(r, in, archived);
 	if (who == NULL) {
@@ -308,8 +308,7 @@ on_groupchat(struct xb_bridge *xb, struct xb_room *r, struct xb_in *in)
 }
 
 void
-xb_inbound_archived(struct xb_bridge *xb, struct xb_room *r,
-                 struct xb_in *in)
+xb_inbound_archived(struct xb_bridge *xb, struct xb_room *r, struct xb_in *in)
 {
 	if (in->nick == NULL || in->stanza_id == NULL)
 		return;

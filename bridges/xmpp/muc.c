@@ -265,8 +265,7 @@ form_field(xmpp_stanza_t *x, const char *var, const char *type,
 	xmpp_stanza_add_child_ex(x, f, 0);
 }
 
-static void send_config(struct xb_bridge *xb, struct xb_room *r,
-                        int instant);
+static void send_config(struct xb_bridge *xb, struct xb_room *r, int instant);
 
 static int
 on_config_result(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
@@ -455,8 +454,7 @@ room_probe(struct xb_bridge *xb, struct xb_room *r)
 	xmpp_stanza_t *iq = xmpp_iq_new(xb->ctx, "get", r->info_id);
 	xmpp_stanza_set_to(iq, r->jid);
 	xb_from_self(xb, iq);
-	xmpp_stanza_add_child_ex(iq, xb_el(xb->ctx, "query", NS_DISCO_INFO),
-	                         0);
+	xmpp_stanza_add_child_ex(iq, xb_el(xb->ctx, "query", NS_DISCO_INFO), 0);
 	xmpp_id_handler_add(xb->conn, on_room_info, r->info_id, xb);
 	r->state = XB_ROOM_PROBING;
 	r->join_sent = cg_mono_ms();
@@ -532,8 +530,9 @@ xb_muc_on_presence(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 	const char *type = xmpp_stanza_get_type(st);
 	/* Component mode: a puppet's copy is about the puppet or nothing. */
 	if (xb->component && !for_listener(xb, st))
-		return (xb_puppet_on_presence(xb, r, st, xmpp_stanza_get_to(st)),
-		        1);
+		return (
+		    xb_puppet_on_presence(xb, r, st, xmpp_stanza_get_to(st)),
+		    1);
 	if (type && strcmp(type, "error") == 0) {
 		if (r->state == XB_ROOM_JOINING && strcmp(nick, r->nick) == 0)
 			join_refused(xb, r, st);
@@ -559,8 +558,7 @@ xb_muc_on_presence(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 		    item ? xmpp_stanza_get_attribute(item, "jid") : NULL;
 		occupant_set(r, nick, jid, oid);
 		free(oid);
-		if (xb->component && !self && jid &&
-		    xb_jid_is_ours(xb, jid) &&
+		if (xb->component && !self && jid && xb_jid_is_ours(xb, jid) &&
 		    (xb->self_jid == NULL ||
 		     strcasecmp(jid, xb->self_jid) != 0))
 			xb_puppet_ghost(xb, r, nick, jid);
@@ -658,8 +656,7 @@ xb_muc_tick(struct xb_bridge *xb, int64_t now)
 			wake = earliest(wake, r->join_sent + XB_JOIN_TIMEOUT);
 			break;
 		case XB_ROOM_JOINED:
-			if (r->mam_id &&
-			    now - r->mam_sent >= XB_MAM_TIMEOUT) {
+			if (r->mam_id && now - r->mam_sent >= XB_MAM_TIMEOUT) {
 				cg_warn("xmpp: %s: no answer to an archive "
 				        "query within %d s; asking again",
 				        r->jid, XB_MAM_TIMEOUT / 1000);
@@ -685,7 +682,8 @@ xb_muc_tick(struct xb_bridge *xb, int64_t now)
 			if (r->ping_id == NULL && now >= r->ping_at)
 				self_ping(xb, r, now);
 			if (xb->component)
-				wake = earliest(wake, xb_puppet_tick(xb, r, now));
+				wake =
+				    earliest(wake, xb_puppet_tick(xb, r, now));
 			wake = earliest(wake, r->ping_id ? r->ping_sent +
 			                                       XB_PING_TIMEOUT
 			                                 : r->ping_at);

@@ -97,8 +97,8 @@ struct xb_puppet *
 xb_puppet_by_nick(struct xb_room *r, const char *nick)
 {
 	for (size_t i = 0; nick && i < r->npuppets; i++)
-		if (r->puppets[i].state != XB_PUPPET_OUT && r->puppets[i].nick &&
-		    strcmp(r->puppets[i].nick, nick) == 0)
+		if (r->puppets[i].state != XB_PUPPET_OUT &&
+		    r->puppets[i].nick && strcmp(r->puppets[i].nick, nick) == 0)
 			return &r->puppets[i];
 	return NULL;
 }
@@ -185,7 +185,7 @@ puppet_join(struct xb_bridge *xb, struct xb_room *r, struct xb_puppet *p)
 
 struct xb_puppet *
 xb_puppet_for(struct xb_bridge *xb, struct xb_room *r, const char *address,
-           const char *name)
+              const char *name)
 {
 	if (address == NULL || *address == '\0')
 		return NULL;
@@ -251,7 +251,7 @@ join_refused(struct xb_bridge *xb, struct xb_room *r, struct xb_puppet *p,
 
 int
 xb_puppet_on_presence(struct xb_bridge *xb, struct xb_room *r,
-                   xmpp_stanza_t *st, const char *to)
+                      xmpp_stanza_t *st, const char *to)
 {
 	struct xb_puppet *p = puppet_by_jid(r, to);
 	const char *from = xmpp_stanza_get_from(st);
@@ -335,7 +335,7 @@ xb_puppets_leave(struct xb_bridge *xb, struct xb_room *r)
 
 void
 xb_puppet_ghost(struct xb_bridge *xb, struct xb_room *r, const char *nick,
-             const char *full_jid)
+                const char *full_jid)
 {
 	if (puppet_by_jid(r, full_jid))
 		return;

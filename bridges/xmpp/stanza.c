@@ -181,7 +181,8 @@ xb_out_body(const struct xb_out *o, size_t *fallback_end)
 		*fallback_end = xb_utf8_count(b.data, b.len);
 	}
 	free(quote);
-	char *text = cut_long(trim_dup(o->text), "the whole text is in the mail");
+	char *text =
+	    cut_long(trim_dup(o->text), "the whole text is in the mail");
 	struct cg_buf rest = CG_BUF_INIT;
 	if (o->subject && *o->subject)
 		cg_buf_printf(&rest, "[%s]\n", o->subject);
@@ -243,8 +244,7 @@ xb_out_stanza(xmpp_ctx_t *ctx, const struct xb_out *o)
 		if (fb_end) {
 			char end[32];
 			snprintf(end, sizeof end, "%zu", fb_end);
-			xmpp_stanza_t *f =
-			    xb_el(ctx, "fallback", NS_FALLBACK);
+			xmpp_stanza_t *f = xb_el(ctx, "fallback", NS_FALLBACK);
 			xmpp_stanza_set_attribute(f, "for", NS_REPLY);
 			xmpp_stanza_t *fb = xb_el(ctx, "body", NULL);
 			xmpp_stanza_set_attribute(fb, "start", "0");
@@ -273,7 +273,7 @@ xb_notice_body(const char *subject, const char *body)
 
 xmpp_stanza_t *
 xb_chat_stanza(xmpp_ctx_t *ctx, const char *to, const char *id,
-                 const char *text)
+               const char *text)
 {
 	xmpp_stanza_t *m = xmpp_message_new(ctx, "chat", to, id);
 	xb_add_text_child(m, "body", text);
@@ -486,13 +486,12 @@ xb_in_free(struct xb_in *in)
 
 xmpp_stanza_t *
 xb_slot_request(xmpp_ctx_t *ctx, const char *to, const char *id,
-                  const char *filename, int64_t size, const char *type)
+                const char *filename, int64_t size, const char *type)
 {
 	xmpp_stanza_t *iq = xmpp_iq_new(ctx, "get", id);
 	xmpp_stanza_set_to(iq, to);
 	xmpp_stanza_t *r = xb_el(ctx, "request", NS_UPLOAD);
-	char *clean = xb_clean_text(filename && *filename ? filename
-	                                                    : "file");
+	char *clean = xb_clean_text(filename && *filename ? filename : "file");
 	for (char *c = clean; *c; c++) /* one path segment, one line */
 		if (*c == '/' || *c == '\\' || *c == '\n' || *c == '\t')
 			*c = '_';
@@ -552,8 +551,9 @@ slot_header_ok(const char *name, const char *value)
 static int
 http_url(const char *u)
 {
-	return u && (strncasecmp(u, "https://", 8) == 0 ||
-	             strncasecmp(u, "http://", 7) == 0) &&
+	return u &&
+	       (strncasecmp(u, "https://", 8) == 0 ||
+	        strncasecmp(u, "http://", 7) == 0) &&
 	       strpbrk(u, " \t\r\n") == NULL;
 }
 
@@ -572,10 +572,10 @@ xb_slot_parse(xmpp_stanza_t *iq, struct xb_slot *out)
 	memset(out, 0, sizeof *out);
 	xmpp_stanza_t *slot =
 	    xmpp_stanza_get_child_by_name_and_ns(iq, "slot", NS_UPLOAD);
-	xmpp_stanza_t *put = slot ? xmpp_stanza_get_child_by_name(slot, "put")
-	                          : NULL;
-	xmpp_stanza_t *get = slot ? xmpp_stanza_get_child_by_name(slot, "get")
-	                          : NULL;
+	xmpp_stanza_t *put =
+	    slot ? xmpp_stanza_get_child_by_name(slot, "put") : NULL;
+	xmpp_stanza_t *get =
+	    slot ? xmpp_stanza_get_child_by_name(slot, "get") : NULL;
 	const char *pu = put ? xmpp_stanza_get_attribute(put, "url") : NULL;
 	const char *gu = get ? xmpp_stanza_get_attribute(get, "url") : NULL;
 	if (!well_formed_url(pu) || !well_formed_url(gu) ||
@@ -601,7 +601,7 @@ xb_slot_parse(xmpp_stanza_t *iq, struct xb_slot *out)
 
 xmpp_stanza_t *
 xb_file_stanza(xmpp_ctx_t *ctx, const char *room, const char *id,
-                 const char *url, const char *desc, const char *thread)
+               const char *url, const char *desc, const char *thread)
 {
 	xmpp_stanza_t *m = xmpp_message_new(ctx, "groupchat", room, id);
 	/* The body is the URL alone: clients then show the file inline. */
@@ -754,7 +754,8 @@ xb_url_filename(const char *url)
 		    (hi = hexval(url[i + 1])) >= 0 &&
 		    (lo = hexval(url[i + 2])) >= 0) {
 			char c = (char)(hi * 16 + lo);
-			name[n++] = c == '/' || c == '\\' || c == '\0' ? '_' : c;
+			name[n++] =
+			    c == '/' || c == '\\' || c == '\0' ? '_' : c;
 			i += 2;
 		} else {
 			name[n++] = url[i];

@@ -37,8 +37,9 @@
 #include "lib/util.h"
 #include "store/box.h"
 
-#define UPLOAD_PUT_TRIES 3 /* attempts of a row before a PUT failure is
-                              reported in the room instead */
+#define UPLOAD_PUT_TRIES                                                       \
+	3 /* attempts of a row before a PUT failure is                         \
+	     reported in the room instead */
 
 struct xb_http_client *
 xb_files_http(struct xb_bridge *xb)
@@ -63,8 +64,9 @@ learn_origin(struct xb_bridge *xb, const char *get_url)
 			free(o);
 			return;
 		}
-	xb->upload_origins = cg_realloc(
-	    xb->upload_origins, (xb->norigins + 1) * sizeof *xb->upload_origins);
+	xb->upload_origins =
+	    cg_realloc(xb->upload_origins,
+	               (xb->norigins + 1) * sizeof *xb->upload_origins);
 	xb->upload_origins[xb->norigins++] = o;
 	cg_info("xmpp: files on %s are the upload service's (%s)", o,
 	        xb_cfg(xb)->upload_service);
@@ -119,8 +121,7 @@ on_probe(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 	} else {
 		cg_warn("xmpp: the upload service %s gave no slot: files "
 		        "shared in rooms are fetched only from https://%s/",
-		        xb_cfg(xb)->upload_service,
-		        xb_cfg(xb)->upload_service);
+		        xb_cfg(xb)->upload_service, xb_cfg(xb)->upload_service);
 	}
 	free(xb->probe_id);
 	xb->probe_id = NULL;
@@ -145,8 +146,8 @@ static void
 note(struct xb_pending *p, const struct cg_att_row *a, const char *why)
 {
 	char *sz = cg_size_text(a->size);
-	p->up_notes = cg_realloc(p->up_notes,
-	                         (p->nup_notes + 1) * sizeof *p->up_notes);
+	p->up_notes =
+	    cg_realloc(p->up_notes, (p->nup_notes + 1) * sizeof *p->up_notes);
 	p->up_notes[p->nup_notes++] =
 	    cg_asprintf("%s (%s) could not be shared here: %s",
 	                a->name ? a->name : "unnamed file", sz, why);
@@ -175,8 +176,8 @@ next_file(struct xb_bridge *xb, struct xb_pending *p)
 		free(p->slot_id);
 		p->slot_id = xb_unguessable_id("up");
 		xmpp_stanza_t *iq = xb_slot_request(
-		    xb->ctx, xb_cfg(xb)->upload_service, p->slot_id,
-		    a[k].name, a[k].size, a[k].type);
+		    xb->ctx, xb_cfg(xb)->upload_service, p->slot_id, a[k].name,
+		    a[k].size, a[k].type);
 		xb_from_self(xb, iq);
 		xmpp_id_handler_add(xb->conn, on_slot, p->slot_id, xb);
 		xb_send_release(xb, iq);
@@ -271,8 +272,8 @@ on_slot(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 		return 1; /* keep waiting for the service */
 	struct xb_pending *p = &xb->pend[i];
 	struct cg_att_row row, *f = NULL;
-	if (cg_store_attachment_get(xb->gw->store, p->row.message_id,
-	                            p->up_idx, &row) == 0)
+	if (cg_store_attachment_get(xb->gw->store, p->row.message_id, p->up_idx,
+	                            &row) == 0)
 		f = &row;
 	const char *type = xmpp_stanza_get_type(st);
 	struct xb_slot slot = {0};
@@ -284,9 +285,9 @@ on_slot(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 	if (type == NULL || strcmp(type, "result") != 0) {
 		struct xb_in in;
 		xb_in_parse(st, &in);
-		char *why = cg_asprintf(
-		    "the upload service refused it (%s)",
-		    in.error_condition ? in.error_condition : "error");
+		char *why = cg_asprintf("the upload service refused it (%s)",
+		                        in.error_condition ? in.error_condition
+		                                           : "error");
 		cg_warn("xmpp: outbox %lld: attachment %d: %s",
 		        (long long)p->row.id, f->idx, why);
 		note(p, f, why);
@@ -314,12 +315,13 @@ on_slot(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 	j->kind = XB_HTTP_PUT;
 	j->url = slot.put_url;
 	slot.put_url = NULL;
-	for (size_t k = 0; k < XB_SLOT_HEADERS && k < XB_HTTP_MAX_HEADERS; k++) {
+	for (size_t k = 0; k < XB_SLOT_HEADERS && k < XB_HTTP_MAX_HEADERS;
+	     k++) {
 		j->headers[k] = slot.headers[k];
 		slot.headers[k] = NULL;
 	}
-	j->content_type = cg_strdup(f->type ? f->type
-	                                    : "application/octet-stream");
+	j->content_type =
+	    cg_strdup(f->type ? f->type : "application/octet-stream");
 	j->ca_file = cg_strdup(xb_cfg(xb)->ca_file);
 	j->fd = fd;
 	j->size = f->size;
@@ -341,8 +343,7 @@ out:
 
 /* Record the GET URL of attachment (message_id, idx). */
 static void
-store_url(struct xb_bridge *xb, int64_t message_id, int idx,
-          const char *url)
+store_url(struct xb_bridge *xb, int64_t message_id, int idx, const char *url)
 {
 	struct cg_att_row a;
 	if (cg_store_attachment_get(xb->gw->store, message_id, idx, &a) != 0)

@@ -150,9 +150,9 @@ struct xb_pending {
 	/* XEP-0363 (upload.c): the message's files go up before it is
 	 * sent; then uploading is cleared and xb_deliver_send() runs */
 	int uploading;
-	int up_idx;       /* attachment in hand (-1: none yet) */
-	char *slot_id;    /* the slot request's iq id, or NULL */
-	char **up_notes;  /* "NAME (SIZE) could not be shared here: WHY" */
+	int up_idx;      /* attachment in hand (-1: none yet) */
+	char *slot_id;   /* the slot request's iq id, or NULL */
+	char **up_notes; /* "NAME (SIZE) could not be shared here: WHY" */
 	size_t nup_notes;
 };
 
@@ -184,11 +184,11 @@ struct xb_bridge {
 	int warmup;            /* component: the DESIGN.md warm-up runs */
 	/* files (upload.c, fetch.c) */
 	struct xb_http_client *http; /* libcurl worker, started on first use */
-	char **upload_origins;    /* "https://host:port" of the upload
-	                             service's GET URLs seen in slots */
+	char **upload_origins;       /* "https://host:port" of the upload
+	                                service's GET URLs seen in slots */
 	size_t norigins;
-	char *probe_id;           /* the slot request that learns them */
-	int64_t *fetching;        /* message_id << 16 | idx being fetched */
+	char *probe_id;    /* the slot request that learns them */
+	int64_t *fetching; /* message_id << 16 | idx being fetched */
 	size_t nfetching;
 };
 
@@ -222,7 +222,7 @@ int xb_muc_on_presence(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg);
 int64_t xb_muc_tick(struct xb_bridge *xb, int64_t now);
 /* The occupant's real bare JID (NULL when the room hides it). */
 const struct xb_occupant *xb_muc_occupant(const struct xb_room *r,
-                                         const char *nick);
+                                          const char *nick);
 /* Whether every room is joined or waiting after a refusal (so rows for
  * joined rooms can go; rows for refused rooms are retried). */
 int xb_muc_settled(const struct xb_bridge *xb);
@@ -231,7 +231,7 @@ int xb_muc_settled(const struct xb_bridge *xb);
 size_t xb_deliver(struct cg_bridge *b, struct cg_outbox_item *d, size_t n);
 /* Our own message came back from the room: 1 when it was one of ours. */
 int xb_deliver_on_echo(struct xb_bridge *xb, const char *origin_id,
-                    const char *stanza_id);
+                       const char *stanza_id);
 /* Whether an origin-id is one deliver.c gave a line of ours (checked
  * against its outbox row and message, not just its form). */
 int xb_deliver_is_ours(struct xb_bridge *xb, const char *origin_id);
@@ -239,10 +239,10 @@ int xb_deliver_is_ours(struct xb_bridge *xb, const char *origin_id);
  * or it could not join: retry those rows. */
 void xb_deliver_puppet_joined(struct xb_bridge *xb, const char *puppet_jid);
 void xb_deliver_puppet_failed(struct xb_bridge *xb, const char *puppet_jid,
-                           const char *why);
+                              const char *why);
 /* A message error bounced for one of ours. */
 void xb_deliver_on_error(struct xb_bridge *xb, const char *id,
-                      const char *condition);
+                         const char *condition);
 int64_t xb_deliver_tick(struct xb_bridge *xb, int64_t now);
 /* Finish every in-flight row as CG_RETRY with `why`. */
 void xb_deliver_retry_all(struct xb_bridge *xb, const char *why);
@@ -252,7 +252,7 @@ int xb_inbound_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg);
 /* A line from the room's archive (mam.c): stored unless it is ours, a
  * command, or already stored; moves the room's watermark. */
 void xb_inbound_archived(struct xb_bridge *xb, struct xb_room *r,
-                      struct xb_in *in);
+                         struct xb_in *in);
 
 /* mam.c */
 /* Read what the archive has after the room's watermark (after a join). */
@@ -266,18 +266,18 @@ void xb_mam_reset(struct xb_room *r);
 /* The puppet of `address` in r, joining it when it is not in the room;
  * NULL when none can be made. */
 struct xb_puppet *xb_puppet_for(struct xb_bridge *xb, struct xb_room *r,
-                               const char *address, const char *name);
+                                const char *address, const char *name);
 struct xb_puppet *xb_puppet_by_nick(struct xb_room *r, const char *nick);
 struct xb_puppet *xb_puppet_by_address(struct xb_room *r, const char *address);
 /* Presence addressed to a puppet: 1 when it was about a puppet. */
 int xb_puppet_on_presence(struct xb_bridge *xb, struct xb_room *r,
-                       xmpp_stanza_t *st, const char *to);
+                          xmpp_stanza_t *st, const char *to);
 /* Idle puppets leave; returns the next mono ms it wants to run. */
 int64_t xb_puppet_tick(struct xb_bridge *xb, struct xb_room *r, int64_t now);
 /* An occupant of our domain that no puppet owns (left behind by a crash)
  * is sent away. */
 void xb_puppet_ghost(struct xb_bridge *xb, struct xb_room *r, const char *nick,
-                  const char *full_jid);
+                     const char *full_jid);
 /* Every puppet of r leaves (stop), or is forgotten (connection lost). */
 void xb_puppets_leave(struct xb_bridge *xb, struct xb_room *r);
 void xb_puppets_forget(struct xb_room *r);
@@ -295,8 +295,8 @@ void xb_deliver_send(struct xb_bridge *xb, size_t i);
 long xb_deliver_find(struct xb_bridge *xb, int64_t row_id);
 /* Finish pending row i (bridge.h: CG_RETRY, CG_FAILED, ...). */
 void xb_deliver_finish(struct xb_bridge *xb, size_t i,
-                    enum cg_delivery_status status, const char *far_id,
-                    const char *error);
+                       enum cg_delivery_status status, const char *far_id,
+                       const char *error);
 
 /* upload.c: XEP-0363, SchutzBox file -> upload service -> GET URL */
 /* Start uploading pending row i's files; 0 when there is nothing to
@@ -315,7 +315,7 @@ void xb_upload_done(struct xb_bridge *xb, struct xb_http_job *job);
 struct xb_http_client *xb_files_http(struct xb_bridge *xb);
 #define XB_FILES_UPLOAD 1 /* xb_http_job.tag */
 #define XB_FILES_FETCH 2
-#define XB_FILES_TIMEOUT 60 /* s, one transfer */
+#define XB_FILES_TIMEOUT 60         /* s, one transfer */
 #define XB_FILES_UPLOAD_WAIT 150000 /* ms a row may wait for its uploads */
 
 /* fetch.c: a file shared in the room -> SchutzBox -> mail */
@@ -326,7 +326,7 @@ void xb_fetch_resume(struct xb_bridge *xb);
 /* The attachment a room line shares (url, file name), or 0 when it
  * shares none the gateway may fetch. */
 int xb_fetch_shared(const struct xb_bridge *xb, const struct xb_in *in,
-                 char **url, char **name);
+                    char **url, char **name);
 void xb_fetch_done(struct xb_bridge *xb, struct xb_http_job *job);
 
 /* commands.c */
@@ -367,7 +367,7 @@ char *xb_notice_body(const char *subject, const char *body);
 /* <message type='chat' to=TO id=ID> with text as its body and ID as its
  * XEP-0359 origin-id. */
 xmpp_stanza_t *xb_chat_stanza(xmpp_ctx_t *ctx, const char *to, const char *id,
-                                const char *text);
+                              const char *text);
 
 /* What a room message says (all strings malloc'd or NULL). */
 struct xb_in {
@@ -399,15 +399,15 @@ void xb_in_free(struct xb_in *in);
 #define XB_SLOT_HEADERS 3
 struct xb_slot {
 	char *put_url;
-	char *get_url; /* https only */
+	char *get_url;                  /* https only */
 	char *headers[XB_SLOT_HEADERS]; /* "Name: value": Authorization,
 	                                     Cookie, Expires only */
 };
 /* <iq type='get'><request filename size content-type/></iq> to the upload
  * service; the file name is cleaned to one line, one path segment. */
-xmpp_stanza_t *xb_slot_request(xmpp_ctx_t *ctx, const char *to,
-                                 const char *id, const char *filename,
-                                 int64_t size, const char *type);
+xmpp_stanza_t *xb_slot_request(xmpp_ctx_t *ctx, const char *to, const char *id,
+                               const char *filename, int64_t size,
+                               const char *type);
 /* An id nobody can guess (prefix-<32 hex digits, 128 random bits>), for
  * requests whose answer is acted on (a slot answer decides where a file is
  * PUT).  Caller frees. */
@@ -420,9 +420,9 @@ int xb_slot_parse(xmpp_stanza_t *iq, struct xb_slot *out);
 void xb_slot_free(struct xb_slot *s);
 /* A room message sharing a file: body = url, XEP-0066 <x><url><desc>,
  * origin-id = id, thread when set. */
-xmpp_stanza_t *xb_file_stanza(xmpp_ctx_t *ctx, const char *room,
-                                const char *id, const char *url,
-                                const char *desc, const char *thread);
+xmpp_stanza_t *xb_file_stanza(xmpp_ctx_t *ctx, const char *room, const char *id,
+                              const char *url, const char *desc,
+                              const char *thread);
 /* "https://host:port" of an http(s) URL, host lower case, default port
  * filled in; NULL when it is not one: user info, an empty host or port, a
  * port beyond 65535, a bracket without its partner, a byte no host name
@@ -442,6 +442,6 @@ char *xb_child_text(xmpp_stanza_t *st, const char *name, const char *ns);
 char *xb_bare_lower(const char *jid); /* caller frees */
 xmpp_stanza_t *xb_el(xmpp_ctx_t *ctx, const char *name, const char *ns);
 void xb_add_text_child(xmpp_stanza_t *parent, const char *name,
-                         const char *text);
+                       const char *text);
 
 #endif

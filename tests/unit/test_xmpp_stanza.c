@@ -15,8 +15,8 @@ static void
 test_clean_text_keeps_utf8_and_drops_what_xml_forbids(void **state)
 {
 	char *s = xb_clean_text("a\x01"
-	                          "b\tc\r\nd\re \xc3\xa4 \xff"
-	                          "f");
+	                        "b\tc\r\nd\re \xc3\xa4 \xff"
+	                        "f");
 	assert_string_equal(s, "ab\tc\nd\ne \xc3\xa4 \xef\xbf\xbd"
 	                       "f");
 	free(s);
@@ -43,8 +43,8 @@ static void
 test_first_message_of_a_thread_carries_its_subject(void **state)
 {
 	struct xb_out o = {.subject = "Plans",
-	                     .name = "Alice Example",
-	                     .text = "\n  Friday?\n\n"};
+	                   .name = "Alice Example",
+	                   .text = "\n  Friday?\n\n"};
 	size_t fb;
 	char *b = xb_out_body(&o, &fb);
 	assert_string_equal(b, "[Plans]\nAlice Example: Friday?");
@@ -82,11 +82,11 @@ static void
 test_reply_quote_is_counted_in_code_points(void **state)
 {
 	struct xb_out o = {.name = "Alice",
-	                     .text = "ja",
-	                     .reply_id = "sid-1",
-	                     .quote_name = "J\xc3\xb6rg",
-	                     .quote_text = "Gr\xc3\xbc\xc3\x9f"
-	                                   "e\nsecond line"};
+	                   .text = "ja",
+	                   .reply_id = "sid-1",
+	                   .quote_name = "J\xc3\xb6rg",
+	                   .quote_text = "Gr\xc3\xbc\xc3\x9f"
+	                                 "e\nsecond line"};
 	size_t fb;
 	char *b = xb_out_body(&o, &fb);
 	assert_string_equal(b, "> J\xc3\xb6rg: Gr\xc3\xbc\xc3\x9f"
@@ -102,14 +102,14 @@ test_out_stanza_has_thread_origin_id_reply_and_fallback(void **state)
 {
 	xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
 	struct xb_out o = {.room = "dev@conference.example.org",
-	                     .id = "cg-7-0000abcd",
-	                     .name = "A",
-	                     .text = "t",
-	                     .thread = "tok123",
-	                     .reply_id = "sid-9",
-	                     .reply_to = "dev@conference.example.org/bob",
-	                     .quote_name = "bob",
-	                     .quote_text = "q"};
+	                   .id = "cg-7-0000abcd",
+	                   .name = "A",
+	                   .text = "t",
+	                   .thread = "tok123",
+	                   .reply_id = "sid-9",
+	                   .reply_to = "dev@conference.example.org/bob",
+	                   .quote_name = "bob",
+	                   .quote_text = "q"};
 	xmpp_stanza_t *m = xb_out_stanza(ctx, &o);
 	assert_string_equal(xmpp_stanza_get_type(m), "groupchat");
 	assert_string_equal(xmpp_stanza_get_id(m), "cg-7-0000abcd");
@@ -227,7 +227,7 @@ test_puppet_jid_escapes_the_address_per_xep0106(void **state)
 	free(j);
 	/* characters a JID's local part may not hold */
 	j = xb_puppet_bare_jid("\"o'neil&co\"/x:y<z>@example.org",
-	                    "gw.example.org");
+	                       "gw.example.org");
 	assert_string_equal(j, "\\22o\\27neil\\26co\\22\\2fx\\3ay\\3cz\\3e"
 	                       "%example.org@gw.example.org");
 	free(j);
@@ -260,8 +260,9 @@ static void
 test_notice_is_one_clean_chat_message(void **state)
 {
 	char *b = xb_notice_body(" Mail to bob is suspended\n",
-	                           "\nIt keeps\r\nbouncing.\x01\n\n");
-	assert_string_equal(b, "Mail to bob is suspended\n\nIt keeps\nbouncing.");
+	                         "\nIt keeps\r\nbouncing.\x01\n\n");
+	assert_string_equal(b,
+	                    "Mail to bob is suspended\n\nIt keeps\nbouncing.");
 	free(b);
 	b = xb_notice_body(NULL, "only a body");
 	assert_string_equal(b, "only a body");
@@ -278,7 +279,8 @@ test_notice_is_one_clean_chat_message(void **state)
 	xmpp_stanza_t *oid =
 	    xmpp_stanza_get_child_by_name_and_ns(m, "origin-id", NS_SID);
 	assert_non_null(oid);
-	assert_string_equal(xmpp_stanza_get_attribute(oid, "id"), "cg-notice-9");
+	assert_string_equal(xmpp_stanza_get_attribute(oid, "id"),
+	                    "cg-notice-9");
 	xmpp_stanza_release(m);
 	xmpp_ctx_free(ctx);
 }
@@ -290,20 +292,21 @@ test_slot_parse_keeps_only_the_allowed_headers(void **state)
 {
 	xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
 	xmpp_stanza_t *st = xmpp_stanza_new_from_string(
-	    ctx,
-	    "<iq xmlns='jabber:client' type='result' id='up-1-0'>"
-	    "<slot xmlns='urn:xmpp:http:upload:0'>"
-	    "<put url='https://up.example.org/put/abc/a.pdf'>"
-	    "<header name='Authorization'>Bearer s3cr3t</header>"
-	    "<header name='X-Evil'>1</header>"
-	    "<header name='Cookie'>a=b\r\nX-Injected: 1</header>"
-	    "<header name='Expires'>Tue, 1 Dec 2026 00:00:00 GMT</header>"
-	    "</put><get url='https://up.example.org/get/abc/a.pdf'/>"
-	    "</slot></iq>");
+	    ctx, "<iq xmlns='jabber:client' type='result' id='up-1-0'>"
+	         "<slot xmlns='urn:xmpp:http:upload:0'>"
+	         "<put url='https://up.example.org/put/abc/a.pdf'>"
+	         "<header name='Authorization'>Bearer s3cr3t</header>"
+	         "<header name='X-Evil'>1</header>"
+	         "<header name='Cookie'>a=b\r\nX-Injected: 1</header>"
+	         "<header name='Expires'>Tue, 1 Dec 2026 00:00:00 GMT</header>"
+	         "</put><get url='https://up.example.org/get/abc/a.pdf'/>"
+	         "</slot></iq>");
 	struct xb_slot slot;
 	assert_int_equal(xb_slot_parse(st, &slot), 0);
-	assert_string_equal(slot.put_url, "https://up.example.org/put/abc/a.pdf");
-	assert_string_equal(slot.get_url, "https://up.example.org/get/abc/a.pdf");
+	assert_string_equal(slot.put_url,
+	                    "https://up.example.org/put/abc/a.pdf");
+	assert_string_equal(slot.get_url,
+	                    "https://up.example.org/get/abc/a.pdf");
 	assert_string_equal(slot.headers[0], "Authorization: Bearer s3cr3t");
 	assert_string_equal(slot.headers[1],
 	                    "Expires: Tue, 1 Dec 2026 00:00:00 GMT");
@@ -412,9 +415,9 @@ static void
 test_slot_request_names_one_clean_file(void **state)
 {
 	xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
-	xmpp_stanza_t *iq = xb_slot_request(ctx, "upload.example.org", "i1",
-	                                      "../etc/pass\nwd", 1234,
-	                                      "application/pdf");
+	xmpp_stanza_t *iq =
+	    xb_slot_request(ctx, "upload.example.org", "i1", "../etc/pass\nwd",
+	                    1234, "application/pdf");
 	xmpp_stanza_t *r = xmpp_stanza_get_child_by_name_and_ns(
 	    iq, "request", "urn:xmpp:http:upload:0");
 	assert_non_null(r);
@@ -434,7 +437,7 @@ test_file_stanza_is_the_url_with_oob(void **state)
 	xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
 	xmpp_stanza_t *m =
 	    xb_file_stanza(ctx, "dev@conference.example.org", "cg-1-ab-f0",
-	                     "https://up.example.org/g/a.pdf", "a.pdf", "tok");
+	                   "https://up.example.org/g/a.pdf", "a.pdf", "tok");
 	char *body = xb_child_text(m, "body", NULL);
 	assert_string_equal(body, "https://up.example.org/g/a.pdf");
 	free(body);
@@ -469,7 +472,7 @@ test_url_origin_host_and_file_name(void **state)
 	assert_null(xb_url_origin("ftp://example.org/x"));
 	assert_null(xb_url_origin("https:///x"));
 	s = xb_url_filename("https://h.example/share/uuid/Gr%C3%BC%C3%9Fe%20"
-	                      "2026.pdf?token=1#frag");
+	                    "2026.pdf?token=1#frag");
 	assert_string_equal(s, "Grüße 2026.pdf");
 	free(s);
 	s = xb_url_filename("https://h.example/a/..%2F..%2Fetc%2Fpasswd");

@@ -83,10 +83,9 @@ find_contact(struct cg_store *s, const char *arg)
 	return id ? id : cg_store_contact_find_name(s, arg);
 }
 
-/* The real bare JID of the occupant asker (ROOM/NICK) as the room shows
- * it (never the nick), or NULL. */
-static const char *
-asker_jid(struct xb_bridge *xb, const char *asker)
+/* The room of the occupant asker (ROOM/NICK), or NULL. */
+static struct xb_room *
+asker_room(struct xb_bridge *xb, const char *asker)
 {
 	const char *slash = asker ? strchr(asker, '/') : NULL;
 	if (slash == NULL)
@@ -94,7 +93,17 @@ asker_jid(struct xb_bridge *xb, const char *asker)
 	char *room_jid = cg_strndup(asker, (size_t)(slash - asker));
 	struct xb_room *r = xb_muc_room(xb, room_jid);
 	free(room_jid);
-	const struct xb_occupant *o = r ? xb_muc_occupant(r, slash + 1) : NULL;
+	return r;
+}
+
+/* The real bare JID of the occupant asker (ROOM/NICK) as the room shows
+ * it (never the nick), or NULL. */
+static const char *
+asker_jid(struct xb_bridge *xb, const char *asker)
+{
+	struct xb_room *r = asker_room(xb, asker);
+	const struct xb_occupant *o =
+	    r ? xb_muc_occupant(r, strchr(asker, '/') + 1) : NULL;
 	return o ? o->jid : NULL;
 }
 
@@ -239,13 +248,9 @@ nominate(struct xb_bridge *xb, const char *asker, const char *arg)
 		free(address);
 		return;
 	}
-	const char *slash = asker ? strchr(asker, '/') : NULL;
-	char *room_jid = slash ? cg_strndup(asker, (size_t)(slash - asker))
-	                       : NULL;
-	struct xb_room *r = xb_muc_room(xb, room_jid);
-	free(room_jid);
-	const struct xb_occupant *o = r ? xb_muc_occupant(r, slash + 1) : NULL;
-	if (r == NULL || o == NULL || o->jid == NULL) {
+	struct xb_room *r = asker_room(xb, asker);
+	const char *jid = asker_jid(xb, asker);
+	if (r == NULL || jid == NULL) {
 		reply(xb, asker,
 		      "!nominate: nominations need your real JID to be "
 		      "visible in the room; nothing was recorded.");
@@ -253,12 +258,11 @@ nominate(struct xb_bridge *xb, const char *asker, const char *arg)
 		return;
 	}
 	struct cg_gateway *gw = xb->gw;
-	int64_t who = cg_store_contact_find(gw->store, CG_ID_JID, o->jid);
+	int64_t who = cg_store_contact_find(gw->store, CG_ID_JID, jid);
 	char *answer = NULL;
 	int rc = cg_onboarding_nominate(gw, who, address, target, r->channel,
 	                                &answer);
-	cg_info("xmpp: !nominate %s by %s (%s): %s", address, o->jid,
-	        r->channel,
+	cg_info("xmpp: !nominate %s by %s (%s): %s", address, jid, r->channel,
 	        rc == 2   ? "promoted"
 	        : rc == 1 ? "recorded"
 	        : rc == 0 ? "refused"
@@ -276,15 +280,9 @@ nominate(struct xb_bridge *xb, const char *asker, const char *arg)
 static void
 confirm(struct xb_bridge *xb, const char *asker)
 {
-	const char *slash = asker ? strchr(asker, '/') : NULL;
-	char *room_jid = slash ? cg_strndup(asker, (size_t)(slash - asker))
-	                       : NULL;
-	struct xb_room *r = xb_muc_room(xb, room_jid);
-	free(room_jid);
-	const struct xb_occupant *o = r ? xb_muc_occupant(r, slash + 1) : NULL;
-	int64_t who = o && o->jid ? cg_store_contact_find(xb->gw->store,
-	                                                  CG_ID_JID, o->jid)
-	                          : 0;
+	const char *jid = asker_jid(xb, asker);
+	int64_t who =
+	    jid ? cg_store_contact_find(xb->gw->store, CG_ID_JID, jid) : 0;
 	if (who <= 0) {
 		reply(xb, asker, "!confirm: your real JID must be visible in "
 		                 "the room and known here; nothing released.");

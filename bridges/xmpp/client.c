@@ -136,13 +136,18 @@ xb_jid_is_ours(const struct xb_bridge *xb, const char *jid)
 	return ours;
 }
 
-char *
-xb_new_id(struct xb_bridge *xb, const char *prefix)
+int
+xb_answer_ok(struct xb_bridge *xb, xmpp_stanza_t *st, const char *asked,
+             const char *what)
 {
-	char *r = cg_random_hex(8);
-	char *id = cg_asprintf("%s-%lu-%s", prefix, ++xb->next_id, r);
-	free(r);
-	return id;
+	if (xb_iq_answer_from(st, asked))
+		return 1;
+	const char *from = xmpp_stanza_get_from(st);
+	char *clean = xb_clean_text(from ? from : "(nobody)");
+	cg_warn("xmpp: ignoring an answer to %s from %s: only %s may answer",
+	        what, clean, asked);
+	free(clean);
+	return 0;
 }
 
 /* ---- libstrophe callbacks without user data ---- */

@@ -56,7 +56,7 @@ static const char HELP[] =
 static void
 reply(struct xb_bridge *xb, const char *to, const char *text)
 {
-	char *id = xb_new_id(xb, "cmd");
+	char *id = xb_new_id("cmd");
 	xmpp_stanza_t *m = xmpp_message_new(xb->ctx, "chat", to, id);
 	xb_from_self(xb, m);
 	free(id);

@@ -19,8 +19,10 @@
  * newest id, with a warning.
  *
  * Must never: move the watermark past a line that was not stored (a failed
- * page stops the catch-up and retries it later), or accept a result that
- * is not from the room we asked with the query id we gave.
+ * page stops the catch-up and retries it later), or accept a result or an
+ * end of page that is not from the room's bare JID (the archive's owner:
+ * ROOM/NICK is an occupant) with the query id we gave (xb_new_id: 128
+ * random bits).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,7 +79,7 @@ static void
 query(struct xb_bridge *xb, struct xb_room *r, const char *after, int seed)
 {
 	free(r->mam_id);
-	r->mam_id = xb_new_id(xb, "mam");
+	r->mam_id = xb_new_id("mam");
 	r->mam_seed = seed;
 	r->mam_sent = cg_mono_ms();
 	xmpp_stanza_t *iq = xmpp_iq_new(xb->ctx, "set", r->mam_id);
@@ -136,18 +138,23 @@ xb_mam_on_message(struct xb_bridge *xb, xmpp_stanza_t *st)
 		return 0;
 	struct xb_room *r =
 	    room_of_query(xb, xmpp_stanza_get_attribute(res, "queryid"));
-	char *from = xb_bare_lower(xmpp_stanza_get_from(st));
+	const char *from = xmpp_stanza_get_from(st);
 	const char *id = xmpp_stanza_get_attribute(res, "id");
-	/* Only the room we asked answers for its archive. */
-	if (r == NULL || from == NULL || strcmp(from, r->jid) != 0 ||
-	    id == NULL) {
-		cg_debug("xmpp: an archive result from %s that we did not ask "
-		         "for",
-		         from ? from : "?");
-		free(from);
+	if (r == NULL || id == NULL) {
+		cg_debug("xmpp: an archive result that we did not ask for");
 		return 1;
 	}
-	free(from);
+	/* Only the room itself (its bare JID: the archive's owner) answers
+	 * for its archive; an occupant's private message through the room
+	 * comes from ROOM/NICK. */
+	if (!xb_jid_same(from, r->jid)) {
+		char *clean = xb_clean_text(from ? from : "(nobody)");
+		cg_warn("xmpp: %s: ignoring an archive result from %s: only "
+		        "the room may answer",
+		        r->jid, clean);
+		free(clean);
+		return 1;
+	}
 	if (r->mam_seed) {
 		free(r->mam_newest);
 		r->mam_newest = cg_strdup(id);
@@ -225,6 +232,8 @@ on_fin(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 	struct xb_room *r = room_of_query(xb, xmpp_stanza_get_id(st));
 	if (r == NULL)
 		return 0; /* the room was left meanwhile */
+	if (!xb_answer_ok(xb, st, r->jid, "an archive query"))
+		return 1; /* keep waiting for the room */
 	const char *type = xmpp_stanza_get_type(st);
 	if (type == NULL || strcmp(type, "result") != 0) {
 		fin_error(xb, r, st);

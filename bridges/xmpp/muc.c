@@ -104,6 +104,7 @@ xb_muc_rooms_free(struct xb_bridge *xb)
 		free(r->error);
 		free(r->ping_id);
 		free(r->info_id);
+		free(r->cfg_id);
 		xb_mam_reset(r);
 		xb_puppets_forget(r);
 	}
@@ -267,18 +268,31 @@ form_field(xmpp_stanza_t *x, const char *var, const char *type,
 
 static void send_config(struct xb_bridge *xb, struct xb_room *r, int instant);
 
+/* The room whose configuration iq has this id, or NULL. */
+static struct xb_room *
+room_of_config(struct xb_bridge *xb, const char *id)
+{
+	for (size_t i = 0; id && i < xb->nrooms; i++)
+		if (xb->rooms[i].cfg_id && strcmp(xb->rooms[i].cfg_id, id) == 0)
+			return &xb->rooms[i];
+	return NULL;
+}
+
 static int
 on_config_result(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 {
 	struct xb_bridge *xb = arg;
-	char *room = xb_bare_lower(xmpp_stanza_get_from(st));
-	struct xb_room *r = xb_muc_room(xb, room);
+	struct xb_room *r = room_of_config(xb, xmpp_stanza_get_id(st));
+	if (r == NULL)
+		return 0;
+	if (!xb_answer_ok(xb, st, r->jid, "a room configuration"))
+		return 1; /* keep waiting for the room */
 	const char *type = xmpp_stanza_get_type(st);
-	if (r && type && strcmp(type, "result") == 0) {
+	if (type && strcmp(type, "result") == 0) {
 		cg_info("xmpp: room %s created and configured (persistent, "
 		        "public, real JIDs visible)",
 		        r->jid);
-	} else if (r) {
+	} else {
 		struct xb_in in;
 		xb_in_parse(st, &in);
 		cg_warn("xmpp: room %s refused its configuration (%s); "
@@ -287,25 +301,32 @@ on_config_result(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 		xb_in_free(&in);
 		send_config(xb, r, 1);
 	}
-	free(room);
 	return 0;
 }
 
 static int
 on_instant_result(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 {
+	struct xb_bridge *xb = arg;
+	struct xb_room *r = room_of_config(xb, xmpp_stanza_get_id(st));
+	if (r == NULL)
+		return 0;
+	if (!xb_answer_ok(xb, st, r->jid, "a room configuration"))
+		return 1; /* keep waiting for the room */
 	const char *type = xmpp_stanza_get_type(st);
 	if (type == NULL || strcmp(type, "result") != 0)
 		cg_error("xmpp: room %s stays locked: the instant-room form "
 		         "was refused",
-		         xmpp_stanza_get_from(st));
+		         r->jid);
 	return 0;
 }
 
 static void
 send_config(struct xb_bridge *xb, struct xb_room *r, int instant)
 {
-	char *id = xb_new_id(xb, "cfg");
+	free(r->cfg_id);
+	r->cfg_id = xb_new_id("cfg");
+	const char *id = r->cfg_id;
 	xmpp_stanza_t *iq = xmpp_iq_new(xb->ctx, "set", id);
 	xmpp_stanza_set_to(iq, r->jid);
 	xb_from_self(xb, iq);
@@ -329,7 +350,6 @@ send_config(struct xb_bridge *xb, struct xb_room *r, int instant)
 	xmpp_stanza_add_child_ex(iq, q, 0);
 	xmpp_id_handler_add(
 	    xb->conn, instant ? on_instant_result : on_config_result, id, xb);
-	free(id);
 	xb_send_release(xb, iq);
 }
 
@@ -394,7 +414,7 @@ created_by_mistake(struct xb_bridge *xb, struct xb_room *r)
 	cg_warn("xmpp: %s: our join created the room on the partner's "
 	        "server; destroying it (the gateway creates nothing there)",
 	        r->jid);
-	char *id = xb_new_id(xb, "destroy");
+	char *id = xb_new_id("destroy");
 	xmpp_stanza_t *iq = xmpp_iq_new(xb->ctx, "set", id);
 	free(id);
 	xmpp_stanza_set_to(iq, r->jid);
@@ -419,6 +439,8 @@ on_room_info(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 			r = &xb->rooms[i];
 	if (r == NULL || r->state != XB_ROOM_PROBING)
 		return 0;
+	if (!xb_answer_ok(xb, st, r->jid, "a disco#info query"))
+		return 1; /* keep waiting for the room */
 	free(r->info_id);
 	r->info_id = NULL;
 	const char *type = xmpp_stanza_get_type(st);
@@ -450,7 +472,7 @@ static void
 room_probe(struct xb_bridge *xb, struct xb_room *r)
 {
 	free(r->info_id);
-	r->info_id = xb_new_id(xb, "info");
+	r->info_id = xb_new_id("info");
 	xmpp_stanza_t *iq = xmpp_iq_new(xb->ctx, "get", r->info_id);
 	xmpp_stanza_set_to(iq, r->jid);
 	xb_from_self(xb, iq);
@@ -582,6 +604,11 @@ on_ping_result(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 			r = &xb->rooms[i];
 	if (r == NULL)
 		return 0;
+	char *pinged = cg_asprintf("%s/%s", r->jid, r->nick);
+	int ok = xb_answer_ok(xb, st, pinged, "a self-ping");
+	free(pinged);
+	if (!ok)
+		return 1; /* keep waiting for the room */
 	free(r->ping_id);
 	r->ping_id = NULL;
 	r->ping_at = cg_mono_ms() + XB_PING_INTERVAL;
@@ -609,7 +636,7 @@ static void
 self_ping(struct xb_bridge *xb, struct xb_room *r, int64_t now)
 {
 	free(r->ping_id);
-	r->ping_id = xb_new_id(xb, "ping");
+	r->ping_id = xb_new_id("ping");
 	r->ping_sent = now;
 	xmpp_stanza_t *iq = xmpp_iq_new(xb->ctx, "get", r->ping_id);
 	char *to = cg_asprintf("%s/%s", r->jid, r->nick);

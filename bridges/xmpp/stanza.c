@@ -507,7 +507,7 @@ xb_slot_request(xmpp_ctx_t *ctx, const char *to, const char *id,
 }
 
 char *
-xb_unguessable_id(const char *prefix)
+xb_new_id(const char *prefix)
 {
 	char *r = cg_random_hex(32);
 	char *id = cg_asprintf("%s-%s", prefix, r);
@@ -523,7 +523,20 @@ xb_iq_answer_from(xmpp_stanza_t *st, const char *jid)
 	const char *from = xmpp_stanza_get_from(st);
 	return name && strcmp(name, "iq") == 0 && type &&
 	       (strcmp(type, "result") == 0 || strcmp(type, "error") == 0) &&
-	       from && jid && strcasecmp(from, jid) == 0;
+	       from && jid && xb_jid_same(from, jid);
+}
+
+int
+xb_jid_same(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return 0;
+	const char *ra = strchr(a, '/'), *rb = strchr(b, '/');
+	size_t na = ra ? (size_t)(ra - a) : strlen(a);
+	size_t nb = rb ? (size_t)(rb - b) : strlen(b);
+	if (na != nb || strncasecmp(a, b, na) != 0 || !ra != !rb)
+		return 0;
+	return ra == NULL || strcmp(ra, rb) == 0;
 }
 
 void

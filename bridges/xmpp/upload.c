@@ -18,7 +18,7 @@
  * start to learn their origin (a slot costs nothing until used), and every
  * slot teaches it again.
  * A slot answer counts only from the upload service's JID, to a request
- * id of 128 random bits (xb_unguessable_id): anyone else answering would
+ * id of 128 random bits (xb_new_id): anyone else answering would
  * choose where the decrypted file is PUT, and which origin is trusted.
  * Must never: log a slot's PUT URL or headers (they carry credentials), or
  * write a file's plaintext to disk (memfd only).
@@ -94,16 +94,8 @@ xb_upload_url_ours(const struct xb_bridge *xb, const char *url)
 static int
 from_service(struct xb_bridge *xb, xmpp_stanza_t *st)
 {
-	const char *svc = xb_cfg(xb)->upload_service;
-	if (xb_iq_answer_from(st, svc))
-		return 1;
-	const char *from = xmpp_stanza_get_from(st);
-	char *clean = xb_clean_text(from ? from : "(nobody)");
-	cg_warn("xmpp: ignoring an answer to a slot request from %s: only "
-	        "the upload service %s may answer",
-	        clean, svc);
-	free(clean);
-	return 0;
+	return xb_answer_ok(xb, st, xb_cfg(xb)->upload_service,
+	                    "a slot request");
 }
 
 static int
@@ -134,7 +126,7 @@ xb_upload_probe(struct xb_bridge *xb)
 	const char *svc = xb_cfg(xb)->upload_service;
 	if (svc == NULL || xb->probe_id || xb->conn == NULL)
 		return;
-	xb->probe_id = xb_unguessable_id("probe");
+	xb->probe_id = xb_new_id("probe");
 	xmpp_stanza_t *iq = xb_slot_request(
 	    xb->ctx, svc, xb->probe_id, "coopgate-probe.txt", 1, "text/plain");
 	xb_from_self(xb, iq);
@@ -174,7 +166,7 @@ next_file(struct xb_bridge *xb, struct xb_pending *p)
 			continue;
 		p->up_idx = a[k].idx;
 		free(p->slot_id);
-		p->slot_id = xb_unguessable_id("up");
+		p->slot_id = xb_new_id("up");
 		xmpp_stanza_t *iq = xb_slot_request(
 		    xb->ctx, xb_cfg(xb)->upload_service, p->slot_id, a[k].name,
 		    a[k].size, a[k].type);

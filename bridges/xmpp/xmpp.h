@@ -105,6 +105,7 @@ struct xb_room {
 	int exists;        /* foreign: disco#info found it (until room_out) */
 	int64_t ping_at;   /* mono ms: next self-ping */
 	char *ping_id;     /* self-ping awaiting its answer, or NULL */
+	char *cfg_id;      /* the last room configuration iq, or NULL */
 	int64_t ping_sent;
 	struct xb_occupant *occ;
 	size_t nocc;
@@ -178,7 +179,6 @@ struct xb_bridge {
 	size_t nrooms;
 	struct xb_pending *pend;
 	size_t npend;
-	unsigned long next_id; /* for iq ids */
 	int component;         /* xmpp.mode = "component" (XEP-0114) */
 	char *self_jid;        /* component: the listener's full JID */
 	int warmup;            /* component: the DESIGN.md warm-up runs */
@@ -196,8 +196,13 @@ struct xb_bridge {
 const struct cg_cfg_xmpp *xb_cfg(const struct xb_bridge *xb);
 /* Send a stanza and make sure it is flushed soon; releases st. */
 void xb_send_release(struct xb_bridge *xb, xmpp_stanza_t *st);
-/* A fresh id with the given prefix (caller frees). */
-char *xb_new_id(struct xb_bridge *xb, const char *prefix);
+/* Whether st is the answer (iq result or error) of exactly `asked`, the
+ * JID our iq went to.  Anyone can send a stanza carrying one of our ids
+ * (libstrophe's id handlers do not look at `from`): any other sender is
+ * logged (`what`: "an archive query") and the id handler should return 1
+ * to keep waiting for the real answer. */
+int xb_answer_ok(struct xb_bridge *xb, xmpp_stanza_t *st, const char *asked,
+                 const char *what);
 /* Give up on the connection (silent drop, fatal error): reconnect. */
 void xb_conn_lost(struct xb_bridge *xb, const char *why);
 /* Component mode: set the listener's JID as `from` (client: nothing). */
@@ -408,10 +413,14 @@ struct xb_slot {
 xmpp_stanza_t *xb_slot_request(xmpp_ctx_t *ctx, const char *to, const char *id,
                                const char *filename, int64_t size,
                                const char *type);
-/* An id nobody can guess (prefix-<32 hex digits, 128 random bits>), for
- * requests whose answer is acted on (a slot answer decides where a file is
- * PUT).  Caller frees. */
-char *xb_unguessable_id(const char *prefix);
+/* An id for a stanza of ours that nobody can guess: prefix-<32 hex
+ * digits, 128 random bits>.  Every iq and MAM query id is one: answers to
+ * them are acted on (a slot answer decides where a file is PUT, an archive
+ * result becomes a stored line).  Caller frees. */
+char *xb_new_id(const char *prefix);
+/* Whether two JIDs are the same: local part and domain compared without
+ * case, the resource exactly; a bare JID never equals a full one. */
+int xb_jid_same(const char *a, const char *b);
 /* Whether st is an answer (iq result or error) from exactly jid: an id
  * handler of libstrophe fires for any stanza with the id, from anyone. */
 int xb_iq_answer_from(xmpp_stanza_t *st, const char *jid);

@@ -358,16 +358,108 @@ test_slot_with_a_broken_url_is_no_slot(void **state)
 }
 
 static void
-test_slot_request_ids_are_unguessable(void **state)
+test_every_stanza_id_is_unguessable(void **state)
 {
-	char *a = xb_unguessable_id("up");
-	char *b = xb_unguessable_id("up");
-	assert_int_equal(strlen(a), 3 + 32);
-	assert_int_equal(strncmp(a, "up-", 3), 0);
-	assert_int_equal(strspn(a + 3, "0123456789abcdef"), 32);
-	assert_string_not_equal(a, b);
-	free(a);
-	free(b);
+	/* slot requests, archive queries, room configuration, self-pings,
+	 * command answers: 128 random bits each, nothing countable */
+	static const char *const prefixes[] = {"up", "mam", "cfg", "ping",
+	                                       "cmd"};
+	for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++) {
+		size_t n = strlen(prefixes[i]);
+		char *a = xb_new_id(prefixes[i]);
+		char *b = xb_new_id(prefixes[i]);
+		assert_int_equal(strlen(a), n + 1 + 32);
+		assert_int_equal(strncmp(a, prefixes[i], n), 0);
+		assert_int_equal(a[n], '-');
+		assert_int_equal(strspn(a + n + 1, "0123456789abcdef"), 32);
+		assert_string_not_equal(a, b);
+		free(a);
+		free(b);
+	}
+}
+
+static void
+test_jids_are_the_same_only_with_the_same_resource(void **state)
+{
+	const char *room = "dev@conference.example.org";
+	assert_true(xb_jid_same(room, "Dev@Conference.Example.ORG"));
+	assert_true(
+	    xb_jid_same("dev@c.example.org/Nick", "DEV@c.example.org/Nick"));
+	/* an occupant of the room is not the room */
+	assert_false(xb_jid_same(room, "dev@conference.example.org/mallory"));
+	assert_false(xb_jid_same("dev@conference.example.org/", room));
+	assert_false(
+	    xb_jid_same("dev@c.example.org/Nick", "dev@c.example.org/nick"));
+	assert_false(xb_jid_same(room, "dev@conference.example.org.evil"));
+	assert_false(xb_jid_same(room, "ev@conference.example.org"));
+	assert_false(xb_jid_same(room, NULL));
+	assert_false(xb_jid_same(NULL, room));
+}
+
+/* A bridge with one room whose archive query `mam-q` asks for the newest
+ * id only (mam.c's seed step: it stores nothing). */
+static void
+seed_query_room(struct xb_bridge *xb, struct xb_room *r)
+{
+	memset(xb, 0, sizeof *xb);
+	memset(r, 0, sizeof *r);
+	r->jid = "dev@conference.example.org";
+	r->state = XB_ROOM_JOINED;
+	r->mam_id = cg_strdup("mam-q");
+	r->mam_seed = 1;
+	xb->rooms = r;
+	xb->nrooms = 1;
+}
+
+static int
+mam_result(xmpp_ctx_t *ctx, struct xb_bridge *xb, const char *from,
+           const char *queryid)
+{
+	char *xml = cg_asprintf(
+	    "<message from='%s' to='gw@example.org/r'>"
+	    "<result xmlns='urn:xmpp:mam:2' queryid='%s' id='forged-1'>"
+	    "<forwarded xmlns='urn:xmpp:forward:0'>"
+	    "<message type='groupchat' from='dev@conference.example.org/alice'>"
+	    "<body>hi</body></message></forwarded></result></message>",
+	    from, queryid);
+	xmpp_stanza_t *st = xmpp_stanza_new_from_string(ctx, xml);
+	assert_non_null(st);
+	int rc = xb_mam_on_message(xb, st);
+	xmpp_stanza_release(st);
+	free(xml);
+	return rc;
+}
+
+static void
+test_only_the_room_itself_answers_for_its_archive(void **state)
+{
+	xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
+	struct xb_bridge xb;
+	struct xb_room r;
+	seed_query_room(&xb, &r);
+	/* an occupant's private message through the room (ROOM/NICK),
+	 * another entity, nobody, the wrong query: not taken */
+	static const char *const forgers[] = {
+	    "dev@conference.example.org/mallory",
+	    "mallory@example.org/x",
+	    "conference.example.org",
+	};
+	for (size_t i = 0; i < sizeof forgers / sizeof *forgers; i++) {
+		assert_int_equal(mam_result(ctx, &xb, forgers[i], "mam-q"), 1);
+		if (r.mam_newest)
+			fail_msg("took an archive result from %s", forgers[i]);
+	}
+	assert_int_equal(
+	    mam_result(ctx, &xb, "dev@conference.example.org", "mam-x"), 1);
+	assert_null(r.mam_newest);
+	/* the room's own answer is taken */
+	assert_int_equal(
+	    mam_result(ctx, &xb, "dev@conference.example.org", "mam-q"), 1);
+	assert_non_null(r.mam_newest);
+	assert_string_equal(r.mam_newest, "forged-1");
+	r.jid = NULL; /* not ours to free */
+	xb_mam_reset(&r);
+	xmpp_ctx_free(ctx);
 }
 
 static int
@@ -668,7 +760,10 @@ main(void)
 	    cmocka_unit_test(test_notice_is_one_clean_chat_message),
 	    cmocka_unit_test(test_slot_parse_keeps_only_the_allowed_headers),
 	    cmocka_unit_test(test_slot_with_a_broken_url_is_no_slot),
-	    cmocka_unit_test(test_slot_request_ids_are_unguessable),
+	    cmocka_unit_test(test_every_stanza_id_is_unguessable),
+	    cmocka_unit_test(
+	        test_jids_are_the_same_only_with_the_same_resource),
+	    cmocka_unit_test(test_only_the_room_itself_answers_for_its_archive),
 	    cmocka_unit_test(
 	        test_only_the_upload_service_answers_a_slot_request),
 	    cmocka_unit_test(test_slot_request_names_one_clean_file),

@@ -7,14 +7,60 @@
  *               reconnect with backoff), pumping libstrophe from the loop
  *   muc.c       rooms: join, nick conflicts, instant-room form, occupants,
  *               self-ping (XEP-0410)
- *   deliver.c   outbox rows -> room messages, in-flight rows, echoes;
- *               notice rows -> chat messages to a person
+ *   mam.c       catch-up from the room's archive (XEP-0313) after a join
  *   inbound.c   room messages -> cg_msg -> cg_gateway_ingest(); XEP-0308
  *               corrections -> cg_gateway_correct()
- *   mam.c       catch-up from the room's archive (XEP-0313) after a join
+ *   commands.c  `!help`, `!who`, `!nominate`, `!confirm`, answered
+ *               privately
+ *   deliver.c   outbox rows -> room messages, in-flight rows, echoes;
+ *               notice rows -> chat messages to a person
+ *   upload.c    a mail's files -> XEP-0363 upload slots -> room links
+ *   fetch.c     files linked in a room -> SchutzBox -> mail
+ *   http.c      (http.h) libcurl on a worker thread for upload and fetch
  *   puppet.c    component mode: one occupant per email sender
- *   commands.c  `!help`, `!who` in the room
- *   stanza.c    building and parsing message stanzas (no state)
+ *   stanza.c    building and parsing stanzas, URLs, ids (no state)
+ *
+ * Event flow (all in the loop thread; the loop calls the cg_bridge_ops of
+ * client.c, which pump libstrophe, whose handlers call the files below):
+ *
+ *   1. connect  client.c: TLS (verified) and SASL, or in component mode
+ *               the warm-up and the XEP-0114 handshake.  When the session
+ *               is up: handlers for <message> (xb_inbound_on_message),
+ *               <presence> (xb_muc_on_presence) and <iq> requests (ping,
+ *               disco#info), then xb_muc_join() for every room.  When it
+ *               drops: every room is out (xb_muc_all_out), every in-flight
+ *               row is retried (xb_deliver_retry_all), reconnect with
+ *               backoff.
+ *   2. join     muc.c: presence to ROOM/NICK without history (a partner's
+ *               room: disco#info first); our own presence (status 110)
+ *               makes the room XB_ROOM_JOINED; status 201 (we made it):
+ *               the configuration form.  A self-ping every few minutes.
+ *   3. catch-up mam.c: once joined, xb_mam_catch_up() asks the archive for
+ *               what follows the room's watermark, a page at a time; each
+ *               result goes through xb_inbound_archived(); the end of the
+ *               last page marks the room caught up.
+ *   4. inbound  inbound.c: every <message>: an archive result goes to
+ *               mam.c; an error to deliver.c; a groupchat line of a
+ *               joined room becomes a cg_msg for cg_gateway_ingest() (a
+ *               correction: cg_gateway_correct()), a shared file link
+ *               goes to fetch.c; our own echoes go to deliver.c.
+ *   5. commands commands.c: a line or private message starting with `!`
+ *               is never relayed: xb_commands_run() answers the asker
+ *               privately.
+ *   6. deliver  deliver.c: the outbox hands rows to xb_deliver() (the ops'
+ *               deliver); files go up first (upload.c), then the room
+ *               message (stanza.c) is sent and the row stays in flight
+ *               until the room echoes it with its stanza-id
+ *               (xb_deliver_on_echo) or XB_ECHO_TIMEOUT retries it.
+ *
+ * Trust: every iq and archive query carries an id of 128 random bits
+ * (xb_new_id); an answer counts only from the JID it was asked of
+ * (xb_answer_ok), an archive result only from the room's bare JID.
+ *
+ * Names: everything declared here and in http.h is the bridge's own and
+ * starts with xb_ (functions, struct and enum tags) or XB_ (constants);
+ * only the NS_* namespace strings do not.  An xmpp_ or XMPP_ name is
+ * libstrophe's (strophe.h).
  *
  * Ownership: struct xb_bridge owns every string and array below; the
  * libstrophe context and connection are owned by it too and released only

@@ -225,9 +225,9 @@ struct xb_bridge {
 	size_t nrooms;
 	struct xb_pending *pend;
 	size_t npend;
-	int component;         /* xmpp.mode = "component" (XEP-0114) */
-	char *self_jid;        /* component: the listener's full JID */
-	int warmup;            /* component: the DESIGN.md warm-up runs */
+	int component;  /* xmpp.mode = "component" (XEP-0114) */
+	char *self_jid; /* component: the listener's full JID */
+	int warmup;     /* component: the DESIGN.md warm-up runs */
 	/* files (upload.c, fetch.c) */
 	struct xb_http_client *http; /* libcurl worker, started on first use */
 	char **upload_origins;       /* "https://host:port" of the upload

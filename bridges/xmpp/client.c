@@ -60,11 +60,11 @@
  */
 static struct {
 	const xmpp_ctx_t *ctx;
-	struct xmpp_bridge *xb;
+	struct xb_bridge *xb;
 } ctx_owners[CG_MAX_BRIDGES];
 
 static void
-owner_set(const xmpp_ctx_t *ctx, struct xmpp_bridge *xb)
+owner_set(const xmpp_ctx_t *ctx, struct xb_bridge *xb)
 {
 	for (size_t i = 0; i < CG_MAX_BRIDGES; i++)
 		if (ctx_owners[i].ctx == NULL) {
@@ -83,7 +83,7 @@ owner_clear(const xmpp_ctx_t *ctx)
 			ctx_owners[i].ctx = NULL, ctx_owners[i].xb = NULL;
 }
 
-static struct xmpp_bridge *
+static struct xb_bridge *
 owner_of(const xmpp_ctx_t *ctx)
 {
 	for (size_t i = 0; i < CG_MAX_BRIDGES; i++)
@@ -93,15 +93,15 @@ owner_of(const xmpp_ctx_t *ctx)
 }
 
 const struct cg_cfg_xmpp *
-xmpp_cfg(const struct xmpp_bridge *xb)
+xb_cfg(const struct xb_bridge *xb)
 {
 	return &xb->gw->cfg->xmpp;
 }
 
 static const char *
-server_name(const struct xmpp_bridge *xb)
+server_name(const struct xb_bridge *xb)
 {
-	const struct cg_cfg_xmpp *c = xmpp_cfg(xb);
+	const struct cg_cfg_xmpp *c = xb_cfg(xb);
 	if (c->host)
 		return c->host;
 	if (xb->component || c->jid == NULL || strchr(c->jid, '@') == NULL)
@@ -110,25 +110,25 @@ server_name(const struct xmpp_bridge *xb)
 }
 
 void
-xmpp_from_self(struct xmpp_bridge *xb, xmpp_stanza_t *st)
+xb_from_self(struct xb_bridge *xb, xmpp_stanza_t *st)
 {
 	if (xb->component)
 		xmpp_stanza_set_from(st, xb->self_jid);
 }
 
 int
-xmpp_jid_is_ours(const struct xmpp_bridge *xb, const char *jid)
+xb_jid_is_ours(const struct xb_bridge *xb, const char *jid)
 {
 	if (jid == NULL)
 		return 0;
-	char *bare = xmpp_bare_lower(jid);
+	char *bare = xb_bare_lower(jid);
 	int ours;
 	if (xb->component) {
 		const char *at = strchr(bare, '@');
 		const char *domain = at ? at + 1 : bare;
-		ours = strcasecmp(domain, xmpp_cfg(xb)->component_domain) == 0;
+		ours = strcasecmp(domain, xb_cfg(xb)->component_domain) == 0;
 	} else {
-		char *me = xmpp_bare_lower(xmpp_cfg(xb)->jid);
+		char *me = xb_bare_lower(xb_cfg(xb)->jid);
 		ours = me && strcmp(bare, me) == 0;
 		free(me);
 	}
@@ -136,13 +136,18 @@ xmpp_jid_is_ours(const struct xmpp_bridge *xb, const char *jid)
 	return ours;
 }
 
-char *
-xmpp_new_id(struct xmpp_bridge *xb, const char *prefix)
+int
+xb_answer_ok(struct xb_bridge *xb, xmpp_stanza_t *st, const char *asked,
+             const char *what)
 {
-	char *r = cg_random_hex(8);
-	char *id = cg_asprintf("%s-%lu-%s", prefix, ++xb->next_id, r);
-	free(r);
-	return id;
+	if (xb_iq_answer_from(st, asked))
+		return 1;
+	const char *from = xmpp_stanza_get_from(st);
+	char *clean = xb_clean_text(from ? from : "(nobody)");
+	cg_warn("xmpp: ignoring an answer to %s from %s: only %s may answer",
+	        what, clean, asked);
+	free(clean);
+	return 0;
 }
 
 /* ---- libstrophe callbacks without user data ---- */
@@ -150,7 +155,7 @@ xmpp_new_id(struct xmpp_bridge *xb, const char *prefix)
 static int
 on_sockopt(xmpp_conn_t *conn, void *sock)
 {
-	struct xmpp_bridge *xb = owner_of(xmpp_conn_get_context(conn));
+	struct xb_bridge *xb = owner_of(xmpp_conn_get_context(conn));
 	int fd = *(int *)sock;
 	/* libstrophe select()s on it: an fd past FD_SETSIZE would corrupt
 	 * its fd_set. */
@@ -167,14 +172,14 @@ on_sockopt(xmpp_conn_t *conn, void *sock)
 static int
 on_certfail(const xmpp_tlscert_t *cert, const char *const errormsg)
 {
-	struct xmpp_bridge *xb = owner_of(xmpp_tlscert_get_ctx(cert));
+	struct xb_bridge *xb = owner_of(xmpp_tlscert_get_ctx(cert));
 	const char *subject = xmpp_tlscert_get_string(cert, XMPP_CERT_SUBJECT);
 	char *why = cg_asprintf("TLS: server certificate refused (%s; "
 	                        "subject %s)",
 	                        errormsg ? errormsg : "unknown",
 	                        subject ? subject : "?");
 	if (xb) {
-		const struct cg_cfg_xmpp *c = xmpp_cfg(xb);
+		const struct cg_cfg_xmpp *c = xb_cfg(xb);
 		cg_error("xmpp: %s:%d: %s; trusted CAs: %s", server_name(xb),
 		         c->port, why,
 		         c->ca_file ? c->ca_file : "system store");
@@ -196,7 +201,7 @@ on_certfail(const xmpp_tlscert_t *cert, const char *const errormsg)
 static void
 on_lib_log(void *arg, xmpp_log_level_t level, const char *area, const char *msg)
 {
-	struct xmpp_bridge *xb = arg;
+	struct xb_bridge *xb = arg;
 	switch (level) {
 	case XMPP_LEVEL_DEBUG:
 		return;
@@ -208,14 +213,13 @@ on_lib_log(void *arg, xmpp_log_level_t level, const char *area, const char *msg)
 		if (xb && xb->lib_error == NULL)
 			xb->lib_error =
 			    strcmp(area, "auth") == 0
-			        ? cg_asprintf(
-			              "authentication as %s%s failed "
-			              "(%s)",
-			              xb->component ? "component " : "",
-			              xb->component
-			                  ? xmpp_cfg(xb)->component_domain
-			                  : xmpp_cfg(xb)->jid,
-			              msg)
+			        ? cg_asprintf("authentication as %s%s failed "
+			                      "(%s)",
+			                      xb->component ? "component " : "",
+			                      xb->component
+			                          ? xb_cfg(xb)->component_domain
+			                          : xb_cfg(xb)->jid,
+			                      msg)
 			        : cg_asprintf("%s: %s", area, msg);
 		cg_warn("xmpp: libstrophe %s: %s", area, msg);
 		return;
@@ -227,14 +231,14 @@ on_lib_log(void *arg, xmpp_log_level_t level, const char *area, const char *msg)
 static void
 on_flush(struct cg_loop *l, void *arg)
 {
-	struct xmpp_bridge *xb = arg;
+	struct xb_bridge *xb = arg;
 	xb->flush_timer = 0;
 	if (xb->conn)
 		xmpp_run_once(xb->ctx, 0);
 }
 
 void
-xmpp_send_release(struct xmpp_bridge *xb, xmpp_stanza_t *st)
+xb_send_release(struct xb_bridge *xb, xmpp_stanza_t *st)
 {
 	if (xb->conn && xb->state == XB_ONLINE) {
 		xmpp_send(xb->conn, st);
@@ -250,7 +254,7 @@ xmpp_send_release(struct xmpp_bridge *xb, xmpp_stanza_t *st)
 static int
 on_iq(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 {
-	struct xmpp_bridge *xb = arg;
+	struct xb_bridge *xb = arg;
 	const char *type = xmpp_stanza_get_type(st);
 	if (type == NULL ||
 	    (strcmp(type, "get") != 0 && strcmp(type, "set") != 0))
@@ -268,8 +272,8 @@ on_iq(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 	           xmpp_stanza_get_attribute(q, "node") == NULL) {
 		r = xmpp_stanza_reply(st);
 		xmpp_stanza_set_type(r, "result");
-		xmpp_stanza_t *query = xmpp_el(xb->ctx, "query", NS_DISCO_INFO);
-		xmpp_stanza_t *id = xmpp_el(xb->ctx, "identity", NULL);
+		xmpp_stanza_t *query = xb_el(xb->ctx, "query", NS_DISCO_INFO);
+		xmpp_stanza_t *id = xb_el(xb->ctx, "identity", NULL);
 		xmpp_stanza_set_attribute(id, "category", "client");
 		xmpp_stanza_set_attribute(id, "type", "bot");
 		xmpp_stanza_set_attribute(id, "name", "coopgate");
@@ -280,7 +284,7 @@ on_iq(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 		};
 		for (size_t i = 0; i < sizeof features / sizeof *features;
 		     i++) {
-			xmpp_stanza_t *f = xmpp_el(xb->ctx, "feature", NULL);
+			xmpp_stanza_t *f = xb_el(xb->ctx, "feature", NULL);
 			xmpp_stanza_set_attribute(f, "var", features[i]);
 			xmpp_stanza_add_child_ex(query, f, 0);
 		}
@@ -289,7 +293,7 @@ on_iq(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 		r = xmpp_stanza_reply_error(st, "cancel", "service-unavailable",
 		                            NULL);
 	}
-	xmpp_send_release(xb, r);
+	xb_send_release(xb, r);
 	return 1;
 }
 
@@ -330,51 +334,52 @@ random_unit(void)
 }
 
 static void
-schedule_reconnect(struct xmpp_bridge *xb)
+schedule_reconnect(struct xb_bridge *xb)
 {
 	int64_t d =
 	    (int64_t)((double)xb->backoff_ms * (0.75 + 0.5 * random_unit()));
 	xb->reconnect_at = cg_mono_ms() + d;
 	xb->backoff_ms *= 2;
-	if (xb->backoff_ms > XMPP_BACKOFF_MAX)
-		xb->backoff_ms = XMPP_BACKOFF_MAX;
+	if (xb->backoff_ms > XB_BACKOFF_MAX)
+		xb->backoff_ms = XB_BACKOFF_MAX;
 	cg_info("xmpp: reconnecting in %lld ms", (long long)d);
 }
 
 /* The session is up: handlers, presence, rooms. */
 static void
-session_started(struct xmpp_bridge *xb)
+session_started(struct xb_bridge *xb)
 {
 	xmpp_conn_t *conn = xb->conn;
 	xb->state = XB_ONLINE;
 	xb->online_since = cg_mono_ms();
-	xmpp_handler_add(conn, inbound_on_message, NULL, "message", NULL, xb);
-	xmpp_handler_add(conn, muc_on_presence, NULL, "presence", NULL, xb);
+	xmpp_handler_add(conn, xb_inbound_on_message, NULL, "message", NULL,
+	                 xb);
+	xmpp_handler_add(conn, xb_muc_on_presence, NULL, "presence", NULL, xb);
 	xmpp_handler_add(conn, on_iq, NULL, "iq", NULL, xb);
 	if (xb->component)
 		cg_info("xmpp: connected to %s:%d as component %s (XEP-0114, "
 		        "no TLS)",
-		        server_name(xb), xmpp_cfg(xb)->port,
-		        xmpp_cfg(xb)->component_domain);
+		        server_name(xb), xb_cfg(xb)->port,
+		        xb_cfg(xb)->component_domain);
 	else
 		cg_info("xmpp: connected to %s:%d as %s (%s)", server_name(xb),
-		        xmpp_cfg(xb)->port, xmpp_conn_get_bound_jid(conn),
+		        xb_cfg(xb)->port, xmpp_conn_get_bound_jid(conn),
 		        xmpp_conn_is_secured(conn) ? "TLS verified" : "no TLS");
 	cg_gateway_bridge_state(xb->gw, "xmpp", 1, NULL);
 	if (!xb->component) /* a component has no presence of its own */
-		xmpp_send_release(xb, xmpp_presence_new(xb->ctx));
+		xb_send_release(xb, xmpp_presence_new(xb->ctx));
 	for (size_t i = 0; i < xb->nrooms; i++)
-		muc_join(xb, &xb->rooms[i]);
+		xb_muc_join(xb, &xb->rooms[i]);
 	if (!xb->component)
-		upload_probe(xb);
-	fetch_resume(xb);
+		xb_upload_probe(xb);
+	xb_fetch_resume(xb);
 }
 
 static void
 on_conn(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
         xmpp_stream_error_t *se, void *arg)
 {
-	struct xmpp_bridge *xb = arg;
+	struct xb_bridge *xb = arg;
 	if (conn != xb->conn)
 		return;
 	if (event == XMPP_CONN_CONNECT) {
@@ -398,7 +403,7 @@ on_conn(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
 		cg_buf_puts(&why, "connection closed");
 	int was_online = xb->state == XB_ONLINE;
 	if (was_online && cg_mono_ms() - xb->online_since > 60 * 1000)
-		xb->backoff_ms = XMPP_BACKOFF_MIN;
+		xb->backoff_ms = XB_BACKOFF_MIN;
 	xb->state = XB_DOWN;
 	xb->conn_dead = 1;
 	xb->fd = -1;
@@ -411,18 +416,18 @@ on_conn(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
 		        cg_buf_str(&why));
 	else
 		cg_warn("xmpp: cannot connect to %s:%d: %s", server_name(xb),
-		        xmpp_cfg(xb)->port, cg_buf_str(&why));
+		        xb_cfg(xb)->port, cg_buf_str(&why));
 	cg_gateway_bridge_state(xb->gw, "xmpp", 0, cg_buf_str(&why));
 	char *retry = cg_asprintf("disconnected: %s", cg_buf_str(&why));
-	muc_all_out(xb);
-	deliver_retry_all(xb, retry);
+	xb_muc_all_out(xb);
+	xb_deliver_retry_all(xb, retry);
 	free(retry);
 	cg_buf_free(&why);
 	schedule_reconnect(xb);
 }
 
 static void
-conn_release(struct xmpp_bridge *xb)
+conn_release(struct xb_bridge *xb)
 {
 	if (xb->conn == NULL)
 		return;
@@ -435,9 +440,9 @@ conn_release(struct xmpp_bridge *xb)
 }
 
 static void
-start_failed(struct xmpp_bridge *xb)
+start_failed(struct xb_bridge *xb)
 {
-	const struct cg_cfg_xmpp *c = xmpp_cfg(xb);
+	const struct cg_cfg_xmpp *c = xb_cfg(xb);
 	char *why = cg_asprintf("cannot start connecting%s%s",
 	                        xb->lib_error ? ": " : "",
 	                        xb->lib_error ? xb->lib_error : "");
@@ -454,7 +459,7 @@ static void
 on_warmup(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
           xmpp_stream_error_t *se, void *arg)
 {
-	struct xmpp_bridge *xb = arg;
+	struct xb_bridge *xb = arg;
 	if (conn != xb->conn || event == XMPP_CONN_RAW_CONNECT)
 		return;
 	if (event == XMPP_CONN_CONNECT) {
@@ -468,9 +473,9 @@ on_warmup(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
 
 /* Component mode, after the warm-up: the XEP-0114 connection. */
 static void
-component_connect(struct xmpp_bridge *xb)
+component_connect(struct xb_bridge *xb)
 {
-	const struct cg_cfg_xmpp *c = xmpp_cfg(xb);
+	const struct cg_cfg_xmpp *c = xb_cfg(xb);
 	xb->warmup = 0;
 	xb->fd = -1;
 	free(xb->lib_error);
@@ -485,9 +490,9 @@ component_connect(struct xmpp_bridge *xb)
 }
 
 static void
-component_start(struct xmpp_bridge *xb)
+component_start(struct xb_bridge *xb)
 {
-	const struct cg_cfg_xmpp *c = xmpp_cfg(xb);
+	const struct cg_cfg_xmpp *c = xb_cfg(xb);
 	xmpp_conn_t *conn = xmpp_conn_new(xb->ctx);
 	xmpp_conn_set_flags(conn, XMPP_CONN_FLAG_DISABLE_TLS);
 	xmpp_conn_set_jid(conn, c->component_domain);
@@ -503,9 +508,9 @@ component_start(struct xmpp_bridge *xb)
 }
 
 static void
-connect_start(struct xmpp_bridge *xb)
+connect_start(struct xb_bridge *xb)
 {
-	const struct cg_cfg_xmpp *c = xmpp_cfg(xb);
+	const struct cg_cfg_xmpp *c = xb_cfg(xb);
 	conn_release(xb);
 	free(xb->fail_reason);
 	free(xb->lib_error);
@@ -537,7 +542,7 @@ connect_start(struct xmpp_bridge *xb)
 
 /* Let libstrophe work for up to `rounds` calls; release a dead conn. */
 static void
-pump(struct xmpp_bridge *xb, int rounds)
+pump(struct xb_bridge *xb, int rounds)
 {
 	for (int i = 0; i < rounds && xb->conn && !xb->conn_dead; i++) {
 		xmpp_run_once(xb->ctx, 0);
@@ -549,7 +554,7 @@ pump(struct xmpp_bridge *xb, int rounds)
 }
 
 void
-xmpp_conn_lost(struct xmpp_bridge *xb, const char *why)
+xb_conn_lost(struct xb_bridge *xb, const char *why)
 {
 	if (xb->conn == NULL || xb->state == XB_DOWN)
 		return;
@@ -561,7 +566,7 @@ xmpp_conn_lost(struct xmpp_bridge *xb, const char *why)
 
 /* ---- bridge ops ---- */
 
-static struct xmpp_bridge *
+static struct xb_bridge *
 impl(struct cg_bridge *b)
 {
 	return b->impl;
@@ -570,8 +575,8 @@ impl(struct cg_bridge *b)
 static int
 xb_start(struct cg_bridge *b)
 {
-	struct xmpp_bridge *xb = impl(b);
-	xb->backoff_ms = XMPP_BACKOFF_MIN;
+	struct xb_bridge *xb = impl(b);
+	xb->backoff_ms = XB_BACKOFF_MIN;
 	connect_start(xb);
 	return 0;
 }
@@ -579,10 +584,10 @@ xb_start(struct cg_bridge *b)
 static int
 xb_fds(struct cg_bridge *b, struct pollfd *pfds, int max)
 {
-	struct xmpp_bridge *xb = impl(b);
+	struct xb_bridge *xb = impl(b);
 	int n = 0;
-	if (max > 0 && xb->http && http_outstanding(xb->http) > 0) {
-		pfds[n].fd = http_fd(xb->http);
+	if (max > 0 && xb->http && xb_http_outstanding(xb->http) > 0) {
+		pfds[n].fd = xb_http_fd(xb->http);
 		pfds[n].events = POLLIN;
 		pfds[n++].revents = 0;
 	}
@@ -604,15 +609,15 @@ xb_fds(struct cg_bridge *b, struct pollfd *pfds, int max)
 static void
 xb_on_ready(struct cg_bridge *b, int fd, short revents)
 {
-	struct xmpp_bridge *xb = impl(b);
-	if (xb->http && fd == http_fd(xb->http)) {
-		struct http_job *j;
-		while ((j = http_take_done(xb->http)) != NULL) {
-			if (j->tag == FILES_UPLOAD)
-				upload_done(xb, j);
+	struct xb_bridge *xb = impl(b);
+	if (xb->http && fd == xb_http_fd(xb->http)) {
+		struct xb_http_job *j;
+		while ((j = xb_http_take_done(xb->http)) != NULL) {
+			if (j->tag == XB_FILES_UPLOAD)
+				xb_upload_done(xb, j);
 			else
-				fetch_done(xb, j);
-			http_job_free(j);
+				xb_fetch_done(xb, j);
+			xb_http_job_free(j);
 		}
 		return;
 	}
@@ -630,7 +635,7 @@ earliest(int64_t a, int64_t b)
 static int64_t
 xb_tick(struct cg_bridge *b, int64_t now)
 {
-	struct xmpp_bridge *xb = impl(b);
+	struct xb_bridge *xb = impl(b);
 	pump(xb, 1);
 	if (xb->stopping)
 		return 0;
@@ -644,37 +649,37 @@ xb_tick(struct cg_bridge *b, int64_t now)
 	case XB_ONLINE:
 		break;
 	}
-	int64_t wake = now + XMPP_IDLE_TICK;
-	wake = earliest(wake, muc_tick(xb, now));
-	wake = earliest(wake, deliver_tick(xb, now));
+	int64_t wake = now + XB_IDLE_TICK;
+	wake = earliest(wake, xb_muc_tick(xb, now));
+	wake = earliest(wake, xb_deliver_tick(xb, now));
 	return wake;
 }
 
 static int
 xb_ready(struct cg_bridge *b)
 {
-	struct xmpp_bridge *xb = impl(b);
+	struct xb_bridge *xb = impl(b);
 	/* Not waiting for the rooms: deliver() holds back the rows of rooms
 	 * still joining and takes the rest (notices to people). */
 	return xb->state == XB_ONLINE && !xb->stopping &&
-	       xb->npend < XMPP_MAX_INFLIGHT;
+	       xb->npend < XB_MAX_INFLIGHT;
 }
 
 static void
 xb_stop(struct cg_bridge *b)
 {
-	struct xmpp_bridge *xb = impl(b);
+	struct xb_bridge *xb = impl(b);
 	if (xb->flush_timer && xb->gw->loop)
 		cg_loop_timer_cancel(xb->gw->loop, xb->flush_timer);
 	xb->flush_timer = 0;
-	deliver_retry_all(xb, "gateway stopping");
+	xb_deliver_retry_all(xb, "gateway stopping");
 	if (xb->conn && xb->state == XB_ONLINE) {
 		/* Leave the rooms and close the stream politely, briefly (a
 		 * component's occupants leave one by one: the server cannot
 		 * tell they are gone when the stream closes). */
 		xb->stopping = 1; /* no flush timer from here on */
 		if (xb->component)
-			muc_leave_all(xb);
+			xb_muc_leave_all(xb);
 		xmpp_disconnect(xb->conn);
 		int64_t until = cg_mono_ms() + 1000;
 		while (xb->conn && !xb->conn_dead && cg_mono_ms() < until)
@@ -683,18 +688,18 @@ xb_stop(struct cg_bridge *b)
 	xb->stopping = 1;
 	conn_release(xb);
 	xb->state = XB_DOWN;
-	muc_all_out(xb);
+	xb_muc_all_out(xb);
 	cg_gateway_bridge_state(xb->gw, "xmpp", 0, NULL);
 }
 
 static void
 xb_destroy(struct cg_bridge *b)
 {
-	struct xmpp_bridge *xb = impl(b);
+	struct xb_bridge *xb = impl(b);
 	xb->stopping = 1;
-	http_free(xb->http); /* aborts a transfer under way */
+	xb_http_free(xb->http); /* aborts a transfer under way */
 	conn_release(xb);
-	muc_rooms_free(xb);
+	xb_muc_rooms_free(xb);
 	free(xb->pend);
 	for (size_t i = 0; i < xb->norigins; i++)
 		free(xb->upload_origins[i]);
@@ -710,13 +715,13 @@ xb_destroy(struct cg_bridge *b)
 	free(xb);
 }
 
-static const struct cg_bridge_ops xmpp_ops = {
+static const struct cg_bridge_ops xb_ops = {
     .name = "xmpp",
     .start = xb_start,
     .fds = xb_fds,
     .on_ready = xb_on_ready,
     .tick = xb_tick,
-    .deliver = xmpp_deliver,
+    .deliver = xb_deliver,
     .ready = xb_ready,
     .stop = xb_stop,
     .destroy = xb_destroy,
@@ -728,14 +733,14 @@ cg_xmpp_bridge_new(struct cg_gateway *gw)
 	const struct cg_cfg_xmpp *c = &gw->cfg->xmpp;
 	if (!c->present)
 		return NULL;
-	struct xmpp_bridge *xb = cg_calloc(1, sizeof *xb);
-	xb->base.ops = &xmpp_ops;
+	struct xb_bridge *xb = cg_calloc(1, sizeof *xb);
+	xb->base.ops = &xb_ops;
 	xb->base.gw = gw;
 	xb->base.impl = xb;
 	xb->gw = gw;
 	xb->fd = -1;
 	xb->state = XB_DOWN;
-	xb->backoff_ms = XMPP_BACKOFF_MIN;
+	xb->backoff_ms = XB_BACKOFF_MIN;
 	if (c->mode == CG_XMPP_COMPONENT) {
 		xb->component = 1;
 		xb->self_jid =
@@ -751,6 +756,6 @@ cg_xmpp_bridge_new(struct cg_gateway *gw)
 	xb->log.userdata = xb;
 	xb->ctx = xmpp_ctx_new(NULL, &xb->log);
 	owner_set(xb->ctx, xb);
-	muc_rooms_init(xb);
+	xb_muc_rooms_init(xb);
 	return &xb->base;
 }

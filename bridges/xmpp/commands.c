@@ -66,16 +66,16 @@ static const char HELP[] =
     "Lines starting with ! are not passed on to the mailing list.";
 
 static void
-reply(struct xmpp_bridge *xb, const char *to, const char *text)
+reply(struct xb_bridge *xb, const char *to, const char *text)
 {
-	char *id = xmpp_new_id(xb, "cmd");
+	char *id = xb_new_id("cmd");
 	xmpp_stanza_t *m = xmpp_message_new(xb->ctx, "chat", to, id);
-	xmpp_from_self(xb, m);
+	xb_from_self(xb, m);
 	free(id);
-	xmpp_add_text_child(m, "body", text);
+	xb_add_text_child(m, "body", text);
 	/* XEP-0045 7.5: mark a private message sent through a room */
-	xmpp_stanza_add_child_ex(m, xmpp_el(xb->ctx, "x", NS_MUC_USER), 0);
-	xmpp_send_release(xb, m);
+	xmpp_stanza_add_child_ex(m, xb_el(xb->ctx, "x", NS_MUC_USER), 0);
+	xb_send_release(xb, m);
 }
 
 static int64_t
@@ -86,7 +86,7 @@ find_contact(struct cg_store *s, const char *arg)
 		char *lower = cg_lowercase(arg);
 		id = cg_store_contact_find(s, CG_ID_EMAIL, lower);
 		if (id == 0) {
-			char *bare = xmpp_bare_lower(lower);
+			char *bare = xb_bare_lower(lower);
 			id = cg_store_contact_find(s, CG_ID_JID, bare);
 			free(bare);
 		}
@@ -95,28 +95,35 @@ find_contact(struct cg_store *s, const char *arg)
 	return id ? id : cg_store_contact_find_name(s, arg);
 }
 
-/* The real bare JID of the occupant asker (ROOM/NICK) as the room shows
- * it (never the nick), or NULL. */
-static const char *
-asker_jid(struct xmpp_bridge *xb, const char *asker)
+/* The room of the occupant asker (ROOM/NICK), or NULL. */
+static struct xb_room *
+asker_room(struct xb_bridge *xb, const char *asker)
 {
 	const char *slash = asker ? strchr(asker, '/') : NULL;
 	if (slash == NULL)
 		return NULL;
 	char *room_jid = cg_strndup(asker, (size_t)(slash - asker));
-	struct xmpp_room *r = muc_room(xb, room_jid);
+	struct xb_room *r = xb_muc_room(xb, room_jid);
 	free(room_jid);
-	const struct xmpp_occupant *o = r ? muc_occupant(r, slash + 1) : NULL;
+	return r;
+}
+
+const char *
+xb_asker_jid(struct xb_bridge *xb, const char *asker)
+{
+	struct xb_room *r = asker_room(xb, asker);
+	const struct xb_occupant *o =
+	    r ? xb_muc_occupant(r, strchr(asker, '/') + 1) : NULL;
 	return o ? o->jid : NULL;
 }
 
 /* The asker's layer: a guest unless the room shows a real JID that is
  * a contact's. */
 static enum cg_layer
-asker_layer(struct xmpp_bridge *xb, const char *asker)
+asker_layer(struct xb_bridge *xb, const char *asker)
 {
 	struct cg_store *s = xb->gw->store;
-	const char *jid = asker_jid(xb, asker);
+	const char *jid = xb_asker_jid(xb, asker);
 	int64_t id = jid ? cg_store_contact_find(s, CG_ID_JID, jid) : 0;
 	struct cg_contact c;
 	if (id <= 0 || cg_store_contact_get(s, id, &c) != 0)
@@ -196,7 +203,7 @@ who_core_view(struct cg_store *s, const struct cg_contact *c, struct cg_buf *b)
 }
 
 static void
-who(struct xmpp_bridge *xb, const char *asker, const char *arg)
+who(struct xb_bridge *xb, const char *asker, const char *arg)
 {
 	if (*arg == '\0') {
 		reply(xb, asker, "Usage: !who NAME|ADDRESS");
@@ -232,7 +239,7 @@ who(struct xmpp_bridge *xb, const char *asker, const char *arg)
 /* asker: ROOM/NICK.  The nominator is the contact of the occupant's real
  * bare JID, as the room told us in its presence. */
 static void
-nominate(struct xmpp_bridge *xb, const char *asker, const char *arg)
+nominate(struct xb_bridge *xb, const char *asker, const char *arg)
 {
 	char *address = cg_strndup(arg, strcspn(arg, " \t"));
 	const char *layer = arg + strlen(address);
@@ -251,13 +258,9 @@ nominate(struct xmpp_bridge *xb, const char *asker, const char *arg)
 		free(address);
 		return;
 	}
-	const char *slash = asker ? strchr(asker, '/') : NULL;
-	char *room_jid = slash ? cg_strndup(asker, (size_t)(slash - asker))
-	                       : NULL;
-	struct xmpp_room *r = muc_room(xb, room_jid);
-	free(room_jid);
-	const struct xmpp_occupant *o = r ? muc_occupant(r, slash + 1) : NULL;
-	if (r == NULL || o == NULL || o->jid == NULL) {
+	struct xb_room *r = asker_room(xb, asker);
+	const char *jid = xb_asker_jid(xb, asker);
+	if (r == NULL || jid == NULL) {
 		reply(xb, asker,
 		      "!nominate: nominations need your real JID to be "
 		      "visible in the room; nothing was recorded.");
@@ -265,12 +268,11 @@ nominate(struct xmpp_bridge *xb, const char *asker, const char *arg)
 		return;
 	}
 	struct cg_gateway *gw = xb->gw;
-	int64_t who = cg_store_contact_find(gw->store, CG_ID_JID, o->jid);
+	int64_t who = cg_store_contact_find(gw->store, CG_ID_JID, jid);
 	char *answer = NULL;
 	int rc = cg_onboarding_nominate(gw, who, address, target, r->channel,
 	                                &answer);
-	cg_info("xmpp: !nominate %s by %s (%s): %s", address, o->jid,
-	        r->channel,
+	cg_info("xmpp: !nominate %s by %s (%s): %s", address, jid, r->channel,
 	        rc == 2   ? "promoted"
 	        : rc == 1 ? "recorded"
 	        : rc == 0 ? "refused"
@@ -286,17 +288,11 @@ nominate(struct xmpp_bridge *xb, const char *asker, const char *arg)
 /* "!confirm": the asker's real JID, authenticated by the XMPP server,
  * vouches for the posts held in its contact's name. */
 static void
-confirm(struct xmpp_bridge *xb, const char *asker)
+confirm(struct xb_bridge *xb, const char *asker)
 {
-	const char *slash = asker ? strchr(asker, '/') : NULL;
-	char *room_jid = slash ? cg_strndup(asker, (size_t)(slash - asker))
-	                       : NULL;
-	struct xmpp_room *r = muc_room(xb, room_jid);
-	free(room_jid);
-	const struct xmpp_occupant *o = r ? muc_occupant(r, slash + 1) : NULL;
-	int64_t who = o && o->jid ? cg_store_contact_find(xb->gw->store,
-	                                                  CG_ID_JID, o->jid)
-	                          : 0;
+	const char *jid = xb_asker_jid(xb, asker);
+	int64_t who =
+	    jid ? cg_store_contact_find(xb->gw->store, CG_ID_JID, jid) : 0;
 	if (who <= 0) {
 		reply(xb, asker, "!confirm: your real JID must be visible in "
 		                 "the room and known here; nothing released.");
@@ -313,25 +309,20 @@ confirm(struct xmpp_bridge *xb, const char *asker)
 /* !search WORDS, !report KIND [PERIOD] (gateway/reports.c), as the
  * contact of the asker's real JID when the room shows it. */
 static char *
-reports_command(struct xmpp_bridge *xb, const char *asker, const char *cmd,
+reports_command(struct xb_bridge *xb, const char *asker, const char *cmd,
                 const char *arg)
 {
-	const char *slash = asker ? strchr(asker, '/') : NULL;
-	char *room_jid = slash ? cg_strndup(asker, (size_t)(slash - asker))
-	                       : NULL;
-	struct xmpp_room *r = muc_room(xb, room_jid);
-	free(room_jid);
-	const struct xmpp_occupant *o = r ? muc_occupant(r, slash + 1) : NULL;
-	int64_t who = o && o->jid ? cg_store_contact_find(xb->gw->store,
-	                                                  CG_ID_JID, o->jid)
-	                          : 0;
+	struct xb_room *r = asker_room(xb, asker);
+	const char *jid = xb_asker_jid(xb, asker);
+	int64_t who = jid ? cg_store_contact_find(xb->gw->store, CG_ID_JID, jid)
+	                  : 0;
 	char *t = cg_reports_command(xb->gw, r ? r->channel : NULL, who, cmd,
 	                             arg);
 	return t ? t : cg_strdup("?");
 }
 
 void
-commands_run(struct xmpp_bridge *xb, const char *asker, const char *line)
+xb_commands_run(struct xb_bridge *xb, const char *asker, const char *line)
 {
 	while (isspace((unsigned char)*line))
 		line++;
@@ -355,7 +346,7 @@ commands_run(struct xmpp_bridge *xb, const char *asker, const char *line)
 		nominate(xb, asker, arg);
 	} else if (strcasecmp(cmd, "confirm") == 0) {
 		confirm(xb, asker);
-	} else if (commands_billing(xb, asker, cmd, arg, reply)) {
+	} else if (xb_commands_billing(xb, asker, cmd, arg, reply)) {
 		/* !time, !buy: commands_billing.c */
 	} else if (strcasecmp(cmd, "search") == 0 ||
 	           strcasecmp(cmd, "report") == 0) {

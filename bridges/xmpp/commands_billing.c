@@ -16,20 +16,6 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
-/* The real bare JID of the occupant asker (ROOM/NICK); NULL when the
- * room does not show it. */
-static const char *
-asker_jid(struct xmpp_bridge *xb, const char *asker)
-{
-	const char *slash = asker ? strchr(asker, '/') : NULL;
-	char *room_jid =
-	    slash ? cg_strndup(asker, (size_t)(slash - asker)) : NULL;
-	struct xmpp_room *r = muc_room(xb, room_jid);
-	free(room_jid);
-	const struct xmpp_occupant *o = r ? muc_occupant(r, slash + 1) : NULL;
-	return o ? o->jid : NULL;
-}
-
 /* "1.5 DEV pairing" -> hours, rate, note (the rest); -1 when short. */
 static int
 split_time(const char *arg, char **hours, char **rate, const char **note)
@@ -50,7 +36,7 @@ split_time(const char *arg, char **hours, char **rate, const char **note)
 }
 
 static char *
-time_cmd(struct xmpp_bridge *xb, const char *jid, const char *arg)
+time_cmd(struct xb_bridge *xb, const char *jid, const char *arg)
 {
 	char *hours, *rate, *msg = NULL, *err = NULL, *out;
 	const char *note;
@@ -69,7 +55,7 @@ time_cmd(struct xmpp_bridge *xb, const char *jid, const char *arg)
 }
 
 static char *
-buy_cmd(struct xmpp_bridge *xb, const char *jid, const char *arg)
+buy_cmd(struct xb_bridge *xb, const char *jid, const char *arg)
 {
 	if (*arg == '\0' || strpbrk(arg, " \t"))
 		return cg_strdup("Usage: !buy ASSET_CODE");
@@ -89,15 +75,15 @@ buy_cmd(struct xmpp_bridge *xb, const char *jid, const char *arg)
 }
 
 int
-commands_billing(struct xmpp_bridge *xb, const char *asker, const char *cmd,
+xb_commands_billing(struct xb_bridge *xb, const char *asker, const char *cmd,
                  const char *arg,
-                 void (*reply)(struct xmpp_bridge *, const char *,
+                 void (*reply)(struct xb_bridge *, const char *,
                                const char *))
 {
 	int is_time = strcasecmp(cmd, "time") == 0;
 	if (!is_time && strcasecmp(cmd, "buy") != 0)
 		return 0;
-	const char *jid = asker_jid(xb, asker);
+	const char *jid = xb_asker_jid(xb, asker);
 	char *out;
 	if (jid == NULL)
 		out =

@@ -11,13 +11,13 @@
 #ifndef XMPP_COMMANDS_BILLING_H
 #define XMPP_COMMANDS_BILLING_H
 
-struct xmpp_bridge;
+struct xb_bridge;
 
 /* 1 when cmd is a billing command (handled and answered), else 0.
  * reply(xb, asker, text) sends the private answer. */
-int commands_billing(struct xmpp_bridge *xb, const char *asker, const char *cmd,
+int xb_commands_billing(struct xb_bridge *xb, const char *asker, const char *cmd,
                      const char *arg,
-                     void (*reply)(struct xmpp_bridge *, const char *,
+                     void (*reply)(struct xb_bridge *, const char *,
                                    const char *));
 
 #endif

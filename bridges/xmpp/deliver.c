@@ -68,14 +68,14 @@ fail(struct cg_outbox_item *d, enum cg_delivery_status st, const char *why)
 	d->error = cg_strdup(why);
 }
 
-static void drop(struct xmpp_bridge *xb, size_t i);
+static void drop(struct xb_bridge *xb, size_t i);
 
 /* Finish pending row i with a result and forget it. */
 static void
-finish(struct xmpp_bridge *xb, size_t i, enum cg_delivery_status status,
+finish(struct xb_bridge *xb, size_t i, enum cg_delivery_status status,
        const char *far_id, const char *error)
 {
-	struct xmpp_pending *p = &xb->pend[i];
+	struct xb_pending *p = &xb->pend[i];
 	struct cg_outbox_item it = {
 	    .row = &p->row,
 	    .status = status,
@@ -88,9 +88,9 @@ finish(struct xmpp_bridge *xb, size_t i, enum cg_delivery_status status,
 
 /* Forget pending row i without a result (deliver() reports it). */
 static void
-drop(struct xmpp_bridge *xb, size_t i)
+drop(struct xb_bridge *xb, size_t i)
 {
-	struct xmpp_pending *p = &xb->pend[i];
+	struct xb_pending *p = &xb->pend[i];
 	free(p->row.bridge);
 	free(p->row.destination);
 	free(p->row.last_error);
@@ -107,15 +107,15 @@ drop(struct xmpp_bridge *xb, size_t i)
 }
 
 void
-deliver_finish(struct xmpp_bridge *xb, size_t i,
-               enum cg_delivery_status status, const char *far_id,
-               const char *error)
+xb_deliver_finish(struct xb_bridge *xb, size_t i,
+                  enum cg_delivery_status status, const char *far_id,
+                  const char *error)
 {
 	finish(xb, i, status, far_id, error);
 }
 
 long
-deliver_find(struct xmpp_bridge *xb, int64_t row_id)
+xb_deliver_find(struct xb_bridge *xb, int64_t row_id)
 {
 	for (size_t i = 0; i < xb->npend; i++)
 		if (xb->pend[i].row.id == row_id)
@@ -126,7 +126,7 @@ deliver_find(struct xmpp_bridge *xb, int64_t row_id)
 /* Who said it: the name the message carried, else the contact's name,
  * else the address (caller frees). */
 static char *
-display_name(struct xmpp_bridge *xb, const struct cg_stored_msg *m)
+display_name(struct xb_bridge *xb, const struct cg_stored_msg *m)
 {
 	if (m->sender_name && *m->sender_name)
 		return cg_strdup(m->sender_name);
@@ -150,8 +150,8 @@ struct parent_info {
 };
 
 static void
-parent_load(struct xmpp_bridge *xb, const struct xmpp_room *r,
-            int64_t parent_id, struct parent_info *pi)
+parent_load(struct xb_bridge *xb, const struct xb_room *r, int64_t parent_id,
+            struct parent_info *pi)
 {
 	memset(pi, 0, sizeof *pi);
 	if (parent_id == 0 ||
@@ -171,10 +171,10 @@ parent_load(struct xmpp_bridge *xb, const struct xmpp_room *r,
 	if (from_room) {
 		pi->reply_to = cg_asprintf("%s/%s", r->jid, p.sender_name);
 	} else if (xb->component) {
-		struct xmpp_puppet *pp =
-		    puppet_by_address((struct xmpp_room *)r, p.sender_addr);
+		struct xb_puppet *pp =
+		    xb_puppet_by_address((struct xb_room *)r, p.sender_addr);
 		char *nick = pp && pp->nick ? cg_strdup(pp->nick)
-		                            : puppet_nick(pi->name);
+		                            : xb_puppet_nick(pi->name);
 		pi->reply_to = cg_asprintf("%s/%s", r->jid, nick);
 		free(nick);
 	} else {
@@ -197,12 +197,12 @@ parent_free(struct parent_info *pi)
  * done once handed to the server (a chat message has no echo); far_id is
  * its id.  Component mode: said by the listener JID. */
 static void
-deliver_notice(struct xmpp_bridge *xb, struct cg_outbox_item *d)
+deliver_notice(struct xb_bridge *xb, struct cg_outbox_item *d)
 {
 	const struct cg_outbox_row *row = d->row;
 	const char *to = row->destination;
-	struct xmpp_room *room = to ? muc_room(xb, to) : NULL;
-	if (room && room->state != ROOM_JOINED) {
+	struct xb_room *room = to ? xb_muc_room(xb, to) : NULL;
+	if (room && room->state != XB_ROOM_JOINED) {
 		fail(d, CG_RETRY, "room not joined yet");
 		return;
 	}
@@ -220,14 +220,14 @@ deliver_notice(struct xmpp_bridge *xb, struct cg_outbox_item *d)
 		return;
 	}
 	char *id = cg_asprintf("cg-notice-%lld", (long long)row->id);
-	char *text = xmpp_notice_body(n.subject, n.body);
-	xmpp_stanza_t *st = xmpp_chat_stanza(xb->ctx, to, id, text);
+	char *text = xb_notice_body(n.subject, n.body);
+	xmpp_stanza_t *st = xb_chat_stanza(xb->ctx, to, id, text);
 	/* To a room (a report's summary): said by us in the room; our own
 	 * echo is not relayed (inbound.c). */
 	if (room)
 		xmpp_stanza_set_type(st, "groupchat");
-	xmpp_from_self(xb, st);
-	xmpp_send_release(xb, st);
+	xb_from_self(xb, st);
+	xb_send_release(xb, st);
 	cg_debug("xmpp: outbox %lld: notice %lld sent to %s as %s",
 	         (long long)row->id, (long long)n.id, to, id);
 	d->status = CG_DELIVERED;
@@ -237,15 +237,15 @@ deliver_notice(struct xmpp_bridge *xb, struct cg_outbox_item *d)
 }
 
 /* Whether a row must wait (untaken) for its room's first join: before
- * every room is settled (muc_settled), a room row for a room still
+ * every room is settled (xb_muc_settled), a room row for a room still
  * joining would only burn an attempt. */
 static int
-waits_for_join(struct xmpp_bridge *xb, const struct cg_outbox_row *row)
+waits_for_join(struct xb_bridge *xb, const struct cg_outbox_row *row)
 {
 	if (row->notice_id != 0)
 		return 0;
-	struct xmpp_room *r = muc_room(xb, row->destination);
-	return r && r->state != ROOM_JOINED && r->error == NULL;
+	struct xb_room *r = xb_muc_room(xb, row->destination);
+	return r && r->state != XB_ROOM_JOINED && r->error == NULL;
 }
 
 /*
@@ -254,9 +254,9 @@ waits_for_join(struct xmpp_bridge *xb, const struct cg_outbox_row *row)
  * one that is not in the room (no upload service, refused, too big).
  */
 static void
-file_lines(struct xmpp_bridge *xb, struct xmpp_pending *p,
-           const struct cg_thread *t, struct cg_buf *text,
-           xmpp_stanza_t ***st, size_t *n)
+file_lines(struct xb_bridge *xb, struct xb_pending *p,
+           const struct cg_thread *t, struct cg_buf *text, xmpp_stanza_t ***st,
+           size_t *n)
 {
 	struct cg_att_row *a;
 	size_t na;
@@ -268,18 +268,18 @@ file_lines(struct xmpp_bridge *xb, struct xmpp_pending *p,
 	for (size_t k = 0; k < na; k++) {
 		const char *name = a[k].name ? a[k].name : "unnamed file";
 		if (a[k].url && a[k].state == CG_ATT_STORED) {
-			char *id = cg_asprintf("%s-f%d", p->origin_id,
-			                       a[k].idx);
-			xmpp_stanza_t *f = xmpp_file_stanza(
-			    xb->ctx, p->row.destination, id, a[k].url, name,
-			    t->token);
+			char *id =
+			    cg_asprintf("%s-f%d", p->origin_id, a[k].idx);
+			xmpp_stanza_t *f =
+			    xb_file_stanza(xb->ctx, p->row.destination, id,
+			                   a[k].url, name, t->token);
 			free(id);
 			*st = cg_realloc(*st, (*n + 1) * sizeof **st);
 			(*st)[(*n)++] = f;
 		} else if (a[k].state == CG_ATT_REFUSED) {
 			cg_buf_printf(text, "\n[File: %s not passed on: %s]",
 			              name, a[k].note ? a[k].note : "refused");
-		} else if (xmpp_cfg(xb)->upload_service == NULL) {
+		} else if (xb_cfg(xb)->upload_service == NULL) {
 			char *sz = cg_size_text(a[k].size);
 			cg_buf_printf(text,
 			              "\n[File: %s (%s) sent by mail; this "
@@ -294,14 +294,14 @@ file_lines(struct xmpp_bridge *xb, struct xmpp_pending *p,
 /* Send pending row i; on failure *status and *why (caller frees) say
  * what to report, and the row is still pending. */
 static int
-send_row(struct xmpp_bridge *xb, size_t i, enum cg_delivery_status *status,
+send_row(struct xb_bridge *xb, size_t i, enum cg_delivery_status *status,
          char **why)
 {
-	struct xmpp_pending *p = &xb->pend[i];
+	struct xb_pending *p = &xb->pend[i];
 	p->uploading = 0;
-	struct xmpp_room *r = muc_room(xb, p->row.destination);
+	struct xb_room *r = xb_muc_room(xb, p->row.destination);
 	*status = CG_RETRY;
-	if (r == NULL || r->state != ROOM_JOINED) {
+	if (r == NULL || r->state != XB_ROOM_JOINED) {
 		*why = cg_strdup("room not joined");
 		return -1;
 	}
@@ -321,14 +321,14 @@ send_row(struct xmpp_bridge *xb, size_t i, enum cg_delivery_status *status,
 	parent_load(xb, r, m.parent_id, &pi);
 	char *name = display_name(xb, &m);
 	/* Component mode: the sender's own occupant says it. */
-	struct xmpp_puppet *pup =
-	    xb->component ? puppet_for(xb, r, m.sender_addr, name) : NULL;
+	struct xb_puppet *pup =
+	    xb->component ? xb_puppet_for(xb, r, m.sender_addr, name) : NULL;
 	xmpp_stanza_t **st = cg_calloc(1, sizeof *st);
 	size_t nst = 1;
 	struct cg_buf text = CG_BUF_INIT;
 	cg_buf_puts(&text, m.trimmed ? m.trimmed : m.body ? m.body : "");
 	file_lines(xb, p, &t, &text, &st, &nst);
-	struct xmpp_out o = {
+	struct xb_out o = {
 	    .room = r->jid,
 	    .id = p->origin_id,
 	    .subject = t.root_message_id == m.id ? t.subject : NULL,
@@ -340,19 +340,19 @@ send_row(struct xmpp_bridge *xb, size_t i, enum cg_delivery_status *status,
 	    .quote_name = pi.name,
 	    .quote_text = pi.text,
 	};
-	st[0] = xmpp_out_stanza(xb->ctx, &o);
-	p->deadline = cg_mono_ms() + XMPP_ECHO_TIMEOUT;
+	st[0] = xb_out_stanza(xb->ctx, &o);
+	p->deadline = cg_mono_ms() + XB_ECHO_TIMEOUT;
 	for (size_t k = 0; k < nst; k++) {
 		if (pup)
 			xmpp_stanza_set_from(st[k], pup->jid);
 		else
-			xmpp_from_self(xb, st[k]);
+			xb_from_self(xb, st[k]);
 	}
 	if (pup) {
 		free(p->puppet_jid);
 		p->puppet_jid = cg_strdup(pup->jid);
 	}
-	if (pup && pup->state != PUPPET_JOINED) {
+	if (pup && pup->state != XB_PUPPET_JOINED) {
 		p->held = st; /* sent when the puppet is in */
 		p->nheld = nst;
 		st = NULL;
@@ -362,7 +362,7 @@ send_row(struct xmpp_bridge *xb, size_t i, enum cg_delivery_status *status,
 		         r->jid);
 	} else {
 		for (size_t k = 0; k < nst; k++)
-			xmpp_send_release(xb, st[k]);
+			xb_send_release(xb, st[k]);
 		cg_debug("xmpp: outbox %lld: message %lld sent to %s as "
 		         "%s%s%s%s",
 		         (long long)p->row.id, (long long)m.id, r->jid,
@@ -380,7 +380,7 @@ send_row(struct xmpp_bridge *xb, size_t i, enum cg_delivery_status *status,
 }
 
 void
-deliver_send(struct xmpp_bridge *xb, size_t i)
+xb_deliver_send(struct xb_bridge *xb, size_t i)
 {
 	enum cg_delivery_status st;
 	char *why = NULL;
@@ -390,19 +390,19 @@ deliver_send(struct xmpp_bridge *xb, size_t i)
 }
 
 static void
-deliver_one(struct xmpp_bridge *xb, struct cg_outbox_item *d)
+deliver_one(struct xb_bridge *xb, struct cg_outbox_item *d)
 {
 	const struct cg_outbox_row *row = d->row;
 	if (row->notice_id != 0) {
 		deliver_notice(xb, d);
 		return;
 	}
-	struct xmpp_room *r = muc_room(xb, row->destination);
+	struct xb_room *r = xb_muc_room(xb, row->destination);
 	if (r == NULL) {
 		fail(d, CG_FAILED, "no channel has this room");
 		return;
 	}
-	if (r->state != ROOM_JOINED) {
+	if (r->state != XB_ROOM_JOINED) {
 		char *why =
 		    cg_asprintf("room not joined%s%s", r->error ? ": " : "",
 		                r->error ? r->error : "");
@@ -420,16 +420,16 @@ deliver_one(struct xmpp_bridge *xb, struct cg_outbox_item *d)
 	/* From here on the row is ours (in flight) until finish(). */
 	xb->pend = cg_realloc(xb->pend, (xb->npend + 1) * sizeof *xb->pend);
 	size_t i = xb->npend++;
-	struct xmpp_pending *p = &xb->pend[i];
+	struct xb_pending *p = &xb->pend[i];
 	memset(p, 0, sizeof *p);
 	row_copy(&p->row, row);
 	p->origin_id = origin;
 	p->up_idx = -1;
-	p->deadline = cg_mono_ms() + XMPP_ECHO_TIMEOUT;
+	p->deadline = cg_mono_ms() + XB_ECHO_TIMEOUT;
 	d->status = CG_INFLIGHT;
 	enum cg_delivery_status st;
 	char *why = NULL;
-	if (upload_start(xb, i) == 0 && send_row(xb, i, &st, &why) != 0) {
+	if (xb_upload_start(xb, i) == 0 && send_row(xb, i, &st, &why) != 0) {
 		drop(xb, i); /* reported through d, not completed */
 		d->status = st;
 		d->error = why;
@@ -441,14 +441,14 @@ deliver_one(struct xmpp_bridge *xb, struct cg_outbox_item *d)
  * refused) rooms are taken: those are moved to the front of d (stably;
  * bridge.h lets deliver() reorder the batch, the first rows it returns
  * are the ones recorded) and the rest stay pending untouched.  A room
- * row in flight counts against XMPP_MAX_INFLIGHT; a notice row is done
+ * row in flight counts against XB_MAX_INFLIGHT; a notice row is done
  * at once and does not.
  */
 size_t
-xmpp_deliver(struct cg_bridge *b, struct cg_outbox_item *d, size_t n)
+xb_deliver(struct cg_bridge *b, struct cg_outbox_item *d, size_t n)
 {
-	struct xmpp_bridge *xb = b->impl;
-	if (!muc_settled(xb)) {
+	struct xb_bridge *xb = b->impl;
+	if (!xb_muc_settled(xb)) {
 		size_t k = 0;
 		for (size_t i = 0; i < n; i++) {
 			if (waits_for_join(xb, d[i].row))
@@ -462,7 +462,7 @@ xmpp_deliver(struct cg_bridge *b, struct cg_outbox_item *d, size_t n)
 	size_t i;
 	for (i = 0; i < n; i++) {
 		if (xb->state != XB_ONLINE ||
-		    (xb->npend >= XMPP_MAX_INFLIGHT && d[i].row->notice_id == 0))
+		    (xb->npend >= XB_MAX_INFLIGHT && d[i].row->notice_id == 0))
 			break;
 		deliver_one(xb, &d[i]);
 	}
@@ -473,11 +473,11 @@ xmpp_deliver(struct cg_bridge *b, struct cg_outbox_item *d, size_t n)
  * once the room's archive is read, the stanza-id is its watermark (a
  * catch-up need not page through our own lines again). */
 static void
-record_ids(struct xmpp_bridge *xb, int64_t message_id, const char *room,
+record_ids(struct xb_bridge *xb, int64_t message_id, const char *room,
            const char *origin_id, const char *stanza_id)
 {
 	struct cg_store *s = xb->gw->store;
-	struct xmpp_room *r = muc_room(xb, room);
+	struct xb_room *r = xb_muc_room(xb, room);
 	if (cg_store_begin(s) != 0)
 		return;
 	int rc = 0;
@@ -506,8 +506,7 @@ struct origin_row {
 
 /* -1: not of our form; 0: no such row; 1: o is filled (origin_row_free). */
 static int
-origin_row(struct xmpp_bridge *xb, const char *origin_id,
-           struct origin_row *o)
+origin_row(struct xb_bridge *xb, const char *origin_id, struct origin_row *o)
 {
 	long long row_id;
 	unsigned hash;
@@ -539,7 +538,7 @@ origin_row_free(struct origin_row *o)
 /* An echo of ours whose row is not in flight (timed out, or sent before a
  * restart): find the row by the origin-id. */
 static int
-late_echo(struct xmpp_bridge *xb, const char *origin_id, const char *stanza_id)
+late_echo(struct xb_bridge *xb, const char *origin_id, const char *stanza_id)
 {
 	struct origin_row o;
 	int found = origin_row(xb, origin_id, &o);
@@ -568,7 +567,7 @@ late_echo(struct xmpp_bridge *xb, const char *origin_id, const char *stanza_id)
 }
 
 int
-deliver_is_ours(struct xmpp_bridge *xb, const char *origin_id)
+xb_deliver_is_ours(struct xb_bridge *xb, const char *origin_id)
 {
 	struct origin_row o;
 	if (origin_row(xb, origin_id, &o) <= 0)
@@ -586,13 +585,13 @@ deliver_is_ours(struct xmpp_bridge *xb, const char *origin_id)
 }
 
 int
-deliver_on_echo(struct xmpp_bridge *xb, const char *origin_id,
-                const char *stanza_id)
+xb_deliver_on_echo(struct xb_bridge *xb, const char *origin_id,
+                   const char *stanza_id)
 {
 	if (origin_id == NULL)
 		return 0;
 	for (size_t i = 0; i < xb->npend; i++) {
-		struct xmpp_pending *p = &xb->pend[i];
+		struct xb_pending *p = &xb->pend[i];
 		if (strcmp(p->origin_id, origin_id) != 0)
 			continue;
 		record_ids(xb, p->row.message_id, p->row.destination, origin_id,
@@ -610,20 +609,20 @@ deliver_on_echo(struct xmpp_bridge *xb, const char *origin_id,
 }
 
 void
-deliver_puppet_joined(struct xmpp_bridge *xb, const char *puppet_jid)
+xb_deliver_puppet_joined(struct xb_bridge *xb, const char *puppet_jid)
 {
 	int64_t now = cg_mono_ms();
 	for (size_t i = 0; i < xb->npend; i++) {
-		struct xmpp_pending *p = &xb->pend[i];
+		struct xb_pending *p = &xb->pend[i];
 		if (p->held == NULL || p->puppet_jid == NULL ||
 		    strcasecmp(p->puppet_jid, puppet_jid) != 0)
 			continue;
-		p->deadline = now + XMPP_ECHO_TIMEOUT;
+		p->deadline = now + XB_ECHO_TIMEOUT;
 		cg_debug("xmpp: outbox %lld: sent as %s, its sender now in %s",
 		         (long long)p->row.id, p->origin_id,
 		         p->row.destination);
 		for (size_t k = 0; k < p->nheld; k++)
-			xmpp_send_release(xb, p->held[k]);
+			xb_send_release(xb, p->held[k]);
 		free(p->held);
 		p->held = NULL;
 		p->nheld = 0;
@@ -631,11 +630,11 @@ deliver_puppet_joined(struct xmpp_bridge *xb, const char *puppet_jid)
 }
 
 void
-deliver_puppet_failed(struct xmpp_bridge *xb, const char *puppet_jid,
-                      const char *why)
+xb_deliver_puppet_failed(struct xb_bridge *xb, const char *puppet_jid,
+                         const char *why)
 {
 	for (size_t i = xb->npend; i-- > 0;) {
-		struct xmpp_pending *p = &xb->pend[i];
+		struct xb_pending *p = &xb->pend[i];
 		if (p->held && p->puppet_jid &&
 		    strcasecmp(p->puppet_jid, puppet_jid) == 0)
 			finish(xb, i, CG_RETRY, NULL, why);
@@ -643,10 +642,10 @@ deliver_puppet_failed(struct xmpp_bridge *xb, const char *puppet_jid,
 }
 
 void
-deliver_on_error(struct xmpp_bridge *xb, const char *id, const char *cond)
+xb_deliver_on_error(struct xb_bridge *xb, const char *id, const char *cond)
 {
 	for (size_t i = 0; id && i < xb->npend; i++) {
-		struct xmpp_pending *p = &xb->pend[i];
+		struct xb_pending *p = &xb->pend[i];
 		if (strcmp(p->origin_id, id) != 0)
 			continue;
 		char *why = cg_asprintf("the room refused the message: %s",
@@ -655,13 +654,13 @@ deliver_on_error(struct xmpp_bridge *xb, const char *id, const char *cond)
 		 * occupant: rejoin before the retry.  remote-server-*: the
 		 * room is on a partner's server we lost; when that server
 		 * is back we are no occupant there any more. */
-		struct xmpp_room *r = muc_room(xb, p->row.destination);
+		struct xb_room *r = xb_muc_room(xb, p->row.destination);
 		if (r && cond &&
 		    (strncmp(cond, "remote-server-", 14) == 0 ||
 		     strcmp(cond, "not-acceptable") == 0 ||
 		     strcmp(cond, "forbidden") == 0 ||
 		     strcmp(cond, "item-not-found") == 0))
-			muc_rejoin(xb, r, why);
+			xb_muc_rejoin(xb, r, why);
 		finish(xb, i, CG_RETRY, NULL, why);
 		free(why);
 		return;
@@ -669,20 +668,20 @@ deliver_on_error(struct xmpp_bridge *xb, const char *id, const char *cond)
 }
 
 int64_t
-deliver_tick(struct xmpp_bridge *xb, int64_t now)
+xb_deliver_tick(struct xb_bridge *xb, int64_t now)
 {
 	int64_t wake = 0;
 	for (size_t i = xb->npend; i-- > 0;) {
-		struct xmpp_pending *p = &xb->pend[i];
+		struct xb_pending *p = &xb->pend[i];
 		if (p->deadline <= now) {
 			char *why =
 			    p->uploading
 			        ? cg_asprintf("its files could not be uploaded "
 			                      "within %d s",
-			                      FILES_UPLOAD_WAIT / 1000)
+			                      XB_FILES_UPLOAD_WAIT / 1000)
 			        : cg_asprintf("no echo from %s within %d s",
 			                      p->row.destination,
-			                      XMPP_ECHO_TIMEOUT / 1000);
+			                      XB_ECHO_TIMEOUT / 1000);
 			finish(xb, i, CG_RETRY, NULL, why);
 			free(why);
 		} else if (wake == 0 || p->deadline < wake) {
@@ -693,7 +692,7 @@ deliver_tick(struct xmpp_bridge *xb, int64_t now)
 }
 
 void
-deliver_retry_all(struct xmpp_bridge *xb, const char *why)
+xb_deliver_retry_all(struct xb_bridge *xb, const char *why)
 {
 	while (xb->npend > 0)
 		finish(xb, xb->npend - 1, CG_RETRY, NULL, why);

@@ -5,14 +5,14 @@
  * row in state CG_ATT_FETCH (the pipeline does that, and holds the line's
  * mail rows back for up to CG_FETCH_WAIT seconds).  Here the file is
  * fetched (http.c: size-capped at smtp.max_attachment_size, time-capped at
- * FILES_TIMEOUT, TLS verified, no redirects, external URLs never to
+ * XB_FILES_TIMEOUT, TLS verified, no redirects, external URLs never to
  * private addresses), put into the SchutzBox, and the row becomes
  * CG_ATT_STORED; or CG_ATT_LINK with a note (too big, the fetch failed,
  * over the sender's quota: then the sender is told privately), and the
  * mail carries the link.  Either way the line's mail rows are then moved
  * back to when the room's quiet spell ends.
  *
- * After a restart fetch_resume() fetches whatever is still waiting.
+ * After a restart xb_fetch_resume() fetches whatever is still waiting.
  * Must never: write the plaintext to disk (memfd until the box encrypts
  * it), or hold the loop while a file downloads.
  */
@@ -32,35 +32,35 @@
 #define FETCH_DEFAULT_MAX (10 * 1024 * 1024) /* without an smtp section */
 
 int
-fetch_shared(const struct xmpp_bridge *xb, const struct xmpp_in *in,
-             char **url, char **name)
+xb_fetch_shared(const struct xb_bridge *xb, const struct xb_in *in, char **url,
+                char **name)
 {
 	*url = *name = NULL;
 	char *u = NULL;
 	if (in->oob_url) {
-		char *o = xmpp_url_origin(in->oob_url);
+		char *o = xb_url_origin(in->oob_url);
 		if (o)
 			u = cg_strdup(in->oob_url);
 		free(o);
 	}
 	if (u == NULL)
-		u = xmpp_body_url(in->body);
+		u = xb_body_url(in->body);
 	if (u == NULL)
 		return 0;
-	int ok = upload_url_ours(xb, u) ||
-	         (xmpp_cfg(xb)->fetch_external &&
-	          strncasecmp(u, "https://", 8) == 0);
+	int ok =
+	    xb_upload_url_ours(xb, u) ||
+	    (xb_cfg(xb)->fetch_external && strncasecmp(u, "https://", 8) == 0);
 	if (!ok) {
 		free(u);
 		return 0;
 	}
 	*url = u;
-	*name = xmpp_url_filename(u);
+	*name = xb_url_filename(u);
 	return 1;
 }
 
 static int
-queued(struct xmpp_bridge *xb, int64_t key, int add)
+queued(struct xb_bridge *xb, int64_t key, int add)
 {
 	for (size_t i = 0; i < xb->nfetching; i++)
 		if (xb->fetching[i] == key) {
@@ -77,35 +77,36 @@ queued(struct xmpp_bridge *xb, int64_t key, int add)
 }
 
 static void
-fetch_one(struct xmpp_bridge *xb, const struct cg_att_row *a)
+fetch_one(struct xb_bridge *xb, const struct cg_att_row *a)
 {
 	int64_t key = a->message_id << 16 | (a->idx & 0xffff);
 	if (a->url == NULL || queued(xb, key, 0))
 		return;
-	struct http_client *h = files_http(xb);
+	struct xb_http_client *h = xb_files_http(xb);
 	if (h == NULL)
 		return;
 	queued(xb, key, 1);
-	struct http_job *j = cg_calloc(1, sizeof *j);
-	j->kind = HTTP_GET;
+	struct xb_http_job *j = cg_calloc(1, sizeof *j);
+	j->kind = XB_HTTP_GET;
 	j->url = cg_strdup(a->url);
 	j->fd = -1;
-	int ours = upload_url_ours(xb, a->url);
+	int ours = xb_upload_url_ours(xb, a->url);
 	j->external = !ours;
-	j->ca_file = ours ? cg_strdup(xmpp_cfg(xb)->ca_file) : NULL;
-	j->max = xb->gw->cfg->smtp.present ? xb->gw->cfg->smtp.max_attachment_size
-	                                   : FETCH_DEFAULT_MAX;
-	j->timeout_s = FILES_TIMEOUT;
+	j->ca_file = ours ? cg_strdup(xb_cfg(xb)->ca_file) : NULL;
+	j->max = xb->gw->cfg->smtp.present
+	             ? xb->gw->cfg->smtp.max_attachment_size
+	             : FETCH_DEFAULT_MAX;
+	j->timeout_s = XB_FILES_TIMEOUT;
 	j->key2 = a->idx;
 	j->message_id = a->message_id;
-	j->tag = FILES_FETCH;
+	j->tag = XB_FILES_FETCH;
 	cg_debug("xmpp: message %lld: fetching attachment %d from %s",
 	         (long long)a->message_id, a->idx, a->url);
-	http_submit(h, j);
+	xb_http_submit(h, j);
 }
 
 void
-fetch_message(struct xmpp_bridge *xb, int64_t message_id)
+xb_fetch_message(struct xb_bridge *xb, int64_t message_id)
 {
 	struct cg_att_row *a;
 	size_t n;
@@ -118,7 +119,7 @@ fetch_message(struct xmpp_bridge *xb, int64_t message_id)
 }
 
 void
-fetch_resume(struct xmpp_bridge *xb)
+xb_fetch_resume(struct xb_bridge *xb)
 {
 	struct cg_att_row *a;
 	size_t n;
@@ -135,9 +136,9 @@ fetch_resume(struct xmpp_bridge *xb)
 
 /* Over the quota: the sharer is told privately (a notice by chat). */
 static void
-tell_over_quota(struct xmpp_bridge *xb, const struct cg_stored_msg *m,
-                const struct cg_cfg_channel *ch, const char *name,
-                int64_t size, int64_t used)
+tell_over_quota(struct xb_bridge *xb, const struct cg_stored_msg *m,
+                const struct cg_cfg_channel *ch, const char *name, int64_t size,
+                int64_t used)
 {
 	const char *jid = m->sender_addr;
 	if (jid == NULL || strchr(jid, '@') == NULL || strchr(jid, '/'))
@@ -170,7 +171,7 @@ media_type(const char *ct)
 
 /* Keep the fetched file: the box, then the row, in one transaction. */
 static int
-keep(struct xmpp_bridge *xb, struct http_job *j, struct cg_att_row *a)
+keep(struct xb_bridge *xb, struct xb_http_job *j, struct cg_att_row *a)
 {
 	struct cg_store *s = xb->gw->store;
 	char id[CG_BOX_ID_LEN + 1];
@@ -200,7 +201,7 @@ keep(struct xmpp_bridge *xb, struct http_job *j, struct cg_att_row *a)
 }
 
 void
-fetch_done(struct xmpp_bridge *xb, struct http_job *j)
+xb_fetch_done(struct xb_bridge *xb, struct xb_http_job *j)
 {
 	struct cg_store *s = xb->gw->store;
 	queued(xb, j->message_id << 16 | (j->key2 & 0xffff), 0);

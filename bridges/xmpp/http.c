@@ -23,24 +23,24 @@
 
 #define HTTP_CONNECT_TIMEOUT 10 /* s */
 
-struct http_client {
+struct xb_http_client {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct http_job *todo, *todo_tail; /* FIFO */
-	struct http_job *done;             /* LIFO; order does not matter */
-	size_t outstanding;                /* loop thread only */
+	struct xb_http_job *todo, *todo_tail; /* FIFO */
+	struct xb_http_job *done;             /* LIFO; order does not matter */
+	size_t outstanding;                   /* loop thread only */
 	int pipe[2];
 	int stop;
 };
 
 void
-http_job_free(struct http_job *j)
+xb_http_job_free(struct xb_http_job *j)
 {
 	if (j == NULL)
 		return;
 	free(j->url);
-	for (size_t i = 0; i < HTTP_MAX_HEADERS; i++)
+	for (size_t i = 0; i < XB_HTTP_MAX_HEADERS; i++)
 		free(j->headers[i]);
 	free(j->content_type);
 	free(j->ca_file);
@@ -54,9 +54,9 @@ http_job_free(struct http_job *j)
 /* ---- one transfer (worker thread) ---- */
 
 struct xfer {
-	struct http_job *job;
+	struct xb_http_job *job;
 	const int *stop; /* the client stops: abort */
-	int64_t pos; /* PUT: bytes read so far */
+	int64_t pos;     /* PUT: bytes read so far */
 };
 
 static size_t
@@ -74,7 +74,7 @@ static size_t
 on_write(char *p, size_t size, size_t n, void *arg)
 {
 	struct xfer *x = arg;
-	struct http_job *j = x->job;
+	struct xb_http_job *j = x->job;
 	size_t len = size * n;
 	if (j->size + (int64_t)len > j->max) {
 		j->too_big = 1;
@@ -160,7 +160,7 @@ v6_private(const unsigned char *a)
 }
 
 int
-http_addr_private(const struct sockaddr *sa)
+xb_http_addr_private(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET)
 		return v4_private(
@@ -184,7 +184,7 @@ on_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {
 	struct xfer *x = arg;
 	if (purpose != CURLSOCKTYPE_IPCXN ||
-	    (x->job->external && http_addr_private(&a->addr))) {
+	    (x->job->external && xb_http_addr_private(&a->addr))) {
 		free(x->job->error);
 		x->job->error = cg_strdup(
 		    "refused: the address is loopback, private or link-local");
@@ -194,7 +194,7 @@ on_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 }
 
 static void
-run_job(struct http_job *j, const int *stop)
+run_job(struct xb_http_job *j, const int *stop)
 {
 	CURL *c = curl_easy_init();
 	if (c == NULL) {
@@ -225,10 +225,10 @@ run_job(struct http_job *j, const int *stop)
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &x);
-	for (size_t i = 0; i < HTTP_MAX_HEADERS; i++)
+	for (size_t i = 0; i < XB_HTTP_MAX_HEADERS; i++)
 		if (j->headers[i])
 			hdrs = curl_slist_append(hdrs, j->headers[i]);
-	if (j->kind == HTTP_PUT) {
+	if (j->kind == XB_HTTP_PUT) {
 		if (j->content_type) {
 			char *ct =
 			    cg_asprintf("Content-Type: %s", j->content_type);
@@ -262,20 +262,20 @@ run_job(struct http_job *j, const int *stop)
 		j->too_big = 1;
 	if (j->too_big) {
 		free(j->error);
-		j->error = cg_asprintf("larger than %lld bytes",
-		                       (long long)j->max);
+		j->error =
+		    cg_asprintf("larger than %lld bytes", (long long)j->max);
 	} else if (rc != CURLE_OK) {
 		if (j->error == NULL) /* else: refused by on_open_socket */
 			j->error = cg_strdup(*errbuf ? errbuf
-			                              : curl_easy_strerror(rc));
+			                             : curl_easy_strerror(rc));
 	} else if (j->status < 200 || j->status > 299) {
-		j->error = cg_asprintf("the server answered HTTP %ld",
-		                       j->status);
+		j->error =
+		    cg_asprintf("the server answered HTTP %ld", j->status);
 	} else {
 		free(j->error);
 		j->error = NULL;
 	}
-	if (j->kind == HTTP_GET && j->error == NULL) {
+	if (j->kind == XB_HTTP_GET && j->error == NULL) {
 		char *ct = NULL;
 		curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
 		free(j->content_type);
@@ -289,14 +289,14 @@ out:
 static void *
 worker(void *arg)
 {
-	struct http_client *h = arg;
+	struct xb_http_client *h = arg;
 	pthread_mutex_lock(&h->mu);
 	for (;;) {
 		while (!h->stop && h->todo == NULL)
 			pthread_cond_wait(&h->cv, &h->mu);
 		if (h->stop)
 			break;
-		struct http_job *j = h->todo;
+		struct xb_http_job *j = h->todo;
 		h->todo = j->next;
 		if (h->todo == NULL)
 			h->todo_tail = NULL;
@@ -316,8 +316,8 @@ worker(void *arg)
 
 /* ---- the loop thread's side ---- */
 
-struct http_client *
-http_new(void)
+struct xb_http_client *
+xb_http_new(void)
 {
 	static int curl_ready;
 	if (!curl_ready) { /* before any thread of ours uses libcurl */
@@ -325,7 +325,7 @@ http_new(void)
 			return NULL;
 		curl_ready = 1;
 	}
-	struct http_client *h = cg_calloc(1, sizeof *h);
+	struct xb_http_client *h = cg_calloc(1, sizeof *h);
 	if (pipe2(h->pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
 		free(h);
 		return NULL;
@@ -344,17 +344,17 @@ http_new(void)
 }
 
 static void
-free_list(struct http_job *j)
+free_list(struct xb_http_job *j)
 {
 	while (j) {
-		struct http_job *next = j->next;
-		http_job_free(j);
+		struct xb_http_job *next = j->next;
+		xb_http_job_free(j);
 		j = next;
 	}
 }
 
 void
-http_free(struct http_client *h)
+xb_http_free(struct xb_http_client *h)
 {
 	if (h == NULL)
 		return;
@@ -373,13 +373,13 @@ http_free(struct http_client *h)
 }
 
 int
-http_fd(const struct http_client *h)
+xb_http_fd(const struct xb_http_client *h)
 {
 	return h->pipe[0];
 }
 
 void
-http_submit(struct http_client *h, struct http_job *j)
+xb_http_submit(struct xb_http_client *h, struct xb_http_job *j)
 {
 	j->next = NULL;
 	pthread_mutex_lock(&h->mu);
@@ -393,14 +393,14 @@ http_submit(struct http_client *h, struct http_job *j)
 	h->outstanding++;
 }
 
-struct http_job *
-http_take_done(struct http_client *h)
+struct xb_http_job *
+xb_http_take_done(struct xb_http_client *h)
 {
 	char buf[64];
 	while (read(h->pipe[0], buf, sizeof buf) > 0)
 		;
 	pthread_mutex_lock(&h->mu);
-	struct http_job *j = h->done;
+	struct xb_http_job *j = h->done;
 	if (j)
 		h->done = j->next;
 	pthread_mutex_unlock(&h->mu);
@@ -412,7 +412,7 @@ http_take_done(struct http_client *h)
 }
 
 size_t
-http_outstanding(const struct http_client *h)
+xb_http_outstanding(const struct xb_http_client *h)
 {
 	return h->outstanding;
 }

@@ -18,7 +18,7 @@
  *   text         the body without the reply fallback quote
  *
  * The same happens to lines read from the room's archive after a join
- * (mam.c hands them to inbound_archived()); there the sender's real JID is
+ * (mam.c hands them to xb_inbound_archived()); there the sender's real JID is
  * the one the archive recorded, never today's occupant of that nick.  Each
  * stored line moves the room's MAM watermark in its own ingest
  * transaction (live lines only once the archive has been read, so a crash
@@ -74,12 +74,12 @@ ingest_extra(struct cg_gateway *gw, void *arg)
  * else what the room showed for the nick; NULL when the room hides it
  * (a nick or an occupant-id alone is never an identity). */
 static char *
-sender_of(const struct xmpp_room *r, const struct xmpp_in *in, int archived)
+sender_of(const struct xb_room *r, const struct xb_in *in, int archived)
 {
 	/* An archived line's nick may belong to someone else today. */
 	if (archived)
 		return cg_strdup(in->item_jid);
-	const struct xmpp_occupant *o = muc_occupant(r, in->nick);
+	const struct xb_occupant *o = xb_muc_occupant(r, in->nick);
 	return o && o->jid ? cg_strdup(o->jid) : NULL;
 }
 
@@ -101,8 +101,8 @@ blank(const char *s)
 }
 
 static void
-msg_of(struct xmpp_bridge *xb, const struct xmpp_room *r,
-       const struct xmpp_in *in, int archived, struct cg_msg *m)
+msg_of(struct xb_bridge *xb, const struct xb_room *r, const struct xb_in *in,
+       int archived, struct cg_msg *m)
 {
 	memset(m, 0, sizeof *m);
 	m->network = CG_NET_XMPP;
@@ -112,7 +112,7 @@ msg_of(struct xmpp_bridge *xb, const struct xmpp_room *r,
 	if (!strchr(m->sender_addr, '/')) /* a real JID: server-authenticated */
 		m->flags |= CG_MSG_SENDER_VERIFIED;
 	m->sender_name = cg_strdup(in->nick);
-	m->text = xmpp_clean_text(in->body);
+	m->text = xb_clean_text(in->body);
 	m->trimmed = cg_strdup(m->text);
 	m->thread_key = cg_strdup(in->thread);
 	if (in->reply_id)
@@ -120,7 +120,7 @@ msg_of(struct xmpp_bridge *xb, const struct xmpp_room *r,
 	m->received = cg_now();
 	/* A file shared by URL: fetched once stored (fetch.c). */
 	char *url, *name;
-	if (fetch_shared(xb, in, &url, &name)) {
+	if (xb_fetch_shared(xb, in, &url, &name)) {
 		m->att = cg_calloc(1, sizeof *m->att);
 		m->att[0].url = url;
 		m->att[0].name = name;
@@ -129,8 +129,8 @@ msg_of(struct xmpp_bridge *xb, const struct xmpp_room *r,
 }
 
 static enum cg_ingest_result
-ingest(struct xmpp_bridge *xb, struct xmpp_room *r, struct xmpp_in *in,
-       int archived, const char *watermark)
+ingest(struct xb_bridge *xb, struct xb_room *r, struct xb_in *in, int archived,
+       const char *watermark)
 {
 	struct cg_msg m;
 	msg_of(xb, r, in, archived, &m);
@@ -153,7 +153,7 @@ ingest(struct xmpp_bridge *xb, struct xmpp_room *r, struct xmpp_in *in,
 		        info.reason ? ": " : "",
 		        info.reason ? info.reason : "");
 		if (m.natt)
-			fetch_message(xb, info.message_id);
+			xb_fetch_message(xb, info.message_id);
 		break;
 	case CG_INGEST_DUPLICATE:
 		cg_debug("xmpp: %s: %s%s: already stored", r->jid, m.ext_id,
@@ -176,7 +176,7 @@ ingest(struct xmpp_bridge *xb, struct xmpp_room *r, struct xmpp_in *in,
 /* The stored line a correction names: by origin-id (what clients put in
  * <replace id>), else by the room's stanza-id; 0 when unknown. */
 static int64_t
-corrected_line(struct xmpp_bridge *xb, const char *id)
+corrected_line(struct xb_bridge *xb, const char *id)
 {
 	int64_t orig = cg_store_extid_find(xb->gw->store, "xmpp-origin", id);
 	return orig ? orig : cg_store_extid_find(xb->gw->store, "xmpp", id);
@@ -184,8 +184,8 @@ corrected_line(struct xmpp_bridge *xb, const char *id)
 
 /* XEP-0308: the original's sender corrects it. */
 static enum cg_ingest_result
-correct(struct xmpp_bridge *xb, struct xmpp_room *r, struct xmpp_in *in,
-        int archived, const char *watermark)
+correct(struct xb_bridge *xb, struct xb_room *r, struct xb_in *in, int archived,
+        const char *watermark)
 {
 	struct cg_store *s = xb->gw->store;
 	int64_t orig = corrected_line(xb, in->replace_id);
@@ -244,8 +244,8 @@ out:
 }
 
 static enum cg_ingest_result
-relay(struct xmpp_bridge *xb, struct xmpp_room *r, struct xmpp_in *in,
-      int archived, const char *watermark)
+relay(struct xb_bridge *xb, struct xb_room *r, struct xb_in *in, int archived,
+      const char *watermark)
 {
 	char *who = sender_of(r, in, archived);
 	if (who == NULL) {
@@ -264,14 +264,14 @@ relay(struct xmpp_bridge *xb, struct xmpp_room *r, struct xmpp_in *in,
 
 /* Our own nick, or (component mode) one of our puppets'. */
 static int
-nick_is_ours(struct xmpp_room *r, const char *nick)
+nick_is_ours(struct xb_room *r, const char *nick)
 {
 	return (r->nick && strcmp(nick, r->nick) == 0) ||
-	       puppet_by_nick(r, nick) != NULL;
+	       xb_puppet_by_nick(r, nick) != NULL;
 }
 
 static void
-on_groupchat(struct xmpp_bridge *xb, struct xmpp_room *r, struct xmpp_in *in)
+on_groupchat(struct xb_bridge *xb, struct xb_room *r, struct xb_in *in)
 {
 	if (in->has_subject && in->body == NULL) {
 		r->live = 1; /* the subject ends the join's history */
@@ -281,47 +281,46 @@ on_groupchat(struct xmpp_bridge *xb, struct xmpp_room *r, struct xmpp_in *in)
 		return; /* the room itself speaking (status changes) */
 	/* Ours: only our nicks, or an occupant the room shows with one of
 	 * our JIDs, complete a row (anyone can claim an origin-id). */
-	const struct xmpp_occupant *o = muc_occupant(r, in->nick);
+	const struct xb_occupant *o = xb_muc_occupant(r, in->nick);
 	if (nick_is_ours(r, in->nick) ||
-	    (o && o->jid && xmpp_jid_is_ours(xb, o->jid))) {
-		deliver_on_echo(xb, in->origin_id, in->stanza_id);
+	    (o && o->jid && xb_jid_is_ours(xb, o->jid))) {
+		xb_deliver_on_echo(xb, in->origin_id, in->stanza_id);
 		return;
 	}
 	/* A puppet's line echoed while we stop (its puppet already left):
 	 * never a room line.  Nothing else is stored while stopping
 	 * either: the archive brings it after the restart. */
-	if (xb->stopping || deliver_is_ours(xb, in->origin_id))
+	if (xb->stopping || xb_deliver_is_ours(xb, in->origin_id))
 		return;
 	if (in->body == NULL || blank(in->body))
 		return;
-	if (r->state != ROOM_JOINED || (in->delayed && !r->live)) {
+	if (r->state != XB_ROOM_JOINED || (in->delayed && !r->live)) {
 		cg_debug("xmpp: %s: skipping a line from %s sent before we "
 		         "joined",
 		         r->jid, in->nick);
 		return;
 	}
 	if (is_command(in->body)) {
-		commands_run(xb, in->from, in->body);
+		xb_commands_run(xb, in->from, in->body);
 		return;
 	}
 	relay(xb, r, in, 0, r->caught_up ? in->stanza_id : NULL);
 }
 
 void
-inbound_archived(struct xmpp_bridge *xb, struct xmpp_room *r,
-                 struct xmpp_in *in)
+xb_inbound_archived(struct xb_bridge *xb, struct xb_room *r, struct xb_in *in)
 {
 	if (in->nick == NULL || in->stanza_id == NULL)
 		return;
-	int ours = in->item_jid ? xmpp_jid_is_ours(xb, in->item_jid)
+	int ours = in->item_jid ? xb_jid_is_ours(xb, in->item_jid)
 	                        : nick_is_ours(r, in->nick);
 	/* A puppet's line archived before a restart: its nick is no longer
 	 * known, but its origin-id still names our outbox row. */
 	if (!ours)
-		ours = deliver_is_ours(xb, in->origin_id);
+		ours = xb_deliver_is_ours(xb, in->origin_id);
 	if (ours) {
 		/* an echo we missed: completes its row (deliver.c) */
-		deliver_on_echo(xb, in->origin_id, in->stanza_id);
+		xb_deliver_on_echo(xb, in->origin_id, in->stanza_id);
 		return;
 	}
 	if (in->body == NULL || blank(in->body))
@@ -345,12 +344,12 @@ inbound_archived(struct xmpp_bridge *xb, struct xmpp_room *r,
 
 /* Component mode: a stanza for one of the puppets, not the listener. */
 static int
-not_for_listener(const struct xmpp_bridge *xb, const struct xmpp_in *in)
+not_for_listener(const struct xb_bridge *xb, const struct xb_in *in)
 {
 	if (!xb->component)
 		return 0;
-	char *to = xmpp_bare_lower(in->to);
-	char *self = xmpp_bare_lower(xb->self_jid);
+	char *to = xb_bare_lower(in->to);
+	char *self = xb_bare_lower(xb->self_jid);
 	int other = to == NULL || strcmp(to, self) != 0;
 	free(to);
 	free(self);
@@ -358,20 +357,20 @@ not_for_listener(const struct xmpp_bridge *xb, const struct xmpp_in *in)
 }
 
 int
-inbound_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
+xb_inbound_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 {
-	struct xmpp_bridge *xb = arg;
-	if (mam_on_message(xb, st))
+	struct xb_bridge *xb = arg;
+	if (xb_mam_on_message(xb, st))
 		return 1;
-	struct xmpp_in in;
-	xmpp_in_parse(st, &in);
+	struct xb_in in;
+	xb_in_parse(st, &in);
 	const char *type = in.type ? in.type : "normal";
-	struct xmpp_room *r = muc_room(xb, in.room);
+	struct xb_room *r = xb_muc_room(xb, in.room);
 	if (strcmp(type, "error") == 0) {
 		cg_warn("xmpp: message error from %s: %s",
 		        in.from ? in.from : "?",
 		        in.error_condition ? in.error_condition : "?");
-		deliver_on_error(xb, in.id, in.error_condition);
+		xb_deliver_on_error(xb, in.id, in.error_condition);
 	} else if (not_for_listener(xb, &in)) {
 		/* a puppet's copy: the listener has its own */
 	} else if (strcmp(type, "groupchat") == 0) {
@@ -379,8 +378,8 @@ inbound_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 			on_groupchat(xb, r, &in);
 	} else if (r && in.nick && in.body && is_command(in.body)) {
 		/* a private message through one of our rooms */
-		commands_run(xb, in.from, in.body);
+		xb_commands_run(xb, in.from, in.body);
 	}
-	xmpp_in_free(&in);
+	xb_in_free(&in);
 	return 1;
 }

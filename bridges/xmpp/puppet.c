@@ -6,7 +6,7 @@
  * XEP-0106 where a JID forbids a character; the address's '@' becomes
  * '%').  A puppet joins a room when its sender's first message for it is
  * delivered (the message waits in deliver.c until the room confirms the
- * join), and leaves after XMPP_PUPPET_IDLE without a message; all leave
+ * join), and leaves after XB_PUPPET_IDLE without a message; all leave
  * when the gateway stops.  A nick someone else holds gets a suffix,
  * "Alice Example (2)".  Occupants of our domain that no puppet owns (left
  * behind by a crash: the server cannot know the component went away) are
@@ -30,7 +30,7 @@
 #define PUPPET_NICK_TRIES 5
 
 char *
-puppet_bare_jid(const char *address, const char *domain)
+xb_puppet_bare_jid(const char *address, const char *domain)
 {
 	char *addr = cg_lowercase(address);
 	char *at = strrchr(addr, '@');
@@ -62,9 +62,9 @@ puppet_bare_jid(const char *address, const char *domain)
 }
 
 char *
-puppet_nick(const char *name)
+xb_puppet_nick(const char *name)
 {
-	char *clean = xmpp_clean_text(name);
+	char *clean = xb_clean_text(name);
 	struct cg_buf b = CG_BUF_INIT;
 	int space = 0;
 	for (const char *p = clean; *p; p++) {
@@ -93,18 +93,18 @@ puppet_nick(const char *name)
 	return nick;
 }
 
-struct xmpp_puppet *
-puppet_by_nick(struct xmpp_room *r, const char *nick)
+struct xb_puppet *
+xb_puppet_by_nick(struct xb_room *r, const char *nick)
 {
 	for (size_t i = 0; nick && i < r->npuppets; i++)
-		if (r->puppets[i].state != PUPPET_OUT && r->puppets[i].nick &&
-		    strcmp(r->puppets[i].nick, nick) == 0)
+		if (r->puppets[i].state != XB_PUPPET_OUT &&
+		    r->puppets[i].nick && strcmp(r->puppets[i].nick, nick) == 0)
 			return &r->puppets[i];
 	return NULL;
 }
 
-struct xmpp_puppet *
-puppet_by_address(struct xmpp_room *r, const char *address)
+struct xb_puppet *
+xb_puppet_by_address(struct xb_room *r, const char *address)
 {
 	for (size_t i = 0; address && i < r->npuppets; i++)
 		if (strcasecmp(r->puppets[i].address, address) == 0)
@@ -112,8 +112,8 @@ puppet_by_address(struct xmpp_room *r, const char *address)
 	return NULL;
 }
 
-static struct xmpp_puppet *
-puppet_by_jid(struct xmpp_room *r, const char *jid)
+static struct xb_puppet *
+puppet_by_jid(struct xb_room *r, const char *jid)
 {
 	for (size_t i = 0; jid && i < r->npuppets; i++)
 		if (strcasecmp(r->puppets[i].jid, jid) == 0)
@@ -122,7 +122,7 @@ puppet_by_jid(struct xmpp_room *r, const char *jid)
 }
 
 static void
-puppet_free(struct xmpp_puppet *p)
+puppet_free(struct xb_puppet *p)
 {
 	free(p->address);
 	free(p->jid);
@@ -131,7 +131,7 @@ puppet_free(struct xmpp_puppet *p)
 }
 
 static void
-puppet_remove(struct xmpp_room *r, struct xmpp_puppet *p)
+puppet_remove(struct xb_room *r, struct xb_puppet *p)
 {
 	size_t i = (size_t)(p - r->puppets);
 	puppet_free(p);
@@ -139,7 +139,7 @@ puppet_remove(struct xmpp_room *r, struct xmpp_puppet *p)
 }
 
 void
-puppets_forget(struct xmpp_room *r)
+xb_puppets_forget(struct xb_room *r)
 {
 	for (size_t i = 0; i < r->npuppets; i++)
 		puppet_free(&r->puppets[i]);
@@ -149,7 +149,7 @@ puppets_forget(struct xmpp_room *r)
 }
 
 static void
-send_presence(struct xmpp_bridge *xb, const char *from, const char *room,
+send_presence(struct xb_bridge *xb, const char *from, const char *room,
               const char *nick, int join)
 {
 	char *to = cg_asprintf("%s/%s", room, nick);
@@ -157,8 +157,8 @@ send_presence(struct xmpp_bridge *xb, const char *from, const char *room,
 	xmpp_stanza_set_from(p, from);
 	xmpp_stanza_set_to(p, to);
 	if (join) {
-		xmpp_stanza_t *x = xmpp_el(xb->ctx, "x", NS_MUC);
-		xmpp_stanza_t *h = xmpp_el(xb->ctx, "history", NULL);
+		xmpp_stanza_t *x = xb_el(xb->ctx, "x", NS_MUC);
+		xmpp_stanza_t *h = xb_el(xb->ctx, "history", NULL);
 		xmpp_stanza_set_attribute(h, "maxstanzas", "0");
 		xmpp_stanza_add_child_ex(x, h, 0);
 		xmpp_stanza_add_child_ex(p, x, 0);
@@ -166,30 +166,30 @@ send_presence(struct xmpp_bridge *xb, const char *from, const char *room,
 		xmpp_stanza_set_type(p, "unavailable");
 	}
 	free(to);
-	xmpp_send_release(xb, p);
+	xb_send_release(xb, p);
 }
 
 static void
-puppet_join(struct xmpp_bridge *xb, struct xmpp_room *r, struct xmpp_puppet *p)
+puppet_join(struct xb_bridge *xb, struct xb_room *r, struct xb_puppet *p)
 {
 	free(p->nick);
 	p->nick = p->nick_tries
 	              ? cg_asprintf("%s (%d)", p->name, p->nick_tries + 1)
 	              : cg_strdup(p->name);
-	p->state = PUPPET_JOINING;
+	p->state = XB_PUPPET_JOINING;
 	p->join_sent = cg_mono_ms();
 	cg_debug("xmpp: %s: %s joins as %s (%s)", r->jid, p->address, p->nick,
 	         p->jid);
 	send_presence(xb, p->jid, r->jid, p->nick, 1);
 }
 
-struct xmpp_puppet *
-puppet_for(struct xmpp_bridge *xb, struct xmpp_room *r, const char *address,
-           const char *name)
+struct xb_puppet *
+xb_puppet_for(struct xb_bridge *xb, struct xb_room *r, const char *address,
+              const char *name)
 {
 	if (address == NULL || *address == '\0')
 		return NULL;
-	struct xmpp_puppet *p = puppet_by_address(r, address);
+	struct xb_puppet *p = xb_puppet_by_address(r, address);
 	if (p == NULL) {
 		r->puppets = cg_realloc(r->puppets,
 		                        (r->npuppets + 1) * sizeof *r->puppets);
@@ -197,13 +197,13 @@ puppet_for(struct xmpp_bridge *xb, struct xmpp_room *r, const char *address,
 		memset(p, 0, sizeof *p);
 		p->address = cg_lowercase(address);
 		char *bare =
-		    puppet_bare_jid(address, xmpp_cfg(xb)->component_domain);
+		    xb_puppet_bare_jid(address, xb_cfg(xb)->component_domain);
 		p->jid = cg_asprintf("%s/coopgate", bare);
 		free(bare);
-		p->name = puppet_nick(name ? name : address);
-		p->state = PUPPET_OUT;
+		p->name = xb_puppet_nick(name ? name : address);
+		p->state = XB_PUPPET_OUT;
 	}
-	if (p->state == PUPPET_OUT) {
+	if (p->state == XB_PUPPET_OUT) {
 		p->nick_tries = 0;
 		puppet_join(xb, r, p);
 	}
@@ -227,11 +227,11 @@ has_status(xmpp_stanza_t *st, const char *code)
 }
 
 static void
-join_refused(struct xmpp_bridge *xb, struct xmpp_room *r, struct xmpp_puppet *p,
+join_refused(struct xb_bridge *xb, struct xb_room *r, struct xb_puppet *p,
              xmpp_stanza_t *st)
 {
-	struct xmpp_in in;
-	xmpp_in_parse(st, &in);
+	struct xb_in in;
+	xb_in_parse(st, &in);
 	const char *cond = in.error_condition ? in.error_condition : "error";
 	if (strcmp(cond, "conflict") == 0 &&
 	    ++p->nick_tries < PUPPET_NICK_TRIES) {
@@ -242,21 +242,21 @@ join_refused(struct xmpp_bridge *xb, struct xmpp_room *r, struct xmpp_puppet *p,
 		char *why = cg_asprintf("%s cannot join %s as %s: %s",
 		                        p->address, r->jid, p->nick, cond);
 		cg_warn("xmpp: %s", why);
-		p->state = PUPPET_OUT;
-		deliver_puppet_failed(xb, p->jid, why);
+		p->state = XB_PUPPET_OUT;
+		xb_deliver_puppet_failed(xb, p->jid, why);
 		free(why);
 	}
-	xmpp_in_free(&in);
+	xb_in_free(&in);
 }
 
 int
-puppet_on_presence(struct xmpp_bridge *xb, struct xmpp_room *r,
-                   xmpp_stanza_t *st, const char *to)
+xb_puppet_on_presence(struct xb_bridge *xb, struct xb_room *r,
+                      xmpp_stanza_t *st, const char *to)
 {
-	struct xmpp_puppet *p = puppet_by_jid(r, to);
+	struct xb_puppet *p = puppet_by_jid(r, to);
 	const char *from = xmpp_stanza_get_from(st);
 	const char *slash = from ? strchr(from, '/') : NULL;
-	if (p == NULL || slash == NULL || p->state == PUPPET_OUT)
+	if (p == NULL || slash == NULL || p->state == XB_PUPPET_OUT)
 		return p != NULL;
 	const char *nick = slash + 1;
 	const char *type = xmpp_stanza_get_type(st);
@@ -264,7 +264,7 @@ puppet_on_presence(struct xmpp_bridge *xb, struct xmpp_room *r,
 	if (!self)
 		return 1; /* others' presence: the listener tracks those */
 	if (type && strcmp(type, "error") == 0) {
-		if (p->state == PUPPET_JOINING)
+		if (p->state == XB_PUPPET_JOINING)
 			join_refused(xb, r, p, st);
 		return 1;
 	}
@@ -273,46 +273,46 @@ puppet_on_presence(struct xmpp_bridge *xb, struct xmpp_room *r,
 			return 1; /* a nick change: the new one follows */
 		cg_info("xmpp: %s: %s (%s) is no longer in the room", r->jid,
 		        p->nick, p->address);
-		p->state = PUPPET_OUT;
+		p->state = XB_PUPPET_OUT;
 		return 1;
 	}
-	if (p->state == PUPPET_JOINING) {
-		p->state = PUPPET_JOINED;
+	if (p->state == XB_PUPPET_JOINING) {
+		p->state = XB_PUPPET_JOINED;
 		p->last_active = cg_mono_ms();
 		cg_info("xmpp: %s: %s joined as %s", r->jid, p->address,
 		        p->nick);
-		deliver_puppet_joined(xb, p->jid);
+		xb_deliver_puppet_joined(xb, p->jid);
 	}
 	return 1;
 }
 
 int64_t
-puppet_tick(struct xmpp_bridge *xb, struct xmpp_room *r, int64_t now)
+xb_puppet_tick(struct xb_bridge *xb, struct xb_room *r, int64_t now)
 {
 	int64_t wake = 0;
 	for (size_t i = r->npuppets; i-- > 0;) {
-		struct xmpp_puppet *p = &r->puppets[i];
+		struct xb_puppet *p = &r->puppets[i];
 		int64_t due = 0;
-		if (p->state == PUPPET_JOINED) {
-			due = p->last_active + XMPP_PUPPET_IDLE;
+		if (p->state == XB_PUPPET_JOINED) {
+			due = p->last_active + XB_PUPPET_IDLE;
 			if (now >= due) {
 				cg_info("xmpp: %s: %s leaves after %d min "
 				        "without a message",
 				        r->jid, p->nick,
-				        XMPP_PUPPET_IDLE / 60000);
+				        XB_PUPPET_IDLE / 60000);
 				send_presence(xb, p->jid, r->jid, p->nick, 0);
 				puppet_remove(r, p);
 				continue;
 			}
-		} else if (p->state == PUPPET_JOINING) {
-			due = p->join_sent + XMPP_JOIN_TIMEOUT;
+		} else if (p->state == XB_PUPPET_JOINING) {
+			due = p->join_sent + XB_JOIN_TIMEOUT;
 			if (now >= due) {
 				char *why = cg_asprintf(
 				    "%s: no answer to the join of %s", r->jid,
 				    p->address);
 				cg_warn("xmpp: %s", why);
-				p->state = PUPPET_OUT;
-				deliver_puppet_failed(xb, p->jid, why);
+				p->state = XB_PUPPET_OUT;
+				xb_deliver_puppet_failed(xb, p->jid, why);
 				free(why);
 				continue;
 			}
@@ -324,18 +324,18 @@ puppet_tick(struct xmpp_bridge *xb, struct xmpp_room *r, int64_t now)
 }
 
 void
-puppets_leave(struct xmpp_bridge *xb, struct xmpp_room *r)
+xb_puppets_leave(struct xb_bridge *xb, struct xb_room *r)
 {
 	for (size_t i = 0; i < r->npuppets; i++)
-		if (r->puppets[i].state != PUPPET_OUT)
+		if (r->puppets[i].state != XB_PUPPET_OUT)
 			send_presence(xb, r->puppets[i].jid, r->jid,
 			              r->puppets[i].nick, 0);
-	puppets_forget(r);
+	xb_puppets_forget(r);
 }
 
 void
-puppet_ghost(struct xmpp_bridge *xb, struct xmpp_room *r, const char *nick,
-             const char *full_jid)
+xb_puppet_ghost(struct xb_bridge *xb, struct xb_room *r, const char *nick,
+                const char *full_jid)
 {
 	if (puppet_by_jid(r, full_jid))
 		return;

@@ -58,7 +58,7 @@ utf8_seq(const unsigned char *s, unsigned *cp)
 }
 
 char *
-xmpp_clean_text(const char *s)
+xb_clean_text(const char *s)
 {
 	struct cg_buf b = CG_BUF_INIT;
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
@@ -85,7 +85,7 @@ xmpp_clean_text(const char *s)
 }
 
 size_t
-xmpp_utf8_count(const char *s, size_t nbytes)
+xb_utf8_count(const char *s, size_t nbytes)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < nbytes && s[i]; i++)
@@ -95,7 +95,7 @@ xmpp_utf8_count(const char *s, size_t nbytes)
 }
 
 size_t
-xmpp_utf8_offset(const char *s, size_t cp)
+xb_utf8_offset(const char *s, size_t cp)
 {
 	size_t i = 0, n = 0;
 	for (; s[i]; i++) {
@@ -129,7 +129,7 @@ add_first_line(struct cg_buf *b, const char *s, size_t max)
 {
 	char *t = trim_dup(s);
 	size_t n = strcspn(t, "\n");
-	size_t cut = xmpp_utf8_offset(t, max);
+	size_t cut = xb_utf8_offset(t, max);
 	if (cut < n) {
 		cg_buf_add(b, t, cut);
 		cg_buf_puts(b, "...");
@@ -141,14 +141,14 @@ add_first_line(struct cg_buf *b, const char *s, size_t max)
 	free(t);
 }
 
-/* Text over XMPP_MAX_TEXT bytes cut on a character boundary, saying so
+/* Text over XB_MAX_TEXT bytes cut on a character boundary, saying so
  * (takes text). */
 static char *
 cut_long(char *text, const char *where)
 {
-	if (strlen(text) <= XMPP_MAX_TEXT)
+	if (strlen(text) <= XB_MAX_TEXT)
 		return text;
-	size_t cut = XMPP_MAX_TEXT;
+	size_t cut = XB_MAX_TEXT;
 	while (cut > 0 && ((unsigned char)text[cut] & 0xc0) == 0x80)
 		cut--;
 	struct cg_buf t = CG_BUF_INIT;
@@ -160,7 +160,7 @@ cut_long(char *text, const char *where)
 }
 
 char *
-xmpp_out_body(const struct xmpp_out *o, size_t *fallback_end)
+xb_out_body(const struct xb_out *o, size_t *fallback_end)
 {
 	struct cg_buf b = CG_BUF_INIT;
 	*fallback_end = 0;
@@ -171,17 +171,18 @@ xmpp_out_body(const struct xmpp_out *o, size_t *fallback_end)
 		add_first_line(&b, o->quote_text, 100);
 	}
 	/* Cleaned apart, so the quote's length in code points is exact. */
-	char *quote = xmpp_clean_text(cg_buf_str(&b));
+	char *quote = xb_clean_text(cg_buf_str(&b));
 	cg_buf_reset(&b);
 	if (*quote) {
 		for (char *p = quote; *p; p++)
 			if (*p == '\n')
 				*p = ' ';
 		cg_buf_printf(&b, "%s\n", quote);
-		*fallback_end = xmpp_utf8_count(b.data, b.len);
+		*fallback_end = xb_utf8_count(b.data, b.len);
 	}
 	free(quote);
-	char *text = cut_long(trim_dup(o->text), "the whole text is in the mail");
+	char *text =
+	    cut_long(trim_dup(o->text), "the whole text is in the mail");
 	struct cg_buf rest = CG_BUF_INIT;
 	if (o->subject && *o->subject)
 		cg_buf_printf(&rest, "[%s]\n", o->subject);
@@ -190,7 +191,7 @@ xmpp_out_body(const struct xmpp_out *o, size_t *fallback_end)
 	else
 		cg_buf_puts(&rest, text);
 	free(text);
-	char *clean = xmpp_clean_text(cg_buf_str(&rest));
+	char *clean = xb_clean_text(cg_buf_str(&rest));
 	cg_buf_free(&rest);
 	cg_buf_puts(&b, clean);
 	free(clean);
@@ -199,7 +200,7 @@ xmpp_out_body(const struct xmpp_out *o, size_t *fallback_end)
 }
 
 xmpp_stanza_t *
-xmpp_el(xmpp_ctx_t *ctx, const char *name, const char *ns)
+xb_el(xmpp_ctx_t *ctx, const char *name, const char *ns)
 {
 	xmpp_stanza_t *e = xmpp_stanza_new(ctx);
 	xmpp_stanza_set_name(e, name);
@@ -209,12 +210,12 @@ xmpp_el(xmpp_ctx_t *ctx, const char *name, const char *ns)
 }
 
 void
-xmpp_add_text_child(xmpp_stanza_t *parent, const char *name, const char *text)
+xb_add_text_child(xmpp_stanza_t *parent, const char *name, const char *text)
 {
 	xmpp_ctx_t *ctx = xmpp_stanza_get_context(parent);
-	xmpp_stanza_t *e = xmpp_el(ctx, name, NULL);
+	xmpp_stanza_t *e = xb_el(ctx, name, NULL);
 	xmpp_stanza_t *t = xmpp_stanza_new(ctx);
-	char *clean = xmpp_clean_text(text);
+	char *clean = xb_clean_text(text);
 	xmpp_stanza_set_text(t, clean);
 	free(clean);
 	xmpp_stanza_add_child_ex(e, t, 0);
@@ -222,20 +223,20 @@ xmpp_add_text_child(xmpp_stanza_t *parent, const char *name, const char *text)
 }
 
 xmpp_stanza_t *
-xmpp_out_stanza(xmpp_ctx_t *ctx, const struct xmpp_out *o)
+xb_out_stanza(xmpp_ctx_t *ctx, const struct xb_out *o)
 {
 	size_t fb_end;
-	char *body = xmpp_out_body(o, &fb_end);
+	char *body = xb_out_body(o, &fb_end);
 	xmpp_stanza_t *m = xmpp_message_new(ctx, "groupchat", o->room, o->id);
-	xmpp_add_text_child(m, "body", body);
+	xb_add_text_child(m, "body", body);
 	free(body);
 	if (o->thread)
-		xmpp_add_text_child(m, "thread", o->thread);
-	xmpp_stanza_t *oid = xmpp_el(ctx, "origin-id", NS_SID);
+		xb_add_text_child(m, "thread", o->thread);
+	xmpp_stanza_t *oid = xb_el(ctx, "origin-id", NS_SID);
 	xmpp_stanza_set_attribute(oid, "id", o->id);
 	xmpp_stanza_add_child_ex(m, oid, 0);
 	if (o->reply_id) {
-		xmpp_stanza_t *r = xmpp_el(ctx, "reply", NS_REPLY);
+		xmpp_stanza_t *r = xb_el(ctx, "reply", NS_REPLY);
 		if (o->reply_to)
 			xmpp_stanza_set_attribute(r, "to", o->reply_to);
 		xmpp_stanza_set_attribute(r, "id", o->reply_id);
@@ -243,10 +244,9 @@ xmpp_out_stanza(xmpp_ctx_t *ctx, const struct xmpp_out *o)
 		if (fb_end) {
 			char end[32];
 			snprintf(end, sizeof end, "%zu", fb_end);
-			xmpp_stanza_t *f =
-			    xmpp_el(ctx, "fallback", NS_FALLBACK);
+			xmpp_stanza_t *f = xb_el(ctx, "fallback", NS_FALLBACK);
 			xmpp_stanza_set_attribute(f, "for", NS_REPLY);
-			xmpp_stanza_t *fb = xmpp_el(ctx, "body", NULL);
+			xmpp_stanza_t *fb = xb_el(ctx, "body", NULL);
 			xmpp_stanza_set_attribute(fb, "start", "0");
 			xmpp_stanza_set_attribute(fb, "end", end);
 			xmpp_stanza_add_child_ex(f, fb, 0);
@@ -254,17 +254,17 @@ xmpp_out_stanza(xmpp_ctx_t *ctx, const struct xmpp_out *o)
 		}
 	}
 	/* XEP-0334: let the archive keep it (some servers skip bot lines) */
-	xmpp_stanza_add_child_ex(m, xmpp_el(ctx, "store", "urn:xmpp:hints"), 0);
+	xmpp_stanza_add_child_ex(m, xb_el(ctx, "store", "urn:xmpp:hints"), 0);
 	return m;
 }
 
 char *
-xmpp_notice_body(const char *subject, const char *body)
+xb_notice_body(const char *subject, const char *body)
 {
 	char *s = trim_dup(subject);
 	char *b = cut_long(trim_dup(body), NULL);
 	char *text = cg_asprintf("%s%s%s", s, *s && *b ? "\n\n" : "", b);
-	char *clean = xmpp_clean_text(text);
+	char *clean = xb_clean_text(text);
 	free(text);
 	free(s);
 	free(b);
@@ -272,16 +272,16 @@ xmpp_notice_body(const char *subject, const char *body)
 }
 
 xmpp_stanza_t *
-xmpp_chat_stanza(xmpp_ctx_t *ctx, const char *to, const char *id,
-                 const char *text)
+xb_chat_stanza(xmpp_ctx_t *ctx, const char *to, const char *id,
+               const char *text)
 {
 	xmpp_stanza_t *m = xmpp_message_new(ctx, "chat", to, id);
-	xmpp_add_text_child(m, "body", text);
-	xmpp_stanza_t *oid = xmpp_el(ctx, "origin-id", NS_SID);
+	xb_add_text_child(m, "body", text);
+	xmpp_stanza_t *oid = xb_el(ctx, "origin-id", NS_SID);
 	xmpp_stanza_set_attribute(oid, "id", id);
 	xmpp_stanza_add_child_ex(m, oid, 0);
 	/* XEP-0334: an offline recipient finds it when they come back */
-	xmpp_stanza_add_child_ex(m, xmpp_el(ctx, "store", "urn:xmpp:hints"), 0);
+	xmpp_stanza_add_child_ex(m, xb_el(ctx, "store", "urn:xmpp:hints"), 0);
 	return m;
 }
 
@@ -298,7 +298,7 @@ own(xmpp_ctx_t *ctx, char *s)
 }
 
 char *
-xmpp_child_text(xmpp_stanza_t *st, const char *name, const char *ns)
+xb_child_text(xmpp_stanza_t *st, const char *name, const char *ns)
 {
 	xmpp_stanza_t *c =
 	    ns ? xmpp_stanza_get_child_by_name_and_ns(st, name, ns)
@@ -309,7 +309,7 @@ xmpp_child_text(xmpp_stanza_t *st, const char *name, const char *ns)
 }
 
 char *
-xmpp_bare_lower(const char *jid)
+xb_bare_lower(const char *jid)
 {
 	if (jid == NULL)
 		return NULL;
@@ -359,12 +359,12 @@ archived_sender(xmpp_stanza_t *st)
 		xmpp_stanza_t *item = xmpp_stanza_get_child_by_name(c, "item");
 		jid = item ? xmpp_stanza_get_attribute(item, "jid") : NULL;
 	}
-	return xmpp_bare_lower(jid);
+	return xb_bare_lower(jid);
 }
 
 /* Remove the reply fallback (XEP-0428) from in->body. */
 static void
-strip_reply_fallback(xmpp_stanza_t *st, struct xmpp_in *in)
+strip_reply_fallback(xmpp_stanza_t *st, struct xb_in *in)
 {
 	static const char *const nss[] = {NS_FALLBACK, NS_FALLBACK_OLD};
 	for (size_t k = 0; k < 2 && in->body; k++) {
@@ -387,8 +387,8 @@ strip_reply_fallback(xmpp_stanza_t *st, struct xmpp_in *in)
 		unsigned long end = strtoul(e, &end2, 10);
 		if (*end1 || *end2 || end <= start)
 			continue;
-		size_t bs = xmpp_utf8_offset(in->body, start);
-		size_t be = xmpp_utf8_offset(in->body, end);
+		size_t bs = xb_utf8_offset(in->body, start);
+		size_t be = xb_utf8_offset(in->body, end);
 		struct cg_buf out = CG_BUF_INIT;
 		cg_buf_add(&out, in->body, bs);
 		cg_buf_puts(&out, in->body + be);
@@ -401,7 +401,7 @@ strip_reply_fallback(xmpp_stanza_t *st, struct xmpp_in *in)
 }
 
 void
-xmpp_in_parse(xmpp_stanza_t *st, struct xmpp_in *in)
+xb_in_parse(xmpp_stanza_t *st, struct xb_in *in)
 {
 	memset(in, 0, sizeof *in);
 	in->type = cg_strdup(xmpp_stanza_get_type(st));
@@ -409,17 +409,17 @@ xmpp_in_parse(xmpp_stanza_t *st, struct xmpp_in *in)
 	in->id = cg_strdup(xmpp_stanza_get_id(st));
 	in->to = cg_strdup(xmpp_stanza_get_to(st));
 	if (in->from) {
-		in->room = xmpp_bare_lower(in->from);
+		in->room = xb_bare_lower(in->from);
 		const char *slash = strchr(in->from, '/');
 		if (slash)
 			in->nick = cg_strdup(slash + 1);
 	}
-	in->body = xmpp_child_text(st, "body", NULL);
+	in->body = xb_child_text(st, "body", NULL);
 	xmpp_stanza_t *subj = xmpp_stanza_get_child_by_name(st, "subject");
 	in->has_subject = subj != NULL;
 	if (subj)
-		in->subject = xmpp_child_text(st, "subject", NULL);
-	in->thread = xmpp_child_text(st, "thread", NULL);
+		in->subject = xb_child_text(st, "subject", NULL);
+	in->thread = xb_child_text(st, "thread", NULL);
 	/* Only the room's stanza-id counts: anyone can add one claiming
 	 * another `by` (XEP-0359 security considerations). */
 	if (in->room)
@@ -436,7 +436,7 @@ xmpp_in_parse(xmpp_stanza_t *st, struct xmpp_in *in)
 	xmpp_stanza_t *oob =
 	    xmpp_stanza_get_child_by_name_and_ns(st, "x", NS_OOB);
 	if (oob)
-		in->oob_url = xmpp_child_text(oob, "url", NULL);
+		in->oob_url = xb_child_text(oob, "url", NULL);
 	in->delayed =
 	    xmpp_stanza_get_child_by_name_and_ns(st, "delay", NS_DELAY) != NULL;
 	if (in->reply_id)
@@ -457,7 +457,7 @@ xmpp_in_parse(xmpp_stanza_t *st, struct xmpp_in *in)
 }
 
 void
-xmpp_in_free(struct xmpp_in *in)
+xb_in_free(struct xb_in *in)
 {
 	if (in == NULL)
 		return;
@@ -485,14 +485,13 @@ xmpp_in_free(struct xmpp_in *in)
 /* ---- files: XEP-0363 slots, XEP-0066 links, URLs ---- */
 
 xmpp_stanza_t *
-xmpp_slot_request(xmpp_ctx_t *ctx, const char *to, const char *id,
-                  const char *filename, int64_t size, const char *type)
+xb_slot_request(xmpp_ctx_t *ctx, const char *to, const char *id,
+                const char *filename, int64_t size, const char *type)
 {
 	xmpp_stanza_t *iq = xmpp_iq_new(ctx, "get", id);
 	xmpp_stanza_set_to(iq, to);
-	xmpp_stanza_t *r = xmpp_el(ctx, "request", NS_UPLOAD);
-	char *clean = xmpp_clean_text(filename && *filename ? filename
-	                                                    : "file");
+	xmpp_stanza_t *r = xb_el(ctx, "request", NS_UPLOAD);
+	char *clean = xb_clean_text(filename && *filename ? filename : "file");
 	for (char *c = clean; *c; c++) /* one path segment, one line */
 		if (*c == '/' || *c == '\\' || *c == '\n' || *c == '\t')
 			*c = '_';
@@ -508,7 +507,7 @@ xmpp_slot_request(xmpp_ctx_t *ctx, const char *to, const char *id,
 }
 
 char *
-xmpp_unguessable_id(const char *prefix)
+xb_new_id(const char *prefix)
 {
 	char *r = cg_random_hex(32);
 	char *id = cg_asprintf("%s-%s", prefix, r);
@@ -517,22 +516,35 @@ xmpp_unguessable_id(const char *prefix)
 }
 
 int
-xmpp_iq_answer_from(xmpp_stanza_t *st, const char *jid)
+xb_iq_answer_from(xmpp_stanza_t *st, const char *jid)
 {
 	const char *name = xmpp_stanza_get_name(st);
 	const char *type = xmpp_stanza_get_type(st);
 	const char *from = xmpp_stanza_get_from(st);
 	return name && strcmp(name, "iq") == 0 && type &&
 	       (strcmp(type, "result") == 0 || strcmp(type, "error") == 0) &&
-	       from && jid && strcasecmp(from, jid) == 0;
+	       from && jid && xb_jid_same(from, jid);
+}
+
+int
+xb_jid_same(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return 0;
+	const char *ra = strchr(a, '/'), *rb = strchr(b, '/');
+	size_t na = ra ? (size_t)(ra - a) : strlen(a);
+	size_t nb = rb ? (size_t)(rb - b) : strlen(b);
+	if (na != nb || strncasecmp(a, b, na) != 0 || !ra != !rb)
+		return 0;
+	return ra == NULL || strcmp(ra, rb) == 0;
 }
 
 void
-xmpp_slot_free(struct xmpp_slot *s)
+xb_slot_free(struct xb_slot *s)
 {
 	free(s->put_url);
 	free(s->get_url);
-	for (size_t i = 0; i < XMPP_SLOT_HEADERS; i++)
+	for (size_t i = 0; i < XB_SLOT_HEADERS; i++)
 		free(s->headers[i]);
 	memset(s, 0, sizeof *s);
 }
@@ -552,30 +564,31 @@ slot_header_ok(const char *name, const char *value)
 static int
 http_url(const char *u)
 {
-	return u && (strncasecmp(u, "https://", 8) == 0 ||
-	             strncasecmp(u, "http://", 7) == 0) &&
+	return u &&
+	       (strncasecmp(u, "https://", 8) == 0 ||
+	        strncasecmp(u, "http://", 7) == 0) &&
 	       strpbrk(u, " \t\r\n") == NULL;
 }
 
-/* An http(s) URL with a well-formed authority (xmpp_url_origin). */
+/* An http(s) URL with a well-formed authority (xb_url_origin). */
 static int
 well_formed_url(const char *u)
 {
-	char *o = xmpp_url_origin(u);
+	char *o = xb_url_origin(u);
 	free(o);
 	return o != NULL;
 }
 
 int
-xmpp_slot_parse(xmpp_stanza_t *iq, struct xmpp_slot *out)
+xb_slot_parse(xmpp_stanza_t *iq, struct xb_slot *out)
 {
 	memset(out, 0, sizeof *out);
 	xmpp_stanza_t *slot =
 	    xmpp_stanza_get_child_by_name_and_ns(iq, "slot", NS_UPLOAD);
-	xmpp_stanza_t *put = slot ? xmpp_stanza_get_child_by_name(slot, "put")
-	                          : NULL;
-	xmpp_stanza_t *get = slot ? xmpp_stanza_get_child_by_name(slot, "get")
-	                          : NULL;
+	xmpp_stanza_t *put =
+	    slot ? xmpp_stanza_get_child_by_name(slot, "put") : NULL;
+	xmpp_stanza_t *get =
+	    slot ? xmpp_stanza_get_child_by_name(slot, "get") : NULL;
 	const char *pu = put ? xmpp_stanza_get_attribute(put, "url") : NULL;
 	const char *gu = get ? xmpp_stanza_get_attribute(get, "url") : NULL;
 	if (!well_formed_url(pu) || !well_formed_url(gu) ||
@@ -591,7 +604,7 @@ xmpp_slot_parse(xmpp_stanza_t *iq, struct xmpp_slot *out)
 		if (nm == NULL || strcmp(nm, "header") != 0 || hn == NULL)
 			continue;
 		char *v = xmpp_stanza_get_text(h);
-		if (n < XMPP_SLOT_HEADERS && slot_header_ok(hn, v))
+		if (n < XB_SLOT_HEADERS && slot_header_ok(hn, v))
 			out->headers[n++] = cg_asprintf("%s: %s", hn, v);
 		if (v)
 			xmpp_free(xmpp_stanza_get_context(h), v);
@@ -600,23 +613,23 @@ xmpp_slot_parse(xmpp_stanza_t *iq, struct xmpp_slot *out)
 }
 
 xmpp_stanza_t *
-xmpp_file_stanza(xmpp_ctx_t *ctx, const char *room, const char *id,
-                 const char *url, const char *desc, const char *thread)
+xb_file_stanza(xmpp_ctx_t *ctx, const char *room, const char *id,
+               const char *url, const char *desc, const char *thread)
 {
 	xmpp_stanza_t *m = xmpp_message_new(ctx, "groupchat", room, id);
 	/* The body is the URL alone: clients then show the file inline. */
-	xmpp_add_text_child(m, "body", url);
+	xb_add_text_child(m, "body", url);
 	if (thread)
-		xmpp_add_text_child(m, "thread", thread);
-	xmpp_stanza_t *x = xmpp_el(ctx, "x", NS_OOB);
-	xmpp_add_text_child(x, "url", url);
+		xb_add_text_child(m, "thread", thread);
+	xmpp_stanza_t *x = xb_el(ctx, "x", NS_OOB);
+	xb_add_text_child(x, "url", url);
 	if (desc && *desc)
-		xmpp_add_text_child(x, "desc", desc);
+		xb_add_text_child(x, "desc", desc);
 	xmpp_stanza_add_child_ex(m, x, 0);
-	xmpp_stanza_t *oid = xmpp_el(ctx, "origin-id", NS_SID);
+	xmpp_stanza_t *oid = xb_el(ctx, "origin-id", NS_SID);
 	xmpp_stanza_set_attribute(oid, "id", id);
 	xmpp_stanza_add_child_ex(m, oid, 0);
-	xmpp_stanza_add_child_ex(m, xmpp_el(ctx, "store", "urn:xmpp:hints"), 0);
+	xmpp_stanza_add_child_ex(m, xb_el(ctx, "store", "urn:xmpp:hints"), 0);
 	return m;
 }
 
@@ -702,7 +715,7 @@ url_authority(const char *url, struct url_authority *a)
 }
 
 char *
-xmpp_url_origin(const char *url)
+xb_url_origin(const char *url)
 {
 	struct url_authority a;
 	if (!url_authority(url, &a))
@@ -715,7 +728,7 @@ xmpp_url_origin(const char *url)
 }
 
 char *
-xmpp_url_host(const char *url)
+xb_url_host(const char *url)
 {
 	struct url_authority a;
 	return url_authority(url, &a) ? a.host : NULL;
@@ -731,7 +744,7 @@ hexval(char c)
 }
 
 char *
-xmpp_url_filename(const char *url)
+xb_url_filename(const char *url)
 {
 	if (!http_url(url))
 		return NULL;
@@ -754,14 +767,15 @@ xmpp_url_filename(const char *url)
 		    (hi = hexval(url[i + 1])) >= 0 &&
 		    (lo = hexval(url[i + 2])) >= 0) {
 			char c = (char)(hi * 16 + lo);
-			name[n++] = c == '/' || c == '\\' || c == '\0' ? '_' : c;
+			name[n++] =
+			    c == '/' || c == '\\' || c == '\0' ? '_' : c;
 			i += 2;
 		} else {
 			name[n++] = url[i];
 		}
 	}
 	name[n] = '\0';
-	char *clean = xmpp_clean_text(name);
+	char *clean = xb_clean_text(name);
 	free(name);
 	for (char *c = clean; *c; c++)
 		if (*c == '\n' || *c == '\t')
@@ -775,7 +789,7 @@ xmpp_url_filename(const char *url)
 }
 
 char *
-xmpp_body_url(const char *body)
+xb_body_url(const char *body)
 {
 	if (body == NULL)
 		return NULL;
@@ -785,7 +799,7 @@ xmpp_body_url(const char *body)
 	while (len && strchr(" \t\r\n", body[len - 1]))
 		len--;
 	char *u = cg_strndup(body, len);
-	char *origin = xmpp_url_origin(u); /* NULL: not an http(s) URL */
+	char *origin = xb_url_origin(u); /* NULL: not an http(s) URL */
 	if (origin == NULL) {
 		free(u);
 		return NULL;

@@ -7,16 +7,62 @@
  *               reconnect with backoff), pumping libstrophe from the loop
  *   muc.c       rooms: join, nick conflicts, instant-room form, occupants,
  *               self-ping (XEP-0410)
- *   deliver.c   outbox rows -> room messages, in-flight rows, echoes;
- *               notice rows -> chat messages to a person
+ *   mam.c       catch-up from the room's archive (XEP-0313) after a join
  *   inbound.c   room messages -> cg_msg -> cg_gateway_ingest(); XEP-0308
  *               corrections -> cg_gateway_correct()
- *   mam.c       catch-up from the room's archive (XEP-0313) after a join
+ *   commands.c  `!help`, `!who`, `!nominate`, `!confirm`, answered
+ *               privately
+ *   deliver.c   outbox rows -> room messages, in-flight rows, echoes;
+ *               notice rows -> chat messages to a person
+ *   upload.c    a mail's files -> XEP-0363 upload slots -> room links
+ *   fetch.c     files linked in a room -> SchutzBox -> mail
+ *   http.c      (http.h) libcurl on a worker thread for upload and fetch
  *   puppet.c    component mode: one occupant per email sender
- *   commands.c  `!help`, `!who` in the room
- *   stanza.c    building and parsing message stanzas (no state)
+ *   stanza.c    building and parsing stanzas, URLs, ids (no state)
  *
- * Ownership: struct xmpp_bridge owns every string and array below; the
+ * Event flow (all in the loop thread; the loop calls the cg_bridge_ops of
+ * client.c, which pump libstrophe, whose handlers call the files below):
+ *
+ *   1. connect  client.c: TLS (verified) and SASL, or in component mode
+ *               the warm-up and the XEP-0114 handshake.  When the session
+ *               is up: handlers for <message> (xb_inbound_on_message),
+ *               <presence> (xb_muc_on_presence) and <iq> requests (ping,
+ *               disco#info), then xb_muc_join() for every room.  When it
+ *               drops: every room is out (xb_muc_all_out), every in-flight
+ *               row is retried (xb_deliver_retry_all), reconnect with
+ *               backoff.
+ *   2. join     muc.c: presence to ROOM/NICK without history (a partner's
+ *               room: disco#info first); our own presence (status 110)
+ *               makes the room XB_ROOM_JOINED; status 201 (we made it):
+ *               the configuration form.  A self-ping every few minutes.
+ *   3. catch-up mam.c: once joined, xb_mam_catch_up() asks the archive for
+ *               what follows the room's watermark, a page at a time; each
+ *               result goes through xb_inbound_archived(); the end of the
+ *               last page marks the room caught up.
+ *   4. inbound  inbound.c: every <message>: an archive result goes to
+ *               mam.c; an error to deliver.c; a groupchat line of a
+ *               joined room becomes a cg_msg for cg_gateway_ingest() (a
+ *               correction: cg_gateway_correct()), a shared file link
+ *               goes to fetch.c; our own echoes go to deliver.c.
+ *   5. commands commands.c: a line or private message starting with `!`
+ *               is never relayed: xb_commands_run() answers the asker
+ *               privately.
+ *   6. deliver  deliver.c: the outbox hands rows to xb_deliver() (the ops'
+ *               deliver); files go up first (upload.c), then the room
+ *               message (stanza.c) is sent and the row stays in flight
+ *               until the room echoes it with its stanza-id
+ *               (xb_deliver_on_echo) or XB_ECHO_TIMEOUT retries it.
+ *
+ * Trust: every iq and archive query carries an id of 128 random bits
+ * (xb_new_id); an answer counts only from the JID it was asked of
+ * (xb_answer_ok), an archive result only from the room's bare JID.
+ *
+ * Names: everything declared here and in http.h is the bridge's own and
+ * starts with xb_ (functions, struct and enum tags) or XB_ (constants);
+ * only the NS_* namespace strings do not.  An xmpp_ or XMPP_ name is
+ * libstrophe's (strophe.h).
+ *
+ * Ownership: struct xb_bridge owns every string and array below; the
  * libstrophe context and connection are owned by it too and released only
  * by client.c.  All of it runs in the loop thread.
  */
@@ -53,51 +99,51 @@
 #define NS_OOB "jabber:x:oob"
 
 /* Timings, in ms. */
-#define XMPP_BACKOFF_MIN 1000
-#define XMPP_BACKOFF_MAX (5 * 60 * 1000)
-#define XMPP_ECHO_TIMEOUT 30000 /* room echo of a delivered row */
-#define XMPP_JOIN_TIMEOUT 30000 /* self-presence after a join */
-#define XMPP_JOIN_RETRY 30000   /* after a refused join */
-#ifndef XMPP_PING_INTERVAL      /* -D for a build that tests silent drops */
-#define XMPP_PING_INTERVAL (4 * 60 * 1000)
-#define XMPP_PING_TIMEOUT 60000
+#define XB_BACKOFF_MIN 1000
+#define XB_BACKOFF_MAX (5 * 60 * 1000)
+#define XB_ECHO_TIMEOUT 30000 /* room echo of a delivered row */
+#define XB_JOIN_TIMEOUT 30000 /* self-presence after a join */
+#define XB_JOIN_RETRY 30000   /* after a refused join */
+#ifndef XB_PING_INTERVAL      /* -D for a build that tests silent drops */
+#define XB_PING_INTERVAL (4 * 60 * 1000)
+#define XB_PING_TIMEOUT 60000
 #endif
-#define XMPP_IDLE_TICK 1000 /* wake-up while connected and idle */
-#define XMPP_MAX_INFLIGHT 64
-#define XMPP_MAM_PAGE 50       /* lines per archive page (Prosody's max) */
-#define XMPP_MAM_RETRY 30000   /* after a failed catch-up */
-#define XMPP_MAM_TIMEOUT 60000 /* no answer to an archive query */
-#ifndef XMPP_PUPPET_IDLE       /* -D for a build that tests the leave */
-#define XMPP_PUPPET_IDLE (60 * 60 * 1000) /* a quiet puppet leaves */
+#define XB_IDLE_TICK 1000 /* wake-up while connected and idle */
+#define XB_MAX_INFLIGHT 64
+#define XB_MAM_PAGE 50       /* lines per archive page (Prosody's max) */
+#define XB_MAM_RETRY 30000   /* after a failed catch-up */
+#define XB_MAM_TIMEOUT 60000 /* no answer to an archive query */
+#ifndef XB_PUPPET_IDLE       /* -D for a build that tests the leave */
+#define XB_PUPPET_IDLE (60 * 60 * 1000) /* a quiet puppet leaves */
 #endif
 /* Longest text (bytes) put into one room message: a stanza over the
  * server's size limit makes it close the stream, and the row would break
  * every reconnect until it dead-letters. */
-#define XMPP_MAX_TEXT (16 * 1024)
+#define XB_MAX_TEXT (16 * 1024)
 
-struct xmpp_in;
+struct xb_in;
 
-struct xmpp_occupant {
+struct xb_occupant {
 	char *nick;
 	char *jid;         /* real bare JID (lower case) or NULL */
 	char *occupant_id; /* XEP-0421 or NULL */
 };
 
-enum xmpp_room_state {
-	ROOM_OUT,     /* not joined; join at retry_at */
-	ROOM_PROBING, /* a partner's room: disco#info sent (muc.c) */
-	ROOM_JOINING, /* presence sent, waiting for our own */
-	ROOM_JOINED,
+enum xb_room_state {
+	XB_ROOM_OUT,     /* not joined; join at retry_at */
+	XB_ROOM_PROBING, /* a partner's room: disco#info sent (muc.c) */
+	XB_ROOM_JOINING, /* presence sent, waiting for our own */
+	XB_ROOM_JOINED,
 };
 
-struct xmpp_room {
+struct xb_room {
 	char *jid;      /* bare room JID, lower case */
 	char *channel;  /* the channel's name */
 	char *nick;     /* the nick we use (config nick, maybe suffixed) */
 	int nick_tries; /* conflicts seen in this join */
-	enum xmpp_room_state state;
+	enum xb_room_state state;
 	int live;          /* subject seen: the join history is over */
-	int64_t retry_at;  /* mono ms: next join attempt (ROOM_OUT) */
+	int64_t retry_at;  /* mono ms: next join attempt (XB_ROOM_OUT) */
 	int64_t join_sent; /* mono ms */
 	char *error;       /* why the last join failed, or NULL */
 	int foreign;       /* on a partner's server: never created by us */
@@ -105,8 +151,9 @@ struct xmpp_room {
 	int exists;        /* foreign: disco#info found it (until room_out) */
 	int64_t ping_at;   /* mono ms: next self-ping */
 	char *ping_id;     /* self-ping awaiting its answer, or NULL */
+	char *cfg_id;      /* the last room configuration iq, or NULL */
 	int64_t ping_sent;
-	struct xmpp_occupant *occ;
+	struct xb_occupant *occ;
 	size_t nocc;
 	/* MAM catch-up (mam.c) */
 	char *mam_id;         /* running archive query (iq id = queryid) */
@@ -119,26 +166,26 @@ struct xmpp_room {
 	                         watermark */
 	int64_t mam_retry_at; /* mono ms: next try after a failure (0: no) */
 	/* component mode (puppet.c): the email senders in this room */
-	struct xmpp_puppet *puppets;
+	struct xb_puppet *puppets;
 	size_t npuppets;
 };
 
-enum xmpp_puppet_state { PUPPET_OUT, PUPPET_JOINING, PUPPET_JOINED };
+enum xb_puppet_state { XB_PUPPET_OUT, XB_PUPPET_JOINING, XB_PUPPET_JOINED };
 
 /* Component mode: an email sender as an occupant of one room. */
-struct xmpp_puppet {
+struct xb_puppet {
 	char *address; /* email address (lower case): who this is */
 	char *jid;     /* full JID: local%domain@component_domain/coopgate */
 	char *name;    /* the nick wanted (display name) */
 	char *nick;    /* the nick used (name, maybe suffixed) */
 	int nick_tries;
-	enum xmpp_puppet_state state;
+	enum xb_puppet_state state;
 	int64_t join_sent;   /* mono ms */
 	int64_t last_active; /* mono ms: joined or spoke */
 };
 
 /* An outbox row handed to us as CG_INFLIGHT: our own copy (bridge.h). */
-struct xmpp_pending {
+struct xb_pending {
 	struct cg_outbox_row row;
 	char *origin_id;
 	int64_t deadline; /* mono ms: no echo by then -> retry */
@@ -148,24 +195,24 @@ struct xmpp_pending {
 	size_t nheld;
 	char *puppet_jid;
 	/* XEP-0363 (upload.c): the message's files go up before it is
-	 * sent; then uploading is cleared and deliver_send() runs */
+	 * sent; then uploading is cleared and xb_deliver_send() runs */
 	int uploading;
-	int up_idx;       /* attachment in hand (-1: none yet) */
-	char *slot_id;    /* the slot request's iq id, or NULL */
-	char **up_notes;  /* "NAME (SIZE) could not be shared here: WHY" */
+	int up_idx;      /* attachment in hand (-1: none yet) */
+	char *slot_id;   /* the slot request's iq id, or NULL */
+	char **up_notes; /* "NAME (SIZE) could not be shared here: WHY" */
 	size_t nup_notes;
 };
 
-enum xmpp_conn_state { XB_DOWN, XB_CONNECTING, XB_ONLINE };
+enum xb_conn_state { XB_DOWN, XB_CONNECTING, XB_ONLINE };
 
-struct xmpp_bridge {
+struct xb_bridge {
 	struct cg_bridge base; /* base.impl == this */
 	struct cg_gateway *gw;
 	xmpp_ctx_t *ctx;
 	xmpp_log_t log;    /* libstrophe's logger, userdata = this */
 	xmpp_conn_t *conn; /* NULL while down */
 	int fd;            /* the socket libstrophe uses, or -1 */
-	enum xmpp_conn_state state;
+	enum xb_conn_state state;
 	int64_t online_since; /* mono ms */
 	int conn_dead;        /* conn disconnected: release at next pump */
 	int64_t reconnect_at; /* mono ms */
@@ -174,177 +221,184 @@ struct xmpp_bridge {
 	char *lib_error;      /* libstrophe's last error line */
 	uint64_t flush_timer; /* loop timer that flushes the send queue */
 	int stopping;
-	struct xmpp_room *rooms;
+	struct xb_room *rooms;
 	size_t nrooms;
-	struct xmpp_pending *pend;
+	struct xb_pending *pend;
 	size_t npend;
-	unsigned long next_id; /* for iq ids */
-	int component;         /* xmpp.mode = "component" (XEP-0114) */
-	char *self_jid;        /* component: the listener's full JID */
-	int warmup;            /* component: the DESIGN.md warm-up runs */
+	int component;  /* xmpp.mode = "component" (XEP-0114) */
+	char *self_jid; /* component: the listener's full JID */
+	int warmup;     /* component: the DESIGN.md warm-up runs */
 	/* files (upload.c, fetch.c) */
-	struct http_client *http; /* libcurl worker, started on first use */
-	char **upload_origins;    /* "https://host:port" of the upload
-	                             service's GET URLs seen in slots */
+	struct xb_http_client *http; /* libcurl worker, started on first use */
+	char **upload_origins;       /* "https://host:port" of the upload
+	                                service's GET URLs seen in slots */
 	size_t norigins;
-	char *probe_id;           /* the slot request that learns them */
-	int64_t *fetching;        /* message_id << 16 | idx being fetched */
+	char *probe_id;    /* the slot request that learns them */
+	int64_t *fetching; /* message_id << 16 | idx being fetched */
 	size_t nfetching;
 };
 
 /* client.c */
-const struct cg_cfg_xmpp *xmpp_cfg(const struct xmpp_bridge *xb);
+const struct cg_cfg_xmpp *xb_cfg(const struct xb_bridge *xb);
 /* Send a stanza and make sure it is flushed soon; releases st. */
-void xmpp_send_release(struct xmpp_bridge *xb, xmpp_stanza_t *st);
-/* A fresh id with the given prefix (caller frees). */
-char *xmpp_new_id(struct xmpp_bridge *xb, const char *prefix);
+void xb_send_release(struct xb_bridge *xb, xmpp_stanza_t *st);
+/* Whether st is the answer (iq result or error) of exactly `asked`, the
+ * JID our iq went to.  Anyone can send a stanza carrying one of our ids
+ * (libstrophe's id handlers do not look at `from`): any other sender is
+ * logged (`what`: "an archive query") and the id handler should return 1
+ * to keep waiting for the real answer. */
+int xb_answer_ok(struct xb_bridge *xb, xmpp_stanza_t *st, const char *asked,
+                 const char *what);
 /* Give up on the connection (silent drop, fatal error): reconnect. */
-void xmpp_conn_lost(struct xmpp_bridge *xb, const char *why);
+void xb_conn_lost(struct xb_bridge *xb, const char *why);
 /* Component mode: set the listener's JID as `from` (client: nothing). */
-void xmpp_from_self(struct xmpp_bridge *xb, xmpp_stanza_t *st);
+void xb_from_self(struct xb_bridge *xb, xmpp_stanza_t *st);
 /* Whether a real JID is the gateway's own (client: our account;
  * component: any JID of the component's domain). */
-int xmpp_jid_is_ours(const struct xmpp_bridge *xb, const char *jid);
+int xb_jid_is_ours(const struct xb_bridge *xb, const char *jid);
 
 /* muc.c */
-void muc_rooms_init(struct xmpp_bridge *xb);
-void muc_rooms_free(struct xmpp_bridge *xb);
-struct xmpp_room *muc_room(struct xmpp_bridge *xb, const char *room_jid);
-void muc_join(struct xmpp_bridge *xb, struct xmpp_room *r);
-void muc_all_out(struct xmpp_bridge *xb); /* connection lost */
+void xb_muc_rooms_init(struct xb_bridge *xb);
+void xb_muc_rooms_free(struct xb_bridge *xb);
+struct xb_room *xb_muc_room(struct xb_bridge *xb, const char *room_jid);
+void xb_muc_join(struct xb_bridge *xb, struct xb_room *r);
+void xb_muc_all_out(struct xb_bridge *xb); /* connection lost */
 /* Send unavailable presence for us and every puppet (stopping). */
-void muc_leave_all(struct xmpp_bridge *xb);
+void xb_muc_leave_all(struct xb_bridge *xb);
 /* We are no longer in the room: join again at the next tick. */
-void muc_rejoin(struct xmpp_bridge *xb, struct xmpp_room *r, const char *why);
-int muc_on_presence(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg);
+void xb_muc_rejoin(struct xb_bridge *xb, struct xb_room *r, const char *why);
+int xb_muc_on_presence(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg);
 /* Joins, join timeouts and self-pings due at now; returns the next
  * mono ms it wants to run (0: none). */
-int64_t muc_tick(struct xmpp_bridge *xb, int64_t now);
+int64_t xb_muc_tick(struct xb_bridge *xb, int64_t now);
 /* The occupant's real bare JID (NULL when the room hides it). */
-const struct xmpp_occupant *muc_occupant(const struct xmpp_room *r,
-                                         const char *nick);
+const struct xb_occupant *xb_muc_occupant(const struct xb_room *r,
+                                          const char *nick);
 /* Whether every room is joined or waiting after a refusal (so rows for
  * joined rooms can go; rows for refused rooms are retried). */
-int muc_settled(const struct xmpp_bridge *xb);
+int xb_muc_settled(const struct xb_bridge *xb);
 
 /* deliver.c */
-size_t xmpp_deliver(struct cg_bridge *b, struct cg_outbox_item *d, size_t n);
+size_t xb_deliver(struct cg_bridge *b, struct cg_outbox_item *d, size_t n);
 /* Our own message came back from the room: 1 when it was one of ours. */
-int deliver_on_echo(struct xmpp_bridge *xb, const char *origin_id,
-                    const char *stanza_id);
+int xb_deliver_on_echo(struct xb_bridge *xb, const char *origin_id,
+                       const char *stanza_id);
 /* Whether an origin-id is one deliver.c gave a line of ours (checked
  * against its outbox row and message, not just its form). */
-int deliver_is_ours(struct xmpp_bridge *xb, const char *origin_id);
+int xb_deliver_is_ours(struct xb_bridge *xb, const char *origin_id);
 /* Component mode: the puppet is in the room: send what waits for it;
  * or it could not join: retry those rows. */
-void deliver_puppet_joined(struct xmpp_bridge *xb, const char *puppet_jid);
-void deliver_puppet_failed(struct xmpp_bridge *xb, const char *puppet_jid,
-                           const char *why);
+void xb_deliver_puppet_joined(struct xb_bridge *xb, const char *puppet_jid);
+void xb_deliver_puppet_failed(struct xb_bridge *xb, const char *puppet_jid,
+                              const char *why);
 /* A message error bounced for one of ours. */
-void deliver_on_error(struct xmpp_bridge *xb, const char *id,
-                      const char *condition);
-int64_t deliver_tick(struct xmpp_bridge *xb, int64_t now);
+void xb_deliver_on_error(struct xb_bridge *xb, const char *id,
+                         const char *condition);
+int64_t xb_deliver_tick(struct xb_bridge *xb, int64_t now);
 /* Finish every in-flight row as CG_RETRY with `why`. */
-void deliver_retry_all(struct xmpp_bridge *xb, const char *why);
+void xb_deliver_retry_all(struct xb_bridge *xb, const char *why);
 
 /* inbound.c */
-int inbound_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg);
+int xb_inbound_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg);
 /* A line from the room's archive (mam.c): stored unless it is ours, a
  * command, or already stored; moves the room's watermark. */
-void inbound_archived(struct xmpp_bridge *xb, struct xmpp_room *r,
-                      struct xmpp_in *in);
+void xb_inbound_archived(struct xb_bridge *xb, struct xb_room *r,
+                         struct xb_in *in);
 
 /* mam.c */
 /* Read what the archive has after the room's watermark (after a join). */
-void mam_catch_up(struct xmpp_bridge *xb, struct xmpp_room *r);
+void xb_mam_catch_up(struct xb_bridge *xb, struct xb_room *r);
 /* A <result/> of one of our archive queries: 1 when st was one. */
-int mam_on_message(struct xmpp_bridge *xb, xmpp_stanza_t *st);
+int xb_mam_on_message(struct xb_bridge *xb, xmpp_stanza_t *st);
 /* Forget a running query (the room was left). */
-void mam_reset(struct xmpp_room *r);
+void xb_mam_reset(struct xb_room *r);
 
 /* puppet.c (component mode) */
 /* The puppet of `address` in r, joining it when it is not in the room;
  * NULL when none can be made. */
-struct xmpp_puppet *puppet_for(struct xmpp_bridge *xb, struct xmpp_room *r,
-                               const char *address, const char *name);
-struct xmpp_puppet *puppet_by_nick(struct xmpp_room *r, const char *nick);
-struct xmpp_puppet *puppet_by_address(struct xmpp_room *r, const char *address);
+struct xb_puppet *xb_puppet_for(struct xb_bridge *xb, struct xb_room *r,
+                                const char *address, const char *name);
+struct xb_puppet *xb_puppet_by_nick(struct xb_room *r, const char *nick);
+struct xb_puppet *xb_puppet_by_address(struct xb_room *r, const char *address);
 /* Presence addressed to a puppet: 1 when it was about a puppet. */
-int puppet_on_presence(struct xmpp_bridge *xb, struct xmpp_room *r,
-                       xmpp_stanza_t *st, const char *to);
+int xb_puppet_on_presence(struct xb_bridge *xb, struct xb_room *r,
+                          xmpp_stanza_t *st, const char *to);
 /* Idle puppets leave; returns the next mono ms it wants to run. */
-int64_t puppet_tick(struct xmpp_bridge *xb, struct xmpp_room *r, int64_t now);
+int64_t xb_puppet_tick(struct xb_bridge *xb, struct xb_room *r, int64_t now);
 /* An occupant of our domain that no puppet owns (left behind by a crash)
  * is sent away. */
-void puppet_ghost(struct xmpp_bridge *xb, struct xmpp_room *r, const char *nick,
-                  const char *full_jid);
+void xb_puppet_ghost(struct xb_bridge *xb, struct xb_room *r, const char *nick,
+                     const char *full_jid);
 /* Every puppet of r leaves (stop), or is forgotten (connection lost). */
-void puppets_leave(struct xmpp_bridge *xb, struct xmpp_room *r);
-void puppets_forget(struct xmpp_room *r);
+void xb_puppets_leave(struct xb_bridge *xb, struct xb_room *r);
+void xb_puppets_forget(struct xb_room *r);
 /* "alice%example.org@DOMAIN": the puppet JID's local part escaped per
  * XEP-0106 (caller frees). */
-char *puppet_bare_jid(const char *address, const char *domain);
+char *xb_puppet_bare_jid(const char *address, const char *domain);
 /* A nick made of a display name (caller frees). */
-char *puppet_nick(const char *name);
+char *xb_puppet_nick(const char *name);
 
 /* deliver.c */
 /* Build and send pending row i's room message (and a line per uploaded
  * file); on failure the row is finished with a retry. */
-void deliver_send(struct xmpp_bridge *xb, size_t i);
+void xb_deliver_send(struct xb_bridge *xb, size_t i);
 /* The pending row with this outbox id, or -1. */
-long deliver_find(struct xmpp_bridge *xb, int64_t row_id);
+long xb_deliver_find(struct xb_bridge *xb, int64_t row_id);
 /* Finish pending row i (bridge.h: CG_RETRY, CG_FAILED, ...). */
-void deliver_finish(struct xmpp_bridge *xb, size_t i,
-                    enum cg_delivery_status status, const char *far_id,
-                    const char *error);
+void xb_deliver_finish(struct xb_bridge *xb, size_t i,
+                       enum cg_delivery_status status, const char *far_id,
+                       const char *error);
 
 /* upload.c: XEP-0363, SchutzBox file -> upload service -> GET URL */
 /* Start uploading pending row i's files; 0 when there is nothing to
  * upload (send at once), 1 when the row now waits for uploads. */
-int upload_start(struct xmpp_bridge *xb, size_t i);
+int xb_upload_start(struct xb_bridge *xb, size_t i);
 /* Learn the upload service's URL origin (client mode, at session start). */
-void upload_probe(struct xmpp_bridge *xb);
+void xb_upload_probe(struct xb_bridge *xb);
 /* Whether a URL is on the upload service (its domain or an origin seen
  * in its slots). */
-int upload_url_ours(const struct xmpp_bridge *xb, const char *url);
+int xb_upload_url_ours(const struct xb_bridge *xb, const char *url);
 /* A finished HTTP job of either kind (client.c's on_ready). */
-struct http_job;
-void upload_done(struct xmpp_bridge *xb, struct http_job *job);
+struct xb_http_job;
+void xb_upload_done(struct xb_bridge *xb, struct xb_http_job *job);
 /* The libcurl worker, started when first needed (NULL when it cannot
  * start: logged). */
-struct http_client *files_http(struct xmpp_bridge *xb);
-#define FILES_UPLOAD 1 /* http_job.tag */
-#define FILES_FETCH 2
-#define FILES_TIMEOUT 60 /* s, one transfer */
-#define FILES_UPLOAD_WAIT 150000 /* ms a row may wait for its uploads */
+struct xb_http_client *xb_files_http(struct xb_bridge *xb);
+#define XB_FILES_UPLOAD 1 /* xb_http_job.tag */
+#define XB_FILES_FETCH 2
+#define XB_FILES_TIMEOUT 60         /* s, one transfer */
+#define XB_FILES_UPLOAD_WAIT 150000 /* ms a row may wait for its uploads */
 
 /* fetch.c: a file shared in the room -> SchutzBox -> mail */
 /* Fetch the CG_ATT_FETCH attachments of a stored message. */
-void fetch_message(struct xmpp_bridge *xb, int64_t message_id);
+void xb_fetch_message(struct xb_bridge *xb, int64_t message_id);
 /* Fetch every attachment still waiting (after a restart). */
-void fetch_resume(struct xmpp_bridge *xb);
+void xb_fetch_resume(struct xb_bridge *xb);
 /* The attachment a room line shares (url, file name), or 0 when it
  * shares none the gateway may fetch. */
-int fetch_shared(const struct xmpp_bridge *xb, const struct xmpp_in *in,
-                 char **url, char **name);
-void fetch_done(struct xmpp_bridge *xb, struct http_job *job);
+int xb_fetch_shared(const struct xb_bridge *xb, const struct xb_in *in,
+                    char **url, char **name);
+void xb_fetch_done(struct xb_bridge *xb, struct xb_http_job *job);
 
 /* commands.c */
 /* Answer a `!command` line from `asker` (room/nick or a JID) privately. */
-void commands_run(struct xmpp_bridge *xb, const char *asker, const char *line);
+void xb_commands_run(struct xb_bridge *xb, const char *asker, const char *line);
+/* The real bare JID of the occupant asker (ROOM/NICK) as the room shows
+ * it (never the nick), or NULL (commands.c). */
+const char *xb_asker_jid(struct xb_bridge *xb, const char *asker);
 
 /* ---- stanza.c: no state, unit-tested ---- */
 
 /* Text safe for an XML stanza: valid UTF-8 (bad bytes become U+FFFD),
  * no control characters but tab and newline, CRLF -> LF.  Caller frees. */
-char *xmpp_clean_text(const char *s);
+char *xb_clean_text(const char *s);
 /* Code points in the first nbytes of UTF-8 s. */
-size_t xmpp_utf8_count(const char *s, size_t nbytes);
+size_t xb_utf8_count(const char *s, size_t nbytes);
 /* Byte offset of code point index cp in s (strlen(s) when past the end). */
-size_t xmpp_utf8_offset(const char *s, size_t cp);
+size_t xb_utf8_offset(const char *s, size_t cp);
 
 /* What the gateway says in a room. */
-struct xmpp_out {
+struct xb_out {
 	const char *room;       /* bare room JID */
 	const char *id;         /* message id and XEP-0359 origin-id */
 	const char *subject;    /* the thread's subject: first message only */
@@ -358,19 +412,19 @@ struct xmpp_out {
 };
 /* The body; *fallback_end: code points of the reply quote (0: none).
  * Caller frees. */
-char *xmpp_out_body(const struct xmpp_out *o, size_t *fallback_end);
-xmpp_stanza_t *xmpp_out_stanza(xmpp_ctx_t *ctx, const struct xmpp_out *o);
+char *xb_out_body(const struct xb_out *o, size_t *fallback_end);
+xmpp_stanza_t *xb_out_stanza(xmpp_ctx_t *ctx, const struct xb_out *o);
 
 /* A notice (store.h) as one chat message's text: "Subject\n\nBody",
- * trimmed, cut at XMPP_MAX_TEXT, cleaned.  Caller frees. */
-char *xmpp_notice_body(const char *subject, const char *body);
+ * trimmed, cut at XB_MAX_TEXT, cleaned.  Caller frees. */
+char *xb_notice_body(const char *subject, const char *body);
 /* <message type='chat' to=TO id=ID> with text as its body and ID as its
  * XEP-0359 origin-id. */
-xmpp_stanza_t *xmpp_chat_stanza(xmpp_ctx_t *ctx, const char *to, const char *id,
-                                const char *text);
+xmpp_stanza_t *xb_chat_stanza(xmpp_ctx_t *ctx, const char *to, const char *id,
+                              const char *text);
 
 /* What a room message says (all strings malloc'd or NULL). */
-struct xmpp_in {
+struct xb_in {
 	char *type;
 	char *from;
 	char *room; /* bare JID of from, lower case */
@@ -392,56 +446,60 @@ struct xmpp_in {
 	int has_subject;
 	int delayed;
 };
-void xmpp_in_parse(xmpp_stanza_t *st, struct xmpp_in *in);
-void xmpp_in_free(struct xmpp_in *in);
+void xb_in_parse(xmpp_stanza_t *st, struct xb_in *in);
+void xb_in_free(struct xb_in *in);
 
 /* Files (XEP-0363 upload slots, XEP-0066 links). */
-#define XMPP_SLOT_HEADERS 3
-struct xmpp_slot {
+#define XB_SLOT_HEADERS 3
+struct xb_slot {
 	char *put_url;
-	char *get_url; /* https only */
-	char *headers[XMPP_SLOT_HEADERS]; /* "Name: value": Authorization,
+	char *get_url;                  /* https only */
+	char *headers[XB_SLOT_HEADERS]; /* "Name: value": Authorization,
 	                                     Cookie, Expires only */
 };
 /* <iq type='get'><request filename size content-type/></iq> to the upload
  * service; the file name is cleaned to one line, one path segment. */
-xmpp_stanza_t *xmpp_slot_request(xmpp_ctx_t *ctx, const char *to,
-                                 const char *id, const char *filename,
-                                 int64_t size, const char *type);
-/* An id nobody can guess (prefix-<32 hex digits, 128 random bits>), for
- * requests whose answer is acted on (a slot answer decides where a file is
- * PUT).  Caller frees. */
-char *xmpp_unguessable_id(const char *prefix);
+xmpp_stanza_t *xb_slot_request(xmpp_ctx_t *ctx, const char *to, const char *id,
+                               const char *filename, int64_t size,
+                               const char *type);
+/* An id for a stanza of ours that nobody can guess: prefix-<32 hex
+ * digits, 128 random bits>.  Every iq and MAM query id is one: answers to
+ * them are acted on (a slot answer decides where a file is PUT, an archive
+ * result becomes a stored line).  Caller frees. */
+char *xb_new_id(const char *prefix);
+/* Whether two JIDs are the same: local part and domain compared without
+ * case, the resource exactly; a bare JID never equals a full one. */
+int xb_jid_same(const char *a, const char *b);
 /* Whether st is an answer (iq result or error) from exactly jid: an id
  * handler of libstrophe fires for any stanza with the id, from anyone. */
-int xmpp_iq_answer_from(xmpp_stanza_t *st, const char *jid);
+int xb_iq_answer_from(xmpp_stanza_t *st, const char *jid);
 /* The slot of an iq result: 0, or -1 when it has no usable put/get URL. */
-int xmpp_slot_parse(xmpp_stanza_t *iq, struct xmpp_slot *out);
-void xmpp_slot_free(struct xmpp_slot *s);
+int xb_slot_parse(xmpp_stanza_t *iq, struct xb_slot *out);
+void xb_slot_free(struct xb_slot *s);
 /* A room message sharing a file: body = url, XEP-0066 <x><url><desc>,
  * origin-id = id, thread when set. */
-xmpp_stanza_t *xmpp_file_stanza(xmpp_ctx_t *ctx, const char *room,
-                                const char *id, const char *url,
-                                const char *desc, const char *thread);
+xmpp_stanza_t *xb_file_stanza(xmpp_ctx_t *ctx, const char *room, const char *id,
+                              const char *url, const char *desc,
+                              const char *thread);
 /* "https://host:port" of an http(s) URL, host lower case, default port
  * filled in; NULL when it is not one: user info, an empty host or port, a
  * port beyond 65535, a bracket without its partner, a byte no host name
  * has.  Caller frees. */
-char *xmpp_url_origin(const char *url);
+char *xb_url_origin(const char *url);
 /* The host of an http(s) URL (lower case, no brackets), or NULL. */
-char *xmpp_url_host(const char *url);
+char *xb_url_host(const char *url);
 /* The URL's last path segment, percent-decoded and cleaned (no '/', one
  * line), or NULL when it has none.  Caller frees. */
-char *xmpp_url_filename(const char *url);
+char *xb_url_filename(const char *url);
 /* The body when it is nothing but one http(s) URL (surrounding blanks
  * allowed), else NULL.  Caller frees. */
-char *xmpp_body_url(const char *body);
+char *xb_body_url(const char *body);
 
 /* Small helpers. */
-char *xmpp_child_text(xmpp_stanza_t *st, const char *name, const char *ns);
-char *xmpp_bare_lower(const char *jid); /* caller frees */
-xmpp_stanza_t *xmpp_el(xmpp_ctx_t *ctx, const char *name, const char *ns);
-void xmpp_add_text_child(xmpp_stanza_t *parent, const char *name,
-                         const char *text);
+char *xb_child_text(xmpp_stanza_t *st, const char *name, const char *ns);
+char *xb_bare_lower(const char *jid); /* caller frees */
+xmpp_stanza_t *xb_el(xmpp_ctx_t *ctx, const char *name, const char *ns);
+void xb_add_text_child(xmpp_stanza_t *parent, const char *name,
+                       const char *text);
 
 #endif

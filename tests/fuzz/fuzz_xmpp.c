@@ -2,9 +2,9 @@
  * fuzz_xmpp.c: the XMPP bridge's stanza helpers (bridges/xmpp/stanza.c).
  * The input is read twice: as a string handed to the URL helpers (origin,
  * host, file name, body URL) and the text cleaner, and as XML parsed by
- * libstrophe into a stanza, which goes through xmpp_in_parse (a room line
+ * libstrophe into a stanza, which goes through xb_in_parse (a room line
  * as muc.c reads it), the file-URL checks fetch.c and upload.c make on its
- * body and XEP-0066 URL, and xmpp_slot_parse (an upload slot answer).
+ * body and XEP-0066 URL, and xb_slot_parse (an upload slot answer).
  *
  * Must never: connect anywhere (a libstrophe context without a
  * connection).
@@ -25,13 +25,13 @@ url_checks(const char *url)
 {
 	if (url == NULL)
 		return;
-	free(xmpp_url_origin(url));
-	free(xmpp_url_host(url));
-	free(xmpp_url_filename(url));
-	char *u = xmpp_body_url(url);
+	free(xb_url_origin(url));
+	free(xb_url_host(url));
+	free(xb_url_filename(url));
+	char *u = xb_body_url(url);
 	if (u) {
-		free(xmpp_url_host(u));
-		free(xmpp_url_filename(u));
+		free(xb_url_host(u));
+		free(xb_url_filename(u));
 		free(u);
 	}
 }
@@ -39,9 +39,9 @@ url_checks(const char *url)
 static void
 text_checks(const char *s)
 {
-	char *clean = xmpp_clean_text(s);
-	size_t cps = xmpp_utf8_count(clean, strlen(clean));
-	(void)xmpp_utf8_offset(clean, cps / 2);
+	char *clean = xb_clean_text(s);
+	size_t cps = xb_utf8_count(clean, strlen(clean));
+	(void)xb_utf8_offset(clean, cps / 2);
 	free(clean);
 }
 
@@ -51,16 +51,16 @@ stanza_checks(const char *xml)
 	xmpp_stanza_t *st = xmpp_stanza_new_from_string(ctx, xml);
 	if (st == NULL)
 		return;
-	struct xmpp_in in;
-	xmpp_in_parse(st, &in);
+	struct xb_in in;
+	xb_in_parse(st, &in);
 	url_checks(in.body);
 	url_checks(in.oob_url);
 	if (in.body)
 		text_checks(in.body);
-	xmpp_in_free(&in);
-	struct xmpp_slot slot;
-	if (xmpp_slot_parse(st, &slot) == 0)
-		xmpp_slot_free(&slot);
+	xb_in_free(&in);
+	struct xb_slot slot;
+	if (xb_slot_parse(st, &slot) == 0)
+		xb_slot_free(&slot);
 	xmpp_stanza_release(st);
 }
 

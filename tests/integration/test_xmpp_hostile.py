@@ -9,6 +9,11 @@ Postfix and Dovecot of the stack:
 - a slot answer from anyone but the upload service is ignored: a client
   answering the gateway's slot request with its own PUT URL gets nothing,
   and the file goes where the real service says;
+- a forged archive result (MAM) carrying the right query id -- from an
+  occupant through the room (ROOM/NICK), or straight from a client -- is
+  not stored, and neither is a forged end of the archive page: only the
+  room's bare JID answers for its archive, and query ids are 128 random
+  bits;
 - a proxy named in the environment is not used for files (the private-
   address guard must see the real peer);
 - `!who` shows a guest only name, organisation and layer, a member a little
@@ -149,16 +154,16 @@ def test_who_shows_each_layer_only_what_it_may_see(stack, gateway, clients, tmp_
 UPLOAD_NS = "urn:xmpp:http:upload:0"
 
 
-class FakeUploadService:
-    """The stack's component domain played by slixmpp: it records the slot
-    requests it gets and answers only when told to (answer())."""
+class FakeComponent:
+    """The stack's component domain (XEP-0114) played by slixmpp: `handlers`
+    maps an XPath (in the component namespace) to a function called with each
+    matching stanza on the component's loop."""
 
-    def __init__(self, stack):
+    def __init__(self, stack, handlers: dict):
         import slixmpp
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.requests: list = []
         self.jid = stack.COMPONENT_DOMAIN
         ready = threading.Event()
 
@@ -167,22 +172,17 @@ class FakeUploadService:
                                       "127.0.0.1", stack.XMPP_COMPONENT_PORT)
             from slixmpp.xmlstream.handler import Callback
             from slixmpp.xmlstream.matcher import MatchXPath
-            x.register_handler(Callback("slot request", MatchXPath(
-                f"{{jabber:component:accept}}iq/{{{UPLOAD_NS}}}request"),
-                lambda iq: self.requests.append(iq)))
+            for i, (xpath, fn) in enumerate(handlers.items()):
+                x.register_handler(Callback(f"fake {i}", MatchXPath(xpath), fn))
             x.add_event_handler("session_start", lambda _: ready.set())
             x.connect()
             self.xmpp = x
         asyncio.run_coroutine_threadsafe(setup(), self.loop).result(15)
-        assert ready.wait(15), "the fake upload service did not connect"
+        assert ready.wait(15), "the fake component did not connect"
 
-    def answer(self, request, slot_xml: str) -> None:
-        def send():
-            iq = self.xmpp.make_iq_result(id=request["id"], ito=request["from"],
-                                          ifrom=self.jid)
-            iq.append(ET_fromstring(slot_xml))
-            iq.send()
-        asyncio.run_coroutine_threadsafe(_call(send), self.loop).result(15)
+    def send_raw(self, xml: str) -> None:
+        asyncio.run_coroutine_threadsafe(
+            _call(lambda: self.xmpp.send_raw(xml)), self.loop).result(15)
 
     def close(self) -> None:
         async def bye():
@@ -205,6 +205,25 @@ class FakeUploadService:
 
 async def _call(fn):
     return fn()
+
+
+class FakeUploadService(FakeComponent):
+    """The upload service: it records the slot requests it gets and answers
+    only when told to (answer())."""
+
+    def __init__(self, stack):
+        self.requests: list = []
+        super().__init__(stack, {
+            f"{{jabber:component:accept}}iq/{{{UPLOAD_NS}}}request":
+                lambda iq: self.requests.append(iq)})
+
+    def answer(self, request, slot_xml: str) -> None:
+        def send():
+            iq = self.xmpp.make_iq_result(id=request["id"], ito=request["from"],
+                                          ifrom=self.jid)
+            iq.append(ET_fromstring(slot_xml))
+            iq.send()
+        asyncio.run_coroutine_threadsafe(_call(send), self.loop).result(15)
 
 
 class PutRecorder:
@@ -300,6 +319,117 @@ def test_a_spoofed_slot_answer_gets_no_file(stack, gateway, clients):
     finally:
         thief.close()
         service.close()
+
+
+# ---------------------------------------------------------------- forged archive results
+
+MAM_NS = "urn:xmpp:mam:2"
+
+
+class FakeRoom(FakeComponent):
+    """A room on the component domain: it confirms every join (status 110)
+    and records the archive queries it gets; the test answers them (the
+    honest room's part) with result() and fin()."""
+
+    def __init__(self, stack):
+        self.room = f"r{token()}@{stack.COMPONENT_DOMAIN}"
+        self.queries: list = []
+        self.occupant = None  # the gateway's full JID, once it joined
+        ns = "{jabber:component:accept}"
+        super().__init__(stack, {
+            f"{ns}presence": self._presence,
+            f"{ns}iq/{{{MAM_NS}}}query": lambda iq: self.queries.append(iq)})
+
+    def _presence(self, p):
+        if p["type"] in ("unavailable", "error") or not str(p["to"]).startswith(self.room):
+            return
+        self.occupant = str(p["from"])
+        self.xmpp.send_raw(
+            f"<presence from='{p['to']}' to='{p['from']}'>"
+            "<x xmlns='http://jabber.org/protocol/muc#user'>"
+            f"<item affiliation='owner' role='moderator' jid='{p['from']}'/>"
+            "<status code='110'/></x></presence>"
+            f"<message type='groupchat' from='{self.room}' to='{p['from']}'>"
+            "<subject>fake</subject></message>")
+
+    def result_xml(self, frm, to, queryid, archive_id, nick, jid, body):
+        """An archive result as Prosody's mod_muc_mam sends it (frm None:
+        no from, the sender's server puts it)."""
+        sender = f" from='{frm}'" if frm else ""
+        return (f"<message{sender} to='{to}'>"
+                f"<result xmlns='{MAM_NS}' queryid='{queryid}' id='{archive_id}'>"
+                "<forwarded xmlns='urn:xmpp:forward:0'>"
+                "<delay xmlns='urn:xmpp:delay' stamp='2026-01-01T10:00:00Z'/>"
+                f"<message xmlns='jabber:client' type='groupchat' from='{self.room}/{nick}'>"
+                f"<body>{body}</body>"
+                f"<x xmlns='http://jabber.org/protocol/muc#user'><item jid='{jid}'/></x>"
+                "</message></forwarded></result></message>")
+
+    @staticmethod
+    def fin_xml(frm, to, iq_id, last):
+        return (f"<iq type='result' id='{iq_id}' from='{frm}' to='{to}'>"
+                f"<fin xmlns='{MAM_NS}' complete='true'>"
+                "<set xmlns='http://jabber.org/protocol/rsm'>"
+                f"<last>{last}</last></set></fin></iq>")
+
+    def answer(self, q, archive_id, line=None, jid=None):
+        """The honest room: one result (a line, or just the id) and the end."""
+        queryid = q.xml.find(f"{{{MAM_NS}}}query").get("queryid")
+        self.send_raw(self.result_xml(self.room, q["from"], queryid, archive_id,
+                                      "alice", jid or "alice@example.org", line or "seed"))
+        self.send_raw(self.fin_xml(self.room, q["from"], q["id"], archive_id))
+
+
+def test_a_forged_archive_result_is_not_stored(stack, gateway, clients):
+    """During a catch-up, with the archive query's real id in hand: an
+    occupant's private message through the room (from ROOM/mallory), a
+    client writing straight to the gateway, and a client ending the page
+    with its own watermark are all ignored; the room's own answer is
+    stored, and the query id is 128 random bits."""
+    room = FakeRoom(stack)
+    try:
+        gw = gateway(room.room).start_joined()
+        seed = wait_for("the first archive query", lambda: room.queries[-1:], timeout=20)[0]
+        room.answer(seed, "a-0")
+        gw.wait_log(f"{room.room}: archive read: starting after a-0", timeout=20)
+        assert gw.stop() == 0
+
+        mark = len(gw.log_text())
+        room.queries.clear()
+        gw.start()
+        q = wait_for("the catch-up query", lambda: room.queries[-1:], timeout=30)[0]
+        queryid = q.xml.find(f"{{{MAM_NS}}}query").get("queryid")
+        alice = stack.jid("alice")
+        tok = token()
+        # mallory, an occupant, whispers a result to the gateway through the room
+        room.send_raw(room.result_xml(f"{room.room}/mallory", room.occupant, queryid,
+                                      "f-1", "alice", alice, f"forged by an occupant {tok}"))
+        carol = clients("carol")
+        carol.run(lambda: carol.xmpp.send_raw(room.result_xml(
+            None, room.occupant, queryid, "f-2", "alice", alice,
+            f"forged by a client {tok}")))
+        carol.run(lambda: carol.xmpp.send_raw(
+            f"<iq type='result' id='{q['id']}' to='{room.occupant}'>"
+            f"<fin xmlns='{MAM_NS}' complete='true'><set xmlns="
+            "'http://jabber.org/protocol/rsm'><last>f-9</last></set></fin></iq>"))
+        ignored = (f"ignoring an archive result from {room.room}/mallory",
+                   f"ignoring an archive result from {stack.jid('carol')}",
+                   f"ignoring an answer to an archive query from {stack.jid('carol')}")
+        wait_for("the forgeries ignored (or taken)", lambda: stored(gw, "forged") or all(
+            i in gw.log_text()[mark:] for i in ignored), timeout=20)
+        assert stored(gw, "forged") == [], "a forged archive line was stored"
+
+        room.answer(q, "r-1", f"the real line {tok}", alice)
+        gw.wait_log(f"{room.room}: caught up with the archive: 1 line(s) stored",
+                    start=mark, timeout=30)
+        assert [r[0] for r in query(gw.data_dir, "SELECT body FROM message WHERE "
+                                    "body LIKE ?", f"%{tok}%")] == [f"the real line {tok}"]
+        assert query(gw.data_dir, "SELECT value FROM kv WHERE key = ?",
+                     f"xmpp/{room.room}/last_stanza_id") == [("r-1",)]
+        assert re.fullmatch(r"mam-[0-9a-f]{32}", queryid), queryid
+        assert q["id"] == queryid
+    finally:
+        room.close()
 
 
 # ---------------------------------------------------------------- proxies

@@ -14,14 +14,14 @@
 static void
 test_clean_text_keeps_utf8_and_drops_what_xml_forbids(void **state)
 {
-	char *s = xmpp_clean_text("a\x01"
-	                          "b\tc\r\nd\re \xc3\xa4 \xff"
-	                          "f");
+	char *s = xb_clean_text("a\x01"
+	                        "b\tc\r\nd\re \xc3\xa4 \xff"
+	                        "f");
 	assert_string_equal(s, "ab\tc\nd\ne \xc3\xa4 \xef\xbf\xbd"
 	                       "f");
 	free(s);
 	/* overlong encodings and surrogates are not UTF-8 */
-	s = xmpp_clean_text("\xc0\xaf|\xed\xa0\x80|\xf0\x9f\x98\x80");
+	s = xb_clean_text("\xc0\xaf|\xed\xa0\x80|\xf0\x9f\x98\x80");
 	assert_string_equal(s, "\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf"
 	                       "\xbd\xef\xbf\xbd|\xf0\x9f\x98\x80");
 	free(s);
@@ -31,27 +31,27 @@ static void
 test_utf8_counts_code_points(void **state)
 {
 	const char *s = "\xc3\xa4x\xf0\x9f\x98\x80y"; /* ä x 😀 y */
-	assert_int_equal(xmpp_utf8_count(s, strlen(s)), 4);
-	assert_int_equal(xmpp_utf8_offset(s, 0), 0);
-	assert_int_equal(xmpp_utf8_offset(s, 1), 2);
-	assert_int_equal(xmpp_utf8_offset(s, 2), 3);
-	assert_int_equal(xmpp_utf8_offset(s, 3), 7);
-	assert_int_equal(xmpp_utf8_offset(s, 9), strlen(s));
+	assert_int_equal(xb_utf8_count(s, strlen(s)), 4);
+	assert_int_equal(xb_utf8_offset(s, 0), 0);
+	assert_int_equal(xb_utf8_offset(s, 1), 2);
+	assert_int_equal(xb_utf8_offset(s, 2), 3);
+	assert_int_equal(xb_utf8_offset(s, 3), 7);
+	assert_int_equal(xb_utf8_offset(s, 9), strlen(s));
 }
 
 static void
 test_first_message_of_a_thread_carries_its_subject(void **state)
 {
-	struct xmpp_out o = {.subject = "Plans",
-	                     .name = "Alice Example",
-	                     .text = "\n  Friday?\n\n"};
+	struct xb_out o = {.subject = "Plans",
+	                   .name = "Alice Example",
+	                   .text = "\n  Friday?\n\n"};
 	size_t fb;
-	char *b = xmpp_out_body(&o, &fb);
+	char *b = xb_out_body(&o, &fb);
 	assert_string_equal(b, "[Plans]\nAlice Example: Friday?");
 	assert_int_equal(fb, 0);
 	free(b);
 	o.subject = NULL;
-	b = xmpp_out_body(&o, &fb);
+	b = xb_out_body(&o, &fb);
 	assert_string_equal(b, "Alice Example: Friday?");
 	free(b);
 }
@@ -59,19 +59,19 @@ test_first_message_of_a_thread_carries_its_subject(void **state)
 static void
 test_long_text_is_cut_on_a_character_boundary(void **state)
 {
-	size_t n = XMPP_MAX_TEXT + 100;
+	size_t n = XB_MAX_TEXT + 100;
 	char *text = malloc(n + 1);
 	text[0] = 'x';
 	for (size_t i = 1; i + 1 < n; i += 2)
 		memcpy(text + i, "\xc3\xa4", 2); /* ä */
 	text[n - 1] = 'y';
 	text[n] = '\0';
-	struct xmpp_out o = {.name = "A", .text = text};
+	struct xb_out o = {.name = "A", .text = text};
 	size_t fb;
-	char *b = xmpp_out_body(&o, &fb);
-	assert_true(strlen(b) < XMPP_MAX_TEXT + 100);
+	char *b = xb_out_body(&o, &fb);
+	assert_true(strlen(b) < XB_MAX_TEXT + 100);
 	assert_non_null(strstr(b, "\n[...] (cut here"));
-	char *clean = xmpp_clean_text(b); /* nothing to repair: valid UTF-8 */
+	char *clean = xb_clean_text(b); /* nothing to repair: valid UTF-8 */
 	assert_string_equal(clean, b);
 	free(clean);
 	free(b);
@@ -81,14 +81,14 @@ test_long_text_is_cut_on_a_character_boundary(void **state)
 static void
 test_reply_quote_is_counted_in_code_points(void **state)
 {
-	struct xmpp_out o = {.name = "Alice",
-	                     .text = "ja",
-	                     .reply_id = "sid-1",
-	                     .quote_name = "J\xc3\xb6rg",
-	                     .quote_text = "Gr\xc3\xbc\xc3\x9f"
-	                                   "e\nsecond line"};
+	struct xb_out o = {.name = "Alice",
+	                   .text = "ja",
+	                   .reply_id = "sid-1",
+	                   .quote_name = "J\xc3\xb6rg",
+	                   .quote_text = "Gr\xc3\xbc\xc3\x9f"
+	                                 "e\nsecond line"};
 	size_t fb;
-	char *b = xmpp_out_body(&o, &fb);
+	char *b = xb_out_body(&o, &fb);
 	assert_string_equal(b, "> J\xc3\xb6rg: Gr\xc3\xbc\xc3\x9f"
 	                       "e ...\n"
 	                       "Alice: ja");
@@ -101,22 +101,22 @@ static void
 test_out_stanza_has_thread_origin_id_reply_and_fallback(void **state)
 {
 	xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
-	struct xmpp_out o = {.room = "dev@conference.example.org",
-	                     .id = "cg-7-0000abcd",
-	                     .name = "A",
-	                     .text = "t",
-	                     .thread = "tok123",
-	                     .reply_id = "sid-9",
-	                     .reply_to = "dev@conference.example.org/bob",
-	                     .quote_name = "bob",
-	                     .quote_text = "q"};
-	xmpp_stanza_t *m = xmpp_out_stanza(ctx, &o);
+	struct xb_out o = {.room = "dev@conference.example.org",
+	                   .id = "cg-7-0000abcd",
+	                   .name = "A",
+	                   .text = "t",
+	                   .thread = "tok123",
+	                   .reply_id = "sid-9",
+	                   .reply_to = "dev@conference.example.org/bob",
+	                   .quote_name = "bob",
+	                   .quote_text = "q"};
+	xmpp_stanza_t *m = xb_out_stanza(ctx, &o);
 	assert_string_equal(xmpp_stanza_get_type(m), "groupchat");
 	assert_string_equal(xmpp_stanza_get_id(m), "cg-7-0000abcd");
-	char *t = xmpp_child_text(m, "body", NULL);
+	char *t = xb_child_text(m, "body", NULL);
 	assert_string_equal(t, "> bob: q\nA: t");
 	free(t);
-	t = xmpp_child_text(m, "thread", NULL);
+	t = xb_child_text(m, "thread", NULL);
 	assert_string_equal(t, "tok123");
 	free(t);
 	xmpp_stanza_t *c =
@@ -156,8 +156,8 @@ test_in_parse_trusts_only_the_rooms_stanza_id_and_strips_fallback(void **state)
 	    "</message>";
 	xmpp_stanza_t *st = xmpp_stanza_new_from_string(ctx, xml);
 	assert_non_null(st);
-	struct xmpp_in in;
-	xmpp_in_parse(st, &in);
+	struct xb_in in;
+	xb_in_parse(st, &in);
 	assert_string_equal(in.room, "dev@conference.example.org");
 	assert_string_equal(in.nick, "bob");
 	assert_string_equal(in.stanza_id, "real");
@@ -167,7 +167,7 @@ test_in_parse_trusts_only_the_rooms_stanza_id_and_strips_fallback(void **state)
 	assert_string_equal(in.body, "Danke!");
 	assert_true(in.delayed);
 	assert_false(in.has_subject);
-	xmpp_in_free(&in);
+	xb_in_free(&in);
 	xmpp_stanza_release(st);
 	xmpp_ctx_free(ctx);
 }
@@ -182,12 +182,12 @@ test_in_parse_reads_the_error_condition(void **state)
 	         "<not-acceptable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
 	         "<text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>no</text>"
 	         "</error></message>");
-	struct xmpp_in in;
-	xmpp_in_parse(st, &in);
+	struct xb_in in;
+	xb_in_parse(st, &in);
 	assert_string_equal(in.type, "error");
 	assert_string_equal(in.error_condition, "not-acceptable");
 	assert_null(in.nick);
-	xmpp_in_free(&in);
+	xb_in_free(&in);
 	xmpp_stanza_release(st);
 	xmpp_ctx_free(ctx);
 }
@@ -209,12 +209,12 @@ test_in_parse_reads_a_correction_and_the_archived_sender(void **state)
 	         "<x xmlns='http://jabber.org/protocol/muc#user'>"
 	         "<item affiliation='none' role='participant' "
 	         "jid='Bob@Example.org/phone'/></x></message>");
-	struct xmpp_in in;
-	xmpp_in_parse(st, &in);
+	struct xb_in in;
+	xb_in_parse(st, &in);
 	assert_string_equal(in.replace_id, "m1");
 	assert_string_equal(in.item_jid, "bob@example.org");
 	assert_string_equal(in.to, "gateway@example.org/r");
-	xmpp_in_free(&in);
+	xb_in_free(&in);
 	xmpp_stanza_release(st);
 	xmpp_ctx_free(ctx);
 }
@@ -222,16 +222,16 @@ test_in_parse_reads_a_correction_and_the_archived_sender(void **state)
 static void
 test_puppet_jid_escapes_the_address_per_xep0106(void **state)
 {
-	char *j = puppet_bare_jid("Alice@Example.org", "gw.example.org");
+	char *j = xb_puppet_bare_jid("Alice@Example.org", "gw.example.org");
 	assert_string_equal(j, "alice%example.org@gw.example.org");
 	free(j);
 	/* characters a JID's local part may not hold */
-	j = puppet_bare_jid("\"o'neil&co\"/x:y<z>@example.org",
-	                    "gw.example.org");
+	j = xb_puppet_bare_jid("\"o'neil&co\"/x:y<z>@example.org",
+	                       "gw.example.org");
 	assert_string_equal(j, "\\22o\\27neil\\26co\\22\\2fx\\3ay\\3cz\\3e"
 	                       "%example.org@gw.example.org");
 	free(j);
-	j = puppet_bare_jid("a b\\c@example.org", "gw.example.org");
+	j = xb_puppet_bare_jid("a b\\c@example.org", "gw.example.org");
 	assert_string_equal(j, "a\\20b\\5cc%example.org@gw.example.org");
 	free(j);
 }
@@ -239,10 +239,10 @@ test_puppet_jid_escapes_the_address_per_xep0106(void **state)
 static void
 test_puppet_nick_is_one_clean_line(void **state)
 {
-	char *n = puppet_nick("  Alice \n\t Example ");
+	char *n = xb_puppet_nick("  Alice \n\t Example ");
 	assert_string_equal(n, "Alice Example");
 	free(n);
-	n = puppet_nick(" \x01 ");
+	n = xb_puppet_nick(" \x01 ");
 	assert_string_equal(n, "someone");
 	free(n);
 	/* long names are cut on a character boundary */
@@ -250,7 +250,7 @@ test_puppet_nick_is_one_clean_line(void **state)
 	memset(name, 0, sizeof name);
 	for (size_t i = 0; i + 2 < 150; i += 2)
 		memcpy(name + i, "\xc3\xa4", 2); /* ä */
-	n = puppet_nick(name);
+	n = xb_puppet_nick(name);
 	assert_true(strlen(n) <= 64);
 	assert_int_equal(strlen(n) % 2, 0);
 	free(n);
@@ -259,26 +259,28 @@ test_puppet_nick_is_one_clean_line(void **state)
 static void
 test_notice_is_one_clean_chat_message(void **state)
 {
-	char *b = xmpp_notice_body(" Mail to bob is suspended\n",
-	                           "\nIt keeps\r\nbouncing.\x01\n\n");
-	assert_string_equal(b, "Mail to bob is suspended\n\nIt keeps\nbouncing.");
+	char *b = xb_notice_body(" Mail to bob is suspended\n",
+	                         "\nIt keeps\r\nbouncing.\x01\n\n");
+	assert_string_equal(b,
+	                    "Mail to bob is suspended\n\nIt keeps\nbouncing.");
 	free(b);
-	b = xmpp_notice_body(NULL, "only a body");
+	b = xb_notice_body(NULL, "only a body");
 	assert_string_equal(b, "only a body");
 	free(b);
 	xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
 	xmpp_stanza_t *m =
-	    xmpp_chat_stanza(ctx, "bob@example.org", "cg-notice-9", "hi <there>");
+	    xb_chat_stanza(ctx, "bob@example.org", "cg-notice-9", "hi <there>");
 	assert_string_equal(xmpp_stanza_get_type(m), "chat");
 	assert_string_equal(xmpp_stanza_get_to(m), "bob@example.org");
 	assert_string_equal(xmpp_stanza_get_id(m), "cg-notice-9");
-	char *body = xmpp_child_text(m, "body", NULL);
+	char *body = xb_child_text(m, "body", NULL);
 	assert_string_equal(body, "hi <there>");
 	free(body);
 	xmpp_stanza_t *oid =
 	    xmpp_stanza_get_child_by_name_and_ns(m, "origin-id", NS_SID);
 	assert_non_null(oid);
-	assert_string_equal(xmpp_stanza_get_attribute(oid, "id"), "cg-notice-9");
+	assert_string_equal(xmpp_stanza_get_attribute(oid, "id"),
+	                    "cg-notice-9");
 	xmpp_stanza_release(m);
 	xmpp_ctx_free(ctx);
 }
@@ -290,25 +292,26 @@ test_slot_parse_keeps_only_the_allowed_headers(void **state)
 {
 	xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
 	xmpp_stanza_t *st = xmpp_stanza_new_from_string(
-	    ctx,
-	    "<iq xmlns='jabber:client' type='result' id='up-1-0'>"
-	    "<slot xmlns='urn:xmpp:http:upload:0'>"
-	    "<put url='https://up.example.org/put/abc/a.pdf'>"
-	    "<header name='Authorization'>Bearer s3cr3t</header>"
-	    "<header name='X-Evil'>1</header>"
-	    "<header name='Cookie'>a=b\r\nX-Injected: 1</header>"
-	    "<header name='Expires'>Tue, 1 Dec 2026 00:00:00 GMT</header>"
-	    "</put><get url='https://up.example.org/get/abc/a.pdf'/>"
-	    "</slot></iq>");
-	struct xmpp_slot slot;
-	assert_int_equal(xmpp_slot_parse(st, &slot), 0);
-	assert_string_equal(slot.put_url, "https://up.example.org/put/abc/a.pdf");
-	assert_string_equal(slot.get_url, "https://up.example.org/get/abc/a.pdf");
+	    ctx, "<iq xmlns='jabber:client' type='result' id='up-1-0'>"
+	         "<slot xmlns='urn:xmpp:http:upload:0'>"
+	         "<put url='https://up.example.org/put/abc/a.pdf'>"
+	         "<header name='Authorization'>Bearer s3cr3t</header>"
+	         "<header name='X-Evil'>1</header>"
+	         "<header name='Cookie'>a=b\r\nX-Injected: 1</header>"
+	         "<header name='Expires'>Tue, 1 Dec 2026 00:00:00 GMT</header>"
+	         "</put><get url='https://up.example.org/get/abc/a.pdf'/>"
+	         "</slot></iq>");
+	struct xb_slot slot;
+	assert_int_equal(xb_slot_parse(st, &slot), 0);
+	assert_string_equal(slot.put_url,
+	                    "https://up.example.org/put/abc/a.pdf");
+	assert_string_equal(slot.get_url,
+	                    "https://up.example.org/get/abc/a.pdf");
 	assert_string_equal(slot.headers[0], "Authorization: Bearer s3cr3t");
 	assert_string_equal(slot.headers[1],
 	                    "Expires: Tue, 1 Dec 2026 00:00:00 GMT");
 	assert_null(slot.headers[2]); /* X-Evil and the split Cookie: gone */
-	xmpp_slot_free(&slot);
+	xb_slot_free(&slot);
 	xmpp_stanza_release(st);
 	/* a GET URL that is not https, or no put: no slot */
 	st = xmpp_stanza_new_from_string(
@@ -316,13 +319,13 @@ test_slot_parse_keeps_only_the_allowed_headers(void **state)
 	         "<slot xmlns='urn:xmpp:http:upload:0'>"
 	         "<put url='https://up.example.org/p'/>"
 	         "<get url='http://up.example.org/g'/></slot></iq>");
-	assert_int_equal(xmpp_slot_parse(st, &slot), -1);
+	assert_int_equal(xb_slot_parse(st, &slot), -1);
 	xmpp_stanza_release(st);
 	st = xmpp_stanza_new_from_string(
 	    ctx, "<iq xmlns='jabber:client' type='result' id='x'>"
 	         "<slot xmlns='urn:xmpp:http:upload:0'>"
 	         "<get url='https://up.example.org/g'/></slot></iq>");
-	assert_int_equal(xmpp_slot_parse(st, &slot), -1);
+	assert_int_equal(xb_slot_parse(st, &slot), -1);
 	xmpp_stanza_release(st);
 	xmpp_ctx_free(ctx);
 }
@@ -344,8 +347,8 @@ test_slot_with_a_broken_url_is_no_slot(void **state)
 		    "<get url='%s'/></slot></iq>",
 		    urls[i][0], urls[i][1]);
 		xmpp_stanza_t *st = xmpp_stanza_new_from_string(ctx, xml);
-		struct xmpp_slot slot;
-		if (xmpp_slot_parse(st, &slot) != -1)
+		struct xb_slot slot;
+		if (xb_slot_parse(st, &slot) != -1)
 			fail_msg("a slot: put %s, get %s", urls[i][0],
 			         urls[i][1]);
 		xmpp_stanza_release(st);
@@ -355,16 +358,108 @@ test_slot_with_a_broken_url_is_no_slot(void **state)
 }
 
 static void
-test_slot_request_ids_are_unguessable(void **state)
+test_every_stanza_id_is_unguessable(void **state)
 {
-	char *a = xmpp_unguessable_id("up");
-	char *b = xmpp_unguessable_id("up");
-	assert_int_equal(strlen(a), 3 + 32);
-	assert_int_equal(strncmp(a, "up-", 3), 0);
-	assert_int_equal(strspn(a + 3, "0123456789abcdef"), 32);
-	assert_string_not_equal(a, b);
-	free(a);
-	free(b);
+	/* slot requests, archive queries, room configuration, self-pings,
+	 * command answers: 128 random bits each, nothing countable */
+	static const char *const prefixes[] = {"up", "mam", "cfg", "ping",
+	                                       "cmd"};
+	for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++) {
+		size_t n = strlen(prefixes[i]);
+		char *a = xb_new_id(prefixes[i]);
+		char *b = xb_new_id(prefixes[i]);
+		assert_int_equal(strlen(a), n + 1 + 32);
+		assert_int_equal(strncmp(a, prefixes[i], n), 0);
+		assert_int_equal(a[n], '-');
+		assert_int_equal(strspn(a + n + 1, "0123456789abcdef"), 32);
+		assert_string_not_equal(a, b);
+		free(a);
+		free(b);
+	}
+}
+
+static void
+test_jids_are_the_same_only_with_the_same_resource(void **state)
+{
+	const char *room = "dev@conference.example.org";
+	assert_true(xb_jid_same(room, "Dev@Conference.Example.ORG"));
+	assert_true(
+	    xb_jid_same("dev@c.example.org/Nick", "DEV@c.example.org/Nick"));
+	/* an occupant of the room is not the room */
+	assert_false(xb_jid_same(room, "dev@conference.example.org/mallory"));
+	assert_false(xb_jid_same("dev@conference.example.org/", room));
+	assert_false(
+	    xb_jid_same("dev@c.example.org/Nick", "dev@c.example.org/nick"));
+	assert_false(xb_jid_same(room, "dev@conference.example.org.evil"));
+	assert_false(xb_jid_same(room, "ev@conference.example.org"));
+	assert_false(xb_jid_same(room, NULL));
+	assert_false(xb_jid_same(NULL, room));
+}
+
+/* A bridge with one room whose archive query `mam-q` asks for the newest
+ * id only (mam.c's seed step: it stores nothing). */
+static void
+seed_query_room(struct xb_bridge *xb, struct xb_room *r)
+{
+	memset(xb, 0, sizeof *xb);
+	memset(r, 0, sizeof *r);
+	r->jid = "dev@conference.example.org";
+	r->state = XB_ROOM_JOINED;
+	r->mam_id = cg_strdup("mam-q");
+	r->mam_seed = 1;
+	xb->rooms = r;
+	xb->nrooms = 1;
+}
+
+static int
+mam_result(xmpp_ctx_t *ctx, struct xb_bridge *xb, const char *from,
+           const char *queryid)
+{
+	char *xml = cg_asprintf(
+	    "<message from='%s' to='gw@example.org/r'>"
+	    "<result xmlns='urn:xmpp:mam:2' queryid='%s' id='forged-1'>"
+	    "<forwarded xmlns='urn:xmpp:forward:0'>"
+	    "<message type='groupchat' from='dev@conference.example.org/alice'>"
+	    "<body>hi</body></message></forwarded></result></message>",
+	    from, queryid);
+	xmpp_stanza_t *st = xmpp_stanza_new_from_string(ctx, xml);
+	assert_non_null(st);
+	int rc = xb_mam_on_message(xb, st);
+	xmpp_stanza_release(st);
+	free(xml);
+	return rc;
+}
+
+static void
+test_only_the_room_itself_answers_for_its_archive(void **state)
+{
+	xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
+	struct xb_bridge xb;
+	struct xb_room r;
+	seed_query_room(&xb, &r);
+	/* an occupant's private message through the room (ROOM/NICK),
+	 * another entity, nobody, the wrong query: not taken */
+	static const char *const forgers[] = {
+	    "dev@conference.example.org/mallory",
+	    "mallory@example.org/x",
+	    "conference.example.org",
+	};
+	for (size_t i = 0; i < sizeof forgers / sizeof *forgers; i++) {
+		assert_int_equal(mam_result(ctx, &xb, forgers[i], "mam-q"), 1);
+		if (r.mam_newest)
+			fail_msg("took an archive result from %s", forgers[i]);
+	}
+	assert_int_equal(
+	    mam_result(ctx, &xb, "dev@conference.example.org", "mam-x"), 1);
+	assert_null(r.mam_newest);
+	/* the room's own answer is taken */
+	assert_int_equal(
+	    mam_result(ctx, &xb, "dev@conference.example.org", "mam-q"), 1);
+	assert_non_null(r.mam_newest);
+	assert_string_equal(r.mam_newest, "forged-1");
+	r.jid = NULL; /* not ours to free */
+	xb_mam_reset(&r);
+	xmpp_ctx_free(ctx);
 }
 
 static int
@@ -372,7 +467,7 @@ answer_from(xmpp_ctx_t *ctx, const char *xml, const char *service)
 {
 	xmpp_stanza_t *st = xmpp_stanza_new_from_string(ctx, xml);
 	assert_non_null(st);
-	int ok = xmpp_iq_answer_from(st, service);
+	int ok = xb_iq_answer_from(st, service);
 	xmpp_stanza_release(st);
 	return ok;
 }
@@ -412,9 +507,9 @@ static void
 test_slot_request_names_one_clean_file(void **state)
 {
 	xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
-	xmpp_stanza_t *iq = xmpp_slot_request(ctx, "upload.example.org", "i1",
-	                                      "../etc/pass\nwd", 1234,
-	                                      "application/pdf");
+	xmpp_stanza_t *iq =
+	    xb_slot_request(ctx, "upload.example.org", "i1", "../etc/pass\nwd",
+	                    1234, "application/pdf");
 	xmpp_stanza_t *r = xmpp_stanza_get_child_by_name_and_ns(
 	    iq, "request", "urn:xmpp:http:upload:0");
 	assert_non_null(r);
@@ -433,18 +528,18 @@ test_file_stanza_is_the_url_with_oob(void **state)
 {
 	xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
 	xmpp_stanza_t *m =
-	    xmpp_file_stanza(ctx, "dev@conference.example.org", "cg-1-ab-f0",
-	                     "https://up.example.org/g/a.pdf", "a.pdf", "tok");
-	char *body = xmpp_child_text(m, "body", NULL);
+	    xb_file_stanza(ctx, "dev@conference.example.org", "cg-1-ab-f0",
+	                   "https://up.example.org/g/a.pdf", "a.pdf", "tok");
+	char *body = xb_child_text(m, "body", NULL);
 	assert_string_equal(body, "https://up.example.org/g/a.pdf");
 	free(body);
-	struct xmpp_in in;
+	struct xb_in in;
 	xmpp_stanza_set_from(m, "dev@conference.example.org/gateway");
-	xmpp_in_parse(m, &in);
+	xb_in_parse(m, &in);
 	assert_string_equal(in.oob_url, "https://up.example.org/g/a.pdf");
 	assert_string_equal(in.origin_id, "cg-1-ab-f0");
 	assert_string_equal(in.thread, "tok");
-	xmpp_in_free(&in);
+	xb_in_free(&in);
 	xmpp_stanza_release(m);
 	xmpp_ctx_free(ctx);
 }
@@ -453,32 +548,32 @@ static void
 test_url_origin_host_and_file_name(void **state)
 {
 	char *s;
-	s = xmpp_url_origin("https://Up.Example.org/file_share/x/a.pdf");
+	s = xb_url_origin("https://Up.Example.org/file_share/x/a.pdf");
 	assert_string_equal(s, "https://up.example.org:443");
 	free(s);
-	s = xmpp_url_origin("http://127.0.0.1:5280/x");
+	s = xb_url_origin("http://127.0.0.1:5280/x");
 	assert_string_equal(s, "http://127.0.0.1:5280");
 	free(s);
-	s = xmpp_url_origin("https://[::1]:8443/x");
+	s = xb_url_origin("https://[::1]:8443/x");
 	assert_string_equal(s, "https://[::1]:8443");
 	free(s);
-	s = xmpp_url_host("https://[::1]:8443/x");
+	s = xb_url_host("https://[::1]:8443/x");
 	assert_string_equal(s, "::1");
 	free(s);
-	assert_null(xmpp_url_origin("https://user@evil.example/x"));
-	assert_null(xmpp_url_origin("ftp://example.org/x"));
-	assert_null(xmpp_url_origin("https:///x"));
-	s = xmpp_url_filename("https://h.example/share/uuid/Gr%C3%BC%C3%9Fe%20"
-	                      "2026.pdf?token=1#frag");
+	assert_null(xb_url_origin("https://user@evil.example/x"));
+	assert_null(xb_url_origin("ftp://example.org/x"));
+	assert_null(xb_url_origin("https:///x"));
+	s = xb_url_filename("https://h.example/share/uuid/Gr%C3%BC%C3%9Fe%20"
+	                    "2026.pdf?token=1#frag");
 	assert_string_equal(s, "Grüße 2026.pdf");
 	free(s);
-	s = xmpp_url_filename("https://h.example/a/..%2F..%2Fetc%2Fpasswd");
+	s = xb_url_filename("https://h.example/a/..%2F..%2Fetc%2Fpasswd");
 	assert_string_equal(s, ".._.._etc_passwd");
 	free(s);
-	assert_null(xmpp_url_filename("https://h.example/"));
-	assert_null(xmpp_url_filename("https://h.example"));
-	assert_null(xmpp_url_filename("https://h.example/dir/"));
-	s = xmpp_url_filename("https://h.example/x%2");
+	assert_null(xb_url_filename("https://h.example/"));
+	assert_null(xb_url_filename("https://h.example"));
+	assert_null(xb_url_filename("https://h.example/dir/"));
+	s = xb_url_filename("https://h.example/x%2");
 	assert_string_equal(s, "x%2");
 	free(s);
 }
@@ -498,18 +593,18 @@ test_malformed_authorities_are_not_urls(void **state)
 	    "https://?x",      "https://#",        "https://[:::::]]:1",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-		char *o = xmpp_url_origin(bad[i]);
-		char *h = xmpp_url_host(bad[i]);
+		char *o = xb_url_origin(bad[i]);
+		char *h = xb_url_host(bad[i]);
 		if (o || h)
 			fail_msg("%s: origin %s, host %s", bad[i], o ? o : "-",
 			         h ? h : "-");
-		assert_null(xmpp_body_url(bad[i]));
-		free(xmpp_url_filename(bad[i])); /* any answer, no crash */
+		assert_null(xb_body_url(bad[i]));
+		free(xb_url_filename(bad[i])); /* any answer, no crash */
 	}
-	char *s = xmpp_url_origin("https://H.example:0443/a");
+	char *s = xb_url_origin("https://H.example:0443/a");
 	assert_string_equal(s, "https://h.example:443");
 	free(s);
-	s = xmpp_url_host("http://[::FFFF:10.0.0.1]/");
+	s = xb_url_host("http://[::FFFF:10.0.0.1]/");
 	assert_string_equal(s, "::ffff:10.0.0.1");
 	free(s);
 }
@@ -532,15 +627,15 @@ test_url_helpers_agree_on_every_short_authority(void **state)
 			for (size_t i = 0; i < len; i++, v /= k)
 				url[8 + i] = alphabet[v % k];
 			url[8 + len] = '\0';
-			char *o = xmpp_url_origin(url);
-			char *h = xmpp_url_host(url);
+			char *o = xb_url_origin(url);
+			char *h = xb_url_host(url);
 			if ((o == NULL) != (h == NULL))
 				fail_msg("%s: origin %s, host %s", url,
 				         o ? o : "-", h ? h : "-");
 			free(o);
 			free(h);
-			free(xmpp_url_filename(url));
-			free(xmpp_body_url(url));
+			free(xb_url_filename(url));
+			free(xb_body_url(url));
 		}
 	}
 }
@@ -548,13 +643,13 @@ test_url_helpers_agree_on_every_short_authority(void **state)
 static void
 test_body_url_is_a_lone_url(void **state)
 {
-	char *s = xmpp_body_url("  https://h.example/a.pdf\n");
+	char *s = xb_body_url("  https://h.example/a.pdf\n");
 	assert_string_equal(s, "https://h.example/a.pdf");
 	free(s);
-	assert_null(xmpp_body_url("see https://h.example/a.pdf"));
-	assert_null(xmpp_body_url("https://h.example/a.pdf and more"));
-	assert_null(xmpp_body_url("hello"));
-	assert_null(xmpp_body_url(NULL));
+	assert_null(xb_body_url("see https://h.example/a.pdf"));
+	assert_null(xb_body_url("https://h.example/a.pdf and more"));
+	assert_null(xb_body_url("hello"));
+	assert_null(xb_body_url(NULL));
 }
 
 static int
@@ -562,7 +657,7 @@ v4_private(const char *a)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	assert_int_equal(inet_pton(AF_INET, a, &sa.sin_addr), 1);
-	return http_addr_private((struct sockaddr *)&sa);
+	return xb_http_addr_private((struct sockaddr *)&sa);
 }
 
 static int
@@ -570,7 +665,7 @@ v6_private(const char *a)
 {
 	struct sockaddr_in6 sa = {.sin6_family = AF_INET6};
 	assert_int_equal(inet_pton(AF_INET6, a, &sa.sin6_addr), 1);
-	return http_addr_private((struct sockaddr *)&sa);
+	return xb_http_addr_private((struct sockaddr *)&sa);
 }
 
 static void
@@ -665,7 +760,10 @@ main(void)
 	    cmocka_unit_test(test_notice_is_one_clean_chat_message),
 	    cmocka_unit_test(test_slot_parse_keeps_only_the_allowed_headers),
 	    cmocka_unit_test(test_slot_with_a_broken_url_is_no_slot),
-	    cmocka_unit_test(test_slot_request_ids_are_unguessable),
+	    cmocka_unit_test(test_every_stanza_id_is_unguessable),
+	    cmocka_unit_test(
+	        test_jids_are_the_same_only_with_the_same_resource),
+	    cmocka_unit_test(test_only_the_room_itself_answers_for_its_archive),
 	    cmocka_unit_test(
 	        test_only_the_upload_service_answers_a_slot_request),
 	    cmocka_unit_test(test_slot_request_names_one_clean_file),

@@ -148,66 +148,6 @@ cmd_help(int argc, char **argv)
 	return CG_EX_USAGE;
 }
 
-struct cg_config *
-cg_cli_load_config(const char *path, int *rc)
-{
-	struct cg_config *cfg = cg_calloc(1, sizeof *cfg);
-	struct cg_config_errors errs = {0};
-	if (cg_config_load(path, cfg, &errs) != 0) {
-		cg_config_errors_print(&errs, stderr);
-		cg_config_errors_free(&errs);
-		cg_config_free(cfg);
-		free(cfg);
-		*rc = CG_EX_CONFIG;
-		return NULL;
-	}
-	cg_config_errors_free(&errs);
-	*rc = CG_EX_OK;
-	return cfg;
-}
-
-void
-cg_cli_config_free(struct cg_config *cfg)
-{
-	if (cfg) {
-		cg_config_free(cfg);
-		free(cfg);
-	}
-}
-
-int
-cg_cli_open(const char *config_path, unsigned flags, struct cg_cli_env *env)
-{
-	int rc;
-	memset(env, 0, sizeof *env);
-	env->cfg = cg_cli_load_config(config_path, &rc);
-	if (env->cfg == NULL)
-		return rc;
-	const char *dir = env->cfg->gateway.data_dir;
-	char *err = NULL;
-	int bad = (flags & CG_CLI_READONLY)
-	              ? cg_store_open_readonly(dir, &env->store, &err)
-	              : cg_store_open(dir, 0, &env->store, &err);
-	if (!bad && (flags & CG_CLI_BOX) &&
-	    (env->box = cg_box_open(dir, env->store, &err)) == NULL)
-		bad = 1;
-	if (!bad)
-		return CG_EX_OK;
-	fprintf(stderr, "coopgate: %s\n", err ? err : "cannot open the store");
-	free(err);
-	cg_cli_close(env);
-	return CG_EX_UNAVAILABLE;
-}
-
-void
-cg_cli_close(struct cg_cli_env *env)
-{
-	cg_box_close(env->box);
-	cg_store_close(env->store);
-	cg_cli_config_free(env->cfg);
-	memset(env, 0, sizeof *env);
-}
-
 static int
 cmd_check_config(int argc, char **argv, const char *path)
 {

@@ -16,20 +16,6 @@
 
 static struct cg_store *store;
 
-/* cg_cli_crm() (not run here) calls these; cli/main.c, which defines
- * them, is not in the library. */
-struct cg_config *
-cg_cli_load_config(const char *path, int *rc)
-{
-	abort();
-}
-
-void
-cg_cli_config_free(struct cg_config *cfg)
-{
-	abort();
-}
-
 static void
 close_store(void)
 {

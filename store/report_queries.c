@@ -303,17 +303,17 @@ cg_term_threads_free(struct cg_term_thread *v, size_t n)
 /* The rowid range of the period's messages bounds the index scan: a
  * frequent word's doclist is read only where the period's ids are. */
 static const char SQL_TERM_THREADS[] =
-	"WITH r AS (SELECT min(id) AS lo, max(id) AS hi FROM message "
-	" WHERE received >= ?2 AND received < ?3) "
-	"SELECT t.id, t.subject, count(*) AS n FROM message_fts "
-	"JOIN message m ON m.id = message_fts.rowid "
-	"JOIN thread t ON t.id = m.thread_id "
-	"WHERE message_fts MATCH ?4 "
-	"AND message_fts.rowid >= (SELECT lo FROM r) "
-	"AND message_fts.rowid <= (SELECT hi FROM r) "
-	"AND (?1 = 0 OR m.channel_id = ?1) "
-	"AND m.received >= ?2 AND m.received < ?3 "
-	"GROUP BY t.id ORDER BY n DESC, t.id LIMIT ?5";
+    "WITH r AS (SELECT min(id) AS lo, max(id) AS hi FROM message "
+    " WHERE received >= ?2 AND received < ?3) "
+    "SELECT t.id, t.subject, count(*) AS n FROM message_fts "
+    "JOIN message m ON m.id = message_fts.rowid "
+    "JOIN thread t ON t.id = m.thread_id "
+    "WHERE message_fts MATCH ?4 "
+    "AND message_fts.rowid >= (SELECT lo FROM r) "
+    "AND message_fts.rowid <= (SELECT hi FROM r) "
+    "AND (?1 = 0 OR m.channel_id = ?1) "
+    "AND m.received >= ?2 AND m.received < ?3 "
+    "GROUP BY t.id ORDER BY n DESC, t.id LIMIT ?5";
 
 int
 cg_store_report_term_threads(struct cg_store *s, int64_t channel_id,

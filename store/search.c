@@ -23,7 +23,7 @@
 #define SEARCH_RARE 2000
 /* A query with a frequent word matching more messages ranks only the
  * newest this many. */
-#define SEARCH_NEWEST 20000
+#define SEARCH_NEWEST 5000
 
 struct expr_ctx {
 	struct cg_buf *b;
@@ -111,6 +111,8 @@ struct docs_ctx {
 	struct cg_buf *docs; /* one number per word, as cg_window_rank's */
 	int nwords, frequent, err;
 	int64_t max_id;
+	char *rarest;       /* the quoted word in fewest messages */
+	double rarest_docs; /* its messages (estimated when frequent) */
 };
 
 /* Appends word w's number of messages: exact under SEARCH_RARE, else
@@ -134,27 +136,39 @@ add_word_docs(void *arg, const char *w, size_t n, size_t start, size_t end)
 		oldest = sqlite3_column_int64(st, 1);
 	}
 	db_done(st);
-	free(quoted);
-	if (rc != SQLITE_ROW)
+	if (rc != SQLITE_ROW) {
+		free(quoted);
 		return d->err = db_fail(d->s, "search: a word's messages");
-	const char *sep = d->nwords++ ? "," : "";
-	if (count < SEARCH_RARE) {
-		cg_buf_printf(d->docs, "%s%lld", sep, (long long)count);
-		return 0;
 	}
 	if (d->max_id == 0)
 		d->max_id = db_scalar(d->s, db_stmt(d->s, SQL_MAX_ID),
 		                      "search: the newest message");
 	double span = (double)(d->max_id - oldest + 1);
-	cg_buf_printf(d->docs, "%s-%.6f", sep,
-	              span > SEARCH_RARE ? SEARCH_RARE / span : 1.0);
-	d->frequent = 1;
+	double share = span > count ? (double)count / span : 1.0;
+	const char *sep = d->nwords++ ? "," : "";
+	if (count < SEARCH_RARE)
+		cg_buf_printf(d->docs, "%s%lld", sep, (long long)count);
+	else
+		cg_buf_printf(d->docs, "%s-%.6f", sep, share);
+	d->frequent |= count >= SEARCH_RARE;
+	double est =
+	    count < SEARCH_RARE ? (double)count : share * (double)d->max_id;
+	if (d->rarest == NULL || est < d->rarest_docs) {
+		free(d->rarest);
+		d->rarest = quoted;
+		d->rarest_docs = est;
+		return 0;
+	}
+	free(quoted);
 	return 0;
 }
 
-/* The id of the SEARCH_NEWEST-th newest match the reader may see (?5:
- * SEARCH_NEWEST - 1); no row when there are fewer.  Ids grow with time.
- * FTS5 walks the doclists backwards and stops there: no ranking. */
+/* Where the ranked window of a query with a frequent word starts: the id
+ * of the SEARCH_NEWEST-th newest message holding its rarest word (?1, ?5:
+ * SEARCH_NEWEST - 1), so that at most SEARCH_NEWEST matches are ranked;
+ * for a reader restricted to some channels, of its SEARCH_NEWEST-th newest
+ * match it may see (?1: the whole query).  No row when there are fewer.
+ * Ids grow with time.  FTS5 walks the lists backwards and stops there. */
 static const char SQL_FLOOR[] =
     "SELECT rowid FROM message_fts WHERE message_fts MATCH ?1 "
     "ORDER BY rowid DESC LIMIT 1 OFFSET ?5";
@@ -166,18 +180,19 @@ static const char SQL_FLOOR_FILTERED[] =
     "(SELECT channel_id FROM membership WHERE contact_id = ?4)) "
     "ORDER BY message_fts.rowid DESC LIMIT 1 OFFSET ?5";
 
-/* 1 with *floor set when more than SEARCH_NEWEST messages match, 0 when
- * fewer do (then all are ranked), -1 on error. */
+/* 1 with *floor set when the window is shorter than all time, 0 when it
+ * is not (then all matches are ranked), -1 on error.  rarest: the quoted
+ * rarest word of expr. */
 static int
 search_floor(struct cg_store *s, const struct cg_search_query *q,
-             const char *expr, int64_t *floor)
+             const char *expr, const char *rarest, int64_t *floor)
 {
 	int filtered = q->channel_id != 0 || q->restricted;
 	sqlite3_stmt *st =
 	    db_stmt(s, filtered ? SQL_FLOOR_FILTERED : SQL_FLOOR);
 	if (st == NULL)
 		return -1;
-	db_bind_text(st, 1, expr);
+	db_bind_text(st, 1, filtered ? expr : rarest);
 	if (filtered) {
 		sqlite3_bind_int64(st, 2, q->channel_id);
 		sqlite3_bind_int(st, 3, q->restricted ? 1 : 0);
@@ -213,16 +228,17 @@ search_stmt(struct cg_store *s, const struct cg_search_query *q,
             const char *expr, int64_t *floor)
 {
 	struct cg_buf docs = CG_BUF_INIT;
-	struct docs_ctx d = {s, &docs, 0, 0, 0, 0};
+	struct docs_ctx d = {s, &docs, 0, 0, 0, 0, NULL, 0};
 	cg_search_words(q->words, strlen(q->words), add_word_docs, &d);
 	sqlite3_stmt *st = NULL;
 	*floor = 0;
 	if (d.err == 0 && !d.frequent)
 		st = db_stmt(s, SQL_SEARCH);
-	else if (d.err == 0 && search_floor(s, q, expr, floor) >= 0 &&
+	else if (d.err == 0 && search_floor(s, q, expr, d.rarest, floor) >= 0 &&
 	         (st = db_stmt(s, SQL_SEARCH_WINDOW)) != NULL)
 		db_bind_text(st, 8, cg_buf_str(&docs));
 	cg_buf_free(&docs);
+	free(d.rarest);
 	return st;
 }
 

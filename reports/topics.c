@@ -11,7 +11,8 @@
  * messages, are kept; the ten best are shown with the three threads of the
  * period that use them most (found through the search index).
  * Counting words is done here, in C: SQL cannot split words; the
- * messages are streamed, never all held.
+ * messages are streamed, never all held, and each distinct word is
+ * checked (stop word, length) and stemmed once.
  * Must never: keep a pointer to a message's text after its callback.
  */
 #include <math.h>

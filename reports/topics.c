@@ -11,7 +11,8 @@
  * messages, are kept; the ten best are shown with the three threads of the
  * period that use them most (found through the search index).
  * Counting words is done here, in C: SQL cannot split words; the
- * messages are streamed, never all held.
+ * messages are streamed, never all held, and each distinct word is
+ * checked (stop word, length) and stemmed once.
  * Must never: keep a pointer to a message's text after its callback.
  */
 #include <math.h>
@@ -75,7 +76,7 @@ is_stop(const char *w)
 	return 0;
 }
 
-/* ---- a small hash table of stems ---- */
+/* ---- the words counted ---- */
 struct term {
 	char *stem;
 	char *word;        /* its shortest form seen this period */
@@ -84,9 +85,19 @@ struct term {
 	double score;
 };
 
+/* A string -> index map (open addressing; cap a power of two). */
+struct index_map {
+	char **key;
+	long *val;
+	size_t n, cap;
+};
+
+/* The terms, and two maps: stem -> term, and folded word -> term (-1: a
+ * word not counted), so each distinct word is checked and stemmed once. */
 struct terms {
 	struct term *v;
-	size_t n, cap; /* cap: a power of two */
+	size_t n, cap;
+	struct index_map by_stem, by_form;
 };
 
 static uint64_t
@@ -98,52 +109,107 @@ hash(const char *s, size_t n)
 	return h;
 }
 
-static void terms_grow(struct terms *t);
+static void map_grow(struct index_map *m);
 
-static struct term *
-terms_get(struct terms *t, const char *stem, size_t n)
+/* The value slot of key k[n]; *fresh = 1 when just added (value -1). The
+ * slot is valid until the map's next insertion. */
+static long *
+map_slot(struct index_map *m, const char *k, size_t n, int *fresh)
 {
-	if (t->n * 2 >= t->cap)
-		terms_grow(t);
-	size_t i = hash(stem, n) & (t->cap - 1);
-	while (t->v[i].stem) {
-		if (strlen(t->v[i].stem) == n &&
-		    memcmp(t->v[i].stem, stem, n) == 0)
-			return &t->v[i];
-		i = (i + 1) & (t->cap - 1);
+	if (m->n * 2 >= m->cap)
+		map_grow(m);
+	size_t i = hash(k, n) & (m->cap - 1);
+	*fresh = 0;
+	while (m->key[i]) {
+		if (strncmp(m->key[i], k, n) == 0 && m->key[i][n] == '\0')
+			return &m->val[i];
+		i = (i + 1) & (m->cap - 1);
 	}
-	t->v[i].stem = cg_strndup(stem, n);
-	t->v[i].last_msg = -1;
-	t->n++;
-	return &t->v[i];
+	m->key[i] = cg_strndup(k, n);
+	m->val[i] = -1;
+	m->n++;
+	*fresh = 1;
+	return &m->val[i];
 }
 
 static void
-terms_grow(struct terms *t)
+map_grow(struct index_map *m)
 {
-	struct terms old = *t;
-	t->cap = old.cap ? old.cap * 2 : 1024;
-	t->v = cg_calloc(t->cap, sizeof *t->v);
-	t->n = 0;
+	struct index_map old = *m;
+	m->cap = old.cap ? old.cap * 2 : 1024;
+	m->key = cg_calloc(m->cap, sizeof *m->key);
+	m->val = cg_calloc(m->cap, sizeof *m->val);
+	m->n = 0;
 	for (size_t i = 0; i < old.cap; i++) {
-		if (old.v[i].stem == NULL)
+		if (old.key[i] == NULL)
 			continue;
-		struct term *e =
-		    terms_get(t, old.v[i].stem, strlen(old.v[i].stem));
-		free(e->stem);
-		*e = old.v[i];
+		size_t j = hash(old.key[i], strlen(old.key[i])) & (m->cap - 1);
+		while (m->key[j])
+			j = (j + 1) & (m->cap - 1);
+		m->key[j] = old.key[i];
+		m->val[j] = old.val[i];
+		m->n++;
 	}
-	free(old.v);
+	free(old.key);
+	free(old.val);
+}
+
+static void
+map_free(struct index_map *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		free(m->key[i]);
+	free(m->key);
+	free(m->val);
+}
+
+static long
+term_of_stem(struct terms *t, const char *stem, size_t n)
+{
+	int fresh;
+	long *slot = map_slot(&t->by_stem, stem, n, &fresh);
+	if (!fresh)
+		return *slot;
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 1024;
+		t->v = cg_realloc(t->v, t->cap * sizeof *t->v);
+	}
+	memset(&t->v[t->n], 0, sizeof t->v[t->n]);
+	t->v[t->n].stem = cg_strndup(stem, n);
+	t->v[t->n].last_msg = -1;
+	*slot = (long)t->n;
+	return (long)t->n++;
+}
+
+/* The term of folded word w[n], -1 when it is not counted (short, a
+ * number, a stop word). */
+static long
+term_of_word(struct terms *t, struct cg_stemmer *st, const char *w, size_t n)
+{
+	int fresh;
+	long *slot = map_slot(&t->by_form, w, n, &fresh);
+	if (!fresh)
+		return *slot;
+	if (n < 3 || n > 40 || (w[0] >= '0' && w[0] <= '9') || is_stop(w))
+		return -1;
+	size_t sn;
+	const char *stem = cg_stemmer_stem(st, w, n, &sn);
+	long i = term_of_stem(t, stem, sn);
+	/* term_of_stem inserts into the other map: slot is still valid. */
+	*slot = i;
+	return i;
 }
 
 static void
 terms_free(struct terms *t)
 {
-	for (size_t i = 0; i < t->cap; i++) {
+	for (size_t i = 0; i < t->n; i++) {
 		free(t->v[i].stem);
 		free(t->v[i].word);
 	}
 	free(t->v);
+	map_free(&t->by_stem);
+	map_free(&t->by_form);
 }
 
 /* ---- counting ---- */
@@ -158,11 +224,10 @@ static int
 count_word(void *arg, const char *w, size_t n, size_t start, size_t end)
 {
 	struct count_ctx *c = arg;
-	if (n < 3 || n > 40 || (w[0] >= '0' && w[0] <= '9') || is_stop(w))
+	long i = term_of_word(c->terms, c->stemmer, w, n);
+	if (i < 0)
 		return 0;
-	size_t sn;
-	const char *stem = cg_stemmer_stem(c->stemmer, w, n, &sn);
-	struct term *t = terms_get(c->terms, stem, sn);
+	struct term *t = &c->terms->v[i];
 	if (t->last_msg == c->msg)
 		return 0;
 	t->last_msg = c->msg;
@@ -221,9 +286,9 @@ rank(struct terms *t, int64_t ncur, int64_t nprev, size_t *n)
 {
 	struct term **best = cg_calloc(t->n + 1, sizeof *best);
 	*n = 0;
-	for (size_t i = 0; i < t->cap; i++) {
+	for (size_t i = 0; i < t->n; i++) {
 		struct term *e = &t->v[i];
-		if (e->stem == NULL || e->cur < 2)
+		if (e->cur < 2)
 			continue;
 		/* More frequent now than before (the previous may be empty). */
 		if (nprev > 0 && (double)e->cur / (double)ncur <=

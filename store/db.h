@@ -58,6 +58,8 @@ int db_scalar_checked(struct cg_store *s, sqlite3_stmt *st, const char *what,
 
 /* Register the cg_stem FTS5 tokenizer (search_tokenizer.c) on s->db. */
 int db_search_register(struct cg_store *s);
+/* Adds the ranking function cg_window_rank (search_rank.c) to FTS5. */
+int db_search_rank_register(struct cg_store *s, fts5_api *api);
 
 const char *db_layer_name(enum cg_layer l);
 enum cg_layer db_layer_parse(const char *s);

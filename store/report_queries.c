@@ -141,7 +141,7 @@ static const char SQL_UNANSWERED[] =
              " LEFT JOIN contact k ON k.id = r.contact_id "
              " WHERE (?1 = 0 OR t.channel_id = ?1) AND t.created < ?3 - ?4 "
              " AND (t.created >= ?2 - ?4 OR t.last_activity >= ?2)), "
-             "firsts AS ("
+             "firsts AS MATERIALIZED ("
              " SELECT cand.*, (SELECT min(m.received) FROM message m "
              "  WHERE m.thread_id = cand.id AND m.received < ?3 "
              "  AND " AUTHOR("m") " IS NOT cand.who) AS first_reply FROM cand) "
@@ -190,7 +190,7 @@ static const char SQL_FIRST_REPLY[] =
              " FROM thread t JOIN message r ON r.id = t.root_message_id "
              " WHERE (?1 = 0 OR t.channel_id = ?1) AND t.created >= ?2 "
              " AND t.created < ?3), "
-             "d AS (SELECT (SELECT min(m.received) FROM message m "
+             "d AS MATERIALIZED (SELECT (SELECT min(m.received) FROM message m "
              " WHERE m.thread_id = th.id AND m.received < ?3 "
              " AND " AUTHOR(
                  "m") " IS NOT th.who) - th.created AS delay FROM th), "
@@ -225,21 +225,25 @@ cg_store_report_first_reply(struct cg_store *s, int64_t channel_id,
 	return finish(s, st, rc, "facilitation: first reply");
 }
 
-/* ?1 channel, ?2..?6 starts of periods -4..0, ?7 the end. */
+/* ?1 channel, ?2..?6 starts of periods -4..0, ?7 the end.  Grouped by
+ * the author's contact (else address) before any name is looked up: the
+ * name (contact's, else the greatest sender name or address) is joined
+ * only for the authors that went quiet. */
 static const char SQL_WENT_QUIET[] =
     "WITH p AS ("
-    " SELECT " AUTHOR(
-        "m") " AS who, "
-             " coalesce(nullif(k.name, ''), nullif(m.sender_name, ''), "
-             "  m.sender_addr) AS name, "
-             " CASE WHEN m.received >= ?6 THEN 4 WHEN m.received >= ?5 THEN 3 "
-             "  WHEN m.received >= ?4 THEN 2 WHEN m.received >= ?3 THEN 1 "
-             "  ELSE 0 END AS b "
-             " FROM message m LEFT JOIN contact k ON k.id = m.contact_id "
-             " WHERE (?1 = 0 OR m.channel_id = ?1) AND m.received >= ?2 "
-             " AND m.received < ?7) "
-             "SELECT max(name) FROM p GROUP BY who "
-             "HAVING count(DISTINCT b) = 4 AND max(b) = 3 ORDER BY 1";
+    " SELECT m.contact_id AS cid, "
+    "  CASE WHEN m.contact_id IS NULL THEN lower(m.sender_addr) END AS addr, "
+    "  coalesce(nullif(m.sender_name, ''), m.sender_addr) AS sname, "
+    "  CASE WHEN m.received >= ?6 THEN 4 WHEN m.received >= ?5 THEN 3 "
+    "  WHEN m.received >= ?4 THEN 2 WHEN m.received >= ?3 THEN 1 "
+    "  ELSE 0 END AS b "
+    " FROM message m WHERE (?1 = 0 OR m.channel_id = ?1) "
+    " AND m.received >= ?2 AND m.received < ?7), "
+    "a AS (SELECT cid, max(sname) AS sname FROM p GROUP BY cid, addr "
+    " HAVING max(b = 0) AND max(b = 1) AND max(b = 2) AND max(b = 3) "
+    " AND NOT max(b = 4)) "
+    "SELECT coalesce(nullif(k.name, ''), a.sname) FROM a "
+    "LEFT JOIN contact k ON k.id = a.cid ORDER BY 1";
 
 int
 cg_store_report_went_quiet(struct cg_store *s, int64_t channel_id,
@@ -299,17 +303,17 @@ cg_term_threads_free(struct cg_term_thread *v, size_t n)
 /* The rowid range of the period's messages bounds the index scan: a
  * frequent word's doclist is read only where the period's ids are. */
 static const char SQL_TERM_THREADS[] =
-	"WITH r AS (SELECT min(id) AS lo, max(id) AS hi FROM message "
-	" WHERE received >= ?2 AND received < ?3) "
-	"SELECT t.id, t.subject, count(*) AS n FROM message_fts "
-	"JOIN message m ON m.id = message_fts.rowid "
-	"JOIN thread t ON t.id = m.thread_id "
-	"WHERE message_fts MATCH ?4 "
-	"AND message_fts.rowid >= (SELECT lo FROM r) "
-	"AND message_fts.rowid <= (SELECT hi FROM r) "
-	"AND (?1 = 0 OR m.channel_id = ?1) "
-	"AND m.received >= ?2 AND m.received < ?3 "
-	"GROUP BY t.id ORDER BY n DESC, t.id LIMIT ?5";
+    "WITH r AS (SELECT min(id) AS lo, max(id) AS hi FROM message "
+    " WHERE received >= ?2 AND received < ?3) "
+    "SELECT t.id, t.subject, count(*) AS n FROM message_fts "
+    "JOIN message m ON m.id = message_fts.rowid "
+    "JOIN thread t ON t.id = m.thread_id "
+    "WHERE message_fts MATCH ?4 "
+    "AND message_fts.rowid >= (SELECT lo FROM r) "
+    "AND message_fts.rowid <= (SELECT hi FROM r) "
+    "AND (?1 = 0 OR m.channel_id = ?1) "
+    "AND m.received >= ?2 AND m.received < ?3 "
+    "GROUP BY t.id ORDER BY n DESC, t.id LIMIT ?5";
 
 int
 cg_store_report_term_threads(struct cg_store *s, int64_t channel_id,

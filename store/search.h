@@ -65,7 +65,10 @@ void cg_search_hits_free(struct cg_search_hit *v, size_t n);
  */
 char *cg_search_match_expr(const char *words);
 
-/* Best first (bm25).  No word to search for: 0 with *n = 0. */
+/* Best first (bm25).  A query holding a word in 2,000 messages or more
+ * ranks only the newest 5,000 messages holding its rarest word
+ * (store/README.md, "Frequent words").  No word to search for: 0 with
+ * *n = 0. */
 int cg_store_search(struct cg_store *s, const struct cg_search_query *q,
 		    struct cg_search_hit **out, size_t *n);
 

@@ -239,7 +239,7 @@ db_search_register(struct cg_store *s)
 	if (api->xCreateTokenizer(api, "cg_stem", NULL, &tok, NULL) !=
 	    SQLITE_OK)
 		return db_fail(s, "register the cg_stem tokenizer");
-	return 0;
+	return db_search_rank_register(s, api);
 }
 
 /* ---- stems for callers outside SQLite (the topics report) ---- */

@@ -197,6 +197,44 @@ test_the_index_follows_a_correction(void **state)
 
 /* A store at schema 7 (before the index) holding one message, written
  * with SQLite directly as an older coopgate left it. */
+/* A word in more messages than are ranked at once: only its newest ones
+ * are (store/README.md, "Frequent words"); a rarer word brings old ones
+ * back. */
+static void
+test_a_frequent_word_is_ranked_among_its_newest_messages(void **state)
+{
+	struct fixture *f = fixture_new();
+	const char *addr = "alice@example.org";
+	int64_t a = person(f, addr, "Alice", CG_LAYER_MEMBER, "dev");
+	struct cg_store *s = f->gw.store;
+	assert_int_equal(cg_store_begin(s), 0);
+	post(f, 0, a, addr, "email", "Strom", "Strom vom Kompost.", T0);
+	for (int i = 1; i <= 6000; i++)
+		post(f, 0, a, addr, "email", "Notiz",
+		     "Wir reden heute wieder über Strom und das Wetter.",
+		     T0 + i * 60);
+	post(f, 0, a, addr, "xmpp", "Strom", "Strom aus der Sonne.",
+	     T0 + 6001 * 60);
+	assert_int_equal(cg_store_commit(s), 0);
+
+	struct cg_search_hit *h;
+	size_t n = hits(f, "strom", &h);
+	assert_int_equal(n, 10);
+	/* Best first: the newest subject match; the old one is too old. */
+	assert_string_equal(h[0].thread_subject, "Strom");
+	assert_int_equal(h[0].date, T0 + 6001 * 60);
+	for (size_t i = 1; i < n; i++) {
+		assert_string_equal(h[i].thread_subject, "Notiz");
+		assert_true(h[i - 1].score <= h[i].score);
+	}
+	cg_search_hits_free(h, n);
+	n = hits(f, "strom kompost", &h);
+	assert_int_equal(n, 1);
+	assert_int_equal(h[0].date, T0);
+	cg_search_hits_free(h, n);
+	fixture_free(f);
+}
+
 static void
 old_store(const char *dir)
 {
@@ -399,6 +437,8 @@ main(void)
 	    cmocka_unit_test(
 	        test_a_guest_sees_only_the_channels_it_is_subscribed_to),
 	    cmocka_unit_test(test_the_index_follows_a_correction),
+	    cmocka_unit_test(
+	        test_a_frequent_word_is_ranked_among_its_newest_messages),
 	    cmocka_unit_test(
 	        test_messages_stored_before_the_index_are_indexed_by_the_migration),
 	    cmocka_unit_test(test_stemming_is_more_precise_than_trigrams),

@@ -75,11 +75,12 @@ cg_store_bounce_state(struct cg_store *s, const char *address, int64_t now,
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_fail(s, "last bounce");
 	st = db_stmt(s, SQL_BOUNCE_SUSPENDED);
-	if (st == NULL)
-		return -1;
-	db_bind_text(st, 1, address);
-	out->suspended = db_scalar(s, st, "bounce suspension");
-	return 0;
+	if (st != NULL)
+		db_bind_text(st, 1, address);
+	return db_scalar_checked(s, st, "bounce suspension", &out->suspended) <
+			       0 ?
+		       -1 :
+		       0;
 }
 
 void

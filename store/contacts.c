@@ -47,33 +47,34 @@ cg_store_channel_sync(struct cg_store *s, struct cg_channel *c)
 	sqlite3_bind_int64(st, 6, cg_now());
 	if (db_exec(s, st, c->name) != 0)
 		return -1;
-	c->id = cg_store_channel_id(s, c->name);
-	return c->id ? 0 : -1;
+	return cg_store_channel_id(s, c->name, &c->id) == 1 ? 0 : -1;
 }
 
-int64_t
-cg_store_channel_id(struct cg_store *s, const char *name)
+int
+cg_store_channel_id(struct cg_store *s, const char *name, int64_t *id)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_CHANNEL_ID);
-	if (st == NULL)
-		return 0;
-	db_bind_text(st, 1, name);
-	return db_scalar(s, st, name);
+	if (st != NULL)
+		db_bind_text(st, 1, name);
+	return db_scalar_checked(s, st, name, id);
 }
 
 static const char SQL_IDENTITY_FIND[] =
 	"SELECT contact_id FROM identity WHERE kind = ?1 AND value = ?2";
 
-int64_t
+int
 cg_store_contact_find(struct cg_store *s, enum cg_identity_kind kind,
-		      const char *value)
+		      const char *value, int64_t *id)
 {
-	sqlite3_stmt *st = db_stmt(s, SQL_IDENTITY_FIND);
-	if (st == NULL || value == NULL)
+	*id = 0;
+	if (value == NULL)
 		return 0;
-	db_bind_text(st, 1, id_kinds[kind]);
-	db_bind_text(st, 2, value);
-	return db_scalar(s, st, value);
+	sqlite3_stmt *st = db_stmt(s, SQL_IDENTITY_FIND);
+	if (st != NULL) {
+		db_bind_text(st, 1, id_kinds[kind]);
+		db_bind_text(st, 2, value);
+	}
+	return db_scalar_checked(s, st, value, id);
 }
 
 static const char SQL_CONTACT_INSERT[] =
@@ -116,7 +117,9 @@ int
 cg_store_contact_identity_add(struct cg_store *s, int64_t contact,
 			      enum cg_identity_kind kind, const char *value)
 {
-	int64_t owner = cg_store_contact_find(s, kind, value);
+	int64_t owner;
+	if (cg_store_contact_find(s, kind, value, &owner) < 0)
+		return -1;
 	if (owner == contact)
 		return 0;
 	if (owner != 0)
@@ -156,7 +159,8 @@ contact_set_org(struct cg_store *s, int64_t id, const char *org, const char *src
 		if (st == NULL)
 			return -1;
 		db_bind_text(st, 1, org);
-		org_id = db_scalar(s, st, org);
+		if (db_scalar_checked(s, st, org, &org_id) < 0)
+			return -1;
 		if (org_id == 0)
 			org_id = contact_insert(s, "org", org, CG_LAYER_GUEST,
 						src);
@@ -229,8 +233,11 @@ member_apply(struct cg_store *s, const struct cg_member_input *in, int64_t id)
 			return -1;
 	}
 	for (size_t i = 0; i < in->nchannels; i++) {
-		int64_t ch = cg_store_channel_id(s, in->channels[i]);
-		if (ch == 0)
+		int64_t ch;
+		int known = cg_store_channel_id(s, in->channels[i], &ch);
+		if (known < 0)
+			return -1;
+		if (known == 0)
 			return db_errorf(s, "channel %s: no such channel",
 					 in->channels[i]);
 		sqlite3_stmt *st = db_stmt(s, SQL_MEMBERSHIP_UPSERT);
@@ -251,8 +258,11 @@ int
 cg_store_member_upsert(struct cg_store *s, const struct cg_member_input *in,
 		       int64_t *contact_id)
 {
-	int64_t id = cg_store_contact_find(s, CG_ID_EMAIL, in->address);
-	if (id == 0) {
+	int64_t id;
+	int found = cg_store_contact_find(s, CG_ID_EMAIL, in->address, &id);
+	if (found < 0)
+		return -1;
+	if (found == 0) {
 		id = contact_insert(s, "person", in->name,
 				    in->has_layer ? in->layer : CG_LAYER_MEMBER,
 				    in->source);

@@ -157,21 +157,6 @@ db_scalar_checked(struct cg_store *s, sqlite3_stmt *st, const char *what,
 	return rc == SQLITE_ROW ? 1 : 0;
 }
 
-int64_t
-db_scalar(struct cg_store *s, sqlite3_stmt *st, const char *what)
-{
-	if (st == NULL)
-		return 0;
-	int64_t v = 0;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	else if (rc != SQLITE_DONE)
-		db_fail(s, what);
-	db_done(st);
-	return v;
-}
-
 const char *
 db_layer_name(enum cg_layer l)
 {

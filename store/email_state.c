@@ -42,17 +42,20 @@ static const char SQL_CHAT_PENDING_AFTER[] =
     "o.bridge = 'email' AND o.destination = ?2 AND m.thread_id = ?1 AND "
     "m.network = 'xmpp' AND o.next_attempt_ms > ?3";
 
-int64_t
+int
 cg_store_email_chat_pending_after(struct cg_store *s, int64_t thread_id,
-                                  const char *destination, int64_t now_ms)
+                                  const char *destination, int64_t now_ms,
+                                  int64_t *due_ms)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_CHAT_PENDING_AFTER);
-	if (st == NULL)
-		return 0;
-	sqlite3_bind_int64(st, 1, thread_id);
-	db_bind_text(st, 2, destination);
-	sqlite3_bind_int64(st, 3, now_ms);
-	return db_scalar(s, st, "chat rows pending");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, thread_id);
+		db_bind_text(st, 2, destination);
+		sqlite3_bind_int64(st, 3, now_ms);
+	}
+	if (db_scalar_checked(s, st, "chat rows pending", due_ms) < 0)
+		return -1;
+	return *due_ms != 0;
 }
 
 static const char SQL_CHAT_DEFER[] =
@@ -79,16 +82,18 @@ static const char SQL_THREAD_LAST_EMAIL[] =
     "network = 'email' AND (?2 = 0 OR id < ?2)), "
     "(SELECT root_message_id FROM thread WHERE id = ?1), 0)";
 
-int64_t
+int
 cg_store_thread_last_email(struct cg_store *s, int64_t thread_id,
-                           int64_t before)
+                           int64_t before, int64_t *message_id)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_THREAD_LAST_EMAIL);
-	if (st == NULL)
-		return 0;
-	sqlite3_bind_int64(st, 1, thread_id);
-	sqlite3_bind_int64(st, 2, before);
-	return db_scalar(s, st, "thread's last email");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, thread_id);
+		sqlite3_bind_int64(st, 2, before);
+	}
+	if (db_scalar_checked(s, st, "thread's last email", message_id) < 0)
+		return -1;
+	return *message_id != 0;
 }
 
 static const char SQL_CHANNEL_MESSAGES_AFTER[] =
@@ -127,14 +132,16 @@ cg_store_channel_messages_after(struct cg_store *s, int64_t channel_id,
 static const char SQL_CHANNEL_LAST_MESSAGE[] =
     "SELECT max(id) FROM message WHERE ?1 = 0 OR channel_id = ?1";
 
-int64_t
-cg_store_channel_last_message(struct cg_store *s, int64_t channel_id)
+int
+cg_store_channel_last_message(struct cg_store *s, int64_t channel_id,
+                              int64_t *message_id)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_CHANNEL_LAST_MESSAGE);
-	if (st == NULL)
-		return 0;
-	sqlite3_bind_int64(st, 1, channel_id);
-	return db_scalar(s, st, "channel's last message");
+	if (st != NULL)
+		sqlite3_bind_int64(st, 1, channel_id);
+	if (db_scalar_checked(s, st, "channel's last message", message_id) < 0)
+		return -1;
+	return *message_id != 0;
 }
 
 static const char SQL_DIGEST_ADD[] =
@@ -192,12 +199,12 @@ cg_store_digest_notice_add(struct cg_store *s, int64_t digest_id,
 static const char SQL_NOTICE_DIGEST[] =
     "SELECT digest_id FROM digest_notice WHERE notice_id = ?1";
 
-int64_t
-cg_store_notice_digest(struct cg_store *s, int64_t notice_id)
+int
+cg_store_notice_digest(struct cg_store *s, int64_t notice_id,
+                       int64_t *digest_id)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_NOTICE_DIGEST);
-	if (st == NULL)
-		return 0;
-	sqlite3_bind_int64(st, 1, notice_id);
-	return db_scalar(s, st, "notice's digest");
+	if (st != NULL)
+		sqlite3_bind_int64(st, 1, notice_id);
+	return db_scalar_checked(s, st, "notice's digest", digest_id);
 }

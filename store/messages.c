@@ -72,28 +72,29 @@ static const char SQL_OPEN_CHAT_THREAD[] =
 	"WHERE t.channel_id = ?1 AND t.last_activity >= ?2 AND "
 	"m.network = 'xmpp' ORDER BY t.last_activity DESC, t.id DESC LIMIT 1";
 
-int64_t
-cg_store_open_chat_thread(struct cg_store *s, int64_t channel_id, int64_t since)
+int
+cg_store_open_chat_thread(struct cg_store *s, int64_t channel_id, int64_t since,
+			  int64_t *thread_id)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_OPEN_CHAT_THREAD);
-	if (st == NULL)
-		return 0;
-	sqlite3_bind_int64(st, 1, channel_id);
-	sqlite3_bind_int64(st, 2, since);
-	return db_scalar(s, st, "open chat thread");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, channel_id);
+		sqlite3_bind_int64(st, 2, since);
+	}
+	return db_scalar_checked(s, st, "open chat thread", thread_id);
 }
 
 static const char SQL_THREAD_BY_TOKEN[] =
 	"SELECT id FROM thread WHERE token = ?1";
 
-int64_t
-cg_store_thread_by_token(struct cg_store *s, const char *token)
+int
+cg_store_thread_by_token(struct cg_store *s, const char *token,
+			 int64_t *thread_id)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_THREAD_BY_TOKEN);
-	if (st == NULL)
-		return 0;
-	db_bind_text(st, 1, token);
-	return db_scalar(s, st, token);
+	if (st != NULL)
+		db_bind_text(st, 1, token);
+	return db_scalar_checked(s, st, token, thread_id);
 }
 
 int
@@ -130,16 +131,19 @@ static const char SQL_EXTID_ADD[] =
 	"INSERT INTO extid(network, ext_id, message_id) VALUES (?1, ?2, ?3) "
 	"ON CONFLICT DO NOTHING";
 
-int64_t
+int
 cg_store_extid_find(struct cg_store *s, const char *network,
-		    const char *ext_id)
+		    const char *ext_id, int64_t *message_id)
 {
-	sqlite3_stmt *st = db_stmt(s, SQL_EXTID_FIND);
-	if (st == NULL || ext_id == NULL)
+	*message_id = 0;
+	if (ext_id == NULL)
 		return 0;
-	db_bind_text(st, 1, network);
-	db_bind_text(st, 2, ext_id);
-	return db_scalar(s, st, ext_id);
+	sqlite3_stmt *st = db_stmt(s, SQL_EXTID_FIND);
+	if (st != NULL) {
+		db_bind_text(st, 1, network);
+		db_bind_text(st, 2, ext_id);
+	}
+	return db_scalar_checked(s, st, ext_id, message_id);
 }
 
 int

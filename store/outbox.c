@@ -100,16 +100,17 @@ static const char SQL_OUTBOX_NEXT[] =
 static const char SQL_OUTBOX_NEXT_ANY[] =
 	"SELECT min(next_attempt_ms) FROM outbox WHERE state = 'pending'";
 
-int64_t
-cg_store_outbox_next_due(struct cg_store *s, const char *bridge)
+int
+cg_store_outbox_next_due(struct cg_store *s, const char *bridge,
+			 int64_t *due_ms)
 {
 	sqlite3_stmt *st = db_stmt(s, bridge ? SQL_OUTBOX_NEXT :
 					       SQL_OUTBOX_NEXT_ANY);
-	if (st == NULL)
-		return 0;
-	if (bridge)
+	if (st != NULL && bridge)
 		db_bind_text(st, 1, bridge);
-	return db_scalar(s, st, "outbox next due");
+	if (db_scalar_checked(s, st, "outbox next due", due_ms) < 0)
+		return -1;
+	return *due_ms != 0;
 }
 
 static const char SQL_OUTBOX_DONE[] =

@@ -6,7 +6,9 @@
  *
  * Conventions: functions return 0 on success and -1 on error (the error is
  * logged with the object at fault, and cg_store_errmsg() returns it); ids are
- * int64_t, 0 meaning "none".  Times are unix seconds unless named *_ms.
+ * int64_t, 0 meaning "none".  A lookup returns 1 found / 0 not found / -1
+ * error with its result in an out-parameter (0 unless found): an error
+ * never reads as "none" (a busy database must not make a duplicate new).  Times are unix seconds unless named *_ms.
  * Strings returned inside structs are owned by the struct and released by
  * its *_free function.  Only the thread that opened the store uses it.
  */
@@ -51,7 +53,8 @@ struct cg_channel {
 void cg_channel_free(struct cg_channel *c);
 /* Insert or update the channel named c->name; sets c->id. */
 int cg_store_channel_sync(struct cg_store *s, struct cg_channel *c);
-int64_t cg_store_channel_id(struct cg_store *s, const char *name);
+/* The id of the channel named `name`: 1 found, 0 unknown, -1 error. */
+int cg_store_channel_id(struct cg_store *s, const char *name, int64_t *id);
 
 /* ---- contacts, identities, memberships ---- */
 enum cg_identity_kind { CG_ID_EMAIL, CG_ID_JID };
@@ -99,9 +102,9 @@ struct cg_member_input {
  */
 int cg_store_member_upsert(struct cg_store *s, const struct cg_member_input *in,
 			   int64_t *contact_id);
-/* Find a contact by identity; 0 when unknown. */
-int64_t cg_store_contact_find(struct cg_store *s, enum cg_identity_kind kind,
-			      const char *value);
+/* Find a contact by identity: 1 found (*id set), 0 unknown, -1 error. */
+int cg_store_contact_find(struct cg_store *s, enum cg_identity_kind kind,
+			  const char *value, int64_t *id);
 /* Create an automatic guest contact for an unknown sender. */
 int64_t cg_store_contact_auto(struct cg_store *s, enum cg_identity_kind kind,
 			      const char *value, const char *name);
@@ -150,11 +153,12 @@ int cg_store_thread_get(struct cg_store *s, int64_t id, struct cg_thread *out);
 int64_t cg_store_thread_create(struct cg_store *s, int64_t channel_id,
 			       const char *subject, int64_t now);
 /* The channel's latest thread started in the room (root from xmpp) and
- * active at or after `since`; 0 when none. */
-int64_t cg_store_open_chat_thread(struct cg_store *s, int64_t channel_id,
-				  int64_t since);
-/* Thread whose token is `token`; 0 when unknown. */
-int64_t cg_store_thread_by_token(struct cg_store *s, const char *token);
+ * active at or after `since`: 1 found, 0 none, -1 error. */
+int cg_store_open_chat_thread(struct cg_store *s, int64_t channel_id,
+			      int64_t since, int64_t *thread_id);
+/* Thread whose token is `token`: 1 found, 0 unknown, -1 error. */
+int cg_store_thread_by_token(struct cg_store *s, const char *token,
+			     int64_t *thread_id);
 int cg_store_thread_touch(struct cg_store *s, int64_t id, int64_t root_msg,
 			  int64_t now);
 
@@ -172,9 +176,10 @@ struct cg_stored_msg {
 };
 void cg_stored_msg_free(struct cg_stored_msg *m);
 
-/* Map an external id (network, id) to a stored message; 0 when unknown. */
-int64_t cg_store_extid_find(struct cg_store *s, const char *network,
-			    const char *ext_id);
+/* Map an external id (network, id) to a stored message: 1 found, 0
+ * unknown, -1 error (dedup: an error must never read as "new"). */
+int cg_store_extid_find(struct cg_store *s, const char *network,
+			const char *ext_id, int64_t *message_id);
 int cg_store_extid_add(struct cg_store *s, const char *network,
 		       const char *ext_id, int64_t message_id);
 /* Insert; m->id is set.  raw may be NULL. */
@@ -264,9 +269,10 @@ int cg_store_outbox_add(struct cg_store *s, int64_t message_id,
 /* Pending rows of `bridge` due at now_ms, oldest first, at most limit. */
 int cg_store_outbox_due(struct cg_store *s, const char *bridge, int64_t now_ms,
 			size_t limit, struct cg_outbox_row **out, size_t *n);
-/* Earliest next_attempt_ms of a pending row of bridge (NULL: any); 0 when
- * none is pending. */
-int64_t cg_store_outbox_next_due(struct cg_store *s, const char *bridge);
+/* Earliest next_attempt_ms of a pending row of bridge (NULL: any): 1 one
+ * is pending, 0 none (*due_ms 0), -1 error. */
+int cg_store_outbox_next_due(struct cg_store *s, const char *bridge,
+			     int64_t *due_ms);
 int cg_store_outbox_done(struct cg_store *s, int64_t id, const char *far_id,
 			 int64_t now);
 int cg_store_outbox_retry(struct cg_store *s, int64_t id, int attempts,
@@ -320,11 +326,14 @@ int cg_store_notice_count(struct cg_store *s, const char *to_addr,
 /* ---- crm (store/crm.c): tags, notes, organisations, activity,
  * nominations, held posts ---- */
 /* Interactions of a contact in `direction` ("in" | "out") at or after
- * since. */
-int64_t cg_store_interaction_count(struct cg_store *s, int64_t contact_id,
-				   const char *direction, int64_t since);
-/* Time of the contact's latest interaction; 0 when none. */
-int64_t cg_store_contact_last_seen(struct cg_store *s, int64_t contact_id);
+ * since into *count: 0 ok, -1 error. */
+int cg_store_interaction_count(struct cg_store *s, int64_t contact_id,
+			       const char *direction, int64_t since,
+			       int64_t *count);
+/* Time of the contact's latest interaction into *at (0 when none): 0 ok,
+ * -1 error. */
+int cg_store_contact_last_seen(struct cg_store *s, int64_t contact_id,
+			       int64_t *at);
 /* Tags, sorted (caller frees each and the array). */
 int cg_store_contact_tags(struct cg_store *s, int64_t contact_id, char ***out,
 			  size_t *n);
@@ -345,8 +354,10 @@ int cg_store_contact_identity_add(struct cg_store *s, int64_t contact_id,
 				  enum cg_identity_kind kind,
 				  const char *value);
 /* The organisation owning mail domain `domain`: the one whose config/CLI
- * members have addresses there; 0 when none or more than one. */
-int64_t cg_store_org_by_domain(struct cg_store *s, const char *domain);
+ * members have addresses there: 1 found, 0 none or more than one, -1
+ * error. */
+int cg_store_org_by_domain(struct cg_store *s, const char *domain,
+			   int64_t *org_id);
 /* Link a contact to an organisation contact (0: unlink). */
 int cg_store_contact_link_org(struct cg_store *s, int64_t contact_id,
 			      int64_t org_id);
@@ -385,7 +396,9 @@ int cg_store_held_release(struct cg_store *s, int64_t message_id,
 /* Held posts whose time ran out become 'expired' (their body and raw
  * bytes are dropped).  Returns how many, or -1. */
 int64_t cg_store_held_expire(struct cg_store *s, int64_t now);
-int64_t cg_store_held_count(struct cg_store *s, int64_t contact_id);
+/* Posts of the contact still held into *count: 0 ok, -1 error. */
+int cg_store_held_count(struct cg_store *s, int64_t contact_id,
+			int64_t *count);
 /* Posts held because their sender is not proven (store/held_confirm.c):
  * mark held post message_id unverified (no promotion releases it) with
  * its confirmation token; take a token: 1 valid (now used, *message_id
@@ -486,30 +499,30 @@ char *cg_store_channel_name(struct cg_store *s, int64_t id);
 /*
  * Chat batching.  Rows of the email bridge for the xmpp-origin messages of
  * thread `thread_id` to `destination`: the latest next_attempt_ms of such a
- * row still pending and due after now_ms (0: none; the room is quiet);
- * and moving the pending ones that are due earlier to due_ms (the batch
- * then leaves with the later line).
+ * row still pending and due after now_ms into *due_ms (1 one, 0 none: the
+ * room is quiet, -1 error); and moving the pending ones that are due
+ * earlier to due_ms (the batch then leaves with the later line).
  */
-int64_t cg_store_email_chat_pending_after(struct cg_store *s,
-					  int64_t thread_id,
-					  const char *destination,
-					  int64_t now_ms);
+int cg_store_email_chat_pending_after(struct cg_store *s, int64_t thread_id,
+				      const char *destination, int64_t now_ms,
+				      int64_t *due_ms);
 int cg_store_email_chat_defer(struct cg_store *s, int64_t thread_id,
 			      const char *destination, int64_t due_ms);
 /* The newest message of the thread that came by email with an id below
- * `before` (0: any), else the thread's root; 0 when none. */
-int64_t cg_store_thread_last_email(struct cg_store *s, int64_t thread_id,
-				   int64_t before);
+ * `before` (0: any), else the thread's root: 1 found, 0 none, -1 error. */
+int cg_store_thread_last_email(struct cg_store *s, int64_t thread_id,
+			       int64_t before, int64_t *message_id);
 /*
  * Digests (schema 006).  The ids of channel's messages after message
  * `after` (0: all) with none of skip_flags, oldest first, at most max
  * (caller frees *ids); the channel's newest message id (channel_id 0:
- * of any channel; 0: none).
+ * of any channel): 1 found, 0 none, -1 error.
  */
 int cg_store_channel_messages_after(struct cg_store *s, int64_t channel_id,
 				    int64_t after, unsigned skip_flags,
 				    size_t max, int64_t **ids, size_t *n);
-int64_t cg_store_channel_last_message(struct cg_store *s, int64_t channel_id);
+int cg_store_channel_last_message(struct cg_store *s, int64_t channel_id,
+				  int64_t *message_id);
 /* Record a digest of channel covering messages ids[0..n); sets *id. */
 int cg_store_digest_add(struct cg_store *s, int64_t channel_id,
 			int64_t period_start, int64_t period_end,
@@ -517,8 +530,10 @@ int cg_store_digest_add(struct cg_store *s, int64_t channel_id,
 /* Notice `notice_id` is a member's copy of digest `digest_id`. */
 int cg_store_digest_notice_add(struct cg_store *s, int64_t digest_id,
 			       int64_t notice_id);
-/* The digest whose copy notice `notice_id` is; 0 when it is none. */
-int64_t cg_store_notice_digest(struct cg_store *s, int64_t notice_id);
+/* The digest whose copy notice `notice_id` is: 1 found, 0 none, -1
+ * error. */
+int cg_store_notice_digest(struct cg_store *s, int64_t notice_id,
+			   int64_t *digest_id);
 
 /* ---- xmpp bridge (store/xmpp_state.c) ---- */
 /* One external id of message `message_id` on `network` ("xmpp": the room's
@@ -527,8 +542,9 @@ int64_t cg_store_notice_digest(struct cg_store *s, int64_t notice_id);
 int cg_store_message_extid(struct cg_store *s, int64_t message_id,
 			   const char *network, char **out);
 /* A person whose name is `name` (case-insensitive), else the only one
- * whose name contains it; 0 when none or ambiguous. */
-int64_t cg_store_contact_find_name(struct cg_store *s, const char *name);
+ * whose name contains it: 1 found, 0 none or ambiguous, -1 error. */
+int cg_store_contact_find_name(struct cg_store *s, const char *name,
+			       int64_t *id);
 /* The MAM watermark of a room (XEP-0313): the stanza-id of the last
  * archived line the gateway has read, in kv "xmpp/ROOM/last_stanza_id".
  * get: *out NULL when the room was never read, "" when its archive was

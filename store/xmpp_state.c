@@ -47,18 +47,18 @@ static const char SQL_CONTACT_NAME_LIKE[] =
     "SELECT id FROM contact WHERE kind = 'person' AND "
     "name LIKE '%' || ?1 || '%' ESCAPE '\\' ORDER BY id LIMIT 2";
 
-int64_t
-cg_store_contact_find_name(struct cg_store *s, const char *name)
+int
+cg_store_contact_find_name(struct cg_store *s, const char *name, int64_t *id)
 {
+	*id = 0;
 	if (name == NULL || *name == '\0')
 		return 0;
 	sqlite3_stmt *st = db_stmt(s, SQL_CONTACT_BY_NAME);
-	if (st == NULL)
-		return 0;
-	db_bind_text(st, 1, name);
-	int64_t id = db_scalar(s, st, name);
-	if (id)
-		return id;
+	if (st != NULL)
+		db_bind_text(st, 1, name);
+	int found_exact = db_scalar_checked(s, st, name, id);
+	if (found_exact != 0)
+		return found_exact;
 	/* A part of a name ("Alice") when only one contact has it. */
 	struct cg_buf pat = CG_BUF_INIT;
 	for (const char *p = name; *p; p++) {
@@ -69,7 +69,7 @@ cg_store_contact_find_name(struct cg_store *s, const char *name)
 	st = db_stmt(s, SQL_CONTACT_NAME_LIKE);
 	if (st == NULL) {
 		cg_buf_free(&pat);
-		return 0;
+		return -1;
 	}
 	db_bind_text(st, 1, cg_buf_str(&pat));
 	int64_t found = 0;
@@ -81,8 +81,9 @@ cg_store_contact_find_name(struct cg_store *s, const char *name)
 	db_done(st);
 	cg_buf_free(&pat);
 	if (rc != SQLITE_DONE)
-		db_fail(s, "find contact by name");
-	return n == 1 ? found : 0;
+		return db_fail(s, "find contact by name");
+	*id = n == 1 ? found : 0;
+	return n == 1;
 }
 
 /* ---- MAM watermark ---- */

@@ -43,9 +43,10 @@
 static char *
 member_jid(struct cg_store *s, const char *address)
 {
-	int64_t id = cg_store_contact_find(s, CG_ID_EMAIL, address);
+	int64_t id;
 	struct cg_contact c;
-	if (id == 0 || cg_store_contact_get(s, id, &c) != 0)
+	if (cg_store_contact_find(s, CG_ID_EMAIL, address, &id) != 1 ||
+	    cg_store_contact_get(s, id, &c) != 0)
 		return NULL;
 	char *jid = c.njids ? cg_strdup(c.jids[0]) : NULL;
 	cg_contact_free(&c);
@@ -58,6 +59,9 @@ tell_suspended(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 {
 	if (!gw->cfg->xmpp.present)
 		return 0;
+	int64_t channel_id = 0;
+	if (ch && cg_store_channel_id(gw->store, ch->name, &channel_id) < 0)
+		return -1;
 	char *jid = member_jid(gw->store, address);
 	if (jid == NULL)
 		return 0;
@@ -69,9 +73,8 @@ tell_suspended(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 	    "sending list mail there.  Once the mailbox works again, send "
 	    "\"subscribe\" from it to %s and confirm: delivery resumes.",
 	    address, reason ? reason : "no reason given", req);
-	int rc = cg_outbox_chat_notice(
-	    gw, ch, ch ? cg_store_channel_id(gw->store, ch->name) : 0, jid,
-	    subject, body, "auto-generated");
+	int rc = cg_outbox_chat_notice(gw, ch, channel_id, jid, subject, body,
+	                               "auto-generated");
 	free(req);
 	free(subject);
 	free(body);

@@ -818,7 +818,9 @@ compose_notice(struct email_smtp *s, int64_t id, enum cg_delivery_status *fail,
 	}
 	/* A member's copy of a digest is list mail (digest.h), from the
 	 * list, with a VERP envelope sender; other notices are direct. */
-	int digest = ch && cg_store_notice_digest(s->gw->store, id) != 0;
+	int64_t digest_id = 0;
+	int digest =
+	    ch && cg_store_notice_digest(s->gw->store, id, &digest_id) == 1;
 	struct email_compose_in in = {
 	    .list_addr = digest ? ch->address : n.from_addr,
 	    .list_id = list_id,
@@ -984,8 +986,8 @@ compose_batch(struct email_smtp *s, const char *key, const int64_t *ids,
 	    channel_of(s, v[0].channel_id, "chat batch", fail, err);
 	if (ch == NULL)
 		goto out;
-	int64_t last = cg_store_thread_last_email(st, t.id, ids[0]);
-	if (last)
+	int64_t last;
+	if (cg_store_thread_last_email(st, t.id, ids[0], &last) == 1)
 		reply_ids(st, t.id, last, &irt, &refs, &nrefs);
 	subject = thread_subject(t.subject, v[0].subject, 1);
 	list_id = list_id_of(ch->address);
@@ -1903,10 +1905,12 @@ plan_chat(struct email_smtp *s, struct cg_outbox_item *d, size_t n, size_t i,
 		    strcasecmp(d[j].row->destination, dest) == 0)
 			idx[k++] = j;
 	struct cg_store *st = s->gw->store;
-	int64_t later =
-	    cg_store_email_chat_pending_after(st, p[i].thread, dest, now_ms);
-	if (later) {
-		cg_store_email_chat_defer(st, p[i].thread, dest, later);
+	int64_t later;
+	int quiet = cg_store_email_chat_pending_after(st, p[i].thread, dest,
+	                                              now_ms, &later);
+	if (quiet != 0) { /* a later line, or a store error: not now */
+		if (quiet > 0)
+			cg_store_email_chat_defer(st, p[i].thread, dest, later);
 		for (size_t x = 0; x < k; x++)
 			p[idx[x]].skip = 1;
 		goto out;

@@ -36,7 +36,7 @@ recipients(struct fixture *f, const char *addr)
 	struct cg_recipient *r;
 	size_t n;
 	int64_t found = 0;
-	int64_t ch = cg_store_channel_id(f->gw.store, "dev");
+	int64_t ch = tu_channel_id(f->gw.store, "dev");
 	assert_int_equal(cg_store_channel_recipients(
 	                     f->gw.store, ch, CG_DELIVERY_EACH, 0, &r, &n),
 	                 0);
@@ -126,7 +126,7 @@ test_request_tokens_work_once_and_expire(void **state)
 {
 	struct fixture *f = fixture_new();
 	struct cg_store *s = f->gw.store;
-	int64_t ch = cg_store_channel_id(s, "dev");
+	int64_t ch = tu_channel_id(s, "dev");
 	int64_t now = cg_now();
 	struct cg_request_token t;
 	assert_int_equal(cg_store_request_token_add(s, "aaaa", ch,

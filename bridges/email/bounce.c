@@ -16,7 +16,7 @@
  * The address comes from the VERP token, not from the report: forwarding
  * may change what the far side calls the recipient, the token is ours.
  * A token counts only when its MAC verifies and it is at most 30 days old
- * (smtp_out.c, email_verp_check): a made-up or altered token is logged
+ * (verp.c, email_verp_check): a made-up or altered token is logged
  * and ignored, so nobody can suspend a member with forged reports.
  * A mail to +bounce- that is no RFC 3464 report (a vacation reply sent to
  * the envelope sender) counts nothing.
@@ -27,7 +27,7 @@
 
 #include "bridges/email/bounce.h"
 #include "bridges/email/mime.h"
-#include "bridges/email/smtp_out.h"
+#include "bridges/email/verp.h"
 #include "gateway/gateway.h"
 #include "lib/log.h"
 #include "gateway/onboarding.h"

@@ -4,7 +4,7 @@
 
 #include "bridges/email/bounce.h"
 #include "bridges/email/mime.h"
-#include "bridges/email/smtp_out.h"
+#include "bridges/email/verp.h"
 #include "gateway/msg.h"
 
 #define LIST "dev@lists.example.org"

@@ -26,6 +26,7 @@
 #include <strings.h>
 
 #include "bridges/email/bounce.h"
+#include "bridges/email/dsn.h"
 #include "bridges/email/mime.h"
 #include "bridges/email/verp.h"
 #include "gateway/gateway.h"

@@ -29,8 +29,6 @@
 #define BACKOFF_MAX_MS (5 * 60 * 1000)
 #define CACHE_SLOTS 8
 #define MAX_REFS 20   /* References: the root and the newest 19 */
-#define XVERP_MAX 500 /* recipients per XVERP transaction */
-#define XVERP_MIN 20  /* ... split smaller only to keep workers busy */
 #define BATCH_MAX_LINES 200
 
 /* One composed mail, shared by the jobs of its recipients.  Reference

@@ -27,7 +27,7 @@
  * no write waits for a delayed ACK.
  *
  * Fan-out: when the server advertises XVERP (Postfix does for clients in
- * smtpd_authorized_verp_clients), a job holds up to XVERP_MAX recipients
+ * smtpd_authorized_verp_clients), a job holds up to EMAIL_XVERP_MAX recipients
  * and goes out as ONE transaction, "MAIL FROM:<dev+bounce@DOMAIN>
  * XVERP=-=": Postfix then writes each copy's envelope sender exactly as
  * email_verp_sender() would ("dev+bounce-alice=example.org@DOMAIN"), so
@@ -74,6 +74,7 @@
 #include "bridges/bridge.h"
 #include "bridges/email/smtp_int.h"
 #include "bridges/email/smtp_out.h"
+#include "bridges/email/smtp_plan.h"
 #include "bridges/email/tlsverify.h"
 #include "bridges/email/verp.h"
 #include "gateway/gateway.h"
@@ -971,11 +972,18 @@ plan_chat(struct email_smtp *s, struct cg_outbox_item *d, size_t n, size_t i,
 	const char *dest = d[i].row->destination;
 	size_t *idx = cg_calloc(n - i, sizeof *idx);
 	int64_t *ids = cg_calloc(n - i, sizeof *ids);
-	size_t k = 0, nids = 0;
+	struct email_chat_row *v = cg_calloc(n, sizeof *v);
 	for (size_t j = i; j < n; j++)
-		if (!p[j].used && !p[j].skip && p[j].thread == p[i].thread &&
-		    strcasecmp(d[j].row->destination, dest) == 0)
-			idx[k++] = j;
+		v[j] = (struct email_chat_row){
+		    .thread = p[j].thread,
+		    .msg = p[j].msg,
+		    .dest = d[j].row->destination,
+		    .taken = p[j].used || p[j].skip || p[j].thread == 0,
+		};
+	size_t nids;
+	size_t k =
+	    email_smtp_plan_chat(v, n, i, BATCH_MAX_LINES, idx, ids, &nids);
+	free(v);
 	struct cg_store *st = s->gw->store;
 	int64_t later;
 	int quiet = cg_store_email_chat_pending_after(st, p[i].thread, dest,
@@ -987,9 +995,6 @@ plan_chat(struct email_smtp *s, struct cg_outbox_item *d, size_t n, size_t i,
 			p[idx[x]].skip = 1;
 		goto out;
 	}
-	for (size_t x = 0; x < k && nids < BATCH_MAX_LINES; x++)
-		ids[nids++] = p[idx[x]].msg;
-	qsort(ids, nids, sizeof *ids, cmp_id);
 	enum cg_delivery_status fail;
 	char *err = NULL;
 	struct mail *m = email_out_mail_get_batch(s, ids, nids, &fail, &err);
@@ -1024,16 +1029,6 @@ rcpt_find(struct rcpt *r, size_t n, const char *dest)
 	return NULL;
 }
 
-/* Recipients per XVERP job: a few jobs for the workers, none too big. */
-static size_t
-chunk_size(struct email_smtp *s, size_t readable)
-{
-	if (atomic_load(&s->xverp) == 0)
-		return 1;
-	size_t c = (readable + SMTP_WORKERS - 1) / SMTP_WORKERS;
-	return c < XVERP_MIN ? XVERP_MIN : c > XVERP_MAX ? XVERP_MAX : c;
-}
-
 static struct job *
 job_new(struct mail *m)
 {
@@ -1051,7 +1046,7 @@ plan_jobs(struct email_smtp *s, struct cg_outbox_item *d, size_t n, size_t i,
 	struct mail *m = p[i].mail;
 	int batch = m->key[0] == 'b';
 	struct rcpt *r = cg_calloc(n - i, sizeof *r);
-	size_t nr = 0, readable = 0;
+	size_t nr = 0;
 	for (size_t j = i; j < n; j++) {
 		if (p[j].used || p[j].skip || p[j].mail != m)
 			continue;
@@ -1068,33 +1063,29 @@ plan_jobs(struct email_smtp *s, struct cg_outbox_item *d, size_t n, size_t i,
 			if (x->addr == NULL)
 				x->addr = cg_strdup(row->destination);
 			x->status = CG_RETRY;
-			readable += (size_t)x->readable;
 		}
 		x->rows = cg_realloc(x->rows, (x->nrows + 1) * sizeof *x->rows);
 		row_copy(&x->rows[x->nrows++], row);
 	}
-	size_t chunk = chunk_size(s, readable);
-	struct job *open = NULL;
+	int *readable = cg_calloc(nr ? nr : 1, sizeof *readable);
+	size_t *job_of = cg_calloc(nr ? nr : 1, sizeof *job_of);
+	for (size_t k = 0; k < nr; k++)
+		readable[k] = r[k].readable;
+	size_t njobs = email_smtp_plan_chunks(
+	    readable, nr, atomic_load(&s->xverp) != 0, SMTP_WORKERS, job_of);
+	struct job **jobs = cg_calloc(njobs ? njobs : 1, sizeof *jobs);
 	for (size_t k = 0; k < nr; k++) {
-		struct job *j;
-		if (!r[k].readable || chunk == 1) {
-			j = job_new(m);
-		} else {
-			if (open == NULL)
-				open = job_new(m);
-			j = open;
-		}
+		struct job *j = jobs[job_of[k]];
+		if (j == NULL)
+			j = jobs[job_of[k]] = job_new(m);
 		j->r = cg_realloc(j->r, (j->n + 1) * sizeof *j->r);
 		j->r[j->n++] = r[k];
-		if (j != open)
-			q_push(add, j);
-		else if (j->n == chunk) {
-			q_push(add, j);
-			open = NULL;
-		}
 	}
-	if (open)
-		q_push(add, open);
+	for (size_t x = 0; x < njobs; x++)
+		q_push(add, jobs[x]);
+	free(jobs);
+	free(job_of);
+	free(readable);
 	free(r);
 }
 

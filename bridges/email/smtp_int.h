@@ -13,14 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <libetpan/libetpan.h>
-
 #include "bridges/bridge.h"
 #include "bridges/email/smtp_out.h"
 #include "store/box.h"
 
 #define SMTP_WORKERS 3
-#define SMTP_TIMEOUT_S 30
 #define WORKER_TAKE 16     /* jobs a worker takes at once */
 #define QUEUE_MAX 4096     /* deliver() pauses above this many rows */
 #define CONN_IDLE_MS 10000 /* QUIT after this long without work */
@@ -71,11 +68,9 @@ struct worker {
 	struct email_smtp *s;
 	pthread_t th;
 	int running;
-	mailsmtp *conn;
+	struct email_smtp_client *conn; /* NULL: not connected */
 	int fd; /* conn's socket or -1; written under s->mu (stop cuts it) */
-	int pipelining;
-	int xverp;
-	MMAPString *line;
+	int xverp; /* conn's EHLO offered XVERP */
 };
 
 struct email_smtp {

@@ -17,14 +17,9 @@
  * outbox rows it answers for (several for a chat batch).
  *
  * Workers (SMTP_WORKERS threads, one connection each, kept open while
- * there is work and closed after CONN_IDLE_MS): libetpan connects, does
- * TLS (the certificate and host name are checked with tlsverify.c before
- * anything else is sent), EHLO, STARTTLS + EHLO again, AUTH through Cyrus
- * SASL.  libetpan cannot pipeline, so the transaction itself is driven
- * here on libetpan's mailstream: MAIL FROM, the RCPT TOs and DATA in one
- * write (RFC 2920, when the server offers PIPELINING; else one by one),
- * then the whole dot-stuffed message in one write; TCP_NODELAY is set, so
- * no write waits for a delayed ACK.
+ * there is work and closed after CONN_IDLE_MS) speak SMTP through
+ * smtp_client.c (TLS checked, EHLO, STARTTLS, AUTH; MAIL FROM, RCPT TOs
+ * and DATA pipelined when offered) and turn its answers into results.
  *
  * Fan-out: when the server advertises XVERP (Postfix does for clients in
  * smtpd_authorized_verp_clients), a job holds up to EMAIL_XVERP_MAX recipients
@@ -58,8 +53,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -69,13 +62,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libetpan/libetpan.h>
-
 #include "bridges/bridge.h"
+#include "bridges/email/smtp_client.h"
 #include "bridges/email/smtp_int.h"
 #include "bridges/email/smtp_out.h"
 #include "bridges/email/smtp_plan.h"
-#include "bridges/email/tlsverify.h"
 #include "bridges/email/verp.h"
 #include "gateway/gateway.h"
 #include "lib/log.h"
@@ -197,21 +188,11 @@ deadline_in(int64_t ms)
 
 /* ---- the SMTP conversation (worker threads) ----------------------------- */
 
-static char *
-smtp_err(mailsmtp *sm, const char *what, int r)
-{
-	int srv = sm && sm->response && r != MAILSMTP_ERROR_STREAM &&
-	          r != MAILSMTP_ERROR_CONNECTION_REFUSED &&
-	          r != MAILSMTP_ERROR_SSL && r != MAILSMTP_ERROR_MEMORY;
-	if (srv)
-		return cg_asprintf("%s: %s: %d %s", what, mailsmtp_strerror(r),
-		                   sm->response_code, sm->response);
-	return cg_asprintf("%s: %s", what, mailsmtp_strerror(r));
-}
-
+/* The worker's socket, for stop() to cut (email_smtp_fd_fn). */
 static void
-set_fd(struct worker *w, int fd)
+set_fd(void *arg, int fd)
 {
+	struct worker *w = arg;
 	pthread_mutex_lock(&w->s->mu);
 	w->fd = fd;
 	pthread_mutex_unlock(&w->s->mu);
@@ -220,138 +201,8 @@ set_fd(struct worker *w, int fd)
 static void
 conn_close(struct worker *w, int quit)
 {
-	if (w->conn == NULL)
-		return;
-	if (quit)
-		mailsmtp_quit(w->conn);
-	set_fd(w, -1); /* before close: stop() never cuts a reused fd */
-	mailsmtp_free(w->conn);
+	email_smtp_client_close(w->conn, quit);
 	w->conn = NULL;
-}
-
-/* Whether the EHLO reply text (libetpan: one extension a line, without
- * the "250-") offers keyword. */
-static int
-ehlo_offers(const char *text, const char *keyword)
-{
-	size_t k = strlen(keyword);
-	for (const char *p = text; p && *p;) {
-		size_t l = strcspn(p, "\r\n");
-		if (l >= k && strncasecmp(p, keyword, k) == 0 &&
-		    (l == k || p[k] == ' '))
-			return 1;
-		p += l;
-		p += strspn(p, "\r\n");
-	}
-	return 0;
-}
-
-/* Connect, check the certificate, EHLO, STARTTLS, AUTH. */
-static int
-smtp_open(struct worker *w, char **why)
-{
-	const struct cg_cfg_smtp *c = w->s->cfg;
-	mailsmtp *sm = mailsmtp_new(0, NULL);
-	int r;
-	mailsmtp_set_timeout(sm, SMTP_TIMEOUT_S);
-	if (c->tls == CG_TLS_IMPLICIT)
-		r = mailsmtp_ssl_connect_with_callback(
-		    sm, c->host, (uint16_t)c->port, email_tls_sni, c->host);
-	else
-		r = mailsmtp_socket_connect(sm, c->host, (uint16_t)c->port);
-	if (r != MAILSMTP_NO_ERROR) {
-		*why = smtp_err(sm, "connect", r);
-		goto fail;
-	}
-	int fd = mailstream_low_get_fd(mailstream_get_low(sm->stream));
-	int one = 1;
-	if (fd >= 0)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	set_fd(w, fd);
-	if (c->tls == CG_TLS_IMPLICIT &&
-	    email_tls_verify(sm->stream, c->ca_file, c->host, why) != 0)
-		goto fail;
-	if ((r = mailesmtp_ehlo(sm)) != MAILSMTP_NO_ERROR) {
-		*why = smtp_err(sm, "EHLO", r);
-		goto fail;
-	}
-	if (c->tls == CG_TLS_STARTTLS) {
-		if (!(sm->esmtp & MAILSMTP_ESMTP_STARTTLS)) {
-			*why = cg_strdup("the server offers no STARTTLS");
-			goto fail;
-		}
-		r = mailsmtp_socket_starttls_with_callback(sm, email_tls_sni,
-		                                           c->host);
-		if (r != MAILSMTP_NO_ERROR) {
-			*why = smtp_err(sm, "STARTTLS", r);
-			goto fail;
-		}
-		if (email_tls_verify(sm->stream, c->ca_file, c->host, why))
-			goto fail;
-		/* RFC 3207: forget what the server said before TLS. */
-		if ((r = mailesmtp_ehlo(sm)) != MAILSMTP_NO_ERROR) {
-			*why = smtp_err(sm, "EHLO after STARTTLS", r);
-			goto fail;
-		}
-	}
-	/* libetpan keeps the last EHLO's lines but has no flag for XVERP. */
-	w->xverp = ehlo_offers(sm->response, "XVERP");
-	if (c->user) {
-		r = mailesmtp_auth_sasl(sm, "PLAIN", c->host, NULL, NULL,
-		                        c->user, c->user, c->password, NULL);
-		if (r != MAILSMTP_NO_ERROR) {
-			char *what = cg_asprintf("AUTH PLAIN as %s", c->user);
-			*why = smtp_err(sm, what, r);
-			free(what);
-			goto fail;
-		}
-	}
-	w->conn = sm;
-	w->pipelining = (sm->esmtp & MAILSMTP_ESMTP_PIPELINING) != 0;
-	atomic_store(&w->s->xverp, w->xverp);
-	return 0;
-fail:
-	set_fd(w, -1);
-	mailsmtp_free(sm);
-	return -1;
-}
-
-static int
-write_all(mailstream *st, const char *p, size_t n)
-{
-	if (n && mailstream_write(st, p, n) < 0)
-		return -1;
-	return mailstream_flush(st);
-}
-
-/* One reply (all its lines): *code and *text ("250 2.0.0 Ok: ..."). */
-static int
-read_reply(struct worker *w, int *code, char **text)
-{
-	struct cg_buf t = CG_BUF_INIT;
-	*code = 0;
-	*text = NULL;
-	for (;;) {
-		char *line =
-		    mailstream_read_line_remove_eol(w->conn->stream, w->line);
-		size_t l = line ? strlen(line) : 0;
-		if (line == NULL || l < 3 || line[0] < '2' || line[0] > '5' ||
-		    line[1] < '0' || line[1] > '9' || line[2] < '0' ||
-		    line[2] > '9') {
-			cg_buf_free(&t);
-			*code = 0;
-			return -1;
-		}
-		*code = (line[0] - '0') * 100 + (line[1] - '0') * 10 +
-		        (line[2] - '0');
-		if (t.len)
-			cg_buf_puts(&t, " / ");
-		cg_buf_puts(&t, line);
-		if (l == 3 || line[3] != '-')
-			break;
-	}
-	*text = cg_buf_steal(&t);
-	return 0;
 }
 
 /* "250 2.0.0 Ok: queued as 4XyZ" -> "4XyZ" */
@@ -386,172 +237,35 @@ result_from_reply(struct email_smtp *s, struct rcpt *r, const char *stage,
 	r->bounced = st == CG_FAILED && about_rcpt;
 }
 
-enum send_outcome {
-	SEND_OK,           /* answered; the connection goes on */
-	SEND_BROKEN_EARLY, /* connection broke before the message went out */
-	SEND_BROKEN,       /* connection unusable now */
-};
-
-/* Replies of one transaction: [0] MAIL, [1..n] RCPT, [n+1] DATA. */
-struct replies {
-	int *code;
-	char **text;
-	size_t n; /* 2 + recipients */
-};
-
-static void
-replies_free(struct replies *p)
-{
-	for (size_t i = 0; i < p->n; i++)
-		free(p->text[i]);
-	free(p->code);
-	free(p->text);
-}
-
 /*
- * Send MAIL FROM, RCPT TO r[0..n), DATA and read their replies: all in one
- * write with PIPELINING, else one by one (stopping after a refused MAIL
- * and leaving out DATA when no recipient was taken).  -1: the connection
- * broke (nothing was delivered).
+ * One transaction of mail m to r[0..n) (smtp_client.c), its answers made
+ * the recipients' results: every one is set except on
+ * EMAIL_SMTP_BROKEN_EARLY, where nothing was delivered.
  */
-static int
-envelope(struct worker *w, const char *mail_cmd, struct rcpt *r, size_t n,
-         struct replies *p)
-{
-	mailstream *st = w->conn->stream;
-	p->n = n + 2;
-	p->code = cg_calloc(p->n, sizeof *p->code);
-	p->text = cg_calloc(p->n, sizeof *p->text);
-	struct cg_buf b = CG_BUF_INIT;
-	if (w->pipelining) { /* RFC 2920: one write, then the replies */
-		cg_buf_puts(&b, mail_cmd);
-		for (size_t i = 0; i < n; i++)
-			cg_buf_printf(&b, "RCPT TO:<%s>\r\n", r[i].addr);
-		cg_buf_puts(&b, "DATA\r\n");
-		int bad = write_all(st, b.data, b.len);
-		for (size_t i = 0; i < p->n && !bad; i++)
-			bad = read_reply(w, &p->code[i], &p->text[i]);
-		cg_buf_free(&b);
-		return bad ? -1 : 0;
-	}
-	int taken = 0;
-	for (size_t i = 0; i < p->n; i++) {
-		cg_buf_reset(&b);
-		if (i == 0)
-			cg_buf_puts(&b, mail_cmd);
-		else if (i <= n)
-			cg_buf_printf(&b, "RCPT TO:<%s>\r\n", r[i - 1].addr);
-		else if (taken)
-			cg_buf_puts(&b, "DATA\r\n");
-		else
-			break;
-		if (write_all(st, b.data, b.len) != 0 ||
-		    read_reply(w, &p->code[i], &p->text[i]) != 0) {
-			cg_buf_free(&b);
-			return -1;
-		}
-		if (i == 0 && p->code[0] / 100 != 2)
-			break;
-		if (i > 0 && p->code[i] / 100 == 2)
-			taken = 1;
-	}
-	cg_buf_free(&b);
-	return 0;
-}
-
-/*
- * One transaction: mail m to recipients r[0..n) with envelope sender
- * `sender` ("" for <>), XVERP=-= when xverp.  Every recipient's result is
- * set except on SEND_BROKEN_EARLY, where nothing was delivered and the
- * caller decides.
- */
-static enum send_outcome
+static enum email_smtp_outcome
 send_txn(struct worker *w, const struct mail *m, const char *sender, int xverp,
          struct rcpt *r, size_t n)
 {
 	struct email_smtp *s = w->s;
-	mailstream *st = w->conn->stream;
-	enum send_outcome out = SEND_OK;
-	char *mail_cmd = cg_asprintf("MAIL FROM:<%s>%s\r\n", sender,
-	                             xverp ? " XVERP=-=" : "");
-	struct replies p = {0};
-	if (envelope(w, mail_cmd, r, n, &p) != 0) {
-		free(mail_cmd);
-		replies_free(&p);
-		return SEND_BROKEN_EARLY;
-	}
-	free(mail_cmd);
-	int data_code = p.code[n + 1];
-	size_t taken = 0;
-	if (p.code[0] / 100 != 2) { /* MAIL refused: for everyone */
-		for (size_t i = 0; i < n; i++)
-			result_from_reply(s, &r[i], "MAIL FROM", p.code[0],
-			                  p.text[0], 0);
-	} else {
-		for (size_t i = 0; i < n; i++)
-			if (p.code[i + 1] / 100 == 2)
-				taken++;
-			else
-				result_from_reply(s, &r[i], "RCPT TO",
-				                  p.code[i + 1], p.text[i + 1],
-				                  1);
-	}
-	if (data_code == 354 && taken) {
-		int fc;
-		char *ft = NULL;
-		if (write_all(st, m->data, m->len) != 0 ||
-		    read_reply(w, &fc, &ft) != 0) {
-			for (size_t i = 0; i < n; i++)
-				if (p.code[i + 1] / 100 == 2)
-					rcpt_result(
-					    &r[i], CG_RETRY, NULL,
-					    cg_asprintf(
-					        "%s: connection lost "
-					        "after the message was "
-					        "sent (it may have been "
-					        "delivered)",
-					        s->where));
-			free(ft);
-			replies_free(&p);
-			return SEND_BROKEN;
-		}
-		/* The one reply that completes every accepted recipient. */
-		for (size_t i = 0; i < n; i++)
-			if (p.code[i + 1] / 100 == 2)
-				result_from_reply(s, &r[i], "end of data", fc,
-				                  ft, n == 1);
-		if (fc == 421)
-			out = SEND_BROKEN;
-		free(ft);
-		replies_free(&p);
-		return out;
-	}
-	if (data_code == 354) { /* DATA taken although no recipient was */
-		int fc;
-		char *ft = NULL;
-		if (write_all(st, ".\r\n", 3) != 0 ||
-		    read_reply(w, &fc, &ft) != 0)
-			out = SEND_BROKEN;
-		free(ft);
-	}
-	if (taken) /* DATA refused: the accepted ones get its answer */
-		for (size_t i = 0; i < n; i++)
-			if (p.code[i + 1] / 100 == 2)
-				result_from_reply(s, &r[i], "DATA", data_code,
-				                  p.text[n + 1], n == 1);
-	for (size_t i = 0; i < p.n; i++)
-		if (p.code[i] == 421)
-			out = SEND_BROKEN;
-	if (out == SEND_OK) { /* close the failed transaction */
-		int rc;
-		char *rt = NULL;
-		if (write_all(st, "RSET\r\n", 6) != 0 ||
-		    read_reply(w, &rc, &rt) != 0 || rc / 100 != 2)
-			out = SEND_BROKEN;
-		free(rt);
-	}
-	replies_free(&p);
-	return out;
+	const char **addrs = cg_calloc(n, sizeof *addrs);
+	struct email_smtp_answer *a = cg_calloc(n, sizeof *a);
+	for (size_t i = 0; i < n; i++)
+		addrs[i] = r[i].addr;
+	enum email_smtp_outcome o = email_smtp_client_send(
+	    w->conn, m->data, m->len, sender, xverp, addrs, n, a);
+	for (size_t i = 0; i < n && o != EMAIL_SMTP_BROKEN_EARLY; i++)
+		if (a[i].lost)
+			rcpt_result(&r[i], CG_RETRY, NULL,
+			            cg_asprintf("%s: connection lost after the "
+			                        "message was sent (it may "
+			                        "have been delivered)",
+			                        s->where));
+		else if (a[i].stage)
+			result_from_reply(s, &r[i], a[i].stage, a[i].code,
+			                  a[i].text, a[i].about_rcpt);
+	email_smtp_answers_free(a, n);
+	free(addrs);
+	return o;
 }
 
 static void
@@ -617,13 +331,16 @@ conn_get(struct worker *w, struct rcpt *r, size_t n, int *fresh)
 		rcpts_result(r, n, CG_RETRY, why);
 		return -1;
 	}
-	if (smtp_open(w, &why) != 0) {
+	w->conn = email_smtp_client_open(s->cfg, set_fd, w, &why);
+	if (w->conn == NULL) {
 		conn_failed(s, why);
 		rcpts_result(r, n, CG_RETRY,
 		             cg_asprintf("%s: %s", s->where, why));
 		free(why);
 		return -1;
 	}
+	w->xverp = email_smtp_client_xverp(w->conn);
+	atomic_store(&s->xverp, w->xverp);
 	conn_ok(s);
 	*fresh = 1;
 	return 0;
@@ -653,11 +370,11 @@ run_txn(struct worker *w, const struct mail *m, const char *sender, int xverp,
 			                         s->where));
 			return;
 		}
-		enum send_outcome o = send_txn(w, m, sender, xverp, r, n);
-		if (o == SEND_OK)
+		enum email_smtp_outcome o = send_txn(w, m, sender, xverp, r, n);
+		if (o == EMAIL_SMTP_OK)
 			return;
 		conn_close(w, 0);
-		if (o == SEND_BROKEN)
+		if (o == EMAIL_SMTP_BROKEN)
 			return;
 		if (fresh || attempt == 1) {
 			rcpts_result(r, n, CG_RETRY,
@@ -802,12 +519,9 @@ email_smtp_start(struct email_smtp *s)
 	atomic_store(&s->force, 0);
 	for (int i = 0; i < SMTP_WORKERS; i++) {
 		struct worker *w = &s->w[i];
-		w->line = mmap_string_new("");
 		if (pthread_create(&w->th, NULL, worker_main, w) != 0) {
 			cg_error("%s: cannot start worker thread %d", s->where,
 			         i);
-			mmap_string_free(w->line);
-			w->line = NULL;
 			continue;
 		}
 		w->running = 1;
@@ -1184,11 +898,6 @@ email_smtp_stop(struct email_smtp *s)
 	pthread_mutex_unlock(&s->mu);
 	email_smtp_drain(s);
 	email_out_cache_clear(s);
-	for (int i = 0; i < SMTP_WORKERS; i++)
-		if (s->w[i].line) {
-			mmap_string_free(s->w[i].line);
-			s->w[i].line = NULL;
-		}
 	close(s->pipe[0]);
 	close(s->pipe[1]);
 	s->pipe[0] = s->pipe[1] = -1;

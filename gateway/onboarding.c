@@ -20,6 +20,7 @@
 #include "lib/log.h"
 #include "gateway/loop.h"
 #include "gateway/onboarding.h"
+#include "gateway/pipeline.h"
 #include "lib/util.h"
 #include "store/store.h"
 

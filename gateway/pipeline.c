@@ -24,6 +24,7 @@
 #include "gateway/outbox.h"
 #include "gateway/onboarding.h"
 #include "gateway/partner.h"
+#include "gateway/pipeline.h"
 #include "lib/util.h"
 #include "store/store.h"
 
@@ -588,7 +589,7 @@ cg_gateway_correct(struct cg_gateway *gw, int64_t original, struct cg_msg *m,
 }
 
 /* CRM: a held post whose sender was promoted goes out like a fresh post
- * (declared in gateway/onboarding.h). */
+ * (pipeline.h). */
 int
 cg_gateway_release_held(struct cg_gateway *gw, int64_t message_id,
 			size_t *rows)

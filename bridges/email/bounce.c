@@ -4,7 +4,7 @@
  *
  * Two ways in: a delivery report mailed to CHANNEL+bounce-TOKEN@DOMAIN
  * (email_bounce_mail, from imap_in.c through request.c's routing), and a
- * 5xx/4xx the SMTP side got while sending (cg_gateway_bounce).  Each adds
+ * 5xx/4xx the SMTP side got while sending (email_bounce_at_send).  Each adds
  * an event: permanent 1.0, temporary 0.5.  The score is the sum over the
  * last 30 days; events older than that drop out (chosen over halving: a
  * score anyone can recompute from the events shown).  At 5.0 the address
@@ -118,8 +118,8 @@ out:
 }
 
 void
-cg_gateway_bounce(struct cg_gateway *gw, const char *address, int permanent,
-                  const char *reason)
+email_bounce_at_send(struct cg_gateway *gw, const char *address, int permanent,
+                     const char *reason)
 {
 	if (address == NULL || strchr(address, '@') == NULL)
 		return;

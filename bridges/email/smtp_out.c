@@ -33,7 +33,7 @@
  * Results: a RCPT answered 5xx -> that recipient CG_FAILED, 4xx ->
  * CG_RETRY; a 5xx about the recipient (its RCPT, or DATA / end of data of
  * a one-recipient transaction) also counts one permanent bounce for the
- * address (cg_gateway_bounce, from email_smtp_drain in the loop thread);
+ * address (email_bounce_at_send, from email_smtp_drain in the loop thread);
  * a refused MAIL FROM or a 4xx counts nothing.  The reply to the end of
  * DATA answers every accepted recipient: 250 -> CG_DELIVERED with the
  * queue id of "250 2.0.0 Ok: queued as XYZ".  Nothing is CG_DELIVERED
@@ -63,6 +63,7 @@
 #include <unistd.h>
 
 #include "bridges/bridge.h"
+#include "bridges/email/bounce.h"
 #include "bridges/email/smtp_client.h"
 #include "bridges/email/smtp_int.h"
 #include "bridges/email/smtp_out.h"
@@ -545,7 +546,7 @@ count_bounce(struct email_smtp *s, const struct rcpt *r)
 	char *reason = cg_strdup(r->error ? r->error : "refused (5xx)");
 	if (strlen(reason) > 200)
 		memcpy(reason + 197, "...", 4);
-	cg_gateway_bounce(s->gw, r->addr, 1, reason);
+	email_bounce_at_send(s->gw, r->addr, 1, reason);
 	free(reason);
 }
 

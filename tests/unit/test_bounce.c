@@ -90,9 +90,9 @@ test_five_permanent_bounces_suspend_and_tell_by_xmpp(void **state)
 	assert_int_equal(cg_store_member_upsert(s, &in, &id), 0);
 	assert_true(recipients(f, "bob@example.org"));
 	for (int i = 0; i < 4; i++)
-		cg_gateway_bounce(&f->gw, "bob@example.org", 1, "5.1.1 gone");
+		email_bounce_at_send(&f->gw, "bob@example.org", 1, "5.1.1 gone");
 	assert_true(recipients(f, "bob@example.org"));
-	cg_gateway_bounce(&f->gw, "bob@example.org", 1, "5.1.1 gone");
+	email_bounce_at_send(&f->gw, "bob@example.org", 1, "5.1.1 gone");
 	assert_false(recipients(f, "bob@example.org"));
 	struct cg_bounce_state b;
 	assert_int_equal(
@@ -109,7 +109,7 @@ test_five_permanent_bounces_suspend_and_tell_by_xmpp(void **state)
 	assert_string_equal(rows[0].destination, "bob@chat.example.org");
 	assert_int_not_equal(rows[0].notice_id, 0);
 	cg_outbox_rows_free(rows, n);
-	cg_gateway_bounce(&f->gw, "bob@example.org", 1, "5.1.1 gone");
+	email_bounce_at_send(&f->gw, "bob@example.org", 1, "5.1.1 gone");
 	assert_int_equal(
 	    cg_store_outbox_due(s, "xmpp", cg_now_ms() + 1000, 10, &rows, &n),
 	    0);

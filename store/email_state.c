@@ -77,25 +77,6 @@ cg_store_email_chat_defer(struct cg_store *s, int64_t thread_id,
 	return db_exec(s, st, destination);
 }
 
-static const char SQL_THREAD_LAST_EMAIL[] =
-    "SELECT coalesce((SELECT max(id) FROM message WHERE thread_id = ?1 AND "
-    "network = 'email' AND (?2 = 0 OR id < ?2)), "
-    "(SELECT root_message_id FROM thread WHERE id = ?1), 0)";
-
-int
-cg_store_thread_last_email(struct cg_store *s, int64_t thread_id,
-                           int64_t before, int64_t *message_id)
-{
-	sqlite3_stmt *st = db_stmt(s, SQL_THREAD_LAST_EMAIL);
-	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, thread_id);
-		sqlite3_bind_int64(st, 2, before);
-	}
-	if (db_scalar_checked(s, st, "thread's last email", message_id) < 0)
-		return -1;
-	return *message_id != 0;
-}
-
 static const char SQL_CHANNEL_MESSAGES_AFTER[] =
     "SELECT id FROM message WHERE channel_id = ?1 AND id > ?2 AND "
     "(flags & ?3) = 0 ORDER BY id LIMIT ?4";

@@ -1,6 +1,6 @@
 /*
- * outbox.c (store side): the outbox table and bridge connection state
- * (notices: notices.c).
+ * outbox.c (store side): the outbox table (notices: notices.c; the
+ * bridges' connection state: bridge_state.c).
  * The retry policy lives in gateway/outbox.c; this file only reads and
  * writes rows.  Must never: move a row out of 'done' or 'dead'.
  */
@@ -223,61 +223,4 @@ cg_store_outbox_dead_list(struct cg_store *s, size_t limit,
 		return -1;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
 	return rows_read(s, st, out, n);
-}
-
-static const char SQL_BRIDGE_STATE_SET[] =
-	"INSERT INTO bridge_state(name, connected, since, last_error, updated) "
-	"VALUES (?1, ?2, ?3, ?4, ?3) ON CONFLICT(name) DO UPDATE SET "
-	"since = CASE WHEN connected = excluded.connected THEN since "
-	"ELSE excluded.since END, connected = excluded.connected, "
-	"last_error = coalesce(excluded.last_error, last_error), "
-	"updated = excluded.updated";
-static const char SQL_BRIDGE_STATES[] =
-	"SELECT name, connected, since, last_error, updated FROM bridge_state "
-	"ORDER BY name";
-
-int
-cg_store_bridge_state_set(struct cg_store *s, const char *name, int connected,
-			  const char *last_error, int64_t now)
-{
-	sqlite3_stmt *st = db_stmt(s, SQL_BRIDGE_STATE_SET);
-	if (st == NULL)
-		return -1;
-	db_bind_text(st, 1, name);
-	sqlite3_bind_int(st, 2, connected);
-	sqlite3_bind_int64(st, 3, now);
-	db_bind_text(st, 4, last_error);
-	return db_exec(s, st, name);
-}
-
-int
-cg_store_bridge_states(struct cg_store *s, struct cg_bridge_state **out,
-		       size_t *n)
-{
-	*out = NULL;
-	*n = 0;
-	sqlite3_stmt *st = db_stmt(s, SQL_BRIDGE_STATES);
-	if (st == NULL)
-		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		*out = cg_realloc(*out, (*n + 1) * sizeof **out);
-		struct cg_bridge_state *b = &(*out)[(*n)++];
-		b->name = db_col_text(st, 0);
-		b->connected = sqlite3_column_int(st, 1);
-		b->since = sqlite3_column_int64(st, 2);
-		b->last_error = db_col_text(st, 3);
-		b->updated = sqlite3_column_int64(st, 4);
-	}
-	db_done(st);
-	return 0;
-}
-
-void
-cg_bridge_states_free(struct cg_bridge_state *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].name);
-		free(v[i].last_error);
-	}
-	free(v);
 }

@@ -86,33 +86,6 @@ cg_store_contact_find_name(struct cg_store *s, const char *name, int64_t *id)
 	return n == 1;
 }
 
-/* ---- MAM watermark ---- */
-
-static char *
-watermark_key(const char *room)
-{
-	return cg_asprintf("xmpp/%s/last_stanza_id", room);
-}
-
-int
-cg_store_xmpp_watermark_get(struct cg_store *s, const char *room, char **out)
-{
-	char *key = watermark_key(room);
-	int rc = cg_store_kv_get(s, key, out);
-	free(key);
-	return rc;
-}
-
-int
-cg_store_xmpp_watermark_set(struct cg_store *s, const char *room,
-                            const char *stanza_id)
-{
-	char *key = watermark_key(room);
-	int rc = cg_store_kv_set(s, key, stanza_id ? stanza_id : "");
-	free(key);
-	return rc;
-}
-
 /* ---- corrections ---- */
 
 static const char SQL_MESSAGE_SET_TEXT[] =

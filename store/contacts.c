@@ -1,6 +1,7 @@
 /*
- * contacts.c: channels, contacts (persons and organisations), identities
- * (email addresses, JIDs), memberships and layer history.
+ * contacts.c: channels, contacts (persons and organisations; found by
+ * identity or by name), identities (email addresses, JIDs), memberships
+ * and layer history.
  * Must never: let two contacts own one identity (UNIQUE(kind, value)), or
  * drop a CLI-added membership when syncing the config.
  */
@@ -554,4 +555,70 @@ cg_recipients_free(struct cg_recipient *v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(v[i].address);
 	free(v);
+}
+
+static const char SQL_CHANNEL_NAME[] = "SELECT name FROM channel WHERE id = ?1";
+
+char *
+cg_store_channel_name(struct cg_store *s, int64_t id)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_CHANNEL_NAME);
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, id);
+	char *name = NULL;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		name = db_col_text(st, 0);
+	db_done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		db_fail(s, "channel name");
+	return name;
+}
+
+static const char SQL_CONTACT_BY_NAME[] =
+    "SELECT id FROM contact WHERE kind = 'person' AND name = ?1 "
+    "COLLATE NOCASE ORDER BY id LIMIT 1";
+/* Two rows are enough to know the match is not unique. */
+static const char SQL_CONTACT_NAME_LIKE[] =
+    "SELECT id FROM contact WHERE kind = 'person' AND "
+    "name LIKE '%' || ?1 || '%' ESCAPE '\\' ORDER BY id LIMIT 2";
+
+int
+cg_store_contact_find_name(struct cg_store *s, const char *name, int64_t *id)
+{
+	*id = 0;
+	if (name == NULL || *name == '\0')
+		return 0;
+	sqlite3_stmt *st = db_stmt(s, SQL_CONTACT_BY_NAME);
+	if (st != NULL)
+		db_bind_text(st, 1, name);
+	int found_exact = db_scalar_checked(s, st, name, id);
+	if (found_exact != 0)
+		return found_exact;
+	/* A part of a name ("Alice") when only one contact has it. */
+	struct cg_buf pat = CG_BUF_INIT;
+	for (const char *p = name; *p; p++) {
+		if (*p == '%' || *p == '_' || *p == '\\')
+			cg_buf_putc(&pat, '\\');
+		cg_buf_putc(&pat, *p);
+	}
+	st = db_stmt(s, SQL_CONTACT_NAME_LIKE);
+	if (st == NULL) {
+		cg_buf_free(&pat);
+		return -1;
+	}
+	db_bind_text(st, 1, cg_buf_str(&pat));
+	int64_t found = 0;
+	int n = 0, rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		found = sqlite3_column_int64(st, 0);
+		n++;
+	}
+	db_done(st);
+	cg_buf_free(&pat);
+	if (rc != SQLITE_DONE)
+		return db_fail(s, "find contact by name");
+	*id = n == 1 ? found : 0;
+	return n == 1;
 }

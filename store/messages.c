@@ -1,6 +1,7 @@
 /*
- * messages.c: threads, stored messages, external ids, attachments and CRM
- * interactions.  Must never: store one external id twice (PRIMARY KEY
+ * messages.c: stored messages and their external ids, a channel's
+ * messages (for digests), corrections (XEP-0308) and CRM interactions
+ * (threads: threads.c; attachments: attachments.c).  Must never: store one external id twice (PRIMARY KEY
  * (network, ext_id)) or change a stored message's Message-ID.
  */
 #include <stdlib.h>
@@ -146,4 +147,98 @@ cg_store_interaction_add(struct cg_store *s, int64_t contact_id,
 	db_bind_text(st, 6, direction);
 	sqlite3_bind_int64(st, 7, at);
 	return db_exec(s, st, "interaction");
+}
+
+static const char SQL_CHANNEL_MESSAGES_AFTER[] =
+    "SELECT id FROM message WHERE channel_id = ?1 AND id > ?2 AND "
+    "(flags & ?3) = 0 ORDER BY id LIMIT ?4";
+
+static const char SQL_CHANNEL_LAST_MESSAGE[] =
+    "SELECT max(id) FROM message WHERE ?1 = 0 OR channel_id = ?1";
+
+int
+cg_store_channel_messages_after(struct cg_store *s, int64_t channel_id,
+                                int64_t after, unsigned skip_flags, size_t max,
+                                int64_t **ids, size_t *n)
+{
+	*ids = NULL;
+	*n = 0;
+	sqlite3_stmt *st = db_stmt(s, SQL_CHANNEL_MESSAGES_AFTER);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, channel_id);
+	sqlite3_bind_int64(st, 2, after);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)skip_flags);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)max);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*ids = cg_realloc(*ids, (*n + 1) * sizeof **ids);
+		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	db_done(st);
+	if (rc != SQLITE_DONE) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+		return db_fail(s, "channel messages");
+	}
+	return 0;
+}
+
+int
+cg_store_channel_last_message(struct cg_store *s, int64_t channel_id,
+                              int64_t *message_id)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_CHANNEL_LAST_MESSAGE);
+	if (st != NULL)
+		sqlite3_bind_int64(st, 1, channel_id);
+	if (db_scalar_checked(s, st, "channel's last message", message_id) < 0)
+		return -1;
+	return *message_id != 0;
+}
+
+static const char SQL_MESSAGE_EXTID[] =
+    "SELECT ext_id FROM extid WHERE message_id = ?1 AND network = ?2 "
+    "ORDER BY ext_id LIMIT 1";
+
+/* ---- corrections ---- */
+
+static const char SQL_MESSAGE_SET_TEXT[] =
+    "UPDATE message SET body = ?2, trimmed = ?3 WHERE id = ?1";
+
+int
+cg_store_message_extid(struct cg_store *s, int64_t message_id,
+                       const char *network, char **out)
+{
+	*out = NULL;
+	sqlite3_stmt *st = db_stmt(s, SQL_MESSAGE_EXTID);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, message_id);
+	db_bind_text(st, 2, network);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = db_col_text(st, 0);
+	db_done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(s, "external id of a message");
+	return 0;
+}
+
+int
+cg_store_message_set_text(struct cg_store *s, int64_t message_id,
+                          const char *body, const char *trimmed)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_MESSAGE_SET_TEXT);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, message_id);
+	db_bind_text(st, 2, body);
+	db_bind_text(st, 3, trimmed ? trimmed : body);
+	if (db_exec(s, st, "message text") != 0)
+		return -1;
+	if (sqlite3_changes(s->db) != 1)
+		return db_errorf(s, "message %lld: not found",
+		                 (long long)message_id);
+	return 0;
 }

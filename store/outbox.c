@@ -1,6 +1,8 @@
 /*
- * outbox.c (store side): the outbox table (notices: notices.c; the
- * bridges' connection state: bridge_state.c).
+ * outbox.c (store side): the outbox table: rows, their claims and
+ * results, a message's rows, and the email rows of chat lines batched
+ * per thread and recipient until the room is quiet (notices: notices.c;
+ * the bridges' connection state: bridge_state.c).
  * The retry policy lives in gateway/outbox.c; this file only reads and
  * writes rows.  Must never: move a row out of 'done' or 'dead'.
  */
@@ -223,4 +225,82 @@ cg_store_outbox_dead_list(struct cg_store *s, size_t limit,
 		return -1;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
 	return rows_read(s, st, out, n);
+}
+
+static const char SQL_CHAT_PENDING_AFTER[] =
+    "SELECT max(o.next_attempt_ms) FROM outbox o JOIN message m "
+    "ON m.id = o.message_id WHERE o.state = 'pending' AND "
+    "o.bridge = 'email' AND o.destination = ?2 AND m.thread_id = ?1 AND "
+    "m.network = 'xmpp' AND o.next_attempt_ms > ?3";
+
+static const char SQL_CHAT_DEFER[] =
+    "UPDATE outbox SET next_attempt_ms = ?3 WHERE state = 'pending' AND "
+    "bridge = 'email' AND destination = ?2 AND next_attempt_ms < ?3 AND "
+    "message_id IN (SELECT id FROM message WHERE thread_id = ?1 AND "
+    "network = 'xmpp')";
+
+int
+cg_store_email_chat_pending_after(struct cg_store *s, int64_t thread_id,
+                                  const char *destination, int64_t now_ms,
+                                  int64_t *due_ms)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_CHAT_PENDING_AFTER);
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, thread_id);
+		db_bind_text(st, 2, destination);
+		sqlite3_bind_int64(st, 3, now_ms);
+	}
+	if (db_scalar_checked(s, st, "chat rows pending", due_ms) < 0)
+		return -1;
+	return *due_ms != 0;
+}
+
+int
+cg_store_email_chat_defer(struct cg_store *s, int64_t thread_id,
+                          const char *destination, int64_t due_ms)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_CHAT_DEFER);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, thread_id);
+	db_bind_text(st, 2, destination);
+	sqlite3_bind_int64(st, 3, due_ms);
+	return db_exec(s, st, destination);
+}
+
+static const char SQL_MESSAGE_ROWS[] =
+    "SELECT id, state FROM outbox WHERE message_id = ?1 AND bridge = ?2 "
+    "ORDER BY id";
+
+int
+cg_store_message_rows(struct cg_store *s, int64_t message_id,
+                      const char *bridge, int64_t **pending, size_t *npending,
+                      size_t *ndone)
+{
+	*pending = NULL;
+	*npending = *ndone = 0;
+	sqlite3_stmt *st = db_stmt(s, SQL_MESSAGE_ROWS);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, message_id);
+	db_bind_text(st, 2, bridge);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(st, 1);
+		if (state && strcmp(state, "done") == 0) {
+			(*ndone)++;
+		} else if (state && strcmp(state, "pending") == 0) {
+			*pending = cg_realloc(*pending, (*npending + 1) *
+			                                    sizeof **pending);
+			(*pending)[(*npending)++] = sqlite3_column_int64(st, 0);
+		}
+	}
+	db_done(st);
+	if (rc != SQLITE_DONE) {
+		free(*pending);
+		*pending = NULL;
+		*npending = *ndone = 0;
+		return db_fail(s, "outbox rows of a message");
+	}
+	return 0;
 }

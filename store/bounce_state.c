@@ -199,22 +199,3 @@ cg_store_request_token_take(struct cg_store *s, const char *token, int64_t now,
 	cg_request_token_free(out);
 	return -1;
 }
-
-static const char SQL_SET_DELIVERY[] =
-    "UPDATE membership SET delivery = ?3 WHERE contact_id = ?1 AND "
-    "channel_id = ?2";
-
-int
-cg_store_membership_set_delivery(struct cg_store *s, int64_t contact_id,
-                                 int64_t channel_id, enum cg_delivery d)
-{
-	sqlite3_stmt *st = db_stmt(s, SQL_SET_DELIVERY);
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, contact_id);
-	sqlite3_bind_int64(st, 2, channel_id);
-	db_bind_text(st, 3, cg_delivery_name(d));
-	if (db_exec(s, st, "membership delivery") != 0)
-		return -1;
-	return sqlite3_changes(s->db) > 0;
-}

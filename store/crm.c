@@ -412,26 +412,3 @@ cg_store_held_count(struct cg_store *s, int64_t contact_id, int64_t *count)
 		sqlite3_bind_int64(st, 1, contact_id);
 	return db_scalar_checked(s, st, "held count", count) < 0 ? -1 : 0;
 }
-
-static const char SQL_SAVEPOINT[] = "SAVEPOINT cg_crm";
-static const char SQL_SAVEPOINT_RELEASE[] = "RELEASE cg_crm";
-static const char SQL_SAVEPOINT_ROLLBACK[] = "ROLLBACK TO cg_crm";
-
-int
-cg_store_savepoint(struct cg_store *s)
-{
-	return db_exec(s, db_stmt(s, SQL_SAVEPOINT), "savepoint");
-}
-
-int
-cg_store_savepoint_release(struct cg_store *s)
-{
-	return db_exec(s, db_stmt(s, SQL_SAVEPOINT_RELEASE), "release");
-}
-
-void
-cg_store_savepoint_rollback(struct cg_store *s)
-{
-	if (db_exec(s, db_stmt(s, SQL_SAVEPOINT_ROLLBACK), "rollback to") == 0)
-		db_exec(s, db_stmt(s, SQL_SAVEPOINT_RELEASE), "release");
-}

@@ -408,3 +408,26 @@ cg_store_kv_set_int(struct cg_store *s, const char *key, int64_t v)
 	snprintf(buf, sizeof buf, "%lld", (long long)v);
 	return cg_store_kv_set(s, key, buf);
 }
+
+static const char SQL_SAVEPOINT[] = "SAVEPOINT cg_crm";
+static const char SQL_SAVEPOINT_RELEASE[] = "RELEASE cg_crm";
+static const char SQL_SAVEPOINT_ROLLBACK[] = "ROLLBACK TO cg_crm";
+
+int
+cg_store_savepoint(struct cg_store *s)
+{
+	return db_exec(s, db_stmt(s, SQL_SAVEPOINT), "savepoint");
+}
+
+int
+cg_store_savepoint_release(struct cg_store *s)
+{
+	return db_exec(s, db_stmt(s, SQL_SAVEPOINT_RELEASE), "release");
+}
+
+void
+cg_store_savepoint_rollback(struct cg_store *s)
+{
+	if (db_exec(s, db_stmt(s, SQL_SAVEPOINT_ROLLBACK), "rollback to") == 0)
+		db_exec(s, db_stmt(s, SQL_SAVEPOINT_RELEASE), "release");
+}

@@ -1,7 +1,8 @@
 /*
  * test_xmpp_store.c: the store calls the XMPP bridge adds
- * (store/xmpp_state.c): a message's external id on one network, a contact
- * found by name for `!who`, the rooms' MAM watermarks, and corrections
+ * (store/messages.c, contacts.c, bridge_state.c): a message's external id
+ * on one network, a contact found by name for `!who`, the rooms' MAM
+ * watermarks, and corrections
  * (XEP-0308) as the pipeline decides them (cg_gateway_correct).
  */
 #include "testutil.h"

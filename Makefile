@@ -6,7 +6,8 @@
 PREFIX  ?= /usr/local
 DESTDIR ?=
 PYTHON  ?= /usr/bin/python3
-PKGS     = libetpan libstrophe libcurl sqlite3 libsodium libconfig gnutls opendkim
+PKGS     = libetpan libstrophe libcurl sqlite3 libsodium libconfig gnutls \
+           opendkim libxml-2.0
 
 CC      ?= cc
 CSTD     = -std=c17 -D_GNU_SOURCE
@@ -30,7 +31,7 @@ CFLAGS  += $(CSTD) $(WARN) $(OPT) $(SANFLAGS) $(INCS) $(PKG_CFLAGS) -MMD -MP
 # --as-needed: a library pkg-config names but nothing calls (libetpan's own
 # dependencies, e.g. -ldb -llockfile) is not recorded as needed.
 LDFLAGS += $(SANFLAGS) -Wl,--as-needed
-LDLIBS  += $(PKG_LIBS) -lpthread
+LDLIBS  += $(PKG_LIBS) -lstemmer -lm -lpthread
 
 SRCS    := $(sort $(wildcard lib/*.c store/*.c gateway/*.c reports/*.c bridges/*.c bridges/*/*.c cli/*.c))
 LIBSRCS := $(filter-out cli/main.c,$(SRCS))
@@ -41,7 +42,7 @@ TESTS   := $(sort $(wildcard tests/unit/test_*.c))
 TESTBIN := $(TESTS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps check lint unit integration demo bench install format clean help \
-        fuzz fuzz-replay
+        fuzz fuzz-replay validate-invoices
 
 all: coopgate
 
@@ -57,6 +58,8 @@ help:
 	@echo "                fails on a crash or an input over REPLAY_SECONDS (part of check)"
 	@echo "make demo       run coopgate against a local Dovecot + Postfix + Prosody sandbox"
 	@echo "make bench      benchmarks against real servers, printing figures"
+	@echo "make validate-invoices  the official EN 16931 + XRechnung rules on the"
+	@echo "               invoices the tests produce (XRECHNUNG_RULES=DIR; skips without)"
 	@echo "make install    install to \$$(DESTDIR)\$$(PREFIX) (default /usr/local)"
 	@echo "make format     clang-format every C file"
 	@echo "make clean      remove build outputs"
@@ -90,6 +93,11 @@ $(BUILD)/store/schema_sql.o: $(BUILD)/store/schema_sql.c
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcoopgate.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libcoopgate.a $(LDFLAGS) $(LDLIBS) -lcmocka
+
+# bench/trim.sh: the reply trimmer's throughput.
+$(BUILD)/bench/trim_bench: bench/trim_bench.c $(BUILD)/libcoopgate.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libcoopgate.a $(LDFLAGS) $(LDLIBS)
 
 unit: $(TESTBIN)
 	@fail=0; for t in $(TESTBIN); do \
@@ -188,6 +196,18 @@ fuzz-replay: $(REPLAY_BINS)
 			|| fail="$$fail $$t"; \
 	done; \
 	[ -z "$$fail" ] || { echo "fuzz-replay: failing corpus:$$fail"; exit 1; }
+# The invoices and credit notes the unit and integration tests produce, run
+# through the official EN 16931 and XRechnung rules (kept outside the
+# repository: XRECHNUNG_RULES names their directory; without it: skipped).
+INVOICE_DIR = $(CURDIR)/$(BUILD)/invoices
+validate-invoices: $(BUILD)/tests/test_invoice_doc $(BUILD)/tests/test_billing $(BUILD)/coopgate
+	@rm -rf $(INVOICE_DIR) && mkdir -p $(INVOICE_DIR)
+	@INVOICE_OUT_DIR=$(INVOICE_DIR) $(BUILD)/tests/test_invoice_doc >/dev/null
+	@INVOICE_OUT_DIR=$(INVOICE_DIR) $(BUILD)/tests/test_billing >/dev/null
+	@if [ "$(VALIDATE_INTEGRATION)" = 1 ]; then \
+		INVOICE_OUT_DIR=$(INVOICE_DIR) COOPGATE=$(CURDIR)/$(BUILD)/coopgate \
+		$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration/test_billing.py; fi
+	@tests/validate/xrechnung.sh $(INVOICE_DIR)
 
 demo: deps coopgate
 	@tests/fixtures/demo.sh

@@ -13,6 +13,10 @@ int cg_cli_status(int argc, char **argv, const char *config_path);
 int cg_cli_inspect(int argc, char **argv, const char *config_path);
 int cg_cli_box(int argc, char **argv, const char *config_path);
 int cg_cli_crm(int argc, char **argv, const char *config_path);
+/* time, plan, asset, invoice, and `member billing` (cli_billing.c) */
+int cg_cli_billing(int argc, char **argv, const char *config_path);
+int cg_cli_report(int argc, char **argv, const char *config_path);
+int cg_cli_search(int argc, char **argv, const char *config_path);
 
 /* Load and validate the config, printing every error; NULL on failure
  * (*rc set to the exit code). */

@@ -21,6 +21,7 @@
 #include "cli/cli.h"
 #include "gateway/config.h"
 #include "lib/util.h"
+#include "store/billing.h"
 #include "store/store.h"
 
 static const char crm_usage[] =
@@ -103,6 +104,38 @@ struct export_ctx {
 	int failed;
 };
 
+/* ADR, X-COOP-VAT-ID, X-COOP-BUYER-REF from the buyer's billing data. */
+static int
+export_billing(struct export_ctx *x, int64_t id)
+{
+	struct cg_billing_data b;
+	int found = cg_store_billing_data_get(x->s, id, &b);
+	if (found < 0) {
+		x->failed = 1;
+		return -1;
+	}
+	if (found == 0)
+		return 0;
+	if (b.street || b.city || b.postcode || b.country) {
+		struct cg_buf l = CG_BUF_INIT;
+		cg_buf_puts(&l, "ADR:;;");
+		const char *v[] = {b.street, b.city, "", b.postcode, b.country};
+		for (int i = 0; i < 5; i++) {
+			if (i)
+				cg_buf_putc(&l, ';');
+			put_escaped(&l, v[i] ? v[i] : "");
+		}
+		put_line(x->out, cg_buf_str(&l));
+		cg_buf_free(&l);
+	}
+	if (b.vat_id)
+		put_prop(x->out, "X-COOP-VAT-ID", b.vat_id);
+	if (b.buyer_ref)
+		put_prop(x->out, "X-COOP-BUYER-REF", b.buyer_ref);
+	cg_billing_data_free(&b);
+	return 0;
+}
+
 static int
 export_one(const struct cg_contact *c, void *arg)
 {
@@ -152,6 +185,8 @@ export_one(const struct cg_contact *c, void *arg)
 	if (note)
 		put_prop(x->out, "NOTE", note);
 	free(note);
+	if (export_billing(x, c->id) != 0)
+		return 1;
 	put_prop(x->out, "X-COOP-LAYER", cg_layer_name(c->layer));
 	put_line(x->out, "END:VCARD");
 	x->n++;
@@ -209,6 +244,8 @@ struct card {
 	char *note;
 	int has_layer;
 	enum cg_layer layer;
+	struct cg_billing_data bill; /* ADR, X-COOP-VAT-ID, X-COOP-BUYER-REF */
+	int has_bill;
 	char *error;            /* first problem: "LINE: message" */
 	int error_line;
 };
@@ -238,6 +275,7 @@ card_reset(struct card *c)
 	free(c->org);
 	strv_free(c->tags, c->ntags);
 	free(c->note);
+	cg_billing_data_free(&c->bill);
 	free(c->error);
 	memset(c, 0, sizeof *c);
 }
@@ -333,6 +371,50 @@ prop_value(const char *line)
 	return NULL;
 }
 
+/* Replace *field with the trimmed value when it is not empty. */
+static void
+bill_field(char **field, const char *v)
+{
+	char *t = trimmed_copy(v);
+	if (*t) {
+		free(*field);
+		*field = t;
+	} else {
+		free(t);
+	}
+}
+
+/* ADR (RFC 6350 6.3.1: post office box; extended; street; locality;
+ * region; postal code; country) and the billing ids of a buyer. */
+static void
+card_billing(struct card *c, const char *name, const char *v)
+{
+	c->has_bill = 1;
+	if (strcasecmp(name, "X-COOP-VAT-ID") == 0) {
+		char *u = unescape(v);
+		bill_field(&c->bill.vat_id, u);
+		free(u);
+		return;
+	}
+	if (strcasecmp(name, "X-COOP-BUYER-REF") == 0) {
+		char *u = unescape(v);
+		bill_field(&c->bill.buyer_ref, u);
+		free(u);
+		return;
+	}
+	size_t n;
+	char **p = split_unescape(v, ';', &n);
+	if (n > 2)
+		bill_field(&c->bill.street, p[2]);
+	if (n > 3)
+		bill_field(&c->bill.city, p[3]);
+	if (n > 5)
+		bill_field(&c->bill.postcode, p[5]);
+	if (n > 6)
+		bill_field(&c->bill.country, p[6]);
+	strv_free(p, n);
+}
+
 static void
 card_property(struct card *c, const char *line, int lineno)
 {
@@ -412,6 +494,10 @@ card_property(struct card *c, const char *line, int lineno)
 	} else if (strcasecmp(name, "NOTE") == 0) {
 		free(c->note);
 		c->note = unescape(v);
+	} else if (strcasecmp(name, "ADR") == 0 ||
+		   strcasecmp(name, "X-COOP-VAT-ID") == 0 ||
+		   strcasecmp(name, "X-COOP-BUYER-REF") == 0) {
+		card_billing(c, name, v);
 	} else if (strcasecmp(name, "X-COOP-LAYER") == 0) {
 		if (cg_layer_parse(v, &c->layer) != 0) {
 			snprintf(msg, sizeof msg, "X-COOP-LAYER %.40s: unknown "
@@ -495,6 +581,8 @@ card_store(struct cg_store *s, const struct card *c, char **err)
 		if (cg_store_contact_tag_add(s, id, c->tags[i]) != 0)
 			goto fail;
 	if (c->note && cg_store_contact_set_note(s, id, c->note) != 0)
+		goto fail;
+	if (c->has_bill && cg_store_billing_data_set(s, id, &c->bill) != 0)
 		goto fail;
 	if (cg_store_commit(s) != 0)
 		goto fail;

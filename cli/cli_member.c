@@ -278,6 +278,8 @@ cg_cli_member(int argc, char **argv, const char *config_path)
 	if (argc < 2)
 		return bad_usage(NULL);
 	const char *sub = argv[1];
+	if (strcmp(sub, "billing") == 0) /* cli_billing.c */
+		return cg_cli_billing(argc, argv, config_path);
 	if (strcmp(sub, "add") && strcmp(sub, "list") && strcmp(sub, "show") &&
 	    strcmp(sub, "set-layer") && strcmp(sub, "remove")) {
 		fprintf(stderr, "coopgate: member %s: unknown subcommand\n",

@@ -18,11 +18,13 @@
 
 #include "bridges/bridge.h"
 #include "cli/daemon.h"
+#include "gateway/billing.h"
 #include "gateway/gateway.h"
 #include "lib/log.h"
 #include "gateway/loop.h"
 #include "gateway/onboarding.h"
 #include "gateway/outbox.h"
+#include "gateway/reports.h"
 #include "gateway/sync.h"
 #include "lib/util.h"
 #include "lib/version.h"
@@ -71,6 +73,25 @@ turn_ready(struct cg_loop *l, struct pollfd *pfds, int npfds, void *arg)
 				gw->turn_owner[i], pfds[i].fd, pfds[i].revents);
 	if (gw->outbox_kick)
 		gw->outbox_due = cg_outbox_run(gw);
+}
+
+/* SIGUSR1 (cg_daemon_wake): a command wrote to the store; read the
+ * outbox and the schedules now.  Billing's schedule goes here too. */
+static void
+on_wake(struct cg_loop *l, int signo, void *arg)
+{
+	struct cg_gateway *gw = arg;
+	cg_debug("wake-up: reading the outbox and the schedules");
+	gw->outbox_kick = 1;
+	cg_reports_schedule(gw);
+}
+
+int
+cg_daemon_wake(const char *data_dir)
+{
+	long pid = cg_daemon_running(data_dir);
+	/* 1: the lock is held but no pid was readable: signal nobody. */
+	return pid > 1 && kill((pid_t)pid, CG_LOOP_WAKE_SIGNAL) == 0;
 }
 
 static void
@@ -276,10 +297,15 @@ cg_daemon_run(struct cg_config *cfg, int foreground)
 	cg_loop_on_signal(gw.loop, SIGTERM, on_stop, &gw);
 	cg_loop_on_signal(gw.loop, SIGINT, on_stop, &gw);
 	cg_loop_on_signal(gw.loop, SIGHUP, on_reload, &gw);
+	cg_loop_on_signal(gw.loop, CG_LOOP_WAKE_SIGNAL, on_wake, &gw);
 	cg_loop_set_turn(gw.loop, turn_prepare, turn_ready, &gw);
 	bridges_start(&gw);
 	/* CRM: held posts expire after 7 days (checked hourly). */
 	cg_onboarding_timer_start(&gw);
+	/* billing: last month's invoices on run_day; rows the CLI queued */
+	cg_billing_timer_start(&gw);
+	/* Weekly reports: what is due now (a missed week), then on time. */
+	cg_reports_schedule(&gw);
 	cg_info("coopgate %s running: %zu channel(s), data in %s",
 		COOPGATE_VERSION, gw.cfg->nchannels, gw.cfg->gateway.data_dir);
 	if (cg_loop_run(gw.loop) != 0)

@@ -54,7 +54,9 @@ static const struct command commands[] = {
 	 "  member list [--channel C]\n"
 	 "  member show ADDRESS\n"
 	 "  member set-layer ADDRESS guest|partner|member|core\n"
-	 "  member remove ADDRESS [--channel C]"},
+	 "  member remove ADDRESS [--channel C]\n"
+	 "  member billing ADDRESS --street S --postcode P --city C --country CC\n"
+	 "             [--vat-id V] [--buyer-ref R] [--org O]"},
 	{"crm", "crm import FILE.vcf | crm export [FILE.vcf]",
 	 "Contacts as vCard 4.0 (RFC 6350): FN, N, EMAIL, IMPP:xmpp:, ORG,\n"
 	 "CATEGORIES (tags), NOTE, X-COOP-LAYER.  import reports a malformed\n"
@@ -70,6 +72,43 @@ static const struct command commands[] = {
 	 "                                      print \"ID: reason\" per bad one, exit 65\n"
 	 "  box gc [--grace SECONDS]            remove blobs without references\n"
 	 "                                      stored before the grace (24 h)"},
+	{"time", "time log MEMBER HOURS RATE_CODE [--for BUYER] [--note N] "
+		 "[--date D]",
+	 "Record billable time worked by MEMBER (a worker of a seller in\n"
+	 "billing.sellers) at RATE_CODE, billed to BUYER (default: the rate's\n"
+	 "buyer).  HOURS is positive, at most 24, at most three decimals."},
+	{"plan", "plan start|stop BUYER PLAN_CODE [--date D] | plan list",
+	 "Subscriptions: a plan bills each month it runs, pro rata by day in\n"
+	 "its first and last month."},
+	{"asset", "asset add FILE --code CODE --name N --price P [--vat R] "
+		  "[--seller S] | asset list",
+	 "A digital asset for sale, kept in the SchutzBox; members buy it\n"
+	 "with !buy CODE in a room or `buy CODE` to CHANNEL+request@."},
+	{"invoice", "invoice run|list|show|xml|cancel ...",
+	 "Billing (XRechnung 3.0 UBL invoices, mailed to the buyer):\n"
+	 "  invoice run [--period YYYY-MM] [--dry-run]  issue the period's\n"
+	 "      invoices (default: last month); a buyer without billing data\n"
+	 "      is skipped with one line saying what is missing (exit 65)\n"
+	 "  invoice list [--seller S]\n"
+	 "  invoice show NUMBER     the text of the invoice\n"
+	 "  invoice xml NUMBER      the XRechnung document, as mailed\n"
+	 "  invoice cancel NUMBER --reason R   issue a credit note (381)\n"
+	 "The buyer's data: member billing ADDRESS --street S --postcode P\n"
+	 "--city C --country CC [--vat-id V] [--buyer-ref R] [--org O]."},
+	{"report", "report run KIND [--channel C] [--period P] [--send]",
+	 "Render a report to stdout: Key: value headline lines, a blank line,\n"
+	 "then the body.  KIND: activity, facilitation, topics, billing.\n"
+	 "  --channel C  one channel (default: all)\n"
+	 "  --period P   YYYY-MM, YYYY-Www or Nd (default 7d: the last 7 days,\n"
+	 "               UTC)\n"
+	 "  --send       send it instead: by mail (text and HTML) to\n"
+	 "               reports.recipients and a summary to the room; a\n"
+	 "               running daemon is woken to send it at once"},
+	{"search", "search WORDS... [--channel C] [--limit N]",
+	 "Search every stored message of both networks, best first: channel,\n"
+	 "thread subject, author, network, date and a snippet.  Word forms\n"
+	 "match (German and English: rechnung finds Rechnungen); the words\n"
+	 "are words, never query syntax.  --limit: 1 to 100 (default 10)."},
 	{NULL, NULL, NULL},
 };
 
@@ -290,6 +329,13 @@ main(int argc, char **argv)
 		return cg_cli_box(argc, argv, path);
 	if (strcmp(cmd, "crm") == 0)
 		return cg_cli_crm(argc, argv, path);
+	if (strcmp(cmd, "time") == 0 || strcmp(cmd, "plan") == 0 ||
+	    strcmp(cmd, "asset") == 0 || strcmp(cmd, "invoice") == 0)
+		return cg_cli_billing(argc, argv, path);
+	if (strcmp(cmd, "report") == 0)
+		return cg_cli_report(argc, argv, path);
+	if (strcmp(cmd, "search") == 0)
+		return cg_cli_search(argc, argv, path);
 	fprintf(stderr, "coopgate: %s: unknown command (see coopgate --help)\n",
 		cmd);
 	return CG_EX_USAGE;

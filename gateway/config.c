@@ -34,6 +34,7 @@
 
 #include "gateway/config.h"
 #include "lib/log.h"
+#include "lib/money.h"
 #include "lib/util.h"
 
 #define MB (INT64_C(1024) * 1024)
@@ -1246,9 +1247,101 @@ check_outbox(struct loader *ld, const config_setting_t *g)
 		       o->retry_max, o->retry_base);
 }
 
+static void read_billing(struct loader *ld);
+static void billing_free(struct cg_cfg_billing *b);
+
+/* ---- reports { weekly; recipients; unanswered_after; } ------------------ */
+
+/* "mon 08:00": 0, or -1 when malformed. */
+static int
+parse_weekly(const char *v, int *weekday, int *minute)
+{
+	static const char *const days[] = {"mon", "tue", "wed", "thu",
+	                                   "fri", "sat", "sun"};
+	int h, m;
+	char day[4], end;
+	if (sscanf(v, "%3s %d:%d%c", day, &h, &m, &end) != 3 || h < 0 ||
+	    h > 23 || m < 0 || m > 59 || strlen(v) < 9 || v[3] != ' ')
+		return -1;
+	for (int i = 0; i < 7; i++)
+		if (strcasecmp(day, days[i]) == 0) {
+			*weekday = i;
+			*minute = h * 60 + m;
+			return 0;
+		}
+	return -1;
+}
+
+static void
+read_report_recipients(struct loader *ld, const config_setting_t *r)
+{
+	struct cg_cfg_reports *rp = &ld->cfg->reports;
+	if (config_setting_type(r) == CONFIG_TYPE_STRING) {
+		const char *v = config_setting_get_string(r);
+		enum cg_layer l;
+		if (cg_layer_parse(v, &l) != 0)
+			bad_value(ld, r, "reports.recipients", v,
+			          "is no layer (guest, partner, member, core) "
+			          "and no list of addresses");
+		else
+			rp->recipients_layer = l;
+		return;
+	}
+	if (config_setting_type(r) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(r) != CONFIG_TYPE_LIST) {
+		err_at(ld, r, "reports.recipients: a layer (\"core\") or a "
+		              "list of addresses expected");
+		return;
+	}
+	int n = config_setting_length(r);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(r, (unsigned)i);
+		const char *v = config_setting_get_string(e);
+		if (v == NULL || !is_address(v)) {
+			err_at(ld, e, "reports.recipients: element %d is no "
+			              "mail address", i + 1);
+			continue;
+		}
+		rp->recipients = cg_realloc(rp->recipients,
+		                            (rp->nrecipients + 1) * sizeof(char *));
+		rp->recipients[rp->nrecipients++] = cg_strdup(v);
+	}
+}
+
+static const struct key reports_keys[] = {
+    KEY("weekly", K_OTHER, 0),
+    KEY("recipients", K_OTHER, 0),
+    KEY_RANGE("unanswered_after", K_INT64,
+              offsetof(struct cg_cfg_reports, unanswered_after), 60,
+              INT64_MAX),
+    KEY_END,
+};
+
+static void
+read_reports(struct loader *ld)
+{
+	struct cg_cfg_reports *rp = &ld->cfg->reports;
+	const config_setting_t *g =
+	    read_section(ld, "reports", reports_keys, rp, &rp->present);
+	if (g == NULL)
+		return;
+	rp->line = (int)config_setting_source_line(g);
+	const config_setting_t *w = get(g, "weekly");
+	if (w) {
+		const char *v = config_setting_get_string(w);
+		if (v == NULL || parse_weekly(v, &rp->weekday, &rp->minute) != 0)
+			bad_value(ld, w, "reports.weekly", v ? v : "",
+			          "is not DAY HH:MM (e.g. \"mon 08:00\", UTC)");
+	}
+	const config_setting_t *r = get(g, "recipients");
+	if (r)
+		read_report_recipients(ld, r);
+}
+
 static const char *const top_level_keys[] = {
     "gateway", "imap",       "smtp", "xmpp",   "channels",
-    "members", "onboarding", "box",  "outbox", "posting", "partners", NULL,
+    "members", "onboarding", "box",  "outbox", "posting", "partners",
+    "billing", "reports", NULL,
 };
 
 static void
@@ -1283,6 +1376,7 @@ load_tree(struct loader *ld)
 	read_channels(ld);
 	read_members(ld);
 	read_partners(ld);
+	read_reports(ld);
 
 	check_gateway(ld, gw);
 	check_imap(ld, im);
@@ -1291,6 +1385,7 @@ load_tree(struct loader *ld)
 	check_lists(ld);
 	check_partners(ld);
 	check_outbox(ld, ob);
+	read_billing(ld);
 }
 
 static void
@@ -1310,6 +1405,9 @@ set_defaults(struct cg_config *cfg, const char *path)
 	cfg->nominations_required = 2;
 	cfg->box_quota_mb = 0;
 	cfg->posting.sender_proof = 1;
+	cfg->reports.weekday = -1;
+	cfg->reports.recipients_layer = CG_LAYER_CORE;
+	cfg->reports.unanswered_after = 172800;
 }
 
 /* The absolute directory holding path (as given when it cannot resolve). */
@@ -1439,6 +1537,10 @@ cg_config_free(struct cg_config *cfg)
 		free(cfg->partners[i].org);
 	}
 	free(cfg->partners);
+	billing_free(&cfg->billing);
+	for (size_t i = 0; i < cfg->reports.nrecipients; i++)
+		free(cfg->reports.recipients[i]);
+	free(cfg->reports.recipients);
 	memset(cfg, 0, sizeof *cfg);
 }
 
@@ -1491,4 +1593,321 @@ cg_config_default_path(const char *opt)
 	if (access("coopgate.conf", F_OK) == 0)
 		return "coopgate.conf";
 	return "/etc/coopgate/coopgate.conf";
+}
+
+/* ---- billing { currency, run_day, sellers, rates, plans } ---------------
+ * Self-contained: read after the rest, checked against itself and the
+ * member addresses only.  Amounts must have at most two decimals, IBANs a
+ * valid checksum, sellers a VAT id or tax number, and rates and plans a
+ * seller that exists. */
+
+#define SELLER(f) offsetof(struct cg_cfg_seller, f)
+static const struct key seller_keys[] = {
+    KEY("code", K_STR, SELLER(code)),
+    KEY("name", K_STR, SELLER(name)),
+    KEY("street", K_STR, SELLER(street)),
+    KEY("postcode", K_STR, SELLER(postcode)),
+    KEY("city", K_STR, SELLER(city)),
+    KEY("country", K_STR, SELLER(country)),
+    KEY("vat_id", K_STR, SELLER(vat_id)),
+    KEY("tax_number", K_STR, SELLER(tax_number)),
+    KEY("email", K_STR, SELLER(email)),
+    KEY("phone", K_STR, SELLER(phone)),
+    KEY("contact", K_STR, SELLER(contact)),
+    KEY("iban", K_STR, SELLER(iban)),
+    KEY("bic", K_STR, SELLER(bic)),
+    KEY("series", K_STR, SELLER(series)),
+    KEY_RANGE("payment_days", K_INT, SELLER(payment_days), 0, 365),
+    KEY("workers", K_OTHER, 0),
+    KEY_END,
+};
+
+#define RATE(f) offsetof(struct cg_cfg_rate, f)
+static const struct key rate_keys[] = {
+    KEY("code", K_STR, RATE(code)),
+    KEY("name", K_STR, RATE(name)),
+    KEY("unit", K_STR, RATE(unit)),
+    KEY("price", K_STR, RATE(price_text)),
+    KEY("vat", K_STR, RATE(vat_text)),
+    KEY("seller", K_STR, RATE(seller)),
+    KEY("buyer", K_STR, RATE(buyer)),
+    KEY_END,
+};
+
+#define PLAN(f) offsetof(struct cg_cfg_plan, f)
+static const struct key plan_keys[] = {
+    KEY("code", K_STR, PLAN(code)),
+    KEY("name", K_STR, PLAN(name)),
+    KEY("price", K_STR, PLAN(price_text)),
+    KEY("vat", K_STR, PLAN(vat_text)),
+    KEY("seller", K_STR, PLAN(seller)),
+    KEY_END,
+};
+
+#define BILL(f) offsetof(struct cg_cfg_billing, f)
+static const struct key billing_keys[] = {
+    KEY("currency", K_STR, BILL(currency)),
+    KEY_RANGE("run_day", K_INT, BILL(run_day), 1, 28),
+    KEY("sellers", K_OTHER, 0),
+    KEY("rates", K_OTHER, 0),
+    KEY("plans", K_OTHER, 0),
+    KEY_END,
+};
+
+/* The elements of billing.NAME (a list of groups), each read through
+ * keys into v[i] (elem bytes each); returns the list or NULL. */
+static const config_setting_t *
+read_billing_list(struct loader *ld, const config_setting_t *g,
+		  const char *name, const struct key *keys, void **v,
+		  size_t *n, size_t elem, size_t line_off)
+{
+	const config_setting_t *l = get(g, name);
+	char *key = cg_asprintf("billing.%s", name);
+	int empty_array = l && config_setting_type(l) == CONFIG_TYPE_ARRAY &&
+			  config_setting_length(l) == 0;
+	if (l == NULL ||
+	    (!empty_array && !want_type(ld, l, key, CONFIG_TYPE_LIST))) {
+		free(key);
+		return NULL;
+	}
+	*n = (size_t)config_setting_length(l);
+	*v = cg_calloc(*n ? *n : 1, elem);
+	for (size_t i = 0; i < *n; i++) {
+		char *prefix = cg_asprintf("%s[%zu]", key, i);
+		const config_setting_t *e = list_group(ld, l, i, prefix);
+		if (e) {
+			char *base = (char *)*v + i * elem;
+			*(int *)(base + line_off) =
+			    (int)config_setting_source_line(e);
+			read_group(ld, e, prefix, keys, base);
+		}
+		free(prefix);
+	}
+	free(key);
+	return l;
+}
+
+static void
+read_seller_workers(struct loader *ld, const config_setting_t *e,
+		    const char *prefix, struct cg_cfg_seller *s)
+{
+	const config_setting_t *w = get(e, "workers");
+	if (w == NULL)
+		return;
+	int t = config_setting_type(w);
+	if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) {
+		err_at(ld, w, "%s.workers: must be an array of addresses",
+		       prefix);
+		return;
+	}
+	size_t n = (size_t)config_setting_length(w);
+	s->workers = cg_calloc(n ? n : 1, sizeof *s->workers);
+	for (size_t i = 0; i < n; i++) {
+		const config_setting_t *a =
+		    config_setting_get_elem(w, (unsigned)i);
+		char *key = cg_asprintf("%s.workers[%zu]", prefix, i);
+		if (want_type(ld, a, key, CONFIG_TYPE_STRING)) {
+			const char *v = config_setting_get_string(a);
+			if (!is_address(v))
+				bad_value(ld, a, key, v,
+					  "is not an address (local@domain)");
+			else
+				s->workers[s->nworkers++] = cg_strdup(v);
+		}
+		free(key);
+	}
+}
+
+static void
+check_seller(struct loader *ld, const config_setting_t *e, size_t i)
+{
+	struct cg_cfg_seller *s = &ld->cfg->billing.sellers[i];
+	char *prefix = cg_asprintf("billing.sellers[%zu]", i);
+	static const char *const required[] = {
+	    "code", "name",  "street", "postcode", "city", "country",
+	    "email", "phone", "contact", "iban", NULL};
+	for (int k = 0; required[k]; k++)
+		require(ld, e, prefix, required[k]);
+	if (!s->vat_id && !s->tax_number)
+		err_at(ld, e, "%s: seller %s has neither vat_id nor tax_number",
+		       prefix, s->code ? s->code : "(no code)");
+	if (s->iban && !cg_iban_valid(s->iban))
+		bad_value(ld, get(e, "iban"), "billing.sellers[].iban", s->iban,
+			  "is not a valid IBAN (checksum)");
+	if (s->country && (strlen(s->country) != 2 ||
+			   !isupper((unsigned char)s->country[0]) ||
+			   !isupper((unsigned char)s->country[1])))
+		bad_value(ld, get(e, "country"), "billing.sellers[].country", s->country,
+			  "is not a two-letter country code (DE)");
+	if (s->email && !is_address(s->email))
+		bad_value(ld, get(e, "email"), "billing.sellers[].email", s->email,
+			  "is not an address (local@domain)");
+	for (size_t j = 0; j < i && s->code; j++)
+		if (ld->cfg->billing.sellers[j].code &&
+		    strcmp(ld->cfg->billing.sellers[j].code, s->code) == 0)
+			bad_value(ld, get(e, "code"), "billing.sellers[].code", s->code,
+				  "is already used by billing.sellers[%zu]", j);
+	read_seller_workers(ld, e, prefix, s);
+	if (s->payment_days == 0 && !get(e, "payment_days"))
+		s->payment_days = 14;
+	if (s->series == NULL && s->code)
+		s->series = cg_asprintf("%s-{YYYY}-", s->code);
+	free(prefix);
+}
+
+/* price and vat of a rate or plan: two decimals at most, a known
+ * seller. */
+static void
+check_priced(struct loader *ld, const config_setting_t *e, const char *prefix,
+	     const char *price, const char *vat, const char *seller,
+	     int64_t *cents, int *bp)
+{
+	require(ld, e, prefix, "code");
+	require(ld, e, prefix, "name");
+	if (require(ld, e, prefix, "price") && price &&
+	    (cg_money_parse(price, cents) != 0 || *cents < 0))
+		bad_value(ld, get(e, "price"), "price", price,
+			  "is not an amount with at most two decimals "
+			  "(\"80.00\")");
+	if (vat == NULL)
+		*bp = 1900;
+	else if (cg_vat_parse(vat, bp) != 0)
+		bad_value(ld, get(e, "vat"), "vat", vat,
+			  "is not a VAT rate in percent (\"19\", \"7\")");
+	if (require(ld, e, prefix, "seller") && seller &&
+	    cg_config_seller(ld->cfg, seller) == NULL)
+		bad_value(ld, get(e, "seller"), "seller", seller,
+			  "is not the code of a seller in billing.sellers");
+}
+
+static void
+check_billing_lists(struct loader *ld, const config_setting_t *sl,
+		    const config_setting_t *rl, const config_setting_t *pl)
+{
+	struct cg_cfg_billing *b = &ld->cfg->billing;
+	for (size_t i = 0; sl && i < b->nsellers; i++) {
+		const config_setting_t *e =
+		    config_setting_get_elem(sl, (unsigned)i);
+		if (config_setting_is_group(e))
+			check_seller(ld, e, i);
+	}
+	for (size_t i = 0; rl && i < b->nrates; i++) {
+		struct cg_cfg_rate *r = &b->rates[i];
+		const config_setting_t *e =
+		    config_setting_get_elem(rl, (unsigned)i);
+		char *prefix = cg_asprintf("billing.rates[%zu]", i);
+		if (config_setting_is_group(e)) {
+			check_priced(ld, e, prefix, r->price_text, r->vat_text,
+				     r->seller, &r->price_cents, &r->vat_bp);
+			if (r->unit == NULL)
+				r->unit = cg_strdup("HUR");
+			if (r->buyer && !is_address(r->buyer))
+				bad_value(ld, get(e, "buyer"), "buyer",
+					  r->buyer,
+					  "is not an address (local@domain)");
+		}
+		free(prefix);
+	}
+	for (size_t i = 0; pl && i < b->nplans; i++) {
+		struct cg_cfg_plan *p = &b->plans[i];
+		const config_setting_t *e =
+		    config_setting_get_elem(pl, (unsigned)i);
+		char *prefix = cg_asprintf("billing.plans[%zu]", i);
+		if (config_setting_is_group(e))
+			check_priced(ld, e, prefix, p->price_text, p->vat_text,
+				     p->seller, &p->price_cents, &p->vat_bp);
+		free(prefix);
+	}
+}
+
+static void
+read_billing(struct loader *ld)
+{
+	struct cg_cfg_billing *b = &ld->cfg->billing;
+	b->run_day = 1;
+	const config_setting_t *g =
+	    read_section(ld, "billing", billing_keys, b, &b->present);
+	if (b->currency == NULL)
+		b->currency = cg_strdup("EUR");
+	if (g == NULL)
+		return;
+	const config_setting_t *sl = read_billing_list(
+	    ld, g, "sellers", seller_keys, (void **)&b->sellers, &b->nsellers,
+	    sizeof *b->sellers, offsetof(struct cg_cfg_seller, line));
+	const config_setting_t *rl = read_billing_list(
+	    ld, g, "rates", rate_keys, (void **)&b->rates, &b->nrates,
+	    sizeof *b->rates, offsetof(struct cg_cfg_rate, line));
+	const config_setting_t *pl = read_billing_list(
+	    ld, g, "plans", plan_keys, (void **)&b->plans, &b->nplans,
+	    sizeof *b->plans, offsetof(struct cg_cfg_plan, line));
+	check_billing_lists(ld, sl, rl, pl);
+}
+
+static void
+billing_free(struct cg_cfg_billing *b)
+{
+	free(b->currency);
+	for (size_t i = 0; i < b->nsellers; i++) {
+		struct cg_cfg_seller *s = &b->sellers[i];
+		char *f[] = {s->code,    s->name,    s->street, s->postcode,
+			     s->city,    s->country, s->vat_id, s->tax_number,
+			     s->email,   s->phone,   s->contact, s->iban,
+			     s->bic,     s->series};
+		for (size_t k = 0; k < sizeof f / sizeof *f; k++)
+			free(f[k]);
+		for (size_t k = 0; k < s->nworkers; k++)
+			free(s->workers[k]);
+		free(s->workers);
+	}
+	free(b->sellers);
+	for (size_t i = 0; i < b->nrates; i++) {
+		struct cg_cfg_rate *r = &b->rates[i];
+		free(r->code);
+		free(r->name);
+		free(r->unit);
+		free(r->seller);
+		free(r->buyer);
+		free(r->price_text);
+		free(r->vat_text);
+	}
+	free(b->rates);
+	for (size_t i = 0; i < b->nplans; i++) {
+		struct cg_cfg_plan *p = &b->plans[i];
+		free(p->code);
+		free(p->name);
+		free(p->seller);
+		free(p->price_text);
+		free(p->vat_text);
+	}
+	free(b->plans);
+}
+
+const struct cg_cfg_seller *
+cg_config_seller(const struct cg_config *cfg, const char *code)
+{
+	for (size_t i = 0; code && i < cfg->billing.nsellers; i++)
+		if (cfg->billing.sellers[i].code &&
+		    strcmp(cfg->billing.sellers[i].code, code) == 0)
+			return &cfg->billing.sellers[i];
+	return NULL;
+}
+
+const struct cg_cfg_rate *
+cg_config_rate(const struct cg_config *cfg, const char *code)
+{
+	for (size_t i = 0; code && i < cfg->billing.nrates; i++)
+		if (cfg->billing.rates[i].code &&
+		    strcmp(cfg->billing.rates[i].code, code) == 0)
+			return &cfg->billing.rates[i];
+	return NULL;
+}
+
+const struct cg_cfg_plan *
+cg_config_plan(const struct cg_config *cfg, const char *code)
+{
+	for (size_t i = 0; code && i < cfg->billing.nplans; i++)
+		if (cfg->billing.plans[i].code &&
+		    strcmp(cfg->billing.plans[i].code, code) == 0)
+			return &cfg->billing.plans[i];
+	return NULL;
 }

@@ -120,6 +120,59 @@ struct cg_cfg_posting {
 				   file instead of DNS (tests, offline) */
 };
 
+/* billing { ... } (CONTRACT.md "Billing, invoices and reports").  Amounts
+ * are kept as parsed cents, VAT rates as basis points (lib/money.h). */
+struct cg_cfg_seller {
+	char *code, *name, *street, *postcode, *city, *country;
+	char *vat_id, *tax_number; /* at least one */
+	char *email, *phone, *contact, *iban, *bic;
+	char *series;           /* "EX-{YYYY}-", default "{CODE}-{YYYY}-" */
+	int payment_days;       /* default 14 */
+	char **workers;         /* addresses whose time this seller bills */
+	size_t nworkers;
+	int line;
+};
+
+struct cg_cfg_rate {
+	char *code, *name, *unit, *seller, *buyer; /* buyer may be NULL */
+	char *price_text, *vat_text;
+	int64_t price_cents;
+	int vat_bp;
+	int line;
+};
+
+struct cg_cfg_plan {
+	char *code, *name, *seller;
+	char *price_text, *vat_text;
+	int64_t price_cents;
+	int vat_bp;
+	int line;
+};
+
+struct cg_cfg_billing {
+	int present;
+	char *currency;         /* default "EUR" */
+	int run_day;            /* 1-28, default 1 */
+	struct cg_cfg_seller *sellers;
+	size_t nsellers;
+	struct cg_cfg_rate *rates;
+	size_t nrates;
+	struct cg_cfg_plan *plans;
+	size_t nplans;
+};
+
+/* reports { weekly; recipients; unanswered_after; } (CONTRACT.md). */
+struct cg_cfg_reports {
+	int present;
+	int weekday;            /* weekly: 0 = Monday .. 6 = Sunday; -1: none */
+	int minute;             /* weekly: minutes after 00:00 (UTC) */
+	enum cg_layer recipients_layer; /* recipients = "core": its members */
+	char **recipients;      /* recipients = [addresses]; NULL: the layer */
+	size_t nrecipients;
+	int64_t unanswered_after; /* seconds, default 172800 (2 days) */
+	int line;
+};
+
 struct cg_config {
 	char *path;             /* the file loaded */
 	struct cg_cfg_gateway gateway;
@@ -136,6 +189,8 @@ struct cg_config {
 	size_t npartners;
 	int nominations_required; /* onboarding.nominations_required, default 2 */
 	int64_t box_quota_mb;     /* box.quota_mb, default 0 = unlimited */
+	struct cg_cfg_billing billing;
+	struct cg_cfg_reports reports;
 };
 
 /* One problem found while loading: "FILE:LINE: message". */
@@ -169,6 +224,13 @@ const struct cg_cfg_channel *cg_config_channel(const struct cg_config *cfg,
  * any case), or NULL. */
 const struct cg_cfg_partner *cg_config_partner(const struct cg_config *cfg,
 					       const char *jid);
+/* Billing lookups by code (case-sensitive); NULL when unknown. */
+const struct cg_cfg_seller *cg_config_seller(const struct cg_config *cfg,
+					     const char *code);
+const struct cg_cfg_rate *cg_config_rate(const struct cg_config *cfg,
+					 const char *code);
+const struct cg_cfg_plan *cg_config_plan(const struct cg_config *cfg,
+					 const char *code);
 /* Pick the config path: -c, then $COOPGATE_CONFIG, ./coopgate.conf,
  * /etc/coopgate/coopgate.conf.  Returns a static or argument string. */
 const char *cg_config_default_path(const char *opt);

@@ -37,6 +37,7 @@ struct cg_gateway {
 	size_t nbridges;
 	int outbox_kick;        /* set when new rows are due now */
 	int64_t outbox_due;     /* monotonic ms the outbox next wants a run */
+	uint64_t reports_timer; /* the weekly reports' check (reports.c) */
 	int64_t *inflight;      /* outbox rows a bridge is delivering */
 	size_t ninflight;
 	/* Which bridge asked for each pollfd of the current loop turn. */

@@ -6,7 +6,18 @@
 #ifndef CG_LOOP_H
 #define CG_LOOP_H
 
+#include <signal.h>
 #include <stdint.h>
+
+/*
+ * The wake-up: a command run while the daemon runs (report --send,
+ * invoices, member changes) writes to the store, then sends this signal to
+ * the pid in DATA_DIR/coopgate.pid (cli/daemon.c: cg_daemon_wake).  The
+ * daemon watches it with cg_loop_on_signal() like any signal: through the
+ * self-pipe, so the poll() returns at once and the handler runs in the
+ * loop, never in signal context.
+ */
+#define CG_LOOP_WAKE_SIGNAL SIGUSR1
 
 struct cg_loop;
 typedef void cg_timer_fn(struct cg_loop *l, void *arg);

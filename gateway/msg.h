@@ -30,7 +30,7 @@ enum cg_msg_flag {
 					   line by the occupant's real JID */
 	CG_MSG_UNVERIFIED = 1 << 10, /* held: a known sender without that
 					proof (posting.sender_proof) */
-	/* Bits 8-12 are taken by work in progress on other branches. */
+	/* Bits 11-12 are free. */
 	CG_MSG_NO_REPLY = 1 << 13, /* the bridge says: never answer the sender
 				      (a robot, our own domain, no address) */
 };

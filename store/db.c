@@ -270,6 +270,9 @@ store_open(const char *data_dir, int flags, int create,
 	}
 	if (exec_sql(s, "PRAGMA foreign_keys = ON", "foreign keys"))
 		goto fail_err;
+	/* Before migrating: schema 013's index needs its tokenizer. */
+	if (db_search_register(s) != 0)
+		goto fail_err;
 	if (!s->readonly && migrate(s) != 0)
 		goto fail_err;
 	*out = s;

@@ -54,6 +54,9 @@ int db_exec(struct cg_store *s, sqlite3_stmt *st, const char *what);
 int db_scalar_checked(struct cg_store *s, sqlite3_stmt *st, const char *what,
                       int64_t *out);
 
+/* Register the cg_stem FTS5 tokenizer (search_tokenizer.c) on s->db. */
+int db_search_register(struct cg_store *s);
+
 const char *db_layer_name(enum cg_layer l);
 enum cg_layer db_layer_parse(const char *s);
 

@@ -505,7 +505,14 @@ static void
 from_headers(struct cg_buf *b, const struct email_compose_in *in)
 {
 	if (in->direct) {
-		header(b, "From", in->list_addr);
+		/* a direct message may name its sender: "Seller" <billing@> */
+		char *dn = in->sender_name && *in->sender_name
+		               ? display_name(in->sender_name, LINE_MAX_HDR)
+		               : NULL;
+		char *v = dn ? cg_asprintf("%s <%s>", dn, in->list_addr) : NULL;
+		header(b, "From", v ? v : in->list_addr);
+		free(v);
+		free(dn);
 		return;
 	}
 	char *who = in->sender_name && *in->sender_name
@@ -592,6 +599,32 @@ body_text(struct cg_buf *b, const struct email_compose_in *in)
 	cg_buf_free(&t);
 }
 
+/* The text part; with in->html, text and HTML as multipart/alternative. */
+static void
+text_parts(struct cg_buf *b, const struct email_compose_in *in)
+{
+	if (in->html == NULL) {
+		text_part_headers(b);
+		cg_buf_puts(b, "\r\n");
+		body_text(b, in);
+		return;
+	}
+	char *r = cg_random_hex(24);
+	cg_buf_printf(b, "Content-Type: multipart/alternative;\r\n"
+	                 " boundary=\"=_alt_%s\"\r\n\r\n--=_alt_%s\r\n",
+	              r, r);
+	text_part_headers(b);
+	cg_buf_puts(b, "\r\n");
+	body_text(b, in);
+	cg_buf_printf(b, "--=_alt_%s\r\nContent-Type: text/html; "
+	                 "charset=utf-8\r\nContent-Transfer-Encoding: "
+	                 "quoted-printable\r\n\r\n",
+	              r);
+	qp_text(b, in->html);
+	cg_buf_printf(b, "--=_alt_%s--\r\n", r);
+	free(r);
+}
+
 char *
 email_compose(const struct email_compose_in *in, size_t *len)
 {
@@ -629,9 +662,7 @@ email_compose(const struct email_compose_in *in, size_t *len)
 	}
 	cg_buf_puts(&b, "MIME-Version: 1.0\r\n");
 	if (in->natt == 0 || in->att == NULL) {
-		text_part_headers(&b);
-		cg_buf_puts(&b, "\r\n");
-		body_text(&b, in);
+		text_parts(&b, in);
 	} else {
 		char *r = cg_random_hex(24);
 		char *boundary = cg_asprintf("=_coopgate_%s", r);
@@ -642,9 +673,7 @@ email_compose(const struct email_compose_in *in, size_t *len)
 		              "This is a multi-part message in MIME format.\r\n"
 		              "--%s\r\n",
 		              boundary, boundary);
-		text_part_headers(&b);
-		cg_buf_puts(&b, "\r\n");
-		body_text(&b, in);
+		text_parts(&b, in);
 		for (size_t i = 0; i < in->natt; i++)
 			attachment_part(&b, boundary, &in->att[i]);
 		cg_buf_printf(&b, "--%s--\r\n", boundary);
@@ -682,4 +711,11 @@ email_chat_line(struct cg_buf *b, const char *name, int verified,
 		i += (nl ? (size_t)(nl - text - i) + 1 : n - i);
 	}
 	cg_buf_putc(b, '\n');
+}
+
+/* For report_mail.c: the same quoted-printable as the text parts here. */
+void
+email_compose_qp(struct cg_buf *b, const char *text)
+{
+	qp_text(b, text);
 }

@@ -23,6 +23,8 @@ struct email_compose_in {
 	const char *to;          /* To: value; NULL: list_addr */
 	const char *subject;     /* UTF-8; NULL: no Subject header */
 	const char *body;        /* UTF-8 text, LF or CRLF line ends */
+	const char *html;        /* NULL, or the same as text/html: the text
+	                            part becomes multipart/alternative */
 	const char *message_id;  /* without <>; NULL: a random one */
 	const char *in_reply_to; /* without <>, may be NULL */
 	const char *const *refs; /* References, oldest first, without <> */
@@ -34,7 +36,7 @@ struct email_compose_in {
 	size_t natt;
 	int auto_submitted; /* 0 none, 1 "auto-generated", 2 "auto-replied" */
 	/* A direct message (a notice, RFC 3834), not a list post: From: is
-	 * list_addr as is, no Reply-To/X-Original-From, no List-Post,
+	 * list_addr (named sender_name when that is set), no Reply-To/X-Original-From, no List-Post,
 	 * List-Unsubscribe, List-Help or Precedence; List-Id only when
 	 * list_id is set. */
 	int direct;
@@ -71,5 +73,8 @@ char *email_encode_header_words(const char *utf8);
 struct cg_buf;
 void email_chat_line(struct cg_buf *b, const char *name, int verified,
                      const char *text);
+/* LF or CRLF text as quoted-printable lines (CRLF, soft breaks at 76),
+ * appended to b (report_mail.c's parts). */
+void email_compose_qp(struct cg_buf *b, const char *text);
 
 #endif

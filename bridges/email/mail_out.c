@@ -18,6 +18,8 @@
 #include "bridges/email/attach.h"
 #include "bridges/email/compose.h"
 #include "bridges/email/crm_headers.h"
+#include "bridges/email/invoice_mail.h"
+#include "bridges/email/report_mail.h"
 #include "bridges/email/smtp_int.h"
 #include "gateway/crm.h"
 #include "gateway/gateway.h"
@@ -319,6 +321,17 @@ compose_notice(struct email_smtp *s, int64_t id, enum cg_delivery_status *fail,
 		                   (long long)id);
 		return NULL;
 	}
+	char *raw_inv = NULL; /* an invoice's mail: invoice_mail.c */
+	size_t inv_len = 0;
+	int inv = email_invoice_mail(s->gw, &n, &raw_inv, &inv_len, err);
+	if (inv != 0) {
+		char *key = cg_asprintf("n:%lld", (long long)id);
+		out = inv > 0 ? mail_new(key, raw_inv, inv_len, NULL) : NULL;
+		free(key);
+		free(raw_inv);
+		cg_notice_free(&n);
+		return out;
+	}
 	const struct cg_cfg_channel *ch = NULL;
 	if (n.channel_id) {
 		char *chname =
@@ -352,7 +365,8 @@ compose_notice(struct email_smtp *s, int64_t id, enum cg_delivery_status *fail,
 	    .date = n.created,
 	};
 	size_t rawlen;
-	char *raw = email_compose(&in, &rawlen);
+	/* A report's copy is multipart/alternative (report_mail.c). */
+	char *raw = email_report_mail(s->gw->store, id, &in, &rawlen);
 	if (raw == NULL) {
 		*fail = CG_FAILED;
 		*err = cg_asprintf("notice %lld: cannot compose a mail from %s",

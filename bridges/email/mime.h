@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "bridges/email/html_text.h" /* email_html_to_text */
+
 struct cg_msg;
 
 /*
@@ -57,8 +59,6 @@ char *email_decode_header(const char *value, size_t len);
 /* Convert bytes in charset (NULL: us-ascii) to valid UTF-8 without NULs.
  * Unknown charsets and ISO-8859-1 are read as windows-1252. Caller frees. */
 char *email_to_utf8(const char *data, size_t len, const char *charset);
-/* HTML (UTF-8) to readable plain text.  Caller frees. */
-char *email_html_to_text(const char *html, size_t len);
 /* Undo RFC 3676 format=flowed (LF line ends); delsp for DelSp=yes. */
 char *email_unflow(const char *text, int delsp);
 

@@ -47,9 +47,11 @@
 #include "bridges/email/bounce.h"
 #include "bridges/email/request.h"
 #include "bridges/email/sender_auth.h"
+#include "bridges/email/request_billing.h"
 #include "lib/log.h"
 #include "gateway/msg.h"
 #include "gateway/onboarding.h"
+#include "gateway/reports.h"
 #include "lib/util.h"
 #include "store/store.h"
 
@@ -205,6 +207,10 @@ enum cmd {
 	C_HELP,
 	C_CONFIRM,
 	C_NOMINATE,
+	C_TIME, /* request_billing.c */
+	C_BUY,
+	C_SEARCH, /* search WORDS; report KIND [PERIOD]: gateway/reports.c */
+	C_REPORT,
 };
 
 static const char *const cmd_names[] = {
@@ -212,6 +218,8 @@ static const char *const cmd_names[] = {
     [C_EACH] = "each",           [C_DIGEST] = "digest",
     [C_NODELIVERY] = "none",     [C_HELP] = "help",
     [C_CONFIRM] = "confirm",     [C_NOMINATE] = "nominate",
+    [C_TIME] = "time",           [C_BUY] = "buy",
+    [C_SEARCH] = "search",       [C_REPORT] = "report",
 };
 
 struct command {
@@ -248,7 +256,7 @@ parse_line(const char *line, char **arg)
 {
 	*arg = NULL;
 	size_t w = strcspn(line, " \t");
-	for (int c = C_SUBSCRIBE; c <= C_NOMINATE; c++) {
+	for (int c = C_SUBSCRIBE; c <= C_REPORT; c++) {
 		if (strlen(cmd_names[c]) != w ||
 		    strncasecmp(line, cmd_names[c], w) != 0)
 			continue;
@@ -258,6 +266,14 @@ parse_line(const char *line, char **arg)
 		if (c == C_CONFIRM) {
 			*arg = read_token(rest);
 			return *arg ? C_CONFIRM : C_NONE;
+		}
+		if (c == C_TIME || c == C_BUY) { /* the rest of the line */
+			*arg = *rest ? cg_strdup(rest) : NULL;
+			return *arg ? (enum cmd)c : C_NONE;
+		}
+		if (c == C_SEARCH || c == C_REPORT) {
+			*arg = cg_strdup(rest);
+			return (enum cmd)c;
 		}
 		if (c == C_NOMINATE) {
 			/* "nominate ADDRESS [partner|member]": the words,
@@ -290,7 +306,8 @@ add_command(struct commands *cs, enum cmd c, char *arg)
 {
 	for (size_t i = 0; i < cs->n; i++)
 		if (cs->v[i].cmd == c &&
-		    ((c != C_CONFIRM && c != C_NOMINATE) ||
+		    ((c != C_CONFIRM && c != C_NOMINATE && c != C_TIME &&
+		      c != C_BUY && c != C_SEARCH && c != C_REPORT) ||
 		     (cs->v[i].arg == NULL && arg == NULL) ||
 		     (cs->v[i].arg && arg && strcmp(cs->v[i].arg, arg) == 0))) {
 			free(arg);
@@ -401,6 +418,7 @@ struct request {
 	int ntokens;
 	int token_proven;   /* a token that came back: the sender reads mail
 			       at this address */
+	const char *silenced; /* why the answer is not sent, or NULL */
 	const char *result; /* for the log */
 };
 
@@ -697,7 +715,7 @@ nominate(struct request *rq, const char *arg)
  * answers an hour.  An unproven one gets only a confirmation token (the
  * round trip that proves the address is theirs), at most once a day;
  * help, refusals and the like are not sent.  1: send, 0: not (the reason
- * in rq->result), -1: store error.
+ * in rq->silenced), -1: store error.
  */
 static int
 reply_allowed(struct request *rq)
@@ -712,19 +730,66 @@ reply_allowed(struct request *rq)
 			return -1;
 		if (n < REPLIES_PER_HOUR)
 			return 1;
-		rq->result = "answer not sent: over the hourly limit for this address";
+		rq->silenced = "over the hourly limit for this address";
 		return 0;
 	}
 	if (rq->ntokens == 0) {
-		rq->result = "answer not sent: sender not proven";
+		rq->silenced = "sender not proven";
 		return 0;
 	}
 	if (cg_store_notice_count(s, to, rq->request_addr, now - 86400, &n) < 0)
 		return -1;
 	if (n < UNPROVEN_REPLIES_PER_DAY)
 		return 1;
-	rq->result = "answer not sent: sender not proven, one confirmation a day";
+	rq->silenced = "sender not proven, one confirmation a day";
 	return 0;
+}
+
+/* The answer that is not sent goes to the log, on one line, so an admin
+ * still sees why a request was refused. */
+static void
+log_silenced(struct request *rq)
+{
+	struct cg_buf b = CG_BUF_INIT;
+	const char *r = cg_buf_str(&rq->reply);
+	for (size_t i = 0; r[i] && b.len < 600; i++)
+		cg_buf_putc(&b, r[i] == '\n' || r[i] == '\r' ? ' ' : r[i]);
+	cg_info("%s: %s: answer to %s not sent (%s): %s", rq->request_addr,
+	        rq->result, rq->m->sender_addr, rq->silenced, cg_buf_str(&b));
+	cg_buf_free(&b);
+}
+
+/* "time ..." / "buy ...": for an authenticated sender only. */
+static int
+billing_command(struct request *rq, enum cmd c, const char *arg)
+{
+	char *why;
+	if (!sender_authenticated(rq, &why)) {
+		cg_buf_printf(&rq->reply, "%s: %s.  Nothing was recorded.\n",
+		              cmd_names[c], why);
+		free(why);
+		rq->result = "billing command refused: sender not authenticated";
+		return 0;
+	}
+	rq->result = email_billing_command(rq->gw, rq->m->sender_addr,
+	                                   c == C_BUY, arg, &rq->reply);
+	return 0;
+}
+
+/* search / report: the answer from gateway/reports.c, for the sender's
+ * contact (a guest or stranger searches only its own channels). */
+static void
+reports_answer(struct request *rq, enum cmd c, const char *arg)
+{
+	int64_t who = 0; /* a store error: answered as for a stranger */
+	cg_store_contact_find(rq->gw->store, CG_ID_EMAIL, rq->m->sender_addr,
+	                      &who);
+	char *t = cg_reports_command(rq->gw, rq->ch->name, who, cmd_names[c],
+	                             arg ? arg : "");
+	cg_buf_printf(&rq->reply, "> %s %s\n\n%s", cmd_names[c],
+	              arg ? arg : "", t ? t : "");
+	free(t);
+	rq->result = "answered";
 }
 
 static int
@@ -799,6 +864,14 @@ handle_request(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 		case C_NOMINATE:
 			rc = nominate(&rq, cs.v[i].arg);
 			break;
+		case C_TIME:
+		case C_BUY:
+			rc = billing_command(&rq, cs.v[i].cmd, cs.v[i].arg);
+			break;
+		case C_SEARCH:
+		case C_REPORT:
+			reports_answer(&rq, cs.v[i].cmd, cs.v[i].arg);
+			break;
 		default:
 			rc = ask_confirmation(&rq, cs.v[i].cmd);
 			break;
@@ -811,6 +884,8 @@ handle_request(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 		rc = -1;
 	else if (allowed)
 		rc = send_reply(&rq);
+	else if (rc == 0)
+		log_silenced(&rq);
 	commands_free(&cs);
 	cg_buf_free(&rq.reply);
 	free(rq.token);

@@ -22,10 +22,14 @@
  *   !confirm               release the posts held in the name of the
  *                          asker's contact (real JID) for lack of proof
  *
- * CONTRACT.md also names !time and !search: they answer that they are not
- * available yet.  Must never: write to the store except through a
- * nomination, answer into the room, or show anyone but core a contact's
- * addresses, JIDs, tags, notes, nominators or bounces.
+ *   !search WORDS, !report KIND [PERIOD]
+ *                          the archive's top five / a report of the
+ *                          room's channel (gateway/reports.c)
+ *
+ * !time and !buy: commands_billing.c.  Must never: write to the
+ * store except through a nomination or commands_billing.c, answer into
+ * the room, or show anyone but core a contact's addresses, JIDs, tags,
+ * notes, nominators or bounces.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -33,11 +37,13 @@
 #include <strings.h>
 #include <time.h>
 
+#include "bridges/xmpp/commands_billing.h"
 #include "bridges/xmpp/xmpp.h"
 #include "gateway/crm.h"
 #include "gateway/gateway.h"
 #include "lib/log.h"
 #include "gateway/onboarding.h"
+#include "gateway/reports.h"
 #include "lib/util.h"
 
 #define WHO_ACTIVITY_WINDOW (30 * 86400) /* s: "Messages (30 days)" */
@@ -51,6 +57,12 @@ static const char HELP[] =
     "!nominate ADDRESS [partner] - (members) nominate someone as member "
     "(or partner)\n"
     "!confirm - send the messages held in your name for confirmation\n"
+    "!time HOURS RATE_CODE [NOTE] - record time you worked\n"
+    "!buy ASSET_CODE - (members) buy a digital asset: invoice and file by "
+    "mail\n"
+    "!search WORDS - the five best messages of the archive (mail and chat)\n"
+    "!report KIND [PERIOD] - activity, facilitation or topics of this "
+    "channel\n"
     "Lines starting with ! are not passed on to the mailing list.";
 
 static void
@@ -308,6 +320,26 @@ confirm(struct xmpp_bridge *xb, const char *asker)
 	free(answer);
 }
 
+/* !search WORDS, !report KIND [PERIOD] (gateway/reports.c), as the
+ * contact of the asker's real JID when the room shows it. */
+static char *
+reports_command(struct xmpp_bridge *xb, const char *asker, const char *cmd,
+                const char *arg)
+{
+	const char *slash = asker ? strchr(asker, '/') : NULL;
+	char *room_jid = slash ? cg_strndup(asker, (size_t)(slash - asker))
+	                       : NULL;
+	struct xmpp_room *r = muc_room(xb, room_jid);
+	free(room_jid);
+	const struct xmpp_occupant *o = r ? muc_occupant(r, slash + 1) : NULL;
+	int64_t who = 0; /* a store error: answered as for a stranger */
+	if (o && o->jid)
+		cg_store_contact_find(xb->gw->store, CG_ID_JID, o->jid, &who);
+	char *t = cg_reports_command(xb->gw, r ? r->channel : NULL, who, cmd,
+	                             arg);
+	return t ? t : cg_strdup("?");
+}
+
 void
 commands_run(struct xmpp_bridge *xb, const char *asker, const char *line)
 {
@@ -333,10 +365,11 @@ commands_run(struct xmpp_bridge *xb, const char *asker, const char *line)
 		nominate(xb, asker, arg);
 	} else if (strcasecmp(cmd, "confirm") == 0) {
 		confirm(xb, asker);
-	} else if (strcasecmp(cmd, "time") == 0 ||
-	           strcasecmp(cmd, "search") == 0) {
-		char *t =
-		    cg_asprintf("!%s is not available yet. Try !help.", cmd);
+	} else if (commands_billing(xb, asker, cmd, arg, reply)) {
+		/* !time, !buy: commands_billing.c */
+	} else if (strcasecmp(cmd, "search") == 0 ||
+	           strcasecmp(cmd, "report") == 0) {
+		char *t = reports_command(xb, asker, cmd, arg);
 		reply(xb, asker, t);
 		free(t);
 	} else {

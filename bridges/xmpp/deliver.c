@@ -18,7 +18,8 @@
  * Notice rows (store.h: notice_id set, destination = a member's bare JID,
  * e.g. "your mail is suspended" from bounce.c) are not room messages: one
  * chat message each (deliver_notice), done at once, never waiting for a
- * room.
+ * room.  A notice to a room's JID (a report's summary) is one groupchat
+ * message, sent once the room is joined, and not stored as a post.
  * Must never: take a row for a room we are not in (it is retried), or keep
  * a pointer into the outbox batch deliver() was handed (bridge.h).
  */
@@ -200,8 +201,12 @@ deliver_notice(struct xmpp_bridge *xb, struct cg_outbox_item *d)
 {
 	const struct cg_outbox_row *row = d->row;
 	const char *to = row->destination;
-	if (to == NULL || strchr(to, '@') == NULL || strchr(to, '/') ||
-	    muc_room(xb, to)) {
+	struct xmpp_room *room = to ? muc_room(xb, to) : NULL;
+	if (room && room->state != ROOM_JOINED) {
+		fail(d, CG_RETRY, "room not joined yet");
+		return;
+	}
+	if (to == NULL || strchr(to, '@') == NULL || strchr(to, '/')) {
 		char *why = cg_asprintf("a notice goes to a person's bare JID, "
 		                        "not to %s",
 		                        to ? to : "(none)");
@@ -217,6 +222,10 @@ deliver_notice(struct xmpp_bridge *xb, struct cg_outbox_item *d)
 	char *id = cg_asprintf("cg-notice-%lld", (long long)row->id);
 	char *text = xmpp_notice_body(n.subject, n.body);
 	xmpp_stanza_t *st = xmpp_chat_stanza(xb->ctx, to, id, text);
+	/* To a room (a report's summary): said by us in the room; our own
+	 * echo is not relayed (inbound.c). */
+	if (room)
+		xmpp_stanza_set_type(st, "groupchat");
 	xmpp_from_self(xb, st);
 	xmpp_send_release(xb, st);
 	cg_debug("xmpp: outbox %lld: notice %lld sent to %s as %s",

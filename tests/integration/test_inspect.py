@@ -103,3 +103,21 @@ def test_unreadable_or_garbage_input_names_the_file(conf, tmp_path):
     bad.write_bytes(b"\x00\x01\x02 not a mail")
     p = cli(conf, "inspect", bad, check=65)
     assert f"{bad}: not a MIME message" in p.stderr
+
+
+TRIM_CORPUS = Path(__file__).resolve().parents[1] / "trim"
+
+
+@pytest.mark.parametrize("case", [
+    "gmail_android_de",        # attribution wrapped over two lines
+    "outlook_desktop_en",      # underscore separator + header block
+    "html_outlook_web",        # HTML only: divRplyFwdMsg
+    "html_thunderbird",        # HTML only: moz-cite-prefix + cite
+    "thunderbird_inline",      # inline answers keep their quotes
+    "quote_only",              # nothing new: the room gets nothing
+])
+def test_inspect_shows_the_trimmed_room_text_of_corpus_replies(conf, case):
+    out = cli(conf, "inspect", TRIM_CORPUS / f"{case}.eml", check=0).stdout
+    _, _, body = out.partition("\n\n")
+    want = (TRIM_CORPUS / f"{case}.expected").read_text().rstrip("\n")
+    assert body.rstrip("\n") == want

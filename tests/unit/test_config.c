@@ -873,12 +873,53 @@ test_partners_checked_with_lines_and_found_by_jid_domain(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+static void
+test_reports_section_is_read_and_checked_with_line_numbers(void **state)
+{
+	struct cg_config cfg;
+	int rc;
+	char *got = load_text(GATEWAY "reports = { weekly = \"tue 07:30\";\n"
+				      "  recipients = [ \"a@example.org\" ];\n"
+				      "  unanswered_after = 3600; };\n",
+			      &cfg, &rc);
+	assert_string_equal(got, "");
+	assert_int_equal(cfg.reports.weekday, 1);
+	assert_int_equal(cfg.reports.minute, 7 * 60 + 30);
+	assert_int_equal(cfg.reports.nrecipients, 1);
+	assert_string_equal(cfg.reports.recipients[0], "a@example.org");
+	assert_int_equal(cfg.reports.unanswered_after, 3600);
+	free(got);
+	cg_config_free(&cfg);
+	got = load_text(GATEWAY, &cfg, &rc);
+	assert_int_equal(cfg.reports.weekday, -1); /* no schedule */
+	assert_int_equal(cfg.reports.recipients_layer, CG_LAYER_CORE);
+	assert_int_equal(cfg.reports.unanswered_after, 172800);
+	free(got);
+	cg_config_free(&cfg);
+	expect_errors(GATEWAY "reports = {\n"
+			      "  weekly = \"monday 8\";\n"
+			      "  recipients = \"board\";\n"
+			      "  unanswered_after = 5;\n"
+			      "};\n",
+		      "coopgate.conf:3: reports.weekly: \"monday 8\" is not "
+		      "DAY HH:MM (e.g. \"mon 08:00\", UTC)\n"
+		      "coopgate.conf:4: reports.recipients: \"board\" is no "
+		      "layer (guest, partner, member, core) and no list of "
+		      "addresses\n"
+		      "coopgate.conf:5: reports.unanswered_after: 5 must be "
+		      "60 or more\n");
+	expect_errors(GATEWAY "reports = { recipients = [ \"x\" ]; };\n",
+		      "coopgate.conf:2: reports.recipients: element 1 is no "
+		      "mail address\n");
+}
+
 int
 main(void)
 {
 	orig_dir = getcwd(NULL, 0);
 	const struct CMUnitTest tests[] = {
 	    T(test_example_config_loads_clean),
+	    T(test_reports_section_is_read_and_checked_with_line_numbers),
 	    T(test_minimal_config_gets_every_default),
 	    T(test_ports_default_by_tls_and_mode),
 	    T(test_channel_and_member_defaults),

@@ -311,8 +311,14 @@ member_billing(struct cg_gateway *gw, struct opts *o)
 		return bad_usage("member billing",
 		                 "member billing ADDRESS ...");
 	const char *addr = o->args[1];
-	int64_t id = cg_store_contact_find(gw->store, CG_ID_EMAIL, addr);
-	if (id == 0) {
+	int64_t id;
+	int found = cg_store_contact_find(gw->store, CG_ID_EMAIL, addr, &id);
+	if (found < 0) {
+		fprintf(stderr, "coopgate: member billing: %s: %s\n", addr,
+		        cg_store_errmsg(gw->store));
+		return CG_EX_SOFTWARE;
+	}
+	if (found == 0) {
 		fprintf(stderr,
 		        "coopgate: member billing: %s: no such member\n", addr);
 		return CG_EX_DATAERR;

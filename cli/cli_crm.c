@@ -525,16 +525,22 @@ card_store(struct cg_store *s, const struct card *c, char **err)
 		name = NULL;
 	if (cg_store_begin(s) != 0)
 		goto fail;
-	int64_t id = c->nemails ?
-			     cg_store_contact_find(s, CG_ID_EMAIL, c->emails[0]) :
-			     cg_store_contact_find(s, CG_ID_JID, c->jids[0]);
-	int is_new = id == 0;
+	int64_t id;
+	int found = c->nemails ?
+			    cg_store_contact_find(s, CG_ID_EMAIL, c->emails[0],
+						  &id) :
+			    cg_store_contact_find(s, CG_ID_JID, c->jids[0], &id);
+	if (found < 0)
+		goto fail;
+	int is_new = found == 0;
 	/* An address of somebody else: say so here, not as a store error. */
 	for (size_t i = 0; i < c->nemails + c->njids; i++) {
 		int mail = i < c->nemails;
 		const char *v = mail ? c->emails[i] : c->jids[i - c->nemails];
-		int64_t owner = cg_store_contact_find(s, mail ? CG_ID_EMAIL :
-							      CG_ID_JID, v);
+		int64_t owner;
+		if (cg_store_contact_find(s, mail ? CG_ID_EMAIL : CG_ID_JID, v,
+					  &owner) < 0)
+			goto fail;
 		if (owner != 0 && owner != id) {
 			cg_store_rollback(s);
 			*err = cg_asprintf("%s: already belongs to another "

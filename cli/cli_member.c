@@ -98,14 +98,18 @@ static int64_t
 find_member(struct cg_store *s, const char *address)
 {
 	char *a = cg_lowercase(address);
-	int64_t id = cg_store_contact_find(s, CG_ID_EMAIL, a);
+	int64_t id;
+	int found = cg_store_contact_find(s, CG_ID_EMAIL, a, &id);
 	/* A partner's person may be known by its JID only (federation). */
-	if (id == 0)
-		id = cg_store_contact_find(s, CG_ID_JID, a);
+	if (found == 0)
+		found = cg_store_contact_find(s, CG_ID_JID, a, &id);
 	free(a);
-	if (id == 0)
+	if (found < 0)
+		fprintf(stderr, "coopgate: %s: %s\n", address,
+			cg_store_errmsg(s));
+	else if (found == 0)
 		fprintf(stderr, "coopgate: %s: no such member\n", address);
-	return id;
+	return found == 1 ? id : 0;
 }
 
 static int

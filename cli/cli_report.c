@@ -192,7 +192,8 @@ search_print(struct cg_store *s, const struct cg_config *cfg,
 	if (a->channel) {
 		const struct cg_cfg_channel *ch =
 		    cg_config_channel(cfg, a->channel);
-		channel_id = ch ? cg_store_channel_id(s, ch->name) : 0;
+		if (ch && cg_store_channel_id(s, ch->name, &channel_id) < 0)
+			return CG_EX_SOFTWARE;
 		if (channel_id == 0) {
 			fprintf(stderr,
 			        "coopgate: search: %s: unknown channel "

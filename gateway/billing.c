@@ -560,10 +560,13 @@ out:
 static int64_t
 contact_of(struct cg_gateway *gw, const char *who)
 {
+	int64_t id = 0;
 	if (who == NULL)
 		return 0;
-	int64_t id = cg_store_contact_find(gw->store, CG_ID_EMAIL, who);
-	return id ? id : cg_store_contact_find(gw->store, CG_ID_JID, who);
+	int found = cg_store_contact_find(gw->store, CG_ID_EMAIL, who, &id);
+	if (found == 0)
+		cg_store_contact_find(gw->store, CG_ID_JID, who, &id);
+	return id; /* a store error: 0, logged by the store */
 }
 
 /* The seller whose workers include one of worker's addresses; the

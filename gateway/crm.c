@@ -35,10 +35,12 @@ char *
 cg_crm_footer(struct cg_store *s, int64_t contact_id, int64_t now)
 {
 	struct cg_contact c;
-	if (contact_id == 0 || cg_store_contact_get(s, contact_id, &c) != 0)
+	int64_t count;
+	if (contact_id == 0 ||
+	    cg_store_interaction_count(s, contact_id, "in", now - CRM_WINDOW,
+				       &count) != 0 ||
+	    cg_store_contact_get(s, contact_id, &c) != 0)
 		return NULL;
-	int64_t count = cg_store_interaction_count(s, contact_id, "in",
-						   now - CRM_WINDOW);
 	char since[16];
 	format_utc(c.layer_since, "%Y-%m", since, sizeof since);
 	const char *name = c.name && *c.name ? c.name :
@@ -98,17 +100,18 @@ card_crm(struct cg_store *s, int64_t id, struct cg_buf *out)
 		cg_buf_printf(out, "%s\n", ntags ? "" : "-");
 		free(tags);
 	}
-	int64_t now = cg_now();
-	cg_buf_printf(out, "Messages (30 days): %lld\n",
-		      (long long)cg_store_interaction_count(s, id, "in",
-							    now - CRM_WINDOW));
-	int64_t seen = cg_store_contact_last_seen(s, id);
-	char when[16] = "never";
-	if (seen)
-		format_utc(seen, "%Y-%m-%d", when, sizeof when);
-	cg_buf_printf(out, "Last seen: %s\n", when);
-	int64_t held = cg_store_held_count(s, id);
-	if (held)
+	int64_t now = cg_now(), count, seen, held;
+	if (cg_store_interaction_count(s, id, "in", now - CRM_WINDOW,
+				       &count) == 0)
+		cg_buf_printf(out, "Messages (30 days): %lld\n",
+			      (long long)count);
+	if (cg_store_contact_last_seen(s, id, &seen) == 0) {
+		char when[16] = "never";
+		if (seen)
+			format_utc(seen, "%Y-%m-%d", when, sizeof when);
+		cg_buf_printf(out, "Last seen: %s\n", when);
+	}
+	if (cg_store_held_count(s, id, &held) == 0 && held)
 		cg_buf_printf(out, "Held posts: %lld\n", (long long)held);
 	struct cg_nomination *nom;
 	size_t nnom;

@@ -102,15 +102,6 @@ void cg_gateway_bridge_state(struct cg_gateway *gw, const char *bridge,
 struct cg_outbox_item;
 void cg_outbox_complete(struct cg_gateway *gw, struct cg_outbox_item *d);
 
-/*
- * A delivery to `address` failed: permanent (5xx, DSN failed) or temporary
- * (4xx DSN, delayed).  Raises the address's bounce score (permanent 1.0,
- * temporary 0.5, decaying after 30 days); at 5.0 email delivery to that
- * member is suspended.  Implemented in bridges/email/bounce.c.
- */
-void cg_gateway_bounce(struct cg_gateway *gw, const char *address,
-		       int permanent, const char *reason);
-
 /* Message-ID for a message created by the gateway: "cg.TOKEN.N@domain". */
 char *cg_gateway_message_id(const struct cg_gateway *gw,
 			    const char *thread_token);

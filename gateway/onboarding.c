@@ -20,6 +20,7 @@
 #include "lib/log.h"
 #include "gateway/loop.h"
 #include "gateway/onboarding.h"
+#include "gateway/pipeline.h"
 #include "lib/util.h"
 #include "store/store.h"
 
@@ -239,14 +240,19 @@ plausible_address(const char *a)
 static int64_t
 nominee_find(struct cg_store *s, const char *addr)
 {
-	int64_t id = cg_store_contact_find(s, CG_ID_EMAIL, addr);
-	if (id == 0)
-		id = cg_store_contact_find(s, CG_ID_JID, addr);
-	if (id == 0 && plausible_address(addr)) {
+	int64_t id;
+	int found = cg_store_contact_find(s, CG_ID_EMAIL, addr, &id);
+	if (found == 0)
+		found = cg_store_contact_find(s, CG_ID_JID, addr, &id);
+	if (found < 0)
+		return 0;
+	if (found == 0 && plausible_address(addr)) {
 		id = cg_store_contact_auto(s, CG_ID_EMAIL, addr, NULL);
 		/* Like an unknown sender: the organisation owning its domain. */
-		int64_t org = id ? cg_store_org_by_domain(s, strrchr(addr, '@') + 1) :
-				   0;
+		int64_t org = 0;
+		if (id && cg_store_org_by_domain(s, strrchr(addr, '@') + 1,
+						 &org) < 0)
+			return 0;
 		if (org && cg_store_contact_link_org(s, id, org) != 0)
 			return 0;
 	}
@@ -481,11 +487,11 @@ cg_onboarding_nominate(struct cg_gateway *gw, int64_t nominator_contact,
 		return 0;
 	}
 	struct promotion p = {
-		.ch = ch, .channel_id = cg_store_channel_id(s, ch->name),
-		.nominator = nominator_contact, .target = target,
+		.ch = ch, .nominator = nominator_contact, .target = target,
 	};
 	int rc = -1;
-	if (cg_store_savepoint(s) != 0)
+	if (cg_store_channel_id(s, ch->name, &p.channel_id) < 0 ||
+	    cg_store_savepoint(s) != 0)
 		goto out;
 	p.nominee = nominee_find(s, addr);
 	if (p.nominee == 0) {

@@ -86,12 +86,6 @@ int cg_onboarding_confirm_token(struct cg_gateway *gw, const char *token,
 int cg_onboarding_confirm_contact(struct cg_gateway *gw, int64_t contact_id,
 				  char **reply);
 
-/* Release one held message: clear the held state and write the outbox
- * rows of a fresh post (*rows added).  Inside the caller's transaction.
- * Implemented in gateway/pipeline.c. */
-int cg_gateway_release_held(struct cg_gateway *gw, int64_t message_id,
-			    size_t *rows);
-
 /* Expire held posts older than CG_HELD_TTL (own transaction); returns how
  * many expired or -1.  cg_onboarding_timer_start() runs it now and hourly
  * on the daemon's loop. */

@@ -194,8 +194,11 @@ cg_outbox_run(struct cg_gateway *gw)
 			;
 	}
 	gw->outbox_kick = 0;
-	int64_t next = cg_store_outbox_next_due(gw->store, NULL);
-	if (next == 0)
+	int64_t next;
+	int pending = cg_store_outbox_next_due(gw->store, NULL, &next);
+	if (pending < 0) /* look again in a while */
+		next = cg_now_ms() + 5000;
+	else if (pending == 0)
 		return 0;
 	int64_t delta = next - cg_now_ms();
 	return cg_mono_ms() + (delta > 0 ? delta : 1000);

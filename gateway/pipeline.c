@@ -26,6 +26,7 @@
 #include "gateway/outbox.h"
 #include "gateway/onboarding.h"
 #include "gateway/partner.h"
+#include "gateway/pipeline.h"
 #include "lib/util.h"
 #include "store/store.h"
 
@@ -93,17 +94,22 @@ is_loop(const struct cg_gateway *gw, const struct cg_msg *m)
 	return 0;
 }
 
-/* The thread of stored message id (0: none). */
-static int64_t
-thread_of(struct cg_gateway *gw, int64_t msg_id)
+/* The thread of the message stored under external id (net, id) into
+ * *thread_id (0: none): 0 ok, -1 a store error. */
+static int
+thread_of_extid(struct cg_gateway *gw, const char *net, const char *id,
+		int64_t *thread_id)
 {
+	int64_t msg_id;
+	*thread_id = 0;
+	int found = cg_store_extid_find(gw->store, net, id, &msg_id);
+	if (found <= 0)
+		return found;
 	struct cg_stored_msg p;
-	int64_t t = 0;
-	if (msg_id && cg_store_message_get(gw->store, msg_id, &p) == 0)
-		t = p.thread_id;
-	if (msg_id)
-		cg_stored_msg_free(&p);
-	return t;
+	if (cg_store_message_get(gw->store, msg_id, &p) == 0)
+		*thread_id = p.thread_id;
+	cg_stored_msg_free(&p);
+	return 0;
 }
 
 /* A subject for a thread started in the room: its first line, cut short
@@ -121,16 +127,29 @@ chat_subject(const char *text)
 	return n ? cg_strndup(text, n) : cg_strdup("Chat");
 }
 
+/* The stored message a reference names into *id (0: none): 0 ok, -1 a
+ * store error.  A room line may name a mail's Message-ID. */
+static int
+ref_message(struct cg_gateway *gw, const struct cg_msg *m, const char *ref,
+	    int64_t *id)
+{
+	int found = cg_store_extid_find(gw->store,
+					cg_network_name(m->network), ref, id);
+	if (found == 0 && m->network == CG_NET_XMPP)
+		found = cg_store_extid_find(gw->store, "email", ref, id);
+	return found < 0 ? -1 : 0;
+}
+
 /* Parent = the last reference the store knows; else the thread a token or
- * the xmpp <thread> names.  Never by subject. */
-static void
+ * the xmpp <thread> names.  Never by subject.  0 ok, -1 a store error
+ * (the message is not ingested now: it comes again). */
+static int
 find_thread(struct cg_gateway *gw, const struct cg_msg *m, struct decision *d)
 {
-	const char *net = cg_network_name(m->network);
 	for (size_t i = m->nrefs; i-- > 0;) {
-		int64_t id = cg_store_extid_find(gw->store, net, m->refs[i]);
-		if (id == 0 && m->network == CG_NET_XMPP)
-			id = cg_store_extid_find(gw->store, "email", m->refs[i]);
+		int64_t id;
+		if (ref_message(gw, m, m->refs[i], &id) != 0)
+			return -1;
 		if (id == 0)
 			continue;
 		struct cg_stored_msg p;
@@ -143,33 +162,38 @@ find_thread(struct cg_gateway *gw, const struct cg_msg *m, struct decision *d)
 		}
 		cg_stored_msg_free(&p);
 		if (same)
-			return;
+			return 0;
 	}
 	/* An In-Reply-To to a Message-ID we made (a batch, a digest) still
 	 * names its thread by token. */
 	for (size_t i = m->nrefs; i-- > 0;) {
 		char *tok = token_of(gw, m->refs[i]);
 		if (tok) {
-			d->thread_id = cg_store_thread_by_token(gw->store, tok);
+			int found = cg_store_thread_by_token(gw->store, tok,
+							     &d->thread_id);
 			free(tok);
-			if (d->thread_id)
-				return;
+			if (found != 0)
+				return found < 0 ? -1 : 0;
 		}
 	}
 	if (m->thread_key) {
 		/* Ours (we sent the thread's lines), else a client's own key
 		 * remembered from the thread's first line. */
-		d->thread_id = cg_store_thread_by_token(gw->store, m->thread_key);
-		if (d->thread_id == 0)
-			d->thread_id = thread_of(gw, cg_store_extid_find(
-				gw->store, "xmpp-thread", m->thread_key));
-		return;
+		int found = cg_store_thread_by_token(gw->store, m->thread_key,
+						     &d->thread_id);
+		if (found == 0)
+			return thread_of_extid(gw, "xmpp-thread", m->thread_key,
+					       &d->thread_id);
+		return found < 0 ? -1 : 0;
 	}
 	/* A plain room line joins the room's open chat thread: the latest
 	 * thread started in the room, until it has been quiet for a while. */
-	if (m->network == CG_NET_XMPP && m->nrefs == 0)
-		d->thread_id = cg_store_open_chat_thread(
-			gw->store, d->channel_id, cg_now() - CG_CHAT_THREAD_QUIET);
+	if (m->network == CG_NET_XMPP && m->nrefs == 0 &&
+	    cg_store_open_chat_thread(gw->store, d->channel_id,
+				      cg_now() - CG_CHAT_THREAD_QUIET,
+				      &d->thread_id) < 0)
+		return -1;
+	return 0;
 }
 
 /* A post that would go out in a known contact's name without the
@@ -191,8 +215,13 @@ decide(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 	const char *net = cg_network_name(m->network);
 
 	if (m->ext_id) {
-		d->duplicate_of = cg_store_extid_find(gw->store, net, m->ext_id);
-		if (d->duplicate_of) {
+		int found = cg_store_extid_find(gw->store, net, m->ext_id,
+						&d->duplicate_of);
+		if (found < 0) {
+			info->reason = "store: cannot look up the message id";
+			return CG_INGEST_ERROR;
+		}
+		if (found) {
 			m->flags |= CG_MSG_DUPLICATE;
 			info->message_id = d->duplicate_of;
 			info->reason = "duplicate: already stored";
@@ -213,15 +242,25 @@ decide(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 		return CG_INGEST_DROPPED;
 	}
 	d->ch = route(gw, m);
-	if (d->ch == NULL ||
-	    (d->channel_id = cg_store_channel_id(gw->store, d->ch->name)) == 0) {
+	int known = d->ch ? cg_store_channel_id(gw->store, d->ch->name,
+						&d->channel_id) :
+			    0;
+	if (known < 0) {
+		info->reason = "store: cannot look up the channel";
+		return CG_INGEST_ERROR;
+	}
+	if (known == 0) {
 		m->flags |= CG_MSG_NOCHANNEL;
 		info->reason = "no channel for any recipient address";
 		return CG_INGEST_DROPPED;
 	}
 	enum cg_identity_kind kind =
 		m->network == CG_NET_XMPP ? CG_ID_JID : CG_ID_EMAIL;
-	d->contact_id = cg_store_contact_find(gw->store, kind, m->sender_addr);
+	if (cg_store_contact_find(gw->store, kind, m->sender_addr,
+				  &d->contact_id) < 0) {
+		info->reason = "store: cannot look up the sender";
+		return CG_INGEST_ERROR;
+	}
 	d->layer = CG_LAYER_GUEST;
 	if (d->contact_id) {
 		struct cg_contact c;
@@ -238,7 +277,10 @@ decide(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 		m->flags |= CG_MSG_HELD;
 	else if (unproven_member(gw, m, d))
 		m->flags |= CG_MSG_HELD | CG_MSG_UNVERIFIED;
-	find_thread(gw, m, d);
+	if (find_thread(gw, m, d) != 0) {
+		info->reason = "store: cannot look up the thread";
+		return CG_INGEST_ERROR;
+	}
 	info->contact_id = d->contact_id;
 	info->thread_id = d->thread_id;
 	info->parent_id = d->parent_id;
@@ -323,8 +365,11 @@ static int
 link_org_by_domain(struct cg_store *s, int64_t contact_id, const char *addr)
 {
 	const char *at = strrchr(addr, '@');
-	int64_t org = at ? cg_store_org_by_domain(s, at + 1) : 0;
-	return org ? cg_store_contact_link_org(s, contact_id, org) : 0;
+	int64_t org;
+	int found = at ? cg_store_org_by_domain(s, at + 1, &org) : 0;
+	if (found <= 0)
+		return found;
+	return cg_store_contact_link_org(s, contact_id, org);
 }
 
 static int
@@ -444,6 +489,8 @@ cg_gateway_ingest(struct cg_gateway *gw, struct cg_msg *m,
 {
 	struct decision d;
 	enum cg_ingest_result r = decide(gw, m, &d, info);
+	if (r == CG_INGEST_ERROR)
+		return r;
 	if (r == CG_INGEST_STORED && !m->ext_id && m->network == CG_NET_EMAIL)
 		cg_debug("mail from %s has no Message-ID; one is assigned",
 			 m->sender_addr ? m->sender_addr : "(unknown)");
@@ -500,8 +547,12 @@ cg_gateway_correct(struct cg_gateway *gw, int64_t original, struct cg_msg *m,
 	struct cg_store *s = gw->store;
 	const char *net = cg_network_name(m->network);
 	memset(info, 0, sizeof *info);
-	if (m->ext_id &&
-	    (info->message_id = cg_store_extid_find(s, net, m->ext_id))) {
+	int seen = cg_store_extid_find(s, net, m->ext_id, &info->message_id);
+	if (seen < 0) {
+		info->reason = "store: cannot look up the message id";
+		return CG_INGEST_ERROR;
+	}
+	if (seen) {
 		info->reason = "duplicate: already stored";
 		return CG_INGEST_DUPLICATE;
 	}
@@ -575,7 +626,7 @@ held_has_room_news(struct cg_store *s, const struct cg_stored_msg *sm)
 }
 
 /* CRM: a held post whose sender was promoted goes out like a fresh post
- * (declared in gateway/onboarding.h). */
+ * (pipeline.h). */
 int
 cg_gateway_release_held(struct cg_gateway *gw, int64_t message_id,
 			size_t *rows)

@@ -60,7 +60,11 @@ cg_reports_make(struct cg_store *s, const struct cg_config *cfg,
 	if (channel) {
 		const struct cg_cfg_channel *ch =
 		    cg_config_channel(cfg, channel);
-		p.channel_id = ch ? cg_store_channel_id(s, ch->name) : 0;
+		if (ch && cg_store_channel_id(s, ch->name, &p.channel_id) < 0) {
+			*why = cg_asprintf("%s: %s", channel,
+			                   cg_store_errmsg(s));
+			return CG_EX_SOFTWARE;
+		}
 		if (p.channel_id == 0) {
 			*why = cg_asprintf("%s: unknown channel (see the "
 			                   "config's channels)",
@@ -166,8 +170,11 @@ static int
 room_summary(struct cg_store *s, const struct cg_config *cfg,
              const struct cg_cfg_channel *ch, const struct cg_report *r)
 {
-	int64_t id = cg_store_channel_id(s, ch->name);
-	if (!cfg->xmpp.present || ch->room == NULL || id == 0)
+	int64_t id;
+	int known = cg_store_channel_id(s, ch->name, &id);
+	if (known < 0)
+		return -1;
+	if (!cfg->xmpp.present || ch->room == NULL || known == 0)
 		return 0;
 	char *summary = cg_report_summary(r);
 	struct cg_notice no = {

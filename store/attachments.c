@@ -265,20 +265,3 @@ cg_store_box_usage(struct cg_store *s, int64_t contact_id)
 		return db_fail(s, "SchutzBox usage");
 	return used;
 }
-
-static const char SQL_OUTBOX_RESCHEDULE[] =
-    "UPDATE outbox SET next_attempt_ms = ?3 WHERE message_id = ?1 "
-    "AND bridge = ?2 AND state = 'pending'";
-
-int
-cg_store_outbox_reschedule(struct cg_store *s, int64_t message_id,
-                           const char *bridge, int64_t due_ms)
-{
-	sqlite3_stmt *st = db_stmt(s, SQL_OUTBOX_RESCHEDULE);
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, message_id);
-	db_bind_text(st, 2, bridge);
-	sqlite3_bind_int64(st, 3, due_ms);
-	return db_exec(s, st, "outbox reschedule");
-}

@@ -544,7 +544,8 @@ cg_store_invoice_next_seq(struct cg_store *s, const char *seller, int year,
 		return -1;
 	db_bind_text(st, 1, seller);
 	sqlite3_bind_int(st, 2, year);
-	*seq = db_scalar(s, st, "invoice number series");
+	if (db_scalar_checked(s, st, "invoice number series", seq) < 0)
+		return -1;
 	return *seq > 0 ? 0 : -1;
 }
 
@@ -926,5 +927,8 @@ cg_store_invoice_run_done(struct cg_store *s, const char *period)
 	if (st == NULL)
 		return -1;
 	db_bind_text(st, 1, period);
-	return db_scalar(s, st, period) > 0;
+	int64_t n;
+	if (db_scalar_checked(s, st, period, &n) < 0)
+		return -1;
+	return n > 0;
 }

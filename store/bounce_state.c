@@ -1,9 +1,8 @@
 /*
  * bounce_state.c: the store side of bounces and mail commands (schema
  * 005_bounce.sql): bounce events and the score they add up to, suspended
- * addresses, +request confirmation tokens, and which mail was already
- * handled outside the pipeline, and how often the IMAP side started on a
- * mail without finishing it (schema 008_imap_tries.sql).  The policy (weights,
+ * addresses, +request confirmation tokens (mail handled outside the
+ * pipeline and IMAP tries: bridge_state.c).  The policy (weights,
  * when to suspend, whom to tell) lives in bridges/email/bounce.c and request.c;
  * this file only reads and writes rows.
  *
@@ -75,11 +74,12 @@ cg_store_bounce_state(struct cg_store *s, const char *address, int64_t now,
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_fail(s, "last bounce");
 	st = db_stmt(s, SQL_BOUNCE_SUSPENDED);
-	if (st == NULL)
-		return -1;
-	db_bind_text(st, 1, address);
-	out->suspended = db_scalar(s, st, "bounce suspension");
-	return 0;
+	if (st != NULL)
+		db_bind_text(st, 1, address);
+	return db_scalar_checked(s, st, "bounce suspension", &out->suspended) <
+			       0 ?
+		       -1 :
+		       0;
 }
 
 void
@@ -198,83 +198,4 @@ cg_store_request_token_take(struct cg_store *s, const char *token, int64_t now,
 	}
 	cg_request_token_free(out);
 	return -1;
-}
-
-static const char SQL_SET_DELIVERY[] =
-    "UPDATE membership SET delivery = ?3 WHERE contact_id = ?1 AND "
-    "channel_id = ?2";
-
-int
-cg_store_membership_set_delivery(struct cg_store *s, int64_t contact_id,
-                                 int64_t channel_id, enum cg_delivery d)
-{
-	sqlite3_stmt *st = db_stmt(s, SQL_SET_DELIVERY);
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, contact_id);
-	sqlite3_bind_int64(st, 2, channel_id);
-	db_bind_text(st, 3, cg_delivery_name(d));
-	if (db_exec(s, st, "membership delivery") != 0)
-		return -1;
-	return sqlite3_changes(s->db) > 0;
-}
-
-static const char SQL_HANDLED[] =
-    "INSERT INTO mail_handled(ext_id, kind, at) VALUES (?1, ?2, ?3) "
-    "ON CONFLICT DO NOTHING";
-
-int
-cg_store_mail_handled(struct cg_store *s, const char *ext_id, const char *kind,
-                      int64_t now)
-{
-	sqlite3_stmt *st = db_stmt(s, SQL_HANDLED);
-	if (st == NULL)
-		return -1;
-	db_bind_text(st, 1, ext_id);
-	db_bind_text(st, 2, kind);
-	sqlite3_bind_int64(st, 3, now);
-	if (db_exec(s, st, ext_id) != 0)
-		return -1;
-	return sqlite3_changes(s->db) > 0;
-}
-
-static const char SQL_IMAP_TRY[] =
-    "INSERT INTO imap_try(mailbox, uidvalidity, uid, tries) "
-    "VALUES (?1, ?2, ?3, 1) ON CONFLICT DO UPDATE SET tries = tries + 1 "
-    "RETURNING tries";
-
-int64_t
-cg_store_imap_try(struct cg_store *s, const char *mailbox, int64_t uidvalidity,
-                  int64_t uid)
-{
-	sqlite3_stmt *st = db_stmt(s, SQL_IMAP_TRY);
-	if (st == NULL)
-		return -1;
-	db_bind_text(st, 1, mailbox);
-	sqlite3_bind_int64(st, 2, uidvalidity);
-	sqlite3_bind_int64(st, 3, uid);
-	int64_t tries = -1;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		tries = sqlite3_column_int64(st, 0);
-	db_done(st);
-	if (rc != SQLITE_ROW) {
-		db_fail(s, "imap try");
-		return -1;
-	}
-	return tries;
-}
-
-static const char SQL_IMAP_TRIES_DONE[] =
-    "DELETE FROM imap_try WHERE mailbox = ?1 AND uid <= ?2";
-
-int
-cg_store_imap_tries_done(struct cg_store *s, const char *mailbox, int64_t uid)
-{
-	sqlite3_stmt *st = db_stmt(s, SQL_IMAP_TRIES_DONE);
-	if (st == NULL)
-		return -1;
-	db_bind_text(st, 1, mailbox);
-	sqlite3_bind_int64(st, 2, uid);
-	return db_exec(s, st, mailbox);
 }

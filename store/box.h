@@ -145,7 +145,7 @@ int cg_box_gc(struct cg_box *box, int64_t grace_s, size_t *removed, char **err);
 
 /*
  * MACs for tokens the gateway hands out and later checks (the VERP
- * envelope sender: bridges/email/smtp_out.c).  The key is a subkey of the
+ * envelope sender: bridges/email/verp.c).  The key is a subkey of the
  * master key (crypto_kdf id 3, BLAKE2b), so tokens stay valid across
  * restarts and say nothing without the key.  cg_box_mac_key() copies it
  * out (the caller wipes it with cg_box_wipe); with box NULL (unit tests)

@@ -1,6 +1,7 @@
 /*
- * contacts.c: channels, contacts (persons and organisations), identities
- * (email addresses, JIDs), memberships and layer history.
+ * contacts.c: channels, contacts (persons and organisations; found by
+ * identity or by name), identities (email addresses, JIDs), memberships
+ * and layer history.
  * Must never: let two contacts own one identity (UNIQUE(kind, value)), or
  * drop a CLI-added membership when syncing the config.
  */
@@ -47,33 +48,34 @@ cg_store_channel_sync(struct cg_store *s, struct cg_channel *c)
 	sqlite3_bind_int64(st, 6, cg_now());
 	if (db_exec(s, st, c->name) != 0)
 		return -1;
-	c->id = cg_store_channel_id(s, c->name);
-	return c->id ? 0 : -1;
+	return cg_store_channel_id(s, c->name, &c->id) == 1 ? 0 : -1;
 }
 
-int64_t
-cg_store_channel_id(struct cg_store *s, const char *name)
+int
+cg_store_channel_id(struct cg_store *s, const char *name, int64_t *id)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_CHANNEL_ID);
-	if (st == NULL)
-		return 0;
-	db_bind_text(st, 1, name);
-	return db_scalar(s, st, name);
+	if (st != NULL)
+		db_bind_text(st, 1, name);
+	return db_scalar_checked(s, st, name, id);
 }
 
 static const char SQL_IDENTITY_FIND[] =
 	"SELECT contact_id FROM identity WHERE kind = ?1 AND value = ?2";
 
-int64_t
+int
 cg_store_contact_find(struct cg_store *s, enum cg_identity_kind kind,
-		      const char *value)
+		      const char *value, int64_t *id)
 {
-	sqlite3_stmt *st = db_stmt(s, SQL_IDENTITY_FIND);
-	if (st == NULL || value == NULL)
+	*id = 0;
+	if (value == NULL)
 		return 0;
-	db_bind_text(st, 1, id_kinds[kind]);
-	db_bind_text(st, 2, value);
-	return db_scalar(s, st, value);
+	sqlite3_stmt *st = db_stmt(s, SQL_IDENTITY_FIND);
+	if (st != NULL) {
+		db_bind_text(st, 1, id_kinds[kind]);
+		db_bind_text(st, 2, value);
+	}
+	return db_scalar_checked(s, st, value, id);
 }
 
 static const char SQL_CONTACT_INSERT[] =
@@ -116,7 +118,9 @@ int
 cg_store_contact_identity_add(struct cg_store *s, int64_t contact,
 			      enum cg_identity_kind kind, const char *value)
 {
-	int64_t owner = cg_store_contact_find(s, kind, value);
+	int64_t owner;
+	if (cg_store_contact_find(s, kind, value, &owner) < 0)
+		return -1;
 	if (owner == contact)
 		return 0;
 	if (owner != 0)
@@ -156,7 +160,8 @@ contact_set_org(struct cg_store *s, int64_t id, const char *org, const char *src
 		if (st == NULL)
 			return -1;
 		db_bind_text(st, 1, org);
-		org_id = db_scalar(s, st, org);
+		if (db_scalar_checked(s, st, org, &org_id) < 0)
+			return -1;
 		if (org_id == 0)
 			org_id = contact_insert(s, "org", org, CG_LAYER_GUEST,
 						src);
@@ -229,8 +234,11 @@ member_apply(struct cg_store *s, const struct cg_member_input *in, int64_t id)
 			return -1;
 	}
 	for (size_t i = 0; i < in->nchannels; i++) {
-		int64_t ch = cg_store_channel_id(s, in->channels[i]);
-		if (ch == 0)
+		int64_t ch;
+		int known = cg_store_channel_id(s, in->channels[i], &ch);
+		if (known < 0)
+			return -1;
+		if (known == 0)
 			return db_errorf(s, "channel %s: no such channel",
 					 in->channels[i]);
 		sqlite3_stmt *st = db_stmt(s, SQL_MEMBERSHIP_UPSERT);
@@ -251,8 +259,11 @@ int
 cg_store_member_upsert(struct cg_store *s, const struct cg_member_input *in,
 		       int64_t *contact_id)
 {
-	int64_t id = cg_store_contact_find(s, CG_ID_EMAIL, in->address);
-	if (id == 0) {
+	int64_t id;
+	int found = cg_store_contact_find(s, CG_ID_EMAIL, in->address, &id);
+	if (found < 0)
+		return -1;
+	if (found == 0) {
 		id = contact_insert(s, "person", in->name,
 				    in->has_layer ? in->layer : CG_LAYER_MEMBER,
 				    in->source);
@@ -544,4 +555,89 @@ cg_recipients_free(struct cg_recipient *v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(v[i].address);
 	free(v);
+}
+
+static const char SQL_CHANNEL_NAME[] = "SELECT name FROM channel WHERE id = ?1";
+
+char *
+cg_store_channel_name(struct cg_store *s, int64_t id)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_CHANNEL_NAME);
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, id);
+	char *name = NULL;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		name = db_col_text(st, 0);
+	db_done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		db_fail(s, "channel name");
+	return name;
+}
+
+static const char SQL_CONTACT_BY_NAME[] =
+    "SELECT id FROM contact WHERE kind = 'person' AND name = ?1 "
+    "COLLATE NOCASE ORDER BY id LIMIT 1";
+/* Two rows are enough to know the match is not unique. */
+static const char SQL_CONTACT_NAME_LIKE[] =
+    "SELECT id FROM contact WHERE kind = 'person' AND "
+    "name LIKE '%' || ?1 || '%' ESCAPE '\\' ORDER BY id LIMIT 2";
+
+int
+cg_store_contact_find_name(struct cg_store *s, const char *name, int64_t *id)
+{
+	*id = 0;
+	if (name == NULL || *name == '\0')
+		return 0;
+	sqlite3_stmt *st = db_stmt(s, SQL_CONTACT_BY_NAME);
+	if (st != NULL)
+		db_bind_text(st, 1, name);
+	int found_exact = db_scalar_checked(s, st, name, id);
+	if (found_exact != 0)
+		return found_exact;
+	/* A part of a name ("Alice") when only one contact has it. */
+	struct cg_buf pat = CG_BUF_INIT;
+	for (const char *p = name; *p; p++) {
+		if (*p == '%' || *p == '_' || *p == '\\')
+			cg_buf_putc(&pat, '\\');
+		cg_buf_putc(&pat, *p);
+	}
+	st = db_stmt(s, SQL_CONTACT_NAME_LIKE);
+	if (st == NULL) {
+		cg_buf_free(&pat);
+		return -1;
+	}
+	db_bind_text(st, 1, cg_buf_str(&pat));
+	int64_t found = 0;
+	int n = 0, rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		found = sqlite3_column_int64(st, 0);
+		n++;
+	}
+	db_done(st);
+	cg_buf_free(&pat);
+	if (rc != SQLITE_DONE)
+		return db_fail(s, "find contact by name");
+	*id = n == 1 ? found : 0;
+	return n == 1;
+}
+
+static const char SQL_SET_DELIVERY[] =
+    "UPDATE membership SET delivery = ?3 WHERE contact_id = ?1 AND "
+    "channel_id = ?2";
+
+int
+cg_store_membership_set_delivery(struct cg_store *s, int64_t contact_id,
+                                 int64_t channel_id, enum cg_delivery d)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_SET_DELIVERY);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, contact_id);
+	sqlite3_bind_int64(st, 2, channel_id);
+	db_bind_text(st, 3, cg_delivery_name(d));
+	if (db_exec(s, st, "membership delivery") != 0)
+		return -1;
+	return sqlite3_changes(s->db) > 0;
 }

@@ -19,30 +19,32 @@ static const char SQL_INTERACTION_COUNT[] =
 	"SELECT count(*) FROM interaction WHERE contact_id = ?1 AND "
 	"direction = ?2 AND at >= ?3";
 
-int64_t
+int
 cg_store_interaction_count(struct cg_store *s, int64_t contact_id,
-			   const char *direction, int64_t since)
+			   const char *direction, int64_t since,
+			   int64_t *count)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_INTERACTION_COUNT);
-	if (st == NULL)
-		return 0;
-	sqlite3_bind_int64(st, 1, contact_id);
-	db_bind_text(st, 2, direction);
-	sqlite3_bind_int64(st, 3, since);
-	return db_scalar(s, st, "interaction count");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, contact_id);
+		db_bind_text(st, 2, direction);
+		sqlite3_bind_int64(st, 3, since);
+	}
+	return db_scalar_checked(s, st, "interaction count", count) < 0 ? -1 :
+									 0;
 }
 
 static const char SQL_LAST_SEEN[] =
 	"SELECT coalesce(max(at), 0) FROM interaction WHERE contact_id = ?1";
 
-int64_t
-cg_store_contact_last_seen(struct cg_store *s, int64_t contact_id)
+int
+cg_store_contact_last_seen(struct cg_store *s, int64_t contact_id,
+			   int64_t *at)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_LAST_SEEN);
-	if (st == NULL)
-		return 0;
-	sqlite3_bind_int64(st, 1, contact_id);
-	return db_scalar(s, st, "last seen");
+	if (st != NULL)
+		sqlite3_bind_int64(st, 1, contact_id);
+	return db_scalar_checked(s, st, "last seen", at) < 0 ? -1 : 0;
 }
 
 static const char SQL_TAGS[] =
@@ -155,7 +157,8 @@ cg_store_contact_set_org(struct cg_store *s, int64_t contact_id,
 		if (st == NULL)
 			return -1;
 		db_bind_text(st, 1, org);
-		org_id = db_scalar(s, st, org);
+		if (db_scalar_checked(s, st, org, &org_id) < 0)
+			return -1;
 		if (org_id == 0) {
 			st = db_stmt(s, SQL_ORG_INSERT);
 			if (st == NULL)
@@ -203,23 +206,27 @@ static const char SQL_ORG_BY_DOMAIN[] =
 	"AND c.source IN ('config','cli') AND c.org_id IS NOT NULL AND "
 	"lower(substr(i.value, instr(i.value, '@') + 1)) = lower(?1) LIMIT 2";
 
-int64_t
-cg_store_org_by_domain(struct cg_store *s, const char *domain)
+int
+cg_store_org_by_domain(struct cg_store *s, const char *domain, int64_t *org_id)
 {
+	*org_id = 0;
 	if (domain == NULL || *domain == '\0' || cg_mail_domain_is_free(domain))
 		return 0;
 	sqlite3_stmt *st = db_stmt(s, SQL_ORG_BY_DOMAIN);
 	if (st == NULL)
-		return 0;
+		return -1;
 	db_bind_text(st, 1, domain);
 	int64_t org = 0;
-	int rows = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int rows = 0, rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		org = sqlite3_column_int64(st, 0);
 		rows++;
 	}
 	db_done(st);
-	return rows == 1 ? org : 0; /* two organisations: nobody's */
+	if (rc != SQLITE_DONE)
+		return db_fail(s, domain);
+	*org_id = rows == 1 ? org : 0; /* two organisations: nobody's */
+	return rows == 1;
 }
 
 static const char SQL_NOMINATION_ADD[] =
@@ -397,35 +404,11 @@ static const char SQL_HELD_COUNT[] =
 	"SELECT count(*) FROM held_post WHERE contact_id = ?1 AND "
 	"state = 'held'";
 
-int64_t
-cg_store_held_count(struct cg_store *s, int64_t contact_id)
+int
+cg_store_held_count(struct cg_store *s, int64_t contact_id, int64_t *count)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_HELD_COUNT);
-	if (st == NULL)
-		return 0;
-	sqlite3_bind_int64(st, 1, contact_id);
-	return db_scalar(s, st, "held count");
-}
-
-static const char SQL_SAVEPOINT[] = "SAVEPOINT cg_crm";
-static const char SQL_SAVEPOINT_RELEASE[] = "RELEASE cg_crm";
-static const char SQL_SAVEPOINT_ROLLBACK[] = "ROLLBACK TO cg_crm";
-
-int
-cg_store_savepoint(struct cg_store *s)
-{
-	return db_exec(s, db_stmt(s, SQL_SAVEPOINT), "savepoint");
-}
-
-int
-cg_store_savepoint_release(struct cg_store *s)
-{
-	return db_exec(s, db_stmt(s, SQL_SAVEPOINT_RELEASE), "release");
-}
-
-void
-cg_store_savepoint_rollback(struct cg_store *s)
-{
-	if (db_exec(s, db_stmt(s, SQL_SAVEPOINT_ROLLBACK), "rollback to") == 0)
-		db_exec(s, db_stmt(s, SQL_SAVEPOINT_RELEASE), "release");
+	if (st != NULL)
+		sqlite3_bind_int64(st, 1, contact_id);
+	return db_scalar_checked(s, st, "held count", count) < 0 ? -1 : 0;
 }

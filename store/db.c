@@ -157,21 +157,6 @@ db_scalar_checked(struct cg_store *s, sqlite3_stmt *st, const char *what,
 	return rc == SQLITE_ROW ? 1 : 0;
 }
 
-int64_t
-db_scalar(struct cg_store *s, sqlite3_stmt *st, const char *what)
-{
-	if (st == NULL)
-		return 0;
-	int64_t v = 0;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	else if (rc != SQLITE_DONE)
-		db_fail(s, what);
-	db_done(st);
-	return v;
-}
-
 const char *
 db_layer_name(enum cg_layer l)
 {
@@ -425,4 +410,27 @@ cg_store_kv_set_int(struct cg_store *s, const char *key, int64_t v)
 	char buf[32];
 	snprintf(buf, sizeof buf, "%lld", (long long)v);
 	return cg_store_kv_set(s, key, buf);
+}
+
+static const char SQL_SAVEPOINT[] = "SAVEPOINT cg_crm";
+static const char SQL_SAVEPOINT_RELEASE[] = "RELEASE cg_crm";
+static const char SQL_SAVEPOINT_ROLLBACK[] = "ROLLBACK TO cg_crm";
+
+int
+cg_store_savepoint(struct cg_store *s)
+{
+	return db_exec(s, db_stmt(s, SQL_SAVEPOINT), "savepoint");
+}
+
+int
+cg_store_savepoint_release(struct cg_store *s)
+{
+	return db_exec(s, db_stmt(s, SQL_SAVEPOINT_RELEASE), "release");
+}
+
+void
+cg_store_savepoint_rollback(struct cg_store *s)
+{
+	if (db_exec(s, db_stmt(s, SQL_SAVEPOINT_ROLLBACK), "rollback to") == 0)
+		db_exec(s, db_stmt(s, SQL_SAVEPOINT_RELEASE), "release");
 }

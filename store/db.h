@@ -48,8 +48,6 @@ void db_bind_id(sqlite3_stmt *st, int i, int64_t v);       /* 0 -> NULL */
 char *db_col_text(sqlite3_stmt *st, int i);                /* malloc'd/NULL */
 /* Run a statement expected to return no rows; -1 on error. */
 int db_exec(struct cg_store *s, sqlite3_stmt *st, const char *what);
-/* Run a statement returning one int64 in column 0 (0 when no row). */
-int64_t db_scalar(struct cg_store *s, sqlite3_stmt *st, const char *what);
 /* The first column of the first row into *out: 1 a row, 0 no row (*out 0),
  * -1 an error (logged; st may be NULL after a failed db_stmt()).  An error
  * never reads as a value: use this wherever "none" and "failed" differ. */

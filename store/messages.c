@@ -1,6 +1,7 @@
 /*
- * messages.c: threads, stored messages, external ids, attachments and CRM
- * interactions.  Must never: store one external id twice (PRIMARY KEY
+ * messages.c: stored messages and their external ids, a channel's
+ * messages (for digests), corrections (XEP-0308) and CRM interactions
+ * (threads: threads.c; attachments: attachments.c).  Must never: store one external id twice (PRIMARY KEY
  * (network, ext_id)) or change a stored message's Message-ID.
  */
 #include <stdlib.h>
@@ -9,105 +10,6 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "store/db.h"
-
-void
-cg_thread_free(struct cg_thread *t)
-{
-	if (t == NULL)
-		return;
-	free(t->token);
-	free(t->subject);
-	memset(t, 0, sizeof *t);
-}
-
-static const char SQL_THREAD_GET[] =
-	"SELECT channel_id, token, subject, root_message_id, created, "
-	"last_activity FROM thread WHERE id = ?1";
-static const char SQL_THREAD_CREATE[] =
-	"INSERT INTO thread(channel_id, token, subject, created, last_activity) "
-	"VALUES (?1, ?2, ?3, ?4, ?4)";
-static const char SQL_THREAD_TOUCH[] =
-	"UPDATE thread SET last_activity = ?3, "
-	"root_message_id = coalesce(root_message_id, ?2) WHERE id = ?1";
-
-int
-cg_store_thread_get(struct cg_store *s, int64_t id, struct cg_thread *out)
-{
-	memset(out, 0, sizeof *out);
-	sqlite3_stmt *st = db_row_by_id(s, SQL_THREAD_GET, id, "thread");
-	if (st == NULL)
-		return -1;
-	out->id = id;
-	out->channel_id = sqlite3_column_int64(st, 0);
-	out->token = db_col_text(st, 1);
-	out->subject = db_col_text(st, 2);
-	out->root_message_id = sqlite3_column_int64(st, 3);
-	out->created = sqlite3_column_int64(st, 4);
-	out->last_activity = sqlite3_column_int64(st, 5);
-	db_done(st);
-	return 0;
-}
-
-int64_t
-cg_store_thread_create(struct cg_store *s, int64_t channel_id,
-		       const char *subject, int64_t now)
-{
-	sqlite3_stmt *st = db_stmt(s, SQL_THREAD_CREATE);
-	if (st == NULL)
-		return 0;
-	/* 12 hex digits: a token that appears in our Message-IDs. */
-	char *token = cg_random_hex(12);
-	sqlite3_bind_int64(st, 1, channel_id);
-	db_bind_text(st, 2, token);
-	db_bind_text(st, 3, subject);
-	sqlite3_bind_int64(st, 4, now);
-	free(token);
-	if (db_exec(s, st, "create thread") != 0)
-		return 0;
-	return sqlite3_last_insert_rowid(s->db);
-}
-
-static const char SQL_OPEN_CHAT_THREAD[] =
-	"SELECT t.id FROM thread t JOIN message m ON m.id = t.root_message_id "
-	"WHERE t.channel_id = ?1 AND t.last_activity >= ?2 AND "
-	"m.network = 'xmpp' ORDER BY t.last_activity DESC, t.id DESC LIMIT 1";
-
-int64_t
-cg_store_open_chat_thread(struct cg_store *s, int64_t channel_id, int64_t since)
-{
-	sqlite3_stmt *st = db_stmt(s, SQL_OPEN_CHAT_THREAD);
-	if (st == NULL)
-		return 0;
-	sqlite3_bind_int64(st, 1, channel_id);
-	sqlite3_bind_int64(st, 2, since);
-	return db_scalar(s, st, "open chat thread");
-}
-
-static const char SQL_THREAD_BY_TOKEN[] =
-	"SELECT id FROM thread WHERE token = ?1";
-
-int64_t
-cg_store_thread_by_token(struct cg_store *s, const char *token)
-{
-	sqlite3_stmt *st = db_stmt(s, SQL_THREAD_BY_TOKEN);
-	if (st == NULL)
-		return 0;
-	db_bind_text(st, 1, token);
-	return db_scalar(s, st, token);
-}
-
-int
-cg_store_thread_touch(struct cg_store *s, int64_t id, int64_t root_msg,
-		      int64_t now)
-{
-	sqlite3_stmt *st = db_stmt(s, SQL_THREAD_TOUCH);
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	db_bind_id(st, 2, root_msg);
-	sqlite3_bind_int64(st, 3, now);
-	return db_exec(s, st, "touch thread");
-}
 
 void
 cg_stored_msg_free(struct cg_stored_msg *m)
@@ -130,16 +32,19 @@ static const char SQL_EXTID_ADD[] =
 	"INSERT INTO extid(network, ext_id, message_id) VALUES (?1, ?2, ?3) "
 	"ON CONFLICT DO NOTHING";
 
-int64_t
+int
 cg_store_extid_find(struct cg_store *s, const char *network,
-		    const char *ext_id)
+		    const char *ext_id, int64_t *message_id)
 {
-	sqlite3_stmt *st = db_stmt(s, SQL_EXTID_FIND);
-	if (st == NULL || ext_id == NULL)
+	*message_id = 0;
+	if (ext_id == NULL)
 		return 0;
-	db_bind_text(st, 1, network);
-	db_bind_text(st, 2, ext_id);
-	return db_scalar(s, st, ext_id);
+	sqlite3_stmt *st = db_stmt(s, SQL_EXTID_FIND);
+	if (st != NULL) {
+		db_bind_text(st, 1, network);
+		db_bind_text(st, 2, ext_id);
+	}
+	return db_scalar_checked(s, st, ext_id, message_id);
 }
 
 int
@@ -221,29 +126,6 @@ cg_store_message_get(struct cg_store *s, int64_t id, struct cg_stored_msg *out)
 	return 0;
 }
 
-static const char SQL_THREAD_IDS[] =
-	"SELECT message_id FROM message WHERE thread_id = ?1 AND id <= ?2 "
-	"ORDER BY id";
-
-int
-cg_store_thread_message_ids(struct cg_store *s, int64_t thread_id,
-			    int64_t upto, char ***out, size_t *n)
-{
-	*out = NULL;
-	*n = 0;
-	sqlite3_stmt *st = db_stmt(s, SQL_THREAD_IDS);
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, thread_id);
-	sqlite3_bind_int64(st, 2, upto);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		*out = cg_realloc(*out, (*n + 1) * sizeof **out);
-		(*out)[(*n)++] = db_col_text(st, 0);
-	}
-	db_done(st);
-	return 0;
-}
-
 static const char SQL_INTERACTION_ADD[] =
 	"INSERT INTO interaction(contact_id, channel_id, thread_id, message_id, "
 	"network, direction, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -265,4 +147,98 @@ cg_store_interaction_add(struct cg_store *s, int64_t contact_id,
 	db_bind_text(st, 6, direction);
 	sqlite3_bind_int64(st, 7, at);
 	return db_exec(s, st, "interaction");
+}
+
+static const char SQL_CHANNEL_MESSAGES_AFTER[] =
+    "SELECT id FROM message WHERE channel_id = ?1 AND id > ?2 AND "
+    "(flags & ?3) = 0 ORDER BY id LIMIT ?4";
+
+static const char SQL_CHANNEL_LAST_MESSAGE[] =
+    "SELECT max(id) FROM message WHERE ?1 = 0 OR channel_id = ?1";
+
+int
+cg_store_channel_messages_after(struct cg_store *s, int64_t channel_id,
+                                int64_t after, unsigned skip_flags, size_t max,
+                                int64_t **ids, size_t *n)
+{
+	*ids = NULL;
+	*n = 0;
+	sqlite3_stmt *st = db_stmt(s, SQL_CHANNEL_MESSAGES_AFTER);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, channel_id);
+	sqlite3_bind_int64(st, 2, after);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)skip_flags);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)max);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*ids = cg_realloc(*ids, (*n + 1) * sizeof **ids);
+		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	db_done(st);
+	if (rc != SQLITE_DONE) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+		return db_fail(s, "channel messages");
+	}
+	return 0;
+}
+
+int
+cg_store_channel_last_message(struct cg_store *s, int64_t channel_id,
+                              int64_t *message_id)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_CHANNEL_LAST_MESSAGE);
+	if (st != NULL)
+		sqlite3_bind_int64(st, 1, channel_id);
+	if (db_scalar_checked(s, st, "channel's last message", message_id) < 0)
+		return -1;
+	return *message_id != 0;
+}
+
+static const char SQL_MESSAGE_EXTID[] =
+    "SELECT ext_id FROM extid WHERE message_id = ?1 AND network = ?2 "
+    "ORDER BY ext_id LIMIT 1";
+
+/* ---- corrections ---- */
+
+static const char SQL_MESSAGE_SET_TEXT[] =
+    "UPDATE message SET body = ?2, trimmed = ?3 WHERE id = ?1";
+
+int
+cg_store_message_extid(struct cg_store *s, int64_t message_id,
+                       const char *network, char **out)
+{
+	*out = NULL;
+	sqlite3_stmt *st = db_stmt(s, SQL_MESSAGE_EXTID);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, message_id);
+	db_bind_text(st, 2, network);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = db_col_text(st, 0);
+	db_done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(s, "external id of a message");
+	return 0;
+}
+
+int
+cg_store_message_set_text(struct cg_store *s, int64_t message_id,
+                          const char *body, const char *trimmed)
+{
+	sqlite3_stmt *st = db_stmt(s, SQL_MESSAGE_SET_TEXT);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, message_id);
+	db_bind_text(st, 2, body);
+	db_bind_text(st, 3, trimmed ? trimmed : body);
+	if (db_exec(s, st, "message text") != 0)
+		return -1;
+	if (sqlite3_changes(s->db) != 1)
+		return db_errorf(s, "message %lld: not found",
+		                 (long long)message_id);
+	return 0;
 }

@@ -1,5 +1,8 @@
 /*
- * outbox.c (store side): the outbox table and bridge connection state.
+ * outbox.c (store side): the outbox table: rows, their claims and
+ * results, a message's rows, and the email rows of chat lines batched
+ * per thread and recipient until the room is quiet (notices: notices.c;
+ * the bridges' connection state: bridge_state.c).
  * The retry policy lives in gateway/outbox.c; this file only reads and
  * writes rows.  Must never: move a row out of 'done' or 'dead'.
  */
@@ -100,16 +103,17 @@ static const char SQL_OUTBOX_NEXT[] =
 static const char SQL_OUTBOX_NEXT_ANY[] =
 	"SELECT min(next_attempt_ms) FROM outbox WHERE state = 'pending'";
 
-int64_t
-cg_store_outbox_next_due(struct cg_store *s, const char *bridge)
+int
+cg_store_outbox_next_due(struct cg_store *s, const char *bridge,
+			 int64_t *due_ms)
 {
 	sqlite3_stmt *st = db_stmt(s, bridge ? SQL_OUTBOX_NEXT :
 					       SQL_OUTBOX_NEXT_ANY);
-	if (st == NULL)
-		return 0;
-	if (bridge)
+	if (st != NULL && bridge)
 		db_bind_text(st, 1, bridge);
-	return db_scalar(s, st, "outbox next due");
+	if (db_scalar_checked(s, st, "outbox next due", due_ms) < 0)
+		return -1;
+	return *due_ms != 0;
 }
 
 static const char SQL_OUTBOX_DONE[] =
@@ -223,171 +227,97 @@ cg_store_outbox_dead_list(struct cg_store *s, size_t limit,
 	return rows_read(s, st, out, n);
 }
 
-static const char SQL_BRIDGE_STATE_SET[] =
-	"INSERT INTO bridge_state(name, connected, since, last_error, updated) "
-	"VALUES (?1, ?2, ?3, ?4, ?3) ON CONFLICT(name) DO UPDATE SET "
-	"since = CASE WHEN connected = excluded.connected THEN since "
-	"ELSE excluded.since END, connected = excluded.connected, "
-	"last_error = coalesce(excluded.last_error, last_error), "
-	"updated = excluded.updated";
-static const char SQL_BRIDGE_STATES[] =
-	"SELECT name, connected, since, last_error, updated FROM bridge_state "
-	"ORDER BY name";
+static const char SQL_CHAT_PENDING_AFTER[] =
+    "SELECT max(o.next_attempt_ms) FROM outbox o JOIN message m "
+    "ON m.id = o.message_id WHERE o.state = 'pending' AND "
+    "o.bridge = 'email' AND o.destination = ?2 AND m.thread_id = ?1 AND "
+    "m.network = 'xmpp' AND o.next_attempt_ms > ?3";
+
+static const char SQL_CHAT_DEFER[] =
+    "UPDATE outbox SET next_attempt_ms = ?3 WHERE state = 'pending' AND "
+    "bridge = 'email' AND destination = ?2 AND next_attempt_ms < ?3 AND "
+    "message_id IN (SELECT id FROM message WHERE thread_id = ?1 AND "
+    "network = 'xmpp')";
 
 int
-cg_store_bridge_state_set(struct cg_store *s, const char *name, int connected,
-			  const char *last_error, int64_t now)
+cg_store_email_chat_pending_after(struct cg_store *s, int64_t thread_id,
+                                  const char *destination, int64_t now_ms,
+                                  int64_t *due_ms)
 {
-	sqlite3_stmt *st = db_stmt(s, SQL_BRIDGE_STATE_SET);
-	if (st == NULL)
+	sqlite3_stmt *st = db_stmt(s, SQL_CHAT_PENDING_AFTER);
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, thread_id);
+		db_bind_text(st, 2, destination);
+		sqlite3_bind_int64(st, 3, now_ms);
+	}
+	if (db_scalar_checked(s, st, "chat rows pending", due_ms) < 0)
 		return -1;
-	db_bind_text(st, 1, name);
-	sqlite3_bind_int(st, 2, connected);
-	sqlite3_bind_int64(st, 3, now);
-	db_bind_text(st, 4, last_error);
-	return db_exec(s, st, name);
+	return *due_ms != 0;
 }
 
 int
-cg_store_bridge_states(struct cg_store *s, struct cg_bridge_state **out,
-		       size_t *n)
+cg_store_email_chat_defer(struct cg_store *s, int64_t thread_id,
+                          const char *destination, int64_t due_ms)
 {
-	*out = NULL;
-	*n = 0;
-	sqlite3_stmt *st = db_stmt(s, SQL_BRIDGE_STATES);
+	sqlite3_stmt *st = db_stmt(s, SQL_CHAT_DEFER);
 	if (st == NULL)
 		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		*out = cg_realloc(*out, (*n + 1) * sizeof **out);
-		struct cg_bridge_state *b = &(*out)[(*n)++];
-		b->name = db_col_text(st, 0);
-		b->connected = sqlite3_column_int(st, 1);
-		b->since = sqlite3_column_int64(st, 2);
-		b->last_error = db_col_text(st, 3);
-		b->updated = sqlite3_column_int64(st, 4);
-	}
-	db_done(st);
-	return 0;
-}
-
-void
-cg_bridge_states_free(struct cg_bridge_state *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].name);
-		free(v[i].last_error);
-	}
-	free(v);
-}
-
-void
-cg_notice_free(struct cg_notice *n)
-{
-	if (n == NULL)
-		return;
-	free(n->from_addr);
-	free(n->to_addr);
-	free(n->subject);
-	free(n->body);
-	free(n->in_reply_to);
-	free(n->auto_submitted);
-	free(n->message_id);
-	memset(n, 0, sizeof *n);
-}
-
-static const char SQL_NOTICE_INSERT[] =
-    "INSERT INTO notice(channel_id, from_addr, to_addr, subject, body, "
-    "in_reply_to, auto_submitted, message_id, created) VALUES "
-    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-static const char SQL_NOTICE_ROW[] =
-    "INSERT INTO outbox(notice_id, bridge, destination, next_attempt_ms, "
-    "created) VALUES (?1, ?2, ?3, ?4, ?5)";
-
-int
-cg_store_notice_add_via(struct cg_store *s, struct cg_notice *n,
-                        const char *domain, const char *bridge,
-                        const char *destination)
-{
-	if (n->message_id == NULL) {
-		char *r = cg_random_hex(20);
-		n->message_id = cg_asprintf("cg.notice.%s@%s", r, domain);
-		free(r);
-	}
-	if (n->auto_submitted == NULL)
-		n->auto_submitted = cg_strdup("auto-generated");
-	n->created = cg_now();
-	sqlite3_stmt *st = db_stmt(s, SQL_NOTICE_INSERT);
-	if (st == NULL)
-		return -1;
-	db_bind_id(st, 1, n->channel_id);
-	db_bind_text(st, 2, n->from_addr);
-	db_bind_text(st, 3, n->to_addr);
-	db_bind_text(st, 4, n->subject);
-	db_bind_text(st, 5, n->body);
-	db_bind_text(st, 6, n->in_reply_to);
-	db_bind_text(st, 7, n->auto_submitted);
-	db_bind_text(st, 8, n->message_id);
-	sqlite3_bind_int64(st, 9, n->created);
-	if (db_exec(s, st, n->to_addr) != 0)
-		return -1;
-	n->id = sqlite3_last_insert_rowid(s->db);
-	st = db_stmt(s, SQL_NOTICE_ROW);
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, n->id);
-	db_bind_text(st, 2, bridge);
-	db_bind_text(st, 3, destination);
-	sqlite3_bind_int64(st, 4, cg_now_ms());
-	sqlite3_bind_int64(st, 5, n->created);
+	sqlite3_bind_int64(st, 1, thread_id);
+	db_bind_text(st, 2, destination);
+	sqlite3_bind_int64(st, 3, due_ms);
 	return db_exec(s, st, destination);
 }
 
-int
-cg_store_notice_add(struct cg_store *s, struct cg_notice *n, const char *domain)
-{
-	if (n->auto_submitted == NULL)
-		n->auto_submitted = cg_strdup("auto-replied");
-	return cg_store_notice_add_via(s, n, domain, "email", n->to_addr);
-}
-
-static const char SQL_NOTICE_GET[] =
-	"SELECT channel_id, from_addr, to_addr, subject, body, in_reply_to, "
-	"auto_submitted, message_id, created FROM notice WHERE id = ?1";
+static const char SQL_MESSAGE_ROWS[] =
+    "SELECT id, state FROM outbox WHERE message_id = ?1 AND bridge = ?2 "
+    "ORDER BY id";
 
 int
-cg_store_notice_get(struct cg_store *s, int64_t id, struct cg_notice *out)
+cg_store_message_rows(struct cg_store *s, int64_t message_id,
+                      const char *bridge, int64_t **pending, size_t *npending,
+                      size_t *ndone)
 {
-	memset(out, 0, sizeof *out);
-	sqlite3_stmt *st = db_row_by_id(s, SQL_NOTICE_GET, id, "notice");
+	*pending = NULL;
+	*npending = *ndone = 0;
+	sqlite3_stmt *st = db_stmt(s, SQL_MESSAGE_ROWS);
 	if (st == NULL)
 		return -1;
-	out->id = id;
-	out->channel_id = sqlite3_column_int64(st, 0);
-	out->from_addr = db_col_text(st, 1);
-	out->to_addr = db_col_text(st, 2);
-	out->subject = db_col_text(st, 3);
-	out->body = db_col_text(st, 4);
-	out->in_reply_to = db_col_text(st, 5);
-	out->auto_submitted = db_col_text(st, 6);
-	out->message_id = db_col_text(st, 7);
-	out->created = sqlite3_column_int64(st, 8);
+	sqlite3_bind_int64(st, 1, message_id);
+	db_bind_text(st, 2, bridge);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(st, 1);
+		if (state && strcmp(state, "done") == 0) {
+			(*ndone)++;
+		} else if (state && strcmp(state, "pending") == 0) {
+			*pending = cg_realloc(*pending, (*npending + 1) *
+			                                    sizeof **pending);
+			(*pending)[(*npending)++] = sqlite3_column_int64(st, 0);
+		}
+	}
 	db_done(st);
+	if (rc != SQLITE_DONE) {
+		free(*pending);
+		*pending = NULL;
+		*npending = *ndone = 0;
+		return db_fail(s, "outbox rows of a message");
+	}
 	return 0;
 }
 
-static const char SQL_NOTICE_COUNT[] =
-	"SELECT count(*) FROM notice WHERE to_addr = ?1 AND from_addr = ?2 "
-	"AND created >= ?3";
+static const char SQL_OUTBOX_RESCHEDULE[] =
+    "UPDATE outbox SET next_attempt_ms = ?3 WHERE message_id = ?1 "
+    "AND bridge = ?2 AND state = 'pending'";
 
 int
-cg_store_notice_count(struct cg_store *s, const char *to_addr,
-		      const char *from_addr, int64_t since, int64_t *count)
+cg_store_outbox_reschedule(struct cg_store *s, int64_t message_id,
+                           const char *bridge, int64_t due_ms)
 {
-	sqlite3_stmt *st = db_stmt(s, SQL_NOTICE_COUNT);
-	if (st != NULL) {
-		db_bind_text(st, 1, to_addr);
-		db_bind_text(st, 2, from_addr);
-		sqlite3_bind_int64(st, 3, since);
-	}
-	return db_scalar_checked(s, st, "notice count", count) < 0 ? -1 : 0;
+	sqlite3_stmt *st = db_stmt(s, SQL_OUTBOX_RESCHEDULE);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, message_id);
+	db_bind_text(st, 2, bridge);
+	sqlite3_bind_int64(st, 3, due_ms);
+	return db_exec(s, st, "outbox reschedule");
 }

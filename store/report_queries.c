@@ -82,12 +82,15 @@ cg_store_report_activity(struct cg_store *s, int64_t channel_id, int64_t start,
 	if (st == NULL)
 		return -1;
 	bind_range(st, channel_id, start, end);
-	out->threads = db_scalar(s, st, "activity: threads");
+	if (db_scalar_checked(s, st, "activity: threads", &out->threads) < 0)
+		return -1;
 	st = db_stmt(s, SQL_ACTIVITY_NEW_MEMBERS);
 	if (st == NULL)
 		return -1;
 	bind_range(st, channel_id, start, end);
-	out->new_members = db_scalar(s, st, "activity: new members");
+	if (db_scalar_checked(s, st, "activity: new members",
+	                      &out->new_members) < 0)
+		return -1;
 	return 0;
 }
 
@@ -423,5 +426,6 @@ cg_store_report_sent_count(struct cg_store *s, const char *kind,
 		return -1;
 	db_bind_text(st, 1, kind);
 	db_bind_text(st, 2, period);
-	return db_scalar(s, st, "reports sent");
+	int64_t n;
+	return db_scalar_checked(s, st, "reports sent", &n) < 0 ? -1 : n;
 }

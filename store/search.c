@@ -140,9 +140,12 @@ add_word_docs(void *arg, const char *w, size_t n, size_t start, size_t end)
 		free(quoted);
 		return d->err = db_fail(d->s, "search: a word's messages");
 	}
-	if (d->max_id == 0)
-		d->max_id = db_scalar(d->s, db_stmt(d->s, SQL_MAX_ID),
-		                      "search: the newest message");
+	if (d->max_id == 0 &&
+	    db_scalar_checked(d->s, db_stmt(d->s, SQL_MAX_ID),
+	                      "search: the newest message", &d->max_id) < 0) {
+		free(quoted);
+		return d->err = -1;
+	}
 	double span = (double)(d->max_id - oldest + 1);
 	double share = span > count ? (double)count / span : 1.0;
 	const char *sep = d->nwords++ ? "," : "";
@@ -289,7 +292,11 @@ static const char SQL_INDEX_BYTES[] =
 int64_t
 cg_store_search_index_bytes(struct cg_store *s)
 {
-	return db_scalar(s, db_stmt(s, SQL_INDEX_BYTES), "search index size");
+	int64_t n;
+	if (db_scalar_checked(s, db_stmt(s, SQL_INDEX_BYTES),
+	                      "search index size", &n) < 0)
+		return -1;
+	return n;
 }
 
 static const char SQL_REBUILD[] =

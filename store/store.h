@@ -6,9 +6,13 @@
  *
  * Conventions: functions return 0 on success and -1 on error (the error is
  * logged with the object at fault, and cg_store_errmsg() returns it); ids are
- * int64_t, 0 meaning "none".  Times are unix seconds unless named *_ms.
- * Strings returned inside structs are owned by the struct and released by
- * its *_free function.  Only the thread that opened the store uses it.
+ * int64_t, 0 meaning "none".  A lookup returns 1 found / 0 not found / -1
+ * error with its result in an out-parameter (0 unless found): an error
+ * never reads as "none" (a busy database must not make a duplicate new).
+ * Times are unix seconds unless named *_ms.  Strings returned inside
+ * structs are owned by the struct and released by its *_free function.
+ * Only the thread that opened the store uses it.  The sections below go
+ * by entity, each naming the .c file that holds it.
  */
 #ifndef CG_STORE_H
 #define CG_STORE_H
@@ -20,8 +24,7 @@
 
 struct cg_store;
 
-/* ---- open, migrate, transactions ---- */
-
+/* ---- open, migrate, transactions (db.c) ---- */
 /*
  * Open DATA_DIR/coopgate.db.  With create = 1, create the file if missing;
  * with create = 0 a missing database is an error ("run coopgate init").
@@ -41,8 +44,13 @@ int cg_store_commit(struct cg_store *s);
 void cg_store_rollback(struct cg_store *s);
 /* PRAGMA integrity_check == "ok": 0, else -1. */
 int cg_store_integrity_check(struct cg_store *s);
+/* A savepoint: inside the caller's transaction when one is open, else a
+ * transaction of its own (released = committed).  Not nestable. */
+int cg_store_savepoint(struct cg_store *s);
+int cg_store_savepoint_release(struct cg_store *s);
+void cg_store_savepoint_rollback(struct cg_store *s); /* and release */
 
-/* ---- channels ---- */
+/* ---- channels (contacts.c) ---- */
 struct cg_channel {
 	int64_t id;
 	char *name, *address, *room, *description;
@@ -51,9 +59,13 @@ struct cg_channel {
 void cg_channel_free(struct cg_channel *c);
 /* Insert or update the channel named c->name; sets c->id. */
 int cg_store_channel_sync(struct cg_store *s, struct cg_channel *c);
-int64_t cg_store_channel_id(struct cg_store *s, const char *name);
+/* The id of the channel named `name`: 1 found, 0 unknown, -1 error. */
+int cg_store_channel_id(struct cg_store *s, const char *name, int64_t *id);
 
-/* ---- contacts, identities, memberships ---- */
+/* The name of channel `id` (caller frees); NULL when unknown. */
+char *cg_store_channel_name(struct cg_store *s, int64_t id);
+
+/* ---- contacts, identities, memberships (contacts.c) ---- */
 enum cg_identity_kind { CG_ID_EMAIL, CG_ID_JID };
 
 struct cg_contact {
@@ -99,9 +111,9 @@ struct cg_member_input {
  */
 int cg_store_member_upsert(struct cg_store *s, const struct cg_member_input *in,
 			   int64_t *contact_id);
-/* Find a contact by identity; 0 when unknown. */
-int64_t cg_store_contact_find(struct cg_store *s, enum cg_identity_kind kind,
-			      const char *value);
+/* Find a contact by identity: 1 found (*id set), 0 unknown, -1 error. */
+int cg_store_contact_find(struct cg_store *s, enum cg_identity_kind kind,
+			  const char *value, int64_t *id);
 /* Create an automatic guest contact for an unknown sender. */
 int64_t cg_store_contact_auto(struct cg_store *s, enum cg_identity_kind kind,
 			      const char *value, const char *name);
@@ -135,8 +147,20 @@ int cg_store_channel_recipients(struct cg_store *s, int64_t channel_id,
 				enum cg_delivery mode, int64_t except,
 				struct cg_recipient **out, size_t *n);
 void cg_recipients_free(struct cg_recipient *v, size_t n);
+/* Add an identity to a contact; -1 when another contact owns it. */
+int cg_store_contact_identity_add(struct cg_store *s, int64_t contact_id,
+				  enum cg_identity_kind kind,
+				  const char *value);
+/* Set the delivery mode of an existing membership: 1 changed, 0 not a
+ * member, -1 error. */
+int cg_store_membership_set_delivery(struct cg_store *s, int64_t contact_id,
+				     int64_t channel_id, enum cg_delivery d);
+/* A person whose name is `name` (case-insensitive), else the only one
+ * whose name contains it: 1 found, 0 none or ambiguous, -1 error. */
+int cg_store_contact_find_name(struct cg_store *s, const char *name,
+			       int64_t *id);
 
-/* ---- threads, messages, external ids ---- */
+/* ---- threads (threads.c) ---- */
 struct cg_thread {
 	int64_t id;
 	int64_t channel_id;
@@ -150,14 +174,24 @@ int cg_store_thread_get(struct cg_store *s, int64_t id, struct cg_thread *out);
 int64_t cg_store_thread_create(struct cg_store *s, int64_t channel_id,
 			       const char *subject, int64_t now);
 /* The channel's latest thread started in the room (root from xmpp) and
- * active at or after `since`; 0 when none. */
-int64_t cg_store_open_chat_thread(struct cg_store *s, int64_t channel_id,
-				  int64_t since);
-/* Thread whose token is `token`; 0 when unknown. */
-int64_t cg_store_thread_by_token(struct cg_store *s, const char *token);
+ * active at or after `since`: 1 found, 0 none, -1 error. */
+int cg_store_open_chat_thread(struct cg_store *s, int64_t channel_id,
+			      int64_t since, int64_t *thread_id);
+/* Thread whose token is `token`: 1 found, 0 unknown, -1 error. */
+int cg_store_thread_by_token(struct cg_store *s, const char *token,
+			     int64_t *thread_id);
 int cg_store_thread_touch(struct cg_store *s, int64_t id, int64_t root_msg,
 			  int64_t now);
+/* Message-IDs of the thread's messages up to `upto` (inclusive), oldest
+ * first, for References.  Caller frees each string and the array. */
+int cg_store_thread_message_ids(struct cg_store *s, int64_t thread_id,
+				int64_t upto, char ***out, size_t *n);
+/* The newest message of the thread that came by email with an id below
+ * `before` (0: any), else the thread's root: 1 found, 0 none, -1 error. */
+int cg_store_thread_last_email(struct cg_store *s, int64_t thread_id,
+			       int64_t before, int64_t *message_id);
 
+/* ---- messages, external ids (messages.c) ---- */
 struct cg_stored_msg {
 	int64_t id;
 	int64_t channel_id;
@@ -172,9 +206,10 @@ struct cg_stored_msg {
 };
 void cg_stored_msg_free(struct cg_stored_msg *m);
 
-/* Map an external id (network, id) to a stored message; 0 when unknown. */
-int64_t cg_store_extid_find(struct cg_store *s, const char *network,
-			    const char *ext_id);
+/* Map an external id (network, id) to a stored message: 1 found, 0
+ * unknown, -1 error (dedup: an error must never read as "new"). */
+int cg_store_extid_find(struct cg_store *s, const char *network,
+			const char *ext_id, int64_t *message_id);
 int cg_store_extid_add(struct cg_store *s, const char *network,
 		       const char *ext_id, int64_t message_id);
 /* Insert; m->id is set.  raw may be NULL. */
@@ -182,12 +217,34 @@ int cg_store_message_insert(struct cg_store *s, struct cg_stored_msg *m,
 			    const char *raw, size_t rawlen);
 int cg_store_message_get(struct cg_store *s, int64_t id,
 			 struct cg_stored_msg *out);
-/* Message-IDs of the thread's messages up to `upto` (inclusive), oldest
- * first, for References.  Caller frees each string and the array. */
-int cg_store_thread_message_ids(struct cg_store *s, int64_t thread_id,
-				int64_t upto, char ***out, size_t *n);
 
-/* ---- attachments across the networks (schema 007, store/attachments.c) */
+int cg_store_interaction_add(struct cg_store *s, int64_t contact_id,
+			     int64_t channel_id, int64_t thread_id,
+			     int64_t message_id, const char *network,
+			     const char *direction, int64_t at);
+/*
+ * Digests (schema 006).  The ids of channel's messages after message
+ * `after` (0: all) with none of skip_flags, oldest first, at most max
+ * (caller frees *ids); the channel's newest message id (channel_id 0:
+ * of any channel): 1 found, 0 none, -1 error.
+ */
+int cg_store_channel_messages_after(struct cg_store *s, int64_t channel_id,
+				    int64_t after, unsigned skip_flags,
+				    size_t max, int64_t **ids, size_t *n);
+int cg_store_channel_last_message(struct cg_store *s, int64_t channel_id,
+				  int64_t *message_id);
+
+/* One external id of message `message_id` on `network` ("xmpp": the room's
+ * stanza-id; "xmpp-origin": an XEP-0359 origin-id) into *out (caller frees;
+ * NULL when it has none).  0 ok, -1 on a store error. */
+int cg_store_message_extid(struct cg_store *s, int64_t message_id,
+			   const char *network, char **out);
+/* A correction (XEP-0308): the stored message's body and trimmed text
+ * become the new ones. */
+int cg_store_message_set_text(struct cg_store *s, int64_t message_id,
+			      const char *body, const char *trimmed);
+
+/* ---- attachments across the networks (schema 007, attachments.c) ---- */
 enum cg_att_state {
 	CG_ATT_STORED,  /* bytes in the SchutzBox (blob_id) or in the row */
 	CG_ATT_FETCH,   /* a URL shared in the room, still to be fetched */
@@ -234,16 +291,12 @@ int cg_store_attachment_update(struct cg_store *s, const struct cg_att_row *a);
 /* Bytes of SchutzBox blobs referenced by the attachments of the contact's
  * messages (each distinct blob once): the quota's usage; -1 on error. */
 int64_t cg_store_box_usage(struct cg_store *s, int64_t contact_id);
+
+/* ---- outbox (outbox.c) ---- */
 /* Move the pending rows of message_id for bridge to due_ms. */
 int cg_store_outbox_reschedule(struct cg_store *s, int64_t message_id,
 			       const char *bridge, int64_t due_ms);
 
-int cg_store_interaction_add(struct cg_store *s, int64_t contact_id,
-			     int64_t channel_id, int64_t thread_id,
-			     int64_t message_id, const char *network,
-			     const char *direction, int64_t at);
-
-/* ---- outbox ---- */
 enum cg_outbox_state { CG_OUT_PENDING, CG_OUT_DONE, CG_OUT_DEAD };
 
 struct cg_outbox_row {
@@ -264,9 +317,10 @@ int cg_store_outbox_add(struct cg_store *s, int64_t message_id,
 /* Pending rows of `bridge` due at now_ms, oldest first, at most limit. */
 int cg_store_outbox_due(struct cg_store *s, const char *bridge, int64_t now_ms,
 			size_t limit, struct cg_outbox_row **out, size_t *n);
-/* Earliest next_attempt_ms of a pending row of bridge (NULL: any); 0 when
- * none is pending. */
-int64_t cg_store_outbox_next_due(struct cg_store *s, const char *bridge);
+/* Earliest next_attempt_ms of a pending row of bridge (NULL: any): 1 one
+ * is pending, 0 none (*due_ms 0), -1 error. */
+int cg_store_outbox_next_due(struct cg_store *s, const char *bridge,
+			     int64_t *due_ms);
 int cg_store_outbox_done(struct cg_store *s, int64_t id, const char *far_id,
 			 int64_t now);
 int cg_store_outbox_retry(struct cg_store *s, int64_t id, int attempts,
@@ -284,8 +338,26 @@ int cg_store_outbox_counts(struct cg_store *s, const char *bridge,
 /* Dead letters, newest first, at most limit. */
 int cg_store_outbox_dead_list(struct cg_store *s, size_t limit,
 			      struct cg_outbox_row **out, size_t *n);
+/*
+ * Chat batching.  Rows of the email bridge for the xmpp-origin messages of
+ * thread `thread_id` to `destination`: the latest next_attempt_ms of such a
+ * row still pending and due after now_ms into *due_ms (1 one, 0 none: the
+ * room is quiet, -1 error); and moving the pending ones that are due
+ * earlier to due_ms (the batch then leaves with the later line).
+ */
+int cg_store_email_chat_pending_after(struct cg_store *s, int64_t thread_id,
+				      const char *destination, int64_t now_ms,
+				      int64_t *due_ms);
+int cg_store_email_chat_defer(struct cg_store *s, int64_t thread_id,
+			      const char *destination, int64_t due_ms);
+/* The outbox rows of message_id for bridge: the ids of those pending
+ * (caller frees *pending) and how many are done. */
+int cg_store_message_rows(struct cg_store *s, int64_t message_id,
+			  const char *bridge, int64_t **pending,
+			  size_t *npending, size_t *ndone);
 
-/* ---- notices: mail the gateway writes to one person ---- */
+/* ---- notices (notices.c): mail the gateway writes to one person; digests
+ * ---- */
 struct cg_notice {
 	int64_t id;
 	int64_t channel_id;     /* 0: none (e.g. mail to an unknown address) */
@@ -316,15 +388,29 @@ int cg_store_notice_get(struct cg_store *s, int64_t id, struct cg_notice *out);
  * store error: never read an error as "none sent yet". */
 int cg_store_notice_count(struct cg_store *s, const char *to_addr,
 			  const char *from_addr, int64_t since, int64_t *count);
+/* Record a digest of channel covering messages ids[0..n); sets *id. */
+int cg_store_digest_add(struct cg_store *s, int64_t channel_id,
+			int64_t period_start, int64_t period_end,
+			const int64_t *ids, size_t n, int64_t *id);
+/* Notice `notice_id` is a member's copy of digest `digest_id`. */
+int cg_store_digest_notice_add(struct cg_store *s, int64_t digest_id,
+			       int64_t notice_id);
+/* The digest whose copy notice `notice_id` is: 1 found, 0 none, -1
+ * error. */
+int cg_store_notice_digest(struct cg_store *s, int64_t notice_id,
+			   int64_t *digest_id);
 
-/* ---- crm (store/crm.c): tags, notes, organisations, activity,
+/* ---- crm (crm.c, held_confirm.c): activity, tags, notes, organisations,
  * nominations, held posts ---- */
 /* Interactions of a contact in `direction` ("in" | "out") at or after
- * since. */
-int64_t cg_store_interaction_count(struct cg_store *s, int64_t contact_id,
-				   const char *direction, int64_t since);
-/* Time of the contact's latest interaction; 0 when none. */
-int64_t cg_store_contact_last_seen(struct cg_store *s, int64_t contact_id);
+ * since into *count: 0 ok, -1 error. */
+int cg_store_interaction_count(struct cg_store *s, int64_t contact_id,
+			       const char *direction, int64_t since,
+			       int64_t *count);
+/* Time of the contact's latest interaction into *at (0 when none): 0 ok,
+ * -1 error. */
+int cg_store_contact_last_seen(struct cg_store *s, int64_t contact_id,
+			       int64_t *at);
 /* Tags, sorted (caller frees each and the array). */
 int cg_store_contact_tags(struct cg_store *s, int64_t contact_id, char ***out,
 			  size_t *n);
@@ -340,13 +426,11 @@ int cg_store_contact_set_name(struct cg_store *s, int64_t contact_id,
 			      const char *name);
 int cg_store_contact_set_org(struct cg_store *s, int64_t contact_id,
 			     const char *org);
-/* Add an identity to a contact; -1 when another contact owns it. */
-int cg_store_contact_identity_add(struct cg_store *s, int64_t contact_id,
-				  enum cg_identity_kind kind,
-				  const char *value);
 /* The organisation owning mail domain `domain`: the one whose config/CLI
- * members have addresses there; 0 when none or more than one. */
-int64_t cg_store_org_by_domain(struct cg_store *s, const char *domain);
+ * members have addresses there: 1 found, 0 none or more than one, -1
+ * error. */
+int cg_store_org_by_domain(struct cg_store *s, const char *domain,
+			   int64_t *org_id);
 /* Link a contact to an organisation contact (0: unlink). */
 int cg_store_contact_link_org(struct cg_store *s, int64_t contact_id,
 			      int64_t org_id);
@@ -385,7 +469,9 @@ int cg_store_held_release(struct cg_store *s, int64_t message_id,
 /* Held posts whose time ran out become 'expired' (their body and raw
  * bytes are dropped).  Returns how many, or -1. */
 int64_t cg_store_held_expire(struct cg_store *s, int64_t now);
-int64_t cg_store_held_count(struct cg_store *s, int64_t contact_id);
+/* Posts of the contact still held into *count: 0 ok, -1 error. */
+int cg_store_held_count(struct cg_store *s, int64_t contact_id,
+			int64_t *count);
 /* Posts held because their sender is not proven (store/held_confirm.c):
  * mark held post message_id unverified (no promotion releases it) with
  * its confirmation token; take a token: 1 valid (now used, *message_id
@@ -398,16 +484,8 @@ int cg_store_held_confirm_take(struct cg_store *s, const char *token,
 int cg_store_held_unverified_for_contact(struct cg_store *s,
 					 int64_t contact_id, int64_t now,
 					 int64_t **ids, size_t *n);
-/* A savepoint: inside the caller's transaction when one is open, else a
- * transaction of its own (released = committed).  Not nestable. */
-int cg_store_savepoint(struct cg_store *s);
-int cg_store_savepoint_release(struct cg_store *s);
-void cg_store_savepoint_rollback(struct cg_store *s); /* and release */
-/* ---- end crm ---- */
 
-/* ---- bounces (store/bounce_state.c): bounce scores, suspended
- * addresses, +request confirmation tokens, mail handled outside the
- * pipeline ---- */
+/* ---- bounces and +request tokens (bounce_state.c) ---- */
 #define CG_BOUNCE_WINDOW_S (30 * 86400) /* events older than this drop out */
 #define CG_BOUNCE_SUSPEND_AT 5.0
 /* Record one failed delivery (permanent: weight 1.0, else 0.5). */
@@ -442,10 +520,8 @@ void cg_request_token_free(struct cg_request_token *t);
  * expired or used, -1 error. */
 int cg_store_request_token_take(struct cg_store *s, const char *token,
 				int64_t now, struct cg_request_token *out);
-/* Set the delivery mode of an existing membership: 1 changed, 0 not a
- * member, -1 error. */
-int cg_store_membership_set_delivery(struct cg_store *s, int64_t contact_id,
-				     int64_t channel_id, enum cg_delivery d);
+
+/* ---- bridge state (bridge_state.c): connections, watermarks, tries ---- */
 /* Record that mail ext_id was handled as `kind`: 1 new, 0 seen before,
  * -1 error. */
 int cg_store_mail_handled(struct cg_store *s, const char *ext_id,
@@ -457,9 +533,7 @@ int64_t cg_store_imap_try(struct cg_store *s, const char *mailbox,
 			  int64_t uidvalidity, int64_t uid);
 int cg_store_imap_tries_done(struct cg_store *s, const char *mailbox,
 			     int64_t uid);
-/* ---- end bounces ---- */
 
-/* ---- bridge state (for `coopgate status`) ---- */
 struct cg_bridge_state {
 	char *name;
 	int connected;
@@ -473,62 +547,6 @@ int cg_store_bridge_state_set(struct cg_store *s, const char *name,
 int cg_store_bridge_states(struct cg_store *s, struct cg_bridge_state **out,
 			   size_t *n);
 void cg_bridge_states_free(struct cg_bridge_state *v, size_t n);
-
-/* ---- small key/value state (IMAP watermarks, daemon pid, ...) ---- */
-int cg_store_kv_get(struct cg_store *s, const char *key, char **value);
-int cg_store_kv_set(struct cg_store *s, const char *key, const char *value);
-int cg_store_kv_get_int(struct cg_store *s, const char *key, int64_t *v);
-int cg_store_kv_set_int(struct cg_store *s, const char *key, int64_t v);
-
-/* ---- email bridge (store/email_state.c) ---- */
-/* The name of channel `id` (caller frees); NULL when unknown. */
-char *cg_store_channel_name(struct cg_store *s, int64_t id);
-/*
- * Chat batching.  Rows of the email bridge for the xmpp-origin messages of
- * thread `thread_id` to `destination`: the latest next_attempt_ms of such a
- * row still pending and due after now_ms (0: none; the room is quiet);
- * and moving the pending ones that are due earlier to due_ms (the batch
- * then leaves with the later line).
- */
-int64_t cg_store_email_chat_pending_after(struct cg_store *s,
-					  int64_t thread_id,
-					  const char *destination,
-					  int64_t now_ms);
-int cg_store_email_chat_defer(struct cg_store *s, int64_t thread_id,
-			      const char *destination, int64_t due_ms);
-/* The newest message of the thread that came by email with an id below
- * `before` (0: any), else the thread's root; 0 when none. */
-int64_t cg_store_thread_last_email(struct cg_store *s, int64_t thread_id,
-				   int64_t before);
-/*
- * Digests (schema 006).  The ids of channel's messages after message
- * `after` (0: all) with none of skip_flags, oldest first, at most max
- * (caller frees *ids); the channel's newest message id (channel_id 0:
- * of any channel; 0: none).
- */
-int cg_store_channel_messages_after(struct cg_store *s, int64_t channel_id,
-				    int64_t after, unsigned skip_flags,
-				    size_t max, int64_t **ids, size_t *n);
-int64_t cg_store_channel_last_message(struct cg_store *s, int64_t channel_id);
-/* Record a digest of channel covering messages ids[0..n); sets *id. */
-int cg_store_digest_add(struct cg_store *s, int64_t channel_id,
-			int64_t period_start, int64_t period_end,
-			const int64_t *ids, size_t n, int64_t *id);
-/* Notice `notice_id` is a member's copy of digest `digest_id`. */
-int cg_store_digest_notice_add(struct cg_store *s, int64_t digest_id,
-			       int64_t notice_id);
-/* The digest whose copy notice `notice_id` is; 0 when it is none. */
-int64_t cg_store_notice_digest(struct cg_store *s, int64_t notice_id);
-
-/* ---- xmpp bridge (store/xmpp_state.c) ---- */
-/* One external id of message `message_id` on `network` ("xmpp": the room's
- * stanza-id; "xmpp-origin": an XEP-0359 origin-id) into *out (caller frees;
- * NULL when it has none).  0 ok, -1 on a store error. */
-int cg_store_message_extid(struct cg_store *s, int64_t message_id,
-			   const char *network, char **out);
-/* A person whose name is `name` (case-insensitive), else the only one
- * whose name contains it; 0 when none or ambiguous. */
-int64_t cg_store_contact_find_name(struct cg_store *s, const char *name);
 /* The MAM watermark of a room (XEP-0313): the stanza-id of the last
  * archived line the gateway has read, in kv "xmpp/ROOM/last_stanza_id".
  * get: *out NULL when the room was never read, "" when its archive was
@@ -538,14 +556,11 @@ int cg_store_xmpp_watermark_get(struct cg_store *s, const char *room,
 				char **out);
 int cg_store_xmpp_watermark_set(struct cg_store *s, const char *room,
 				const char *stanza_id);
-/* A correction (XEP-0308): the stored message's body and trimmed text
- * become the new ones. */
-int cg_store_message_set_text(struct cg_store *s, int64_t message_id,
-			      const char *body, const char *trimmed);
-/* The outbox rows of message_id for bridge: the ids of those pending
- * (caller frees *pending) and how many are done. */
-int cg_store_message_rows(struct cg_store *s, int64_t message_id,
-			  const char *bridge, int64_t **pending,
-			  size_t *npending, size_t *ndone);
+
+/* ---- small key/value state (db.c: IMAP watermarks, daemon pid, ...) ---- */
+int cg_store_kv_get(struct cg_store *s, const char *key, char **value);
+int cg_store_kv_set(struct cg_store *s, const char *key, const char *value);
+int cg_store_kv_get_int(struct cg_store *s, const char *key, int64_t *v);
+int cg_store_kv_set_int(struct cg_store *s, const char *key, int64_t v);
 
 #endif

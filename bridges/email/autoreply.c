@@ -126,10 +126,13 @@ email_autoreply_oversize(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 		*what = "oversize: not relayed; auto-generated: not answered";
 		return 0;
 	}
+	int64_t channel_id;
+	if (cg_store_channel_id(gw->store, ch->name, &channel_id) < 0)
+		return -1;
 	char *have = cg_size_text((int64_t)size);
 	char *limit = cg_size_text((int64_t)max);
 	struct cg_notice n = {
-	    .channel_id = cg_store_channel_id(gw->store, ch->name),
+	    .channel_id = channel_id,
 	    .from_addr =
 	        cg_asprintf("%s+request@%s", ch->name, gw->cfg->gateway.domain),
 	    .to_addr = cg_strdup(m->sender_addr),

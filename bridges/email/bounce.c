@@ -4,7 +4,7 @@
  *
  * Two ways in: a delivery report mailed to CHANNEL+bounce-TOKEN@DOMAIN
  * (email_bounce_mail, from imap_in.c through request.c's routing), and a
- * 5xx/4xx the SMTP side got while sending (cg_gateway_bounce).  Each adds
+ * 5xx/4xx the SMTP side got while sending (email_bounce_at_send).  Each adds
  * an event: permanent 1.0, temporary 0.5.  The score is the sum over the
  * last 30 days; events older than that drop out (chosen over halving: a
  * score anyone can recompute from the events shown).  At 5.0 the address
@@ -16,7 +16,7 @@
  * The address comes from the VERP token, not from the report: forwarding
  * may change what the far side calls the recipient, the token is ours.
  * A token counts only when its MAC verifies and it is at most 30 days old
- * (smtp_out.c, email_verp_check): a made-up or altered token is logged
+ * (verp.c, email_verp_check): a made-up or altered token is logged
  * and ignored, so nobody can suspend a member with forged reports.
  * A mail to +bounce- that is no RFC 3464 report (a vacation reply sent to
  * the envelope sender) counts nothing.
@@ -26,8 +26,9 @@
 #include <strings.h>
 
 #include "bridges/email/bounce.h"
+#include "bridges/email/dsn.h"
 #include "bridges/email/mime.h"
-#include "bridges/email/smtp_out.h"
+#include "bridges/email/verp.h"
 #include "gateway/gateway.h"
 #include "lib/log.h"
 #include "gateway/onboarding.h"
@@ -43,9 +44,10 @@
 static char *
 member_jid(struct cg_store *s, const char *address)
 {
-	int64_t id = cg_store_contact_find(s, CG_ID_EMAIL, address);
+	int64_t id;
 	struct cg_contact c;
-	if (id == 0 || cg_store_contact_get(s, id, &c) != 0)
+	if (cg_store_contact_find(s, CG_ID_EMAIL, address, &id) != 1 ||
+	    cg_store_contact_get(s, id, &c) != 0)
 		return NULL;
 	char *jid = c.njids ? cg_strdup(c.jids[0]) : NULL;
 	cg_contact_free(&c);
@@ -58,6 +60,9 @@ tell_suspended(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 {
 	if (!gw->cfg->xmpp.present)
 		return 0;
+	int64_t channel_id = 0;
+	if (ch && cg_store_channel_id(gw->store, ch->name, &channel_id) < 0)
+		return -1;
 	char *jid = member_jid(gw->store, address);
 	if (jid == NULL)
 		return 0;
@@ -69,9 +74,8 @@ tell_suspended(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 	    "sending list mail there.  Once the mailbox works again, send "
 	    "\"subscribe\" from it to %s and confirm: delivery resumes.",
 	    address, reason ? reason : "no reason given", req);
-	int rc = cg_outbox_chat_notice(
-	    gw, ch, ch ? cg_store_channel_id(gw->store, ch->name) : 0, jid,
-	    subject, body, "auto-generated");
+	int rc = cg_outbox_chat_notice(gw, ch, channel_id, jid, subject, body,
+	                               "auto-generated");
 	free(req);
 	free(subject);
 	free(body);
@@ -114,8 +118,8 @@ out:
 }
 
 void
-cg_gateway_bounce(struct cg_gateway *gw, const char *address, int permanent,
-                  const char *reason)
+email_bounce_at_send(struct cg_gateway *gw, const char *address, int permanent,
+                     const char *reason)
 {
 	if (address == NULL || strchr(address, '@') == NULL)
 		return;

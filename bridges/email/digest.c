@@ -41,7 +41,9 @@ email_digest_new(struct cg_gateway *gw)
 	d->period = DIGEST_DAY;
 	/* Before anything is ingested: a channel's first digest starts with
 	 * the first post after this. */
-	d->first_after = cg_store_channel_last_message(gw->store, 0);
+	if (cg_store_channel_last_message(gw->store, 0, &d->first_after) < 0)
+		cg_warn("digest: cannot read the newest message; digests "
+		        "start with the next post");
 	const char *env = getenv("COOPGATE_DIGEST_PERIOD");
 	if (env && *env) {
 		char *end;
@@ -228,8 +230,8 @@ email_digest_tick(struct email_digest *d, int64_t now_mono)
 		return now_mono + (d->next_check - now) * 1000;
 	for (size_t i = 0; i < gw->cfg->nchannels; i++) {
 		const struct cg_cfg_channel *ch = &gw->cfg->channels[i];
-		int64_t chan_id = cg_store_channel_id(gw->store, ch->name);
-		if (chan_id == 0)
+		int64_t chan_id;
+		if (cg_store_channel_id(gw->store, ch->name, &chan_id) != 1)
 			continue;
 		char *k_due = cg_asprintf("digest/%s/due", ch->name);
 		char *k_after = cg_asprintf("digest/%s/after", ch->name);

@@ -8,7 +8,7 @@
  * none; without a link the line says they came in the list's own mail).
  * Each copy
  * is a notice (store: digest_notice) and leaves through the outbox; it is
- * composed as list mail (smtp_out.c) with a VERP envelope sender.
+ * composed as list mail (mail_out.c) with a VERP envelope sender.
  *
  * Testing knob: env COOPGATE_DIGEST_PERIOD=SECONDS, read once when the
  * bridge starts, replaces the day (periods then start at multiples of it

@@ -1,9 +1,8 @@
 /*
  * mime.h: reading a mail.  email_parse() turns the raw bytes of one
  * message into a cg_msg: sender, subject and body as UTF-8, thread ids,
- * recipients, attachments, auto-generated flags.  email_dsn_parse() reads
- * an RFC 3464 delivery-status report.  Pure functions: no network, no
- * store.  Everything returned is malloc'd and owned by the caller.
+ * recipients, attachments, auto-generated flags (delivery reports:
+ * dsn.h).  Pure functions: no network, no store.  Everything returned is malloc'd and owned by the caller.
  */
 #ifndef EMAIL_MIME_H
 #define EMAIL_MIME_H
@@ -34,7 +33,7 @@ int email_parse(const char *raw, size_t len, struct cg_msg *out, char **err);
  * rather than under-.  1 when both are within the limits (32 levels, 1,000
  * parts), 0 when not.  email_parse() reads a mail over the limits as its
  * header fields only: flags CG_MSG_UNPARSED, text EMAIL_UNPARSED_TEXT, no
- * attachments; email_dsn_parse() refuses it.
+ * attachments; email_dsn_parse() (dsn.c) refuses it.
  */
 int email_mime_shape(const char *raw, size_t len, size_t *depth, size_t *parts);
 #define EMAIL_UNPARSED_TEXT                                                    \
@@ -51,17 +50,6 @@ int email_mime_shape(const char *raw, size_t len, size_t *depth, size_t *parts);
  * no longer parses, is left as it is.
  */
 void email_raw_drop_attachments(struct cg_msg *m);
-
-/*
- * Read an RFC 3464 delivery-status report (multipart/report with a
- * message/delivery-status part).  On the first recipient whose Action is
- * failed/delayed or whose Status is 4.x.x/5.x.x, sets *recipient (lower
- * case, caller frees; Original-Recipient preferred over Final-Recipient)
- * and *permanent (1 for 5.x.x / failed, 0 for 4.x.x / delayed) and
- * returns 0.  Returns -1 when there is no such report or no failure in it.
- */
-int email_dsn_parse(const char *raw, size_t len, char **recipient,
-                    int *permanent);
 
 /* Helpers email_parse uses, public for tests and other bridges. */
 

@@ -480,7 +480,9 @@ ask_confirmation(struct request *rq, enum cmd c)
 {
 	struct cg_store *s = rq->gw->store;
 	const char *who = rq->m->sender_addr;
-	int64_t id = cg_store_contact_find(s, CG_ID_EMAIL, who);
+	int64_t id;
+	if (cg_store_contact_find(s, CG_ID_EMAIL, who, &id) < 0)
+		return -1;
 	enum cg_delivery mode = CG_DELIVERY_EACH;
 	int member = is_subscribed(s, id, rq->ch->name, &mode);
 	struct cg_bounce_state b = {0};
@@ -526,7 +528,9 @@ apply_token(struct request *rq, const struct cg_request_token *t)
 {
 	struct cg_store *s = rq->gw->store;
 	const char *name = rq->ch->name;
-	int64_t id = cg_store_contact_find(s, CG_ID_EMAIL, t->address);
+	int64_t id;
+	if (cg_store_contact_find(s, CG_ID_EMAIL, t->address, &id) < 0)
+		return -1;
 	if (strcmp(t->action, "subscribe") == 0) {
 		const char *chans[1] = {name};
 		struct cg_member_input in = {
@@ -684,7 +688,12 @@ nominate(struct request *rq, const char *arg)
 		return 0;
 	}
 	struct cg_store *s = rq->gw->store;
-	int64_t who = cg_store_contact_find(s, CG_ID_EMAIL, rq->m->sender_addr);
+	int64_t who;
+	if (cg_store_contact_find(s, CG_ID_EMAIL, rq->m->sender_addr, &who) <
+	    0) {
+		free(address);
+		return -1;
+	}
 	char *answer = NULL;
 	int r = cg_onboarding_nominate(rq->gw, who, address, target,
 	                               rq->ch->name, &answer);
@@ -773,8 +782,9 @@ billing_command(struct request *rq, enum cmd c, const char *arg)
 static void
 reports_answer(struct request *rq, enum cmd c, const char *arg)
 {
-	int64_t who = cg_store_contact_find(rq->gw->store, CG_ID_EMAIL,
-	                                    rq->m->sender_addr);
+	int64_t who = 0; /* a store error: answered as for a stranger */
+	cg_store_contact_find(rq->gw->store, CG_ID_EMAIL, rq->m->sender_addr,
+	                      &who);
 	char *t = cg_reports_command(rq->gw, rq->ch->name, who, cmd_names[c],
 	                             arg ? arg : "");
 	cg_buf_printf(&rq->reply, "> %s %s\n\n%s", cmd_names[c],
@@ -816,10 +826,13 @@ handle_request(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 		*what = "request: auto-generated mail: commands ignored";
 		return 0;
 	}
+	int64_t channel_id;
+	if (cg_store_channel_id(gw->store, ch->name, &channel_id) < 0)
+		return -1;
 	struct request rq = {
 	    .gw = gw,
 	    .ch = ch,
-	    .channel_id = cg_store_channel_id(gw->store, ch->name),
+	    .channel_id = channel_id,
 	    .m = m,
 	    .request_addr =
 	        cg_asprintf("%s+request@%s", ch->name, gw->cfg->gateway.domain),

@@ -53,7 +53,8 @@ buy_cmd(struct cg_gateway *gw, const char *sender, const char *arg,
         struct cg_buf *reply)
 {
 	char *code = cg_strndup(arg, strcspn(arg, " \t"));
-	int64_t id = cg_store_contact_find(gw->store, CG_ID_EMAIL, sender);
+	int64_t id = 0; /* a store error: refused like an unknown sender */
+	cg_store_contact_find(gw->store, CG_ID_EMAIL, sender, &id);
 	char *msg = NULL, *err = NULL;
 	int rc =
 	    id == 0 ? CG_BILL_BAD : cg_billing_buy(gw, id, code, &msg, &err);

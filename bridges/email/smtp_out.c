@@ -1,9 +1,9 @@
 /*
  * smtp_out.c: outbox rows to the submission server.
  *
- * Loop thread: deliver() turns the due rows into mails (one composed text
- * shared by every recipient, cached for a batch) and jobs; the rows are
- * then CG_INFLIGHT.  Three kinds of mail:
+ * Loop thread: deliver() turns the due rows into mails (composed by
+ * mail_out.c: one text shared by every recipient, cached for a batch) and
+ * jobs; the rows are then CG_INFLIGHT.  Three kinds of mail:
  *   - a stored message as list mail (with the channel's CRM context),
  *   - a notice (a direct message to one person, RFC 3834: envelope
  *     sender <>, no list headers but List-Id); a member's copy of a
@@ -17,17 +17,12 @@
  * outbox rows it answers for (several for a chat batch).
  *
  * Workers (SMTP_WORKERS threads, one connection each, kept open while
- * there is work and closed after CONN_IDLE_MS): libetpan connects, does
- * TLS (the certificate and host name are checked with tlsverify.c before
- * anything else is sent), EHLO, STARTTLS + EHLO again, AUTH through Cyrus
- * SASL.  libetpan cannot pipeline, so the transaction itself is driven
- * here on libetpan's mailstream: MAIL FROM, the RCPT TOs and DATA in one
- * write (RFC 2920, when the server offers PIPELINING; else one by one),
- * then the whole dot-stuffed message in one write; TCP_NODELAY is set, so
- * no write waits for a delayed ACK.
+ * there is work and closed after CONN_IDLE_MS) speak SMTP through
+ * smtp_client.c (TLS checked, EHLO, STARTTLS, AUTH; MAIL FROM, RCPT TOs
+ * and DATA pipelined when offered) and turn its answers into results.
  *
  * Fan-out: when the server advertises XVERP (Postfix does for clients in
- * smtpd_authorized_verp_clients), a job holds up to XVERP_MAX recipients
+ * smtpd_authorized_verp_clients), a job holds up to EMAIL_XVERP_MAX recipients
  * and goes out as ONE transaction, "MAIL FROM:<dev+bounce@DOMAIN>
  * XVERP=-=": Postfix then writes each copy's envelope sender exactly as
  * email_verp_sender() would ("dev+bounce-alice=example.org@DOMAIN"), so
@@ -38,7 +33,7 @@
  * Results: a RCPT answered 5xx -> that recipient CG_FAILED, 4xx ->
  * CG_RETRY; a 5xx about the recipient (its RCPT, or DATA / end of data of
  * a one-recipient transaction) also counts one permanent bounce for the
- * address (cg_gateway_bounce, from email_smtp_drain in the loop thread);
+ * address (email_bounce_at_send, from email_smtp_drain in the loop thread);
  * a refused MAIL FROM or a 4xx counts nothing.  The reply to the end of
  * DATA answers every accepted recipient: 250 -> CG_DELIVERED with the
  * queue id of "250 2.0.0 Ok: queued as XYZ".  Nothing is CG_DELIVERED
@@ -58,8 +53,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -69,17 +62,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libetpan/libetpan.h>
-
 #include "bridges/bridge.h"
-#include "bridges/email/attach.h"
-#include "bridges/email/compose.h"
-#include "bridges/email/report_mail.h"
-#include "bridges/email/crm_headers.h"
-#include "bridges/email/invoice_mail.h"
+#include "bridges/email/bounce.h"
+#include "bridges/email/smtp_client.h"
+#include "bridges/email/smtp_int.h"
 #include "bridges/email/smtp_out.h"
-#include "bridges/email/tlsverify.h"
-#include "gateway/crm.h"
+#include "bridges/email/smtp_plan.h"
+#include "bridges/email/verp.h"
 #include "gateway/gateway.h"
 #include "lib/log.h"
 #include "gateway/msg.h"
@@ -92,100 +81,6 @@
  * once, instead of per AUTH from several threads. */
 void mailsasl_ref(void);
 void mailsasl_unref(void);
-
-#define SMTP_WORKERS 3
-#define SMTP_TIMEOUT_S 30
-#define WORKER_TAKE 16     /* jobs a worker takes at once */
-#define QUEUE_MAX 4096     /* deliver() pauses above this many rows */
-#define CONN_IDLE_MS 10000 /* QUIT after this long without work */
-#define STOP_GRACE_MS 5000
-#define BACKOFF_MIN_MS 1000
-#define BACKOFF_MAX_MS (5 * 60 * 1000)
-#define CACHE_SLOTS 8
-#define MAX_REFS 20   /* References: the root and the newest 19 */
-#define XVERP_MAX 500 /* recipients per XVERP transaction */
-#define XVERP_MIN 20  /* ... split smaller only to keep workers busy */
-#define VERP_DAY_S 86400
-#define VERP_VALID_DAYS 30 /* a bounce may come this long after sending */
-#define VERP_MAC_HEX 16    /* hex digits of the MAC in a VERP token */
-#define BATCH_MAX_LINES 200
-
-/* One composed mail, shared by the jobs of its recipients.  Reference
- * counted in the loop thread only (workers read data, never free it). */
-struct mail {
-	int refs;
-	char *key;  /* "m:ID" message, "n:ID" notice, "b:ID,ID,..." batch */
-	char *data; /* dot-stuffed, CRLF, ends with ".\r\n" */
-	size_t len;
-	char *list_addr; /* VERP base; NULL: envelope sender <> (a notice) */
-};
-
-/* One recipient of a job and the outbox rows it answers for. */
-struct rcpt {
-	char *addr;   /* RCPT TO (domain in lower case when readable) */
-	int readable; /* XVERP names it as email_verp_sender() does */
-	struct cg_outbox_row *rows; /* own copies (bridge.h: INFLIGHT) */
-	size_t nrows;
-	enum cg_delivery_status status;
-	char *far_id, *error;
-	int bounced; /* CG_FAILED by a 5xx about this recipient: counts
-	                toward its bounce score (email_smtp_drain) */
-};
-
-/* One mail to some recipients, and later their results. */
-struct job {
-	struct job *next;
-	struct mail *mail;
-	struct rcpt *r;
-	size_t n;
-};
-
-struct jobq {
-	struct job *head, *tail;
-	size_t n;    /* jobs */
-	size_t rows; /* outbox rows in them */
-};
-
-struct worker {
-	struct email_smtp *s;
-	pthread_t th;
-	int running;
-	mailsmtp *conn;
-	int fd; /* conn's socket or -1; written under s->mu (stop cuts it) */
-	int pipelining;
-	int xverp;
-	MMAPString *line;
-};
-
-struct email_smtp {
-	struct cg_gateway *gw;
-	const struct cg_cfg_smtp *cfg;
-	email_smtp_state_fn *state_fn;
-	void *state_arg;
-	char *where; /* "smtp HOST:PORT" */
-	int started;
-	int pipe[2];
-	struct worker w[SMTP_WORKERS];
-	/* Loop thread only. */
-	struct mail *cache[CACHE_SLOTS];
-	int cache_next;
-	/* Whether the last connection's EHLO offered XVERP: -1 not known
-	 * yet, 0 no, 1 yes (written by workers, read by deliver()). */
-	atomic_int xverp;
-	/* The key of the VERP tokens (cg_box_mac_key): set at creation,
-	 * read by the workers. */
-	unsigned char verp_key[CG_BOX_MAC_KEY_BYTES];
-	/* Shared, under mu. */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct jobq queue, done;
-	int stopping;
-	int64_t down_until, backoff_ms;
-	int down;          /* the last connection attempt failed */
-	int state_changed; /* down flipped: tell the loop thread */
-	char *state_error; /* why, while down */
-	atomic_int force;  /* stop: give up on the rest now */
-};
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -242,17 +137,6 @@ q_append(struct jobq *q, struct jobq *more)
 }
 
 static void
-mail_unref(struct mail *m)
-{
-	if (m && --m->refs == 0) {
-		free(m->key);
-		free(m->data);
-		free(m->list_addr);
-		free(m);
-	}
-}
-
-static void
 job_free(struct job *j)
 {
 	for (size_t i = 0; i < j->n; i++) {
@@ -263,7 +147,7 @@ job_free(struct job *j)
 		free(r->error);
 	}
 	free(j->r);
-	mail_unref(j->mail);
+	email_out_mail_unref(j->mail);
 	free(j);
 }
 
@@ -303,854 +187,13 @@ deadline_in(int64_t ms)
 	return ts;
 }
 
-/* ---- VERP -----------------------------------------------------------------
- */
-
-static int
-atext(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') ||
-	       (c && strchr("!#$%&'*+/=?^_`{|}~.-", c));
-}
-
-static int
-hexval(char c)
-{
-	return c >= '0' && c <= '9'   ? c - '0'
-	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
-	                              : -1;
-}
-
-/* The recipient part of a token ("alice=example.org", or hex), decoded;
- * NULL when it is none (caller frees). */
-static char *
-verp_decode(const char *token, size_t len)
-{
-	if (token == NULL || len == 0)
-		return NULL;
-	const char *eq = NULL;
-	for (size_t i = 0; i < len; i++)
-		if (token[i] == '=')
-			eq = token + i;
-	if (eq) { /* local=domain */
-		if (eq == token || eq == token + len - 1)
-			return NULL;
-		struct cg_buf b = CG_BUF_INIT;
-		cg_buf_add(&b, token, (size_t)(eq - token));
-		cg_buf_putc(&b, '@');
-		cg_buf_add(&b, eq + 1, len - (size_t)(eq + 1 - token));
-		return cg_buf_steal(&b);
-	}
-	if (len % 2)
-		return NULL;
-	char *out = cg_malloc(len / 2 + 1);
-	for (size_t i = 0; i < len; i += 2) {
-		int hi = hexval(token[i]), lo = hexval(token[i + 1]);
-		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-			free(out);
-			return NULL;
-		}
-		out[i / 2] = (char)(hi << 4 | lo);
-	}
-	out[len / 2] = '\0';
-	if (strchr(out, '@') == NULL) {
-		free(out);
-		return NULL;
-	}
-	return out;
-}
-
-/* The recipient part for rcpt: readable "local=domain" or hex. */
-static void
-verp_encode(struct cg_buf *b, const char *rcpt, const char *rat)
-{
-	int readable = 1;
-	for (const char *p = rcpt; p < rat; p++)
-		if (!atext((unsigned char)*p))
-			readable = 0;
-	if (readable) {
-		cg_buf_add(b, rcpt, (size_t)(rat - rcpt));
-		cg_buf_putc(b, '=');
-		char *dom = cg_lowercase(rat + 1);
-		cg_buf_puts(b, dom);
-		free(dom);
-		return;
-	}
-	static const char hx[] = "0123456789abcdef";
-	for (const unsigned char *p = (const unsigned char *)rcpt; *p; p++) {
-		cg_buf_putc(b, hx[*p >> 4]);
-		cg_buf_putc(b, hx[*p & 15]);
-	}
-}
-
-/* "DAY.MAC": the MAC over the list, the day and the recipient (lower
- * case), or over list and day alone when rcpt is NULL (XVERP). */
-static void
-verp_stamp(struct cg_buf *out, const unsigned char *key, const char *list_addr,
-           const char *rcpt, int64_t day)
-{
-	char *list = cg_lowercase(list_addr);
-	char *who = rcpt ? cg_lowercase(rcpt) : NULL;
-	struct cg_buf m = CG_BUF_INIT;
-	cg_buf_printf(&m, "coopgate-verp-1\n%s\n%s\n%lld\n%s",
-	              who ? "rcpt" : "xverp", list, (long long)day,
-	              who ? who : "");
-	unsigned char mac[CG_BOX_MAC_BYTES];
-	cg_box_mac(key, m.data, m.len, mac);
-	static const char hx[] = "0123456789abcdef";
-	cg_buf_printf(out, "%lld.", (long long)day);
-	for (size_t i = 0; i < VERP_MAC_HEX / 2; i++) {
-		cg_buf_putc(out, hx[mac[i] >> 4]);
-		cg_buf_putc(out, hx[mac[i] & 15]);
-	}
-	cg_buf_free(&m);
-	free(list);
-	free(who);
-}
-
-char *
-email_verp_sender(const unsigned char *key, const char *list_addr,
-                  const char *rcpt, int64_t now)
-{
-	const char *at = strrchr(list_addr, '@');
-	const char *rat = rcpt ? strrchr(rcpt, '@') : NULL;
-	if (at == NULL || at == list_addr || rat == NULL || rat == rcpt ||
-	    rat[1] == '\0')
-		return NULL;
-	struct cg_buf tail = CG_BUF_INIT;
-	verp_encode(&tail, rcpt, rat);
-	/* the MAC covers the address exactly as the bounce will name it */
-	char *named = verp_decode(tail.data, tail.len);
-	struct cg_buf b = CG_BUF_INIT;
-	cg_buf_add(&b, list_addr, (size_t)(at - list_addr));
-	cg_buf_puts(&b, "+bounce-");
-	verp_stamp(&b, key, list_addr, named ? named : rcpt, now / VERP_DAY_S);
-	cg_buf_putc(&b, '-');
-	cg_buf_add(&b, tail.data, tail.len);
-	cg_buf_puts(&b, at);
-	free(named);
-	cg_buf_free(&tail);
-	return cg_buf_steal(&b);
-}
-
-char *
-email_xverp_sender(const unsigned char *key, const char *list_addr, int64_t now)
-{
-	const char *at = strrchr(list_addr, '@');
-	if (at == NULL || at == list_addr)
-		return NULL;
-	struct cg_buf b = CG_BUF_INIT;
-	cg_buf_add(&b, list_addr, (size_t)(at - list_addr));
-	cg_buf_puts(&b, "+bounce-");
-	verp_stamp(&b, key, list_addr, NULL, now / VERP_DAY_S);
-	cg_buf_puts(&b, at);
-	return cg_buf_steal(&b);
-}
-
-/* "DAY.MAC" at the start of token: the day, or -1 when it is not that. */
-static int64_t
-verp_day(const char *token, size_t len, size_t *stamp_len)
-{
-	size_t i = 0;
-	int64_t day = 0;
-	while (i < len && i < 9 && token[i] >= '0' && token[i] <= '9')
-		day = day * 10 + (token[i++] - '0');
-	if (i == 0 || i >= len || token[i] != '.')
-		return -1;
-	size_t mac = ++i;
-	while (i < len && hexval(token[i]) >= 0)
-		i++;
-	if (i - mac != VERP_MAC_HEX || i >= len || token[i] != '-')
-		return -1;
-	*stamp_len = i;
-	return day;
-}
-
-int
-email_verp_check(const unsigned char *key, const char *list_addr,
-                 const char *token, size_t len, int64_t now, char **addr,
-                 const char **why)
-{
-	*addr = NULL;
-	size_t sl = 0;
-	int64_t day = verp_day(token, len, &sl);
-	char *named =
-	    day < 0 ? NULL : verp_decode(token + sl + 1, len - sl - 1);
-	if (named == NULL) {
-		*why = "not a VERP token of ours";
-		return 0;
-	}
-	int64_t today = now / VERP_DAY_S;
-	if (day > today + 1 || today - day > VERP_VALID_DAYS) {
-		free(named);
-		*why = "VERP token expired";
-		return 0;
-	}
-	int ok = 0;
-	for (int shared = 0; shared < 2 && !ok; shared++) {
-		struct cg_buf want = CG_BUF_INIT;
-		verp_stamp(&want, key, list_addr, shared ? NULL : named, day);
-		ok = want.len == sl &&
-		     cg_box_mac_equal((const unsigned char *)want.data,
-		                      (const unsigned char *)token, sl);
-		cg_buf_free(&want);
-	}
-	if (!ok) {
-		free(named);
-		*why = "VERP token does not verify (forged?)";
-		return 0;
-	}
-	*addr = named;
-	return 1;
-}
-
-/*
- * rcpt as XVERP would name it in email_verp_sender()'s readable form:
- * "local@domain" with the domain in lower case (caller frees); NULL when
- * only the hex form can carry it.
- */
-static char *
-xverp_rcpt(const char *rcpt)
-{
-	const char *at = strrchr(rcpt, '@');
-	if (at == NULL || at == rcpt || at[1] == '\0')
-		return NULL;
-	for (const char *p = rcpt; p < at; p++)
-		if (!atext((unsigned char)*p))
-			return NULL;
-	char *dom = cg_lowercase(at + 1);
-	char *out = cg_asprintf("%.*s@%s", (int)(at - rcpt), rcpt, dom);
-	free(dom);
-	return out;
-}
-
-/* ---- composing (loop thread) -------------------------------------------- */
-
-/* CRLF line ends, leading dots doubled, ".\r\n" at the end. */
-static char *
-dot_stuff(const char *raw, size_t len, size_t *out_len)
-{
-	struct cg_buf b = CG_BUF_INIT;
-	cg_buf_reserve(&b, len + len / 32 + 8);
-	const char *p = raw, *end = raw + len;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *le = nl ? nl : end;
-		size_t l = (size_t)(le - p);
-		if (l && p[l - 1] == '\r')
-			l--;
-		if (l && p[0] == '.')
-			cg_buf_putc(&b, '.');
-		cg_buf_add(&b, p, l);
-		cg_buf_add(&b, "\r\n", 2);
-		p = nl ? nl + 1 : end;
-	}
-	cg_buf_add(&b, ".\r\n", 3);
-	*out_len = b.len;
-	return cg_buf_steal(&b);
-}
-
-static int
-has_re_prefix(const char *s)
-{
-	return strncasecmp(s, "re:", 3) == 0;
-}
-
-/* The thread's subject stays constant: "Re: <subject>" on replies. */
-static char *
-thread_subject(const char *thread_subj, const char *msg_subj, int reply)
-{
-	const char *base = thread_subj && *thread_subj ? thread_subj : msg_subj;
-	if (base == NULL)
-		return NULL;
-	if (!reply || has_re_prefix(base))
-		return cg_strdup(base);
-	return cg_asprintf("Re: %s", base);
-}
-
-/* "dev@lists.example.org" -> "dev.lists.example.org" */
-static char *
-list_id_of(const char *addr)
-{
-	char *id = cg_strdup(addr);
-	char *at = strchr(id, '@');
-	if (at)
-		*at = '.';
-	return id;
-}
-
-static void
-strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-/* A reply to stored message `parent` of thread `thread_id`: its
- * Message-ID and the References chain up to it. */
-static void
-reply_ids(struct cg_store *st, int64_t thread_id, int64_t parent, char **irt,
-          char ***refs, size_t *nrefs)
-{
-	struct cg_stored_msg p;
-	if (cg_store_message_get(st, parent, &p) == 0) {
-		*irt = cg_strdup(p.message_id);
-		cg_stored_msg_free(&p);
-	}
-	if (cg_store_thread_message_ids(st, thread_id, parent, refs, nrefs) !=
-	    0)
-		return;
-	if (*nrefs > MAX_REFS) { /* keep the root and the newest */
-		size_t drop = *nrefs - MAX_REFS;
-		for (size_t i = 1; i <= drop; i++)
-			free((*refs)[i]);
-		memmove(*refs + 1, *refs + 1 + drop,
-		        (MAX_REFS - 1) * sizeof **refs);
-		*nrefs = MAX_REFS;
-	}
-}
-
-/* The parent's Message-ID and the References chain for message m. */
-static void
-thread_ids(struct cg_store *st, const struct cg_stored_msg *m,
-           const struct cg_thread *t, char **irt, char ***refs, size_t *nrefs)
-{
-	*irt = NULL;
-	*refs = NULL;
-	*nrefs = 0;
-	int64_t parent = m->parent_id;
-	if (parent == 0 && t->root_message_id && t->root_message_id != m->id)
-		parent = t->root_message_id;
-	if (parent)
-		reply_ids(st, m->thread_id, parent, irt, refs, nrefs);
-}
-
-/* Compose stored message `id`; NULL with *fail and *err set. */
-
-static struct mail *
-mail_new(const char *key, const char *raw, size_t rawlen, const char *list_addr)
-{
-	struct mail *m = cg_calloc(1, sizeof *m);
-	m->refs = 1;
-	m->key = cg_strdup(key);
-	m->data = dot_stuff(raw, rawlen, &m->len);
-	m->list_addr = list_addr ? cg_strdup(list_addr) : NULL;
-	return m;
-}
-
-/* The channel of id (configured), or NULL with *fail, *err set. */
-static const struct cg_cfg_channel *
-channel_of(struct email_smtp *s, int64_t channel_id, const char *what,
-           enum cg_delivery_status *fail, char **err)
-{
-	char *chname = cg_store_channel_name(s->gw->store, channel_id);
-	const struct cg_cfg_channel *ch =
-	    chname ? cg_config_channel(s->gw->cfg, chname) : NULL;
-	if (ch == NULL) {
-		*fail = CG_FAILED;
-		*err = cg_asprintf("%s: channel %s is not configured", what,
-		                   chname ? chname : "(gone)");
-	}
-	free(chname);
-	return ch;
-}
-
-/* The channel's CRM context about contact into in (footer or headers);
- * free with crm_context_free(). */
-struct crm_ctx {
-	char *footer;
-	char **lines;
-	size_t nlines;
-};
-
-static void
-crm_context(struct email_smtp *s, const struct cg_cfg_channel *ch,
-            int64_t contact_id, struct crm_ctx *c)
-{
-	memset(c, 0, sizeof *c);
-	if (contact_id == 0)
-		return;
-	if (ch->crm_context == CG_CRM_FOOTER)
-		c->footer = cg_crm_footer(s->gw->store, contact_id, cg_now());
-	else if (ch->crm_context == CG_CRM_HEADER &&
-	         email_crm_headers(s->gw->store, contact_id, &c->lines,
-	                           &c->nlines) != 0) {
-		c->lines = NULL;
-		c->nlines = 0;
-	}
-}
-
-static void
-crm_context_free(struct crm_ctx *c)
-{
-	free(c->footer);
-	strv_free(c->lines, c->nlines);
-}
-
-/* text, then (after a blank line) the "[File: ...]" lines of the files
- * that are not attached (attach.h). */
-static void
-body_with_files(struct cg_buf *b, const char *text, const struct cg_buf *lines)
-{
-	cg_buf_puts(b, text ? text : "");
-	if (lines->len == 0)
-		return;
-	while (b->len &&
-	       (b->data[b->len - 1] == '\n' || b->data[b->len - 1] == '\r'))
-		b->data[--b->len] = '\0';
-	if (b->len)
-		cg_buf_puts(b, "\n\n");
-	cg_buf_add(b, lines->data, lines->len);
-}
-
-/* Compose stored message `id` as list mail; NULL with *fail, *err set. */
-static struct mail *
-compose_message(struct email_smtp *s, int64_t id, enum cg_delivery_status *fail,
-                char **err)
-{
-	struct cg_store *st = s->gw->store;
-	struct cg_stored_msg m;
-	struct cg_thread t = {0};
-	struct mail *out = NULL;
-	char *irt = NULL, *subject = NULL, *list_id = NULL;
-	char **refs = NULL;
-	size_t nrefs = 0;
-	struct email_files files = {0};
-	struct cg_buf body = CG_BUF_INIT, lines = CG_BUF_INIT;
-	struct crm_ctx crm = {0};
-
-	*fail = CG_RETRY;
-	if (cg_store_message_get(st, id, &m) != 0) {
-		*err = cg_asprintf("message %lld: cannot load it from the "
-		                   "store",
-		                   (long long)id);
-		return NULL;
-	}
-	char *what = cg_asprintf("message %lld", (long long)id);
-	if (cg_store_thread_get(st, m.thread_id, &t) != 0) {
-		*err = cg_asprintf("%s: cannot load its thread", what);
-		goto out;
-	}
-	const struct cg_cfg_channel *ch =
-	    channel_of(s, m.channel_id, what, fail, err);
-	if (ch == NULL)
-		goto out;
-	thread_ids(st, &m, &t, &irt, &refs, &nrefs);
-	subject = thread_subject(t.subject, m.subject, irt != NULL);
-	list_id = list_id_of(ch->address);
-	if (email_files_add(s->gw, id, s->cfg->max_attachment_size, m.body,
-	                    &files, &lines, err) != 0)
-		goto out;
-	body_with_files(&body, m.body, &lines);
-	crm_context(s, ch, m.contact_id, &crm);
-	struct email_compose_in in = {
-	    .list_addr = ch->address,
-	    .list_id = list_id,
-	    .channel = ch->name,
-	    .sender_name = m.sender_name,
-	    .sender_addr = m.sender_addr,
-	    .subject = subject,
-	    .body = cg_buf_str(&body),
-	    .message_id = m.message_id,
-	    .in_reply_to = irt,
-	    .refs = (const char *const *)refs,
-	    .nrefs = nrefs,
-	    .footer = crm.footer,
-	    .extra_headers = (const char *const *)crm.lines,
-	    .nextra = crm.nlines,
-	    .att = files.att,
-	    .natt = files.natt,
-	    .date = m.received,
-	};
-	size_t rawlen;
-	char *raw = email_compose(&in, &rawlen);
-	if (raw == NULL) {
-		*fail = CG_FAILED;
-		*err = cg_asprintf("%s: cannot compose a mail for list "
-		                   "address %s",
-		                   what, ch->address);
-		goto out;
-	}
-	char *key = cg_asprintf("m:%lld", (long long)id);
-	out = mail_new(key, raw, rawlen, ch->address);
-	free(key);
-	free(raw);
-	cg_debug("%s composed for %s: %zu bytes", what, ch->address, out->len);
-out:
-	crm_context_free(&crm);
-	email_files_free(&files);
-	cg_buf_free(&body);
-	cg_buf_free(&lines);
-	strv_free(refs, nrefs);
-	free(irt);
-	free(subject);
-	free(list_id);
-	free(what);
-	cg_thread_free(&t);
-	cg_stored_msg_free(&m);
-	return out;
-}
-
-/* Compose notice `id` as a direct message (RFC 3834); NULL with *fail,
- * *err set. */
-static struct mail *
-compose_notice(struct email_smtp *s, int64_t id, enum cg_delivery_status *fail,
-               char **err)
-{
-	struct cg_notice n;
-	struct mail *out = NULL;
-	char *list_id = NULL;
-	*fail = CG_RETRY;
-	if (cg_store_notice_get(s->gw->store, id, &n) != 0) {
-		*err = cg_asprintf("notice %lld: cannot load it from the "
-		                   "store",
-		                   (long long)id);
-		return NULL;
-	}
-	char *raw_inv = NULL; /* an invoice's mail: invoice_mail.c */
-	size_t inv_len = 0;
-	int inv = email_invoice_mail(s->gw, &n, &raw_inv, &inv_len, err);
-	if (inv != 0) {
-		char *key = cg_asprintf("n:%lld", (long long)id);
-		out = inv > 0 ? mail_new(key, raw_inv, inv_len, NULL) : NULL;
-		free(key);
-		free(raw_inv);
-		cg_notice_free(&n);
-		return out;
-	}
-	const struct cg_cfg_channel *ch = NULL;
-	if (n.channel_id) {
-		char *chname =
-		    cg_store_channel_name(s->gw->store, n.channel_id);
-		ch = chname ? cg_config_channel(s->gw->cfg, chname) : NULL;
-		if (ch)
-			list_id = list_id_of(ch->address);
-		free(chname);
-	}
-	/* A member's copy of a digest is list mail (digest.h), from the
-	 * list, with a VERP envelope sender; other notices are direct. */
-	int digest = ch && cg_store_notice_digest(s->gw->store, id) != 0;
-	struct email_compose_in in = {
-	    .list_addr = digest ? ch->address : n.from_addr,
-	    .list_id = list_id,
-	    .channel = digest ? ch->name : NULL,
-	    .sender_name = digest ? "Digest" : NULL,
-	    .sender_addr = NULL,
-	    .to = n.to_addr,
-	    .subject = n.subject,
-	    .body = n.body ? n.body : "",
-	    .message_id = n.message_id,
-	    .in_reply_to = n.in_reply_to,
-	    .auto_submitted = n.auto_submitted && strcmp(n.auto_submitted,
-	                                                 "auto-generated") == 0
-	                          ? 1
-	                          : 2,
-	    .direct = !digest,
-	    .date = n.created,
-	};
-	size_t rawlen;
-	/* A report's copy is multipart/alternative (report_mail.c). */
-	char *raw = email_report_mail(s->gw->store, id, &in, &rawlen);
-	if (raw == NULL) {
-		*fail = CG_FAILED;
-		*err = cg_asprintf("notice %lld: cannot compose a mail from %s",
-		                   (long long)id,
-		                   n.from_addr ? n.from_addr : "(none)");
-	} else {
-		char *key = cg_asprintf("n:%lld", (long long)id);
-		out = mail_new(key, raw, rawlen, digest ? ch->address : NULL);
-		free(key);
-		free(raw);
-	}
-	free(list_id);
-	cg_notice_free(&n);
-	return out;
-}
-
-/* A room line's sender_name is the nick; the contact's name is better. */
-/* The person's name from the CRM instead of the nick: 1 when there is
- * one (the gateway vouches for it), 0 when the nick stays. */
-static int
-contact_name(struct cg_store *st, struct cg_stored_msg *m)
-{
-	struct cg_contact c;
-	if (m->contact_id == 0 ||
-	    cg_store_contact_get(st, m->contact_id, &c) != 0)
-		return 0;
-	int named = c.name && *c.name;
-	if (named) {
-		free(m->sender_name);
-		m->sender_name = c.name;
-		c.name = NULL;
-	}
-	cg_contact_free(&c);
-	return named;
-}
-
-/* "Bob Example" or the sender address's local part. */
-static char *
-line_sender(const struct cg_stored_msg *m)
-{
-	if (m->sender_name && *m->sender_name)
-		return cg_strdup(m->sender_name);
-	if (m->sender_addr) {
-		size_t l = strcspn(m->sender_addr, "@/");
-		return cg_strndup(m->sender_addr, l);
-	}
-	return cg_strdup("someone");
-}
-
-/* The text a chat line shows. */
-static const char *
-line_text(const struct cg_stored_msg *m)
-{
-	return m->trimmed ? m->trimmed : m->body ? m->body : "";
-}
-
-/* The batch's body: one email_chat_line() per message, in order, with
- * the "[File: ...]" lines of its files that are not attached. */
-static void
-batch_body(struct cg_buf *b, const struct cg_stored_msg *v, const int *verified,
-           const struct cg_buf *files, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		char *who = line_sender(&v[i]);
-		struct cg_buf t = CG_BUF_INIT;
-		cg_buf_puts(&t, line_text(&v[i]));
-		while (t.len &&
-		       (t.data[t.len - 1] == '\n' || t.data[t.len - 1] == '\r'))
-			t.data[--t.len] = '\0';
-		if (files[i].len) {
-			cg_buf_putc(&t, '\n');
-			cg_buf_add(&t, files[i].data, files[i].len);
-		}
-		email_chat_line(b, who, verified[i], cg_buf_str(&t));
-		cg_buf_free(&t);
-		free(who);
-	}
-}
-
-/* "Bob Example" when one person spoke, "Bob Example, Alice Example" else
- * (caller frees). */
-static char *
-batch_senders(const struct cg_stored_msg *v, size_t n, int64_t *contact)
-{
-	struct cg_buf b = CG_BUF_INIT;
-	*contact = n ? v[0].contact_id : 0;
-	for (size_t i = 0; i < n; i++) {
-		int seen = 0;
-		for (size_t k = 0; k < i && !seen; k++)
-			seen = v[k].contact_id == v[i].contact_id;
-		if (seen)
-			continue;
-		if (v[i].contact_id != *contact)
-			*contact = 0;
-		char *who = line_sender(&v[i]);
-		cg_buf_printf(&b, "%s%s", b.len ? ", " : "", who);
-		free(who);
-	}
-	return cg_buf_steal(&b);
-}
-
-/*
- * Compose the chat lines ids[0..n) (one thread, oldest first) as one mail:
- * "Re: <thread subject>", a reply to the thread's last message that was
- * mail, Message-ID "cg.TOKEN.bFIRST-LAST@domain" (stable, and its token
- * names the thread when someone replies to it).
- */
-static struct mail *
-compose_batch(struct email_smtp *s, const char *key, const int64_t *ids,
-              size_t n, enum cg_delivery_status *fail, char **err)
-{
-	struct cg_store *st = s->gw->store;
-	struct cg_stored_msg *v = cg_calloc(n, sizeof *v);
-	struct cg_thread t = {0};
-	struct mail *out = NULL;
-	char *irt = NULL, *subject = NULL, *list_id = NULL, *msgid = NULL;
-	char *names = NULL;
-	char **refs = NULL;
-	size_t nrefs = 0, got = 0;
-	struct crm_ctx crm = {0};
-	struct cg_buf body = CG_BUF_INIT;
-	struct cg_buf *lines = cg_calloc(n, sizeof *lines);
-	struct email_files files = {0};
-	int *verified = NULL;
-
-	*fail = CG_RETRY;
-	for (; got < n; got++)
-		if (cg_store_message_get(st, ids[got], &v[got]) != 0) {
-			*err = cg_asprintf("message %lld: cannot load it from "
-			                   "the store",
-			                   (long long)ids[got]);
-			goto out;
-		}
-	verified = cg_calloc(n, sizeof *verified);
-	for (size_t i = 0; i < n; i++) /* the person's name, not the nick */
-		verified[i] = contact_name(st, &v[i]);
-	if (cg_store_thread_get(st, v[0].thread_id, &t) != 0) {
-		*err = cg_asprintf("thread %lld: cannot load it",
-		                   (long long)v[0].thread_id);
-		goto out;
-	}
-	const struct cg_cfg_channel *ch =
-	    channel_of(s, v[0].channel_id, "chat batch", fail, err);
-	if (ch == NULL)
-		goto out;
-	int64_t last = cg_store_thread_last_email(st, t.id, ids[0]);
-	if (last)
-		reply_ids(st, t.id, last, &irt, &refs, &nrefs);
-	subject = thread_subject(t.subject, v[0].subject, 1);
-	list_id = list_id_of(ch->address);
-	msgid = cg_asprintf("cg.%s.b%lld-%lld@%s", t.token, (long long)ids[0],
-	                    (long long)ids[n - 1], s->gw->cfg->gateway.domain);
-	for (size_t i = 0; i < n; i++)
-		if (email_files_add(s->gw, ids[i], s->cfg->max_attachment_size,
-		                    line_text(&v[i]), &files, &lines[i],
-		                    err) != 0)
-			goto out;
-	int64_t contact;
-	names = batch_senders(v, n, &contact);
-	batch_body(&body, v, verified, lines, n);
-	crm_context(s, ch, contact, &crm);
-	struct email_compose_in in = {
-	    .list_addr = ch->address,
-	    .list_id = list_id,
-	    .channel = ch->name,
-	    .sender_name = names,
-	    .sender_addr = contact && n ? v[0].sender_addr : NULL,
-	    .subject = subject,
-	    .body = cg_buf_str(&body),
-	    .message_id = msgid,
-	    .in_reply_to = irt,
-	    .refs = (const char *const *)refs,
-	    .nrefs = nrefs,
-	    .footer = crm.footer,
-	    .extra_headers = (const char *const *)crm.lines,
-	    .nextra = crm.nlines,
-	    .att = files.att,
-	    .natt = files.natt,
-	    .date = v[n - 1].received,
-	};
-	size_t rawlen;
-	char *raw = email_compose(&in, &rawlen);
-	if (raw == NULL) {
-		*fail = CG_FAILED;
-		*err = cg_asprintf("chat batch: cannot compose a mail for %s",
-		                   ch->address);
-		goto out;
-	}
-	out = mail_new(key, raw, rawlen, ch->address);
-	free(raw);
-	cg_debug("chat batch %s: %zu line(s) of thread %lld, %zu bytes", msgid,
-	         n, (long long)t.id, out->len);
-out:
-	free(verified);
-	crm_context_free(&crm);
-	cg_buf_free(&body);
-	for (size_t i = 0; i < n; i++)
-		cg_buf_free(&lines[i]);
-	free(lines);
-	email_files_free(&files);
-	for (size_t i = 0; i < got; i++)
-		cg_stored_msg_free(&v[i]);
-	free(v);
-	strv_free(refs, nrefs);
-	free(irt);
-	free(subject);
-	free(list_id);
-	free(msgid);
-	free(names);
-	cg_thread_free(&t);
-	return out;
-}
-
-static struct mail *
-cache_find(struct email_smtp *s, const char *key)
-{
-	for (int i = 0; i < CACHE_SLOTS; i++)
-		if (s->cache[i] && strcmp(s->cache[i]->key, key) == 0) {
-			s->cache[i]->refs++;
-			return s->cache[i];
-		}
-	return NULL;
-}
-
-/* Keep m in the cache; returns m (the caller's reference). */
-static struct mail *
-cache_put(struct email_smtp *s, struct mail *m)
-{
-	int slot = s->cache_next;
-	s->cache_next = (slot + 1) % CACHE_SLOTS;
-	mail_unref(s->cache[slot]);
-	s->cache[slot] = m;
-	m->refs++; /* the cache's */
-	return m;
-}
-
-/* A reference to the mail for outbox row `row` that is no chat line. */
-static struct mail *
-mail_get(struct email_smtp *s, const struct cg_outbox_row *row,
-         enum cg_delivery_status *fail, char **err)
-{
-	int notice = row->notice_id != 0;
-	int64_t id = notice ? row->notice_id : row->message_id;
-	char *key = cg_asprintf("%c:%lld", notice ? 'n' : 'm', (long long)id);
-	struct mail *m = cache_find(s, key);
-	free(key);
-	if (m)
-		return m;
-	m = notice ? compose_notice(s, id, fail, err)
-	           : compose_message(s, id, fail, err);
-	return m ? cache_put(s, m) : NULL;
-}
-
-/* A reference to the batch mail of chat lines ids[0..n). */
-static struct mail *
-mail_get_batch(struct email_smtp *s, const int64_t *ids, size_t n,
-               enum cg_delivery_status *fail, char **err)
-{
-	struct cg_buf k = CG_BUF_INIT;
-	cg_buf_puts(&k, "b:");
-	for (size_t i = 0; i < n; i++)
-		cg_buf_printf(&k, "%s%lld", i ? "," : "", (long long)ids[i]);
-	struct mail *m = cache_find(s, cg_buf_str(&k));
-	if (m == NULL) {
-		m = compose_batch(s, cg_buf_str(&k), ids, n, fail, err);
-		if (m)
-			cache_put(s, m);
-	}
-	cg_buf_free(&k);
-	return m;
-}
-
-static void
-cache_clear(struct email_smtp *s)
-{
-	for (int i = 0; i < CACHE_SLOTS; i++) {
-		mail_unref(s->cache[i]);
-		s->cache[i] = NULL;
-	}
-}
-
 /* ---- the SMTP conversation (worker threads) ----------------------------- */
 
-static char *
-smtp_err(mailsmtp *sm, const char *what, int r)
-{
-	int srv = sm && sm->response && r != MAILSMTP_ERROR_STREAM &&
-	          r != MAILSMTP_ERROR_CONNECTION_REFUSED &&
-	          r != MAILSMTP_ERROR_SSL && r != MAILSMTP_ERROR_MEMORY;
-	if (srv)
-		return cg_asprintf("%s: %s: %d %s", what, mailsmtp_strerror(r),
-		                   sm->response_code, sm->response);
-	return cg_asprintf("%s: %s", what, mailsmtp_strerror(r));
-}
-
+/* The worker's socket, for stop() to cut (email_smtp_fd_fn). */
 static void
-set_fd(struct worker *w, int fd)
+set_fd(void *arg, int fd)
 {
+	struct worker *w = arg;
 	pthread_mutex_lock(&w->s->mu);
 	w->fd = fd;
 	pthread_mutex_unlock(&w->s->mu);
@@ -1159,138 +202,8 @@ set_fd(struct worker *w, int fd)
 static void
 conn_close(struct worker *w, int quit)
 {
-	if (w->conn == NULL)
-		return;
-	if (quit)
-		mailsmtp_quit(w->conn);
-	set_fd(w, -1); /* before close: stop() never cuts a reused fd */
-	mailsmtp_free(w->conn);
+	email_smtp_client_close(w->conn, quit);
 	w->conn = NULL;
-}
-
-/* Whether the EHLO reply text (libetpan: one extension a line, without
- * the "250-") offers keyword. */
-static int
-ehlo_offers(const char *text, const char *keyword)
-{
-	size_t k = strlen(keyword);
-	for (const char *p = text; p && *p;) {
-		size_t l = strcspn(p, "\r\n");
-		if (l >= k && strncasecmp(p, keyword, k) == 0 &&
-		    (l == k || p[k] == ' '))
-			return 1;
-		p += l;
-		p += strspn(p, "\r\n");
-	}
-	return 0;
-}
-
-/* Connect, check the certificate, EHLO, STARTTLS, AUTH. */
-static int
-smtp_open(struct worker *w, char **why)
-{
-	const struct cg_cfg_smtp *c = w->s->cfg;
-	mailsmtp *sm = mailsmtp_new(0, NULL);
-	int r;
-	mailsmtp_set_timeout(sm, SMTP_TIMEOUT_S);
-	if (c->tls == CG_TLS_IMPLICIT)
-		r = mailsmtp_ssl_connect_with_callback(
-		    sm, c->host, (uint16_t)c->port, email_tls_sni, c->host);
-	else
-		r = mailsmtp_socket_connect(sm, c->host, (uint16_t)c->port);
-	if (r != MAILSMTP_NO_ERROR) {
-		*why = smtp_err(sm, "connect", r);
-		goto fail;
-	}
-	int fd = mailstream_low_get_fd(mailstream_get_low(sm->stream));
-	int one = 1;
-	if (fd >= 0)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	set_fd(w, fd);
-	if (c->tls == CG_TLS_IMPLICIT &&
-	    email_tls_verify(sm->stream, c->ca_file, c->host, why) != 0)
-		goto fail;
-	if ((r = mailesmtp_ehlo(sm)) != MAILSMTP_NO_ERROR) {
-		*why = smtp_err(sm, "EHLO", r);
-		goto fail;
-	}
-	if (c->tls == CG_TLS_STARTTLS) {
-		if (!(sm->esmtp & MAILSMTP_ESMTP_STARTTLS)) {
-			*why = cg_strdup("the server offers no STARTTLS");
-			goto fail;
-		}
-		r = mailsmtp_socket_starttls_with_callback(sm, email_tls_sni,
-		                                           c->host);
-		if (r != MAILSMTP_NO_ERROR) {
-			*why = smtp_err(sm, "STARTTLS", r);
-			goto fail;
-		}
-		if (email_tls_verify(sm->stream, c->ca_file, c->host, why))
-			goto fail;
-		/* RFC 3207: forget what the server said before TLS. */
-		if ((r = mailesmtp_ehlo(sm)) != MAILSMTP_NO_ERROR) {
-			*why = smtp_err(sm, "EHLO after STARTTLS", r);
-			goto fail;
-		}
-	}
-	/* libetpan keeps the last EHLO's lines but has no flag for XVERP. */
-	w->xverp = ehlo_offers(sm->response, "XVERP");
-	if (c->user) {
-		r = mailesmtp_auth_sasl(sm, "PLAIN", c->host, NULL, NULL,
-		                        c->user, c->user, c->password, NULL);
-		if (r != MAILSMTP_NO_ERROR) {
-			char *what = cg_asprintf("AUTH PLAIN as %s", c->user);
-			*why = smtp_err(sm, what, r);
-			free(what);
-			goto fail;
-		}
-	}
-	w->conn = sm;
-	w->pipelining = (sm->esmtp & MAILSMTP_ESMTP_PIPELINING) != 0;
-	atomic_store(&w->s->xverp, w->xverp);
-	return 0;
-fail:
-	set_fd(w, -1);
-	mailsmtp_free(sm);
-	return -1;
-}
-
-static int
-write_all(mailstream *st, const char *p, size_t n)
-{
-	if (n && mailstream_write(st, p, n) < 0)
-		return -1;
-	return mailstream_flush(st);
-}
-
-/* One reply (all its lines): *code and *text ("250 2.0.0 Ok: ..."). */
-static int
-read_reply(struct worker *w, int *code, char **text)
-{
-	struct cg_buf t = CG_BUF_INIT;
-	*code = 0;
-	*text = NULL;
-	for (;;) {
-		char *line =
-		    mailstream_read_line_remove_eol(w->conn->stream, w->line);
-		size_t l = line ? strlen(line) : 0;
-		if (line == NULL || l < 3 || line[0] < '2' || line[0] > '5' ||
-		    line[1] < '0' || line[1] > '9' || line[2] < '0' ||
-		    line[2] > '9') {
-			cg_buf_free(&t);
-			*code = 0;
-			return -1;
-		}
-		*code = (line[0] - '0') * 100 + (line[1] - '0') * 10 +
-		        (line[2] - '0');
-		if (t.len)
-			cg_buf_puts(&t, " / ");
-		cg_buf_puts(&t, line);
-		if (l == 3 || line[3] != '-')
-			break;
-	}
-	*text = cg_buf_steal(&t);
-	return 0;
 }
 
 /* "250 2.0.0 Ok: queued as 4XyZ" -> "4XyZ" */
@@ -1325,172 +238,35 @@ result_from_reply(struct email_smtp *s, struct rcpt *r, const char *stage,
 	r->bounced = st == CG_FAILED && about_rcpt;
 }
 
-enum send_outcome {
-	SEND_OK,           /* answered; the connection goes on */
-	SEND_BROKEN_EARLY, /* connection broke before the message went out */
-	SEND_BROKEN,       /* connection unusable now */
-};
-
-/* Replies of one transaction: [0] MAIL, [1..n] RCPT, [n+1] DATA. */
-struct replies {
-	int *code;
-	char **text;
-	size_t n; /* 2 + recipients */
-};
-
-static void
-replies_free(struct replies *p)
-{
-	for (size_t i = 0; i < p->n; i++)
-		free(p->text[i]);
-	free(p->code);
-	free(p->text);
-}
-
 /*
- * Send MAIL FROM, RCPT TO r[0..n), DATA and read their replies: all in one
- * write with PIPELINING, else one by one (stopping after a refused MAIL
- * and leaving out DATA when no recipient was taken).  -1: the connection
- * broke (nothing was delivered).
+ * One transaction of mail m to r[0..n) (smtp_client.c), its answers made
+ * the recipients' results: every one is set except on
+ * EMAIL_SMTP_BROKEN_EARLY, where nothing was delivered.
  */
-static int
-envelope(struct worker *w, const char *mail_cmd, struct rcpt *r, size_t n,
-         struct replies *p)
-{
-	mailstream *st = w->conn->stream;
-	p->n = n + 2;
-	p->code = cg_calloc(p->n, sizeof *p->code);
-	p->text = cg_calloc(p->n, sizeof *p->text);
-	struct cg_buf b = CG_BUF_INIT;
-	if (w->pipelining) { /* RFC 2920: one write, then the replies */
-		cg_buf_puts(&b, mail_cmd);
-		for (size_t i = 0; i < n; i++)
-			cg_buf_printf(&b, "RCPT TO:<%s>\r\n", r[i].addr);
-		cg_buf_puts(&b, "DATA\r\n");
-		int bad = write_all(st, b.data, b.len);
-		for (size_t i = 0; i < p->n && !bad; i++)
-			bad = read_reply(w, &p->code[i], &p->text[i]);
-		cg_buf_free(&b);
-		return bad ? -1 : 0;
-	}
-	int taken = 0;
-	for (size_t i = 0; i < p->n; i++) {
-		cg_buf_reset(&b);
-		if (i == 0)
-			cg_buf_puts(&b, mail_cmd);
-		else if (i <= n)
-			cg_buf_printf(&b, "RCPT TO:<%s>\r\n", r[i - 1].addr);
-		else if (taken)
-			cg_buf_puts(&b, "DATA\r\n");
-		else
-			break;
-		if (write_all(st, b.data, b.len) != 0 ||
-		    read_reply(w, &p->code[i], &p->text[i]) != 0) {
-			cg_buf_free(&b);
-			return -1;
-		}
-		if (i == 0 && p->code[0] / 100 != 2)
-			break;
-		if (i > 0 && p->code[i] / 100 == 2)
-			taken = 1;
-	}
-	cg_buf_free(&b);
-	return 0;
-}
-
-/*
- * One transaction: mail m to recipients r[0..n) with envelope sender
- * `sender` ("" for <>), XVERP=-= when xverp.  Every recipient's result is
- * set except on SEND_BROKEN_EARLY, where nothing was delivered and the
- * caller decides.
- */
-static enum send_outcome
+static enum email_smtp_outcome
 send_txn(struct worker *w, const struct mail *m, const char *sender, int xverp,
          struct rcpt *r, size_t n)
 {
 	struct email_smtp *s = w->s;
-	mailstream *st = w->conn->stream;
-	enum send_outcome out = SEND_OK;
-	char *mail_cmd = cg_asprintf("MAIL FROM:<%s>%s\r\n", sender,
-	                             xverp ? " XVERP=-=" : "");
-	struct replies p = {0};
-	if (envelope(w, mail_cmd, r, n, &p) != 0) {
-		free(mail_cmd);
-		replies_free(&p);
-		return SEND_BROKEN_EARLY;
-	}
-	free(mail_cmd);
-	int data_code = p.code[n + 1];
-	size_t taken = 0;
-	if (p.code[0] / 100 != 2) { /* MAIL refused: for everyone */
-		for (size_t i = 0; i < n; i++)
-			result_from_reply(s, &r[i], "MAIL FROM", p.code[0],
-			                  p.text[0], 0);
-	} else {
-		for (size_t i = 0; i < n; i++)
-			if (p.code[i + 1] / 100 == 2)
-				taken++;
-			else
-				result_from_reply(s, &r[i], "RCPT TO",
-				                  p.code[i + 1], p.text[i + 1],
-				                  1);
-	}
-	if (data_code == 354 && taken) {
-		int fc;
-		char *ft = NULL;
-		if (write_all(st, m->data, m->len) != 0 ||
-		    read_reply(w, &fc, &ft) != 0) {
-			for (size_t i = 0; i < n; i++)
-				if (p.code[i + 1] / 100 == 2)
-					rcpt_result(
-					    &r[i], CG_RETRY, NULL,
-					    cg_asprintf(
-					        "%s: connection lost "
-					        "after the message was "
-					        "sent (it may have been "
-					        "delivered)",
-					        s->where));
-			free(ft);
-			replies_free(&p);
-			return SEND_BROKEN;
-		}
-		/* The one reply that completes every accepted recipient. */
-		for (size_t i = 0; i < n; i++)
-			if (p.code[i + 1] / 100 == 2)
-				result_from_reply(s, &r[i], "end of data", fc,
-				                  ft, n == 1);
-		if (fc == 421)
-			out = SEND_BROKEN;
-		free(ft);
-		replies_free(&p);
-		return out;
-	}
-	if (data_code == 354) { /* DATA taken although no recipient was */
-		int fc;
-		char *ft = NULL;
-		if (write_all(st, ".\r\n", 3) != 0 ||
-		    read_reply(w, &fc, &ft) != 0)
-			out = SEND_BROKEN;
-		free(ft);
-	}
-	if (taken) /* DATA refused: the accepted ones get its answer */
-		for (size_t i = 0; i < n; i++)
-			if (p.code[i + 1] / 100 == 2)
-				result_from_reply(s, &r[i], "DATA", data_code,
-				                  p.text[n + 1], n == 1);
-	for (size_t i = 0; i < p.n; i++)
-		if (p.code[i] == 421)
-			out = SEND_BROKEN;
-	if (out == SEND_OK) { /* close the failed transaction */
-		int rc;
-		char *rt = NULL;
-		if (write_all(st, "RSET\r\n", 6) != 0 ||
-		    read_reply(w, &rc, &rt) != 0 || rc / 100 != 2)
-			out = SEND_BROKEN;
-		free(rt);
-	}
-	replies_free(&p);
-	return out;
+	const char **addrs = cg_calloc(n, sizeof *addrs);
+	struct email_smtp_answer *a = cg_calloc(n, sizeof *a);
+	for (size_t i = 0; i < n; i++)
+		addrs[i] = r[i].addr;
+	enum email_smtp_outcome o = email_smtp_client_send(
+	    w->conn, m->data, m->len, sender, xverp, addrs, n, a);
+	for (size_t i = 0; i < n && o != EMAIL_SMTP_BROKEN_EARLY; i++)
+		if (a[i].lost)
+			rcpt_result(&r[i], CG_RETRY, NULL,
+			            cg_asprintf("%s: connection lost after the "
+			                        "message was sent (it may "
+			                        "have been delivered)",
+			                        s->where));
+		else if (a[i].stage)
+			result_from_reply(s, &r[i], a[i].stage, a[i].code,
+			                  a[i].text, a[i].about_rcpt);
+	email_smtp_answers_free(a, n);
+	free(addrs);
+	return o;
 }
 
 static void
@@ -1556,13 +332,16 @@ conn_get(struct worker *w, struct rcpt *r, size_t n, int *fresh)
 		rcpts_result(r, n, CG_RETRY, why);
 		return -1;
 	}
-	if (smtp_open(w, &why) != 0) {
+	w->conn = email_smtp_client_open(s->cfg, set_fd, w, &why);
+	if (w->conn == NULL) {
 		conn_failed(s, why);
 		rcpts_result(r, n, CG_RETRY,
 		             cg_asprintf("%s: %s", s->where, why));
 		free(why);
 		return -1;
 	}
+	w->xverp = email_smtp_client_xverp(w->conn);
+	atomic_store(&s->xverp, w->xverp);
 	conn_ok(s);
 	*fresh = 1;
 	return 0;
@@ -1592,11 +371,11 @@ run_txn(struct worker *w, const struct mail *m, const char *sender, int xverp,
 			                         s->where));
 			return;
 		}
-		enum send_outcome o = send_txn(w, m, sender, xverp, r, n);
-		if (o == SEND_OK)
+		enum email_smtp_outcome o = send_txn(w, m, sender, xverp, r, n);
+		if (o == EMAIL_SMTP_OK)
 			return;
 		conn_close(w, 0);
-		if (o == SEND_BROKEN)
+		if (o == EMAIL_SMTP_BROKEN)
 			return;
 		if (fresh || attempt == 1) {
 			rcpts_result(r, n, CG_RETRY,
@@ -1741,12 +520,9 @@ email_smtp_start(struct email_smtp *s)
 	atomic_store(&s->force, 0);
 	for (int i = 0; i < SMTP_WORKERS; i++) {
 		struct worker *w = &s->w[i];
-		w->line = mmap_string_new("");
 		if (pthread_create(&w->th, NULL, worker_main, w) != 0) {
 			cg_error("%s: cannot start worker thread %d", s->where,
 			         i);
-			mmap_string_free(w->line);
-			w->line = NULL;
 			continue;
 		}
 		w->running = 1;
@@ -1770,7 +546,7 @@ count_bounce(struct email_smtp *s, const struct rcpt *r)
 	char *reason = cg_strdup(r->error ? r->error : "refused (5xx)");
 	if (strlen(reason) > 200)
 		memcpy(reason + 197, "...", 4);
-	cg_gateway_bounce(s->gw, r->addr, 1, reason);
+	email_bounce_at_send(s->gw, r->addr, 1, reason);
 	free(reason);
 }
 
@@ -1817,7 +593,7 @@ email_smtp_drain(struct email_smtp *s)
 	}
 	/* Nothing queued: no batch shares a composed mail any more. */
 	if (idle)
-		cache_clear(s);
+		email_out_cache_clear(s);
 }
 
 int
@@ -1884,7 +660,7 @@ plan_item(struct email_smtp *s, struct cg_outbox_item *d, size_t i,
 		if (chat)
 			return;
 	}
-	p[i].mail = mail_get(s, row, &fail, &err);
+	p[i].mail = email_out_mail_get(s, row, &fail, &err);
 	if (p[i].mail == NULL) {
 		d[i].status = fail;
 		d[i].error = err;
@@ -1911,26 +687,32 @@ plan_chat(struct email_smtp *s, struct cg_outbox_item *d, size_t n, size_t i,
 	const char *dest = d[i].row->destination;
 	size_t *idx = cg_calloc(n - i, sizeof *idx);
 	int64_t *ids = cg_calloc(n - i, sizeof *ids);
-	size_t k = 0, nids = 0;
+	struct email_chat_row *v = cg_calloc(n, sizeof *v);
 	for (size_t j = i; j < n; j++)
-		if (!p[j].used && !p[j].skip && p[j].thread == p[i].thread &&
-		    strcasecmp(d[j].row->destination, dest) == 0)
-			idx[k++] = j;
+		v[j] = (struct email_chat_row){
+		    .thread = p[j].thread,
+		    .msg = p[j].msg,
+		    .dest = d[j].row->destination,
+		    .taken = p[j].used || p[j].skip || p[j].thread == 0,
+		};
+	size_t nids;
+	size_t k =
+	    email_smtp_plan_chat(v, n, i, BATCH_MAX_LINES, idx, ids, &nids);
+	free(v);
 	struct cg_store *st = s->gw->store;
-	int64_t later =
-	    cg_store_email_chat_pending_after(st, p[i].thread, dest, now_ms);
-	if (later) {
-		cg_store_email_chat_defer(st, p[i].thread, dest, later);
+	int64_t later;
+	int quiet = cg_store_email_chat_pending_after(st, p[i].thread, dest,
+	                                              now_ms, &later);
+	if (quiet != 0) { /* a later line, or a store error: not now */
+		if (quiet > 0)
+			cg_store_email_chat_defer(st, p[i].thread, dest, later);
 		for (size_t x = 0; x < k; x++)
 			p[idx[x]].skip = 1;
 		goto out;
 	}
-	for (size_t x = 0; x < k && nids < BATCH_MAX_LINES; x++)
-		ids[nids++] = p[idx[x]].msg;
-	qsort(ids, nids, sizeof *ids, cmp_id);
 	enum cg_delivery_status fail;
 	char *err = NULL;
-	struct mail *m = mail_get_batch(s, ids, nids, &fail, &err);
+	struct mail *m = email_out_mail_get_batch(s, ids, nids, &fail, &err);
 	for (size_t x = 0; x < k; x++) {
 		size_t j = idx[x];
 		int in =
@@ -1946,7 +728,7 @@ plan_chat(struct email_smtp *s, struct cg_outbox_item *d, size_t n, size_t i,
 			m->refs++;
 		}
 	}
-	mail_unref(m);
+	email_out_mail_unref(m);
 	free(err);
 out:
 	free(idx);
@@ -1960,16 +742,6 @@ rcpt_find(struct rcpt *r, size_t n, const char *dest)
 		if (strcasecmp(r[i].rows[0].destination, dest) == 0)
 			return &r[i];
 	return NULL;
-}
-
-/* Recipients per XVERP job: a few jobs for the workers, none too big. */
-static size_t
-chunk_size(struct email_smtp *s, size_t readable)
-{
-	if (atomic_load(&s->xverp) == 0)
-		return 1;
-	size_t c = (readable + SMTP_WORKERS - 1) / SMTP_WORKERS;
-	return c < XVERP_MIN ? XVERP_MIN : c > XVERP_MAX ? XVERP_MAX : c;
 }
 
 static struct job *
@@ -1989,7 +761,7 @@ plan_jobs(struct email_smtp *s, struct cg_outbox_item *d, size_t n, size_t i,
 	struct mail *m = p[i].mail;
 	int batch = m->key[0] == 'b';
 	struct rcpt *r = cg_calloc(n - i, sizeof *r);
-	size_t nr = 0, readable = 0;
+	size_t nr = 0;
 	for (size_t j = i; j < n; j++) {
 		if (p[j].used || p[j].skip || p[j].mail != m)
 			continue;
@@ -2001,38 +773,34 @@ plan_jobs(struct email_smtp *s, struct cg_outbox_item *d, size_t n, size_t i,
 		if (x == NULL) {
 			x = &r[nr++];
 			x->addr =
-			    m->list_addr ? xverp_rcpt(row->destination) : NULL;
+			    m->list_addr ? email_xverp_rcpt(row->destination) : NULL;
 			x->readable = x->addr != NULL;
 			if (x->addr == NULL)
 				x->addr = cg_strdup(row->destination);
 			x->status = CG_RETRY;
-			readable += (size_t)x->readable;
 		}
 		x->rows = cg_realloc(x->rows, (x->nrows + 1) * sizeof *x->rows);
 		row_copy(&x->rows[x->nrows++], row);
 	}
-	size_t chunk = chunk_size(s, readable);
-	struct job *open = NULL;
+	int *readable = cg_calloc(nr ? nr : 1, sizeof *readable);
+	size_t *job_of = cg_calloc(nr ? nr : 1, sizeof *job_of);
+	for (size_t k = 0; k < nr; k++)
+		readable[k] = r[k].readable;
+	size_t njobs = email_smtp_plan_chunks(
+	    readable, nr, atomic_load(&s->xverp) != 0, SMTP_WORKERS, job_of);
+	struct job **jobs = cg_calloc(njobs ? njobs : 1, sizeof *jobs);
 	for (size_t k = 0; k < nr; k++) {
-		struct job *j;
-		if (!r[k].readable || chunk == 1) {
-			j = job_new(m);
-		} else {
-			if (open == NULL)
-				open = job_new(m);
-			j = open;
-		}
+		struct job *j = jobs[job_of[k]];
+		if (j == NULL)
+			j = jobs[job_of[k]] = job_new(m);
 		j->r = cg_realloc(j->r, (j->n + 1) * sizeof *j->r);
 		j->r[j->n++] = r[k];
-		if (j != open)
-			q_push(add, j);
-		else if (j->n == chunk) {
-			q_push(add, j);
-			open = NULL;
-		}
 	}
-	if (open)
-		q_push(add, open);
+	for (size_t x = 0; x < njobs; x++)
+		q_push(add, jobs[x]);
+	free(jobs);
+	free(job_of);
+	free(readable);
 	free(r);
 }
 
@@ -2051,7 +819,7 @@ email_smtp_deliver(struct email_smtp *s, struct cg_outbox_item *d, size_t n)
 		if (p[i].mail && !p[i].used && !p[i].skip)
 			plan_jobs(s, d, n, i, p, &add);
 	for (size_t i = 0; i < n; i++)
-		mail_unref(p[i].mail);
+		email_out_mail_unref(p[i].mail);
 	/* Rows left pending go last: the outbox records the first `took`
 	 * items only (bridge.h) and leaves the rest untouched. */
 	size_t took = 0;
@@ -2130,12 +898,7 @@ email_smtp_stop(struct email_smtp *s)
 	}
 	pthread_mutex_unlock(&s->mu);
 	email_smtp_drain(s);
-	cache_clear(s);
-	for (int i = 0; i < SMTP_WORKERS; i++)
-		if (s->w[i].line) {
-			mmap_string_free(s->w[i].line);
-			s->w[i].line = NULL;
-		}
+	email_out_cache_clear(s);
 	close(s->pipe[0]);
 	close(s->pipe[1]);
 	s->pipe[0] = s->pipe[1] = -1;
@@ -2149,7 +912,7 @@ email_smtp_free(struct email_smtp *s)
 	if (s == NULL)
 		return;
 	email_smtp_stop(s);
-	cache_clear(s);
+	email_out_cache_clear(s);
 	free(s->state_error);
 	free(s->where);
 	pthread_mutex_destroy(&s->mu);

@@ -78,21 +78,26 @@ reply(struct xb_bridge *xb, const char *to, const char *text)
 	xb_send_release(xb, m);
 }
 
+/* A contact by address, JID or name; 0 when none (or on a store error,
+ * logged by the store: the command then answers "unknown"). */
 static int64_t
 find_contact(struct cg_store *s, const char *arg)
 {
 	int64_t id = 0;
+	int found = 0;
 	if (strchr(arg, '@')) {
 		char *lower = cg_lowercase(arg);
-		id = cg_store_contact_find(s, CG_ID_EMAIL, lower);
-		if (id == 0) {
+		found = cg_store_contact_find(s, CG_ID_EMAIL, lower, &id);
+		if (found == 0) {
 			char *bare = xb_bare_lower(lower);
-			id = cg_store_contact_find(s, CG_ID_JID, bare);
+			found = cg_store_contact_find(s, CG_ID_JID, bare, &id);
 			free(bare);
 		}
 		free(lower);
 	}
-	return id ? id : cg_store_contact_find_name(s, arg);
+	if (found == 0)
+		found = cg_store_contact_find_name(s, arg, &id);
+	return found == 1 ? id : 0;
 }
 
 /* The room of the occupant asker (ROOM/NICK), or NULL. */
@@ -124,9 +129,10 @@ asker_layer(struct xb_bridge *xb, const char *asker)
 {
 	struct cg_store *s = xb->gw->store;
 	const char *jid = xb_asker_jid(xb, asker);
-	int64_t id = jid ? cg_store_contact_find(s, CG_ID_JID, jid) : 0;
+	int64_t id = 0;
 	struct cg_contact c;
-	if (id <= 0 || cg_store_contact_get(s, id, &c) != 0)
+	if (jid == NULL || cg_store_contact_find(s, CG_ID_JID, jid, &id) != 1 ||
+	    cg_store_contact_get(s, id, &c) != 0)
 		return CG_LAYER_GUEST;
 	enum cg_layer l = c.layer;
 	cg_contact_free(&c);
@@ -171,11 +177,13 @@ who_member_view(struct cg_store *s, const struct cg_contact *c,
 			              subs[i].channel);
 		cg_subscriptions_free(subs, n);
 	}
-	int64_t now = cg_now();
-	cg_buf_printf(b, "\nMessages (30 days): %lld\nLast seen: ",
-	              (long long)cg_store_interaction_count(
-	                  s, c->id, "in", now - WHO_ACTIVITY_WINDOW));
-	int64_t seen = cg_store_contact_last_seen(s, c->id);
+	int64_t now = cg_now(), count, seen;
+	if (cg_store_interaction_count(s, c->id, "in",
+	                               now - WHO_ACTIVITY_WINDOW, &count) == 0)
+		cg_buf_printf(b, "\nMessages (30 days): %lld", (long long)count);
+	if (cg_store_contact_last_seen(s, c->id, &seen) != 0)
+		return;
+	cg_buf_puts(b, "\nLast seen: ");
 	if (seen)
 		add_date(b, seen);
 	else
@@ -268,10 +276,12 @@ nominate(struct xb_bridge *xb, const char *asker, const char *arg)
 		return;
 	}
 	struct cg_gateway *gw = xb->gw;
-	int64_t who = cg_store_contact_find(gw->store, CG_ID_JID, jid);
+	int64_t who;
 	char *answer = NULL;
-	int rc = cg_onboarding_nominate(gw, who, address, target, r->channel,
-	                                &answer);
+	int rc = cg_store_contact_find(gw->store, CG_ID_JID, jid, &who);
+	if (rc >= 0)
+		rc = cg_onboarding_nominate(gw, who, address, target,
+		                            r->channel, &answer);
 	cg_info("xmpp: !nominate %s by %s (%s): %s", address, jid, r->channel,
 	        rc == 2   ? "promoted"
 	        : rc == 1 ? "recorded"
@@ -291,9 +301,9 @@ static void
 confirm(struct xb_bridge *xb, const char *asker)
 {
 	const char *jid = xb_asker_jid(xb, asker);
-	int64_t who =
-	    jid ? cg_store_contact_find(xb->gw->store, CG_ID_JID, jid) : 0;
-	if (who <= 0) {
+	int64_t who = 0;
+	if (jid == NULL ||
+	    cg_store_contact_find(xb->gw->store, CG_ID_JID, jid, &who) != 1) {
 		reply(xb, asker, "!confirm: your real JID must be visible in "
 		                 "the room and known here; nothing released.");
 		return;
@@ -314,8 +324,9 @@ reports_command(struct xb_bridge *xb, const char *asker, const char *cmd,
 {
 	struct xb_room *r = asker_room(xb, asker);
 	const char *jid = xb_asker_jid(xb, asker);
-	int64_t who = jid ? cg_store_contact_find(xb->gw->store, CG_ID_JID, jid)
-	                  : 0;
+	int64_t who = 0; /* a store error: answered as for a stranger */
+	if (jid)
+		cg_store_contact_find(xb->gw->store, CG_ID_JID, jid, &who);
 	char *t = cg_reports_command(xb->gw, r ? r->channel : NULL, who, cmd,
 	                             arg);
 	return t ? t : cg_strdup("?");

@@ -59,7 +59,8 @@ buy_cmd(struct xb_bridge *xb, const char *jid, const char *arg)
 {
 	if (*arg == '\0' || strpbrk(arg, " \t"))
 		return cg_strdup("Usage: !buy ASSET_CODE");
-	int64_t id = cg_store_contact_find(xb->gw->store, CG_ID_JID, jid);
+	int64_t id = 0; /* a store error: refused like a stranger */
+	cg_store_contact_find(xb->gw->store, CG_ID_JID, jid, &id);
 	if (id == 0)
 		return cg_strdup("!buy: refused: only members may buy, and "
 		                 "your JID is not a member's");

@@ -174,12 +174,15 @@ ingest(struct xb_bridge *xb, struct xb_room *r, struct xb_in *in, int archived,
 }
 
 /* The stored line a correction names: by origin-id (what clients put in
- * <replace id>), else by the room's stanza-id; 0 when unknown. */
-static int64_t
-corrected_line(struct xb_bridge *xb, const char *id)
+ * <replace id>), else by the room's stanza-id: 1 found, 0 unknown, -1 a
+ * store error. */
+static int
+corrected_line(struct xb_bridge *xb, const char *id, int64_t *orig)
 {
-	int64_t orig = cg_store_extid_find(xb->gw->store, "xmpp-origin", id);
-	return orig ? orig : cg_store_extid_find(xb->gw->store, "xmpp", id);
+	int found = cg_store_extid_find(xb->gw->store, "xmpp-origin", id, orig);
+	if (found == 0)
+		found = cg_store_extid_find(xb->gw->store, "xmpp", id, orig);
+	return found;
 }
 
 /* XEP-0308: the original's sender corrects it. */
@@ -188,8 +191,11 @@ correct(struct xb_bridge *xb, struct xb_room *r, struct xb_in *in, int archived,
         const char *watermark)
 {
 	struct cg_store *s = xb->gw->store;
-	int64_t orig = corrected_line(xb, in->replace_id);
-	if (orig == 0) {
+	int64_t orig, channel_id;
+	int found = corrected_line(xb, in->replace_id, &orig);
+	if (found < 0 || cg_store_channel_id(s, r->channel, &channel_id) < 0)
+		return CG_INGEST_ERROR;
+	if (found == 0) {
 		cg_info("xmpp: %s: %s corrects a line we never stored (%s); "
 		        "taking it as a new line",
 		        r->jid, in->nick, in->replace_id);
@@ -203,7 +209,7 @@ correct(struct xb_bridge *xb, struct xb_room *r, struct xb_in *in, int archived,
 		return CG_INGEST_ERROR;
 	}
 	int same = o.network && strcmp(o.network, "xmpp") == 0 &&
-	           o.channel_id == cg_store_channel_id(s, r->channel) &&
+	           o.channel_id == channel_id &&
 	           o.sender_addr &&
 	           strcasecmp(o.sender_addr, m.sender_addr) == 0;
 	enum cg_ingest_result res = CG_INGEST_DROPPED;

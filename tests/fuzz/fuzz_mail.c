@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "bridges/email/compose.h"
+#include "bridges/email/dsn.h"
 #include "bridges/email/mime.h"
 #include "bridges/email/trim.h"
 #include "gateway/msg.h"

@@ -40,7 +40,7 @@ post_full(struct fixture *f, const char *channel, int64_t thread, int64_t who,
 {
 	struct cg_store *s = f->gw.store;
 	static int serial;
-	int64_t ch = cg_store_channel_id(s, channel);
+	int64_t ch = tu_channel_id(s, channel);
 	assert_true(ch > 0);
 	int first = thread == 0;
 	if (first)

@@ -69,7 +69,7 @@ buyer(struct fixture *f, const char *addr, int with_data)
 		return;
 	struct cg_billing_data d = {"Straße 1", "10623", "Berlin", "DE",
 	                            NULL,       NULL,    NULL};
-	int64_t id = cg_store_contact_find(f->gw.store, CG_ID_EMAIL, addr);
+	int64_t id = tu_contact_find(f->gw.store, CG_ID_EMAIL, addr);
 	assert_int_equal(cg_store_billing_data_set(f->gw.store, id, &d), 0);
 }
 

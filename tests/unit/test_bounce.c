@@ -4,7 +4,7 @@
 
 #include "bridges/email/bounce.h"
 #include "bridges/email/mime.h"
-#include "bridges/email/smtp_out.h"
+#include "bridges/email/verp.h"
 #include "gateway/msg.h"
 
 #define LIST "dev@lists.example.org"
@@ -36,7 +36,7 @@ recipients(struct fixture *f, const char *addr)
 	struct cg_recipient *r;
 	size_t n;
 	int64_t found = 0;
-	int64_t ch = cg_store_channel_id(f->gw.store, "dev");
+	int64_t ch = tu_channel_id(f->gw.store, "dev");
 	assert_int_equal(cg_store_channel_recipients(
 	                     f->gw.store, ch, CG_DELIVERY_EACH, 0, &r, &n),
 	                 0);
@@ -90,9 +90,9 @@ test_five_permanent_bounces_suspend_and_tell_by_xmpp(void **state)
 	assert_int_equal(cg_store_member_upsert(s, &in, &id), 0);
 	assert_true(recipients(f, "bob@example.org"));
 	for (int i = 0; i < 4; i++)
-		cg_gateway_bounce(&f->gw, "bob@example.org", 1, "5.1.1 gone");
+		email_bounce_at_send(&f->gw, "bob@example.org", 1, "5.1.1 gone");
 	assert_true(recipients(f, "bob@example.org"));
-	cg_gateway_bounce(&f->gw, "bob@example.org", 1, "5.1.1 gone");
+	email_bounce_at_send(&f->gw, "bob@example.org", 1, "5.1.1 gone");
 	assert_false(recipients(f, "bob@example.org"));
 	struct cg_bounce_state b;
 	assert_int_equal(
@@ -109,7 +109,7 @@ test_five_permanent_bounces_suspend_and_tell_by_xmpp(void **state)
 	assert_string_equal(rows[0].destination, "bob@chat.example.org");
 	assert_int_not_equal(rows[0].notice_id, 0);
 	cg_outbox_rows_free(rows, n);
-	cg_gateway_bounce(&f->gw, "bob@example.org", 1, "5.1.1 gone");
+	email_bounce_at_send(&f->gw, "bob@example.org", 1, "5.1.1 gone");
 	assert_int_equal(
 	    cg_store_outbox_due(s, "xmpp", cg_now_ms() + 1000, 10, &rows, &n),
 	    0);
@@ -126,7 +126,7 @@ test_request_tokens_work_once_and_expire(void **state)
 {
 	struct fixture *f = fixture_new();
 	struct cg_store *s = f->gw.store;
-	int64_t ch = cg_store_channel_id(s, "dev");
+	int64_t ch = tu_channel_id(s, "dev");
 	int64_t now = cg_now();
 	struct cg_request_token t;
 	assert_int_equal(cg_store_request_token_add(s, "aaaa", ch,

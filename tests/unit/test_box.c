@@ -660,7 +660,7 @@ static int64_t
 message_with_attachment(struct boxfix *b, int64_t contact, const char *mid)
 {
 	struct cg_store *s = b->f->gw.store;
-	int64_t ch = cg_store_channel_id(s, "dev");
+	int64_t ch = tu_channel_id(s, "dev");
 	int64_t th = cg_store_thread_create(s, ch, "files", cg_now());
 	struct cg_stored_msg m = {
 	    .channel_id = ch,
@@ -705,7 +705,7 @@ test_gc_removes_unreferenced_blobs_past_grace_only(void **state)
 	struct boxfix *b = boxfix_new();
 	fixture_member(b->f, "alice@example.org", CG_LAYER_MEMBER, "dev",
 	               CG_DELIVERY_EACH);
-	int64_t alice = cg_store_contact_find(b->f->gw.store, CG_ID_EMAIL,
+	int64_t alice = tu_contact_find(b->f->gw.store, CG_ID_EMAIL,
 	                                      "alice@example.org");
 	char loose[65], manual[65], attached[65], *err = NULL;
 	put_mem(b, "loose", 5, 0, loose);
@@ -790,7 +790,7 @@ test_quota_counts_blobs_of_the_contacts_messages(void **state)
 	fixture_member(b->f, "alice@example.org", CG_LAYER_MEMBER, "dev",
 	               CG_DELIVERY_EACH);
 	int64_t alice =
-	    cg_store_contact_find(s, CG_ID_EMAIL, "alice@example.org");
+	    tu_contact_find(s, CG_ID_EMAIL, "alice@example.org");
 	const size_t n = 600 * 1024;
 	unsigned char *p = pattern(n, 9);
 	char id[65];
@@ -825,7 +825,7 @@ test_put_inside_a_transaction_is_indexed_with_it(void **state)
 	fixture_member(b->f, "alice@example.org", CG_LAYER_MEMBER, "dev",
 	               CG_DELIVERY_EACH);
 	int64_t alice =
-	    cg_store_contact_find(s, CG_ID_EMAIL, "alice@example.org");
+	    tu_contact_find(s, CG_ID_EMAIL, "alice@example.org");
 	char kept[65], dropped[65], *err = NULL;
 	/* Committed: message, attachment and blob row together. */
 	assert_int_equal(cg_store_begin(s), 0);

@@ -14,7 +14,7 @@
 static int64_t
 contact(struct fixture *f, const char *addr)
 {
-	int64_t id = cg_store_contact_find(f->gw.store, CG_ID_EMAIL, addr);
+	int64_t id = tu_contact_find(f->gw.store, CG_ID_EMAIL, addr);
 	assert_true(id != 0);
 	return id;
 }
@@ -198,7 +198,7 @@ test_held_post_gets_one_notice_per_channel_per_week(void **st)
 	assert_int_equal(ingest(f, &m, &info), CG_INGEST_STORED);
 	assert_int_equal(notices_to(f, "eve@x.example",
 				    "dev+request@lists.example.org"), 1);
-	assert_int_equal(cg_store_held_count(f->gw.store,
+	assert_int_equal(tu_held_count(f->gw.store,
 					     contact(f, "eve@x.example")), 2);
 	/* The notice answers the first held mail and explains nomination. */
 	struct cg_outbox_row *rows;
@@ -240,10 +240,10 @@ test_held_posts_expire_after_seven_days(void **st)
 	int64_t eve = contact(f, "eve@x.example");
 	int64_t now = cg_now();
 	assert_int_equal(cg_onboarding_expire_held(&f->gw, now + 86400), 0);
-	assert_int_equal(cg_store_held_count(f->gw.store, eve), 1);
+	assert_int_equal(tu_held_count(f->gw.store, eve), 1);
 	assert_int_equal(cg_onboarding_expire_held(&f->gw,
 						   now + CG_HELD_TTL + 1), 1);
-	assert_int_equal(cg_store_held_count(f->gw.store, eve), 0);
+	assert_int_equal(tu_held_count(f->gw.store, eve), 0);
 	struct cg_stored_msg sm;
 	assert_int_equal(cg_store_message_get(f->gw.store, info.message_id,
 					      &sm), 0);
@@ -331,7 +331,7 @@ test_two_member_nominations_promote_and_release_held_posts(void **st)
 				    "dev+request@lists.example.org"), 1);
 	assert_int_equal(notices_to(f, "bob@example.org",
 				    "dev+request@lists.example.org"), 0);
-	assert_int_equal(cg_store_held_count(f->gw.store,
+	assert_int_equal(tu_held_count(f->gw.store,
 					     contact(f, "eve@x.example")), 0);
 	/* Nothing pending any more. */
 	struct cg_nomination *v;
@@ -392,7 +392,7 @@ test_nomination_joins_the_callers_transaction(void **st)
 	assert_int_equal(nominate(f, "alice@example.org", "tx@x.example",
 				  CG_LAYER_MEMBER, "1 of 2"), 1);
 	cg_store_rollback(f->gw.store);
-	assert_int_equal(cg_store_contact_find(f->gw.store, CG_ID_EMAIL,
+	assert_int_equal(tu_contact_find(f->gw.store, CG_ID_EMAIL,
 					       "tx@x.example"), 0);
 	assert_int_equal(cg_store_begin(f->gw.store), 0);
 	assert_int_equal(nominate(f, "alice@example.org", "tx@x.example",

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bridges/email/dsn.h"
 #include "bridges/email/mime.h"
 #include "gateway/msg.h"
 #include "lib/util.h"

@@ -110,7 +110,8 @@ lt_count(struct lmtp_test *t, const char *needle)
 static int
 stored(struct lmtp_test *t, const char *msgid)
 {
-	return cg_store_extid_find(t->f->gw.store, "email", msgid) > 0;
+	int64_t id = 0;
+	return cg_store_extid_find(t->f->gw.store, "email", msgid, &id) == 1;
 }
 
 static int
@@ -162,9 +163,10 @@ test_dot_stuffed_lines_are_stored_unstuffed(void **s)
 	lt_says(t, ENVELOPE "RCPT TO:<open@lists.example.org>\r\nDATA\r\n");
 	lt_says(t, POST("dots@example.org") "..signature\r\n...\r\n.\r\n");
 	assert_int_equal(lt_count(t, "250 2.0.0"), 1);
-	int64_t id =
-	    cg_store_extid_find(t->f->gw.store, "email", "dots@example.org");
-	assert_true(id > 0);
+	int64_t id = 0;
+	assert_int_equal(cg_store_extid_find(t->f->gw.store, "email",
+	                                     "dots@example.org", &id),
+	                 1);
 	struct cg_stored_msg m;
 	assert_int_equal(cg_store_message_get(t->f->gw.store, id, &m), 0);
 	assert_non_null(strstr(m.body, ".signature"));

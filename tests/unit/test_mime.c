@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bridges/email/dsn.h"
 #include "bridges/email/mime.h"
 #include "gateway/msg.h"
 #include "lib/util.h"
@@ -559,65 +560,6 @@ test_auto_generated_flags(void **state)
 	}
 }
 
-/* ---- delivery status notifications ----------------------------------- */
-
-static void
-test_dsn_permanent_failure(void **state)
-{
-	size_t len;
-	char *raw = load("dsn_permanent.eml", &len);
-	char *rcpt = NULL;
-	int permanent = -1;
-	assert_int_equal(email_dsn_parse(raw, len, &rcpt, &permanent), 0);
-	assert_string_equal(rcpt, "nobody@example.com");
-	assert_int_equal(permanent, 1);
-	free(rcpt);
-
-	struct cg_msg m;
-	char *err = NULL;
-	memset(&m, 0, sizeof m);
-	assert_int_equal(email_parse(raw, len, &m, &err), 0);
-	assert_true(m.flags & CG_MSG_AUTO);
-	cg_msg_free(&m);
-	free(raw);
-}
-
-static void
-test_dsn_temporary_failure(void **state)
-{
-	size_t len;
-	char *raw = load("dsn_delayed.eml", &len);
-	char *rcpt = NULL;
-	int permanent = -1;
-	assert_int_equal(email_dsn_parse(raw, len, &rcpt, &permanent), 0);
-	assert_string_equal(rcpt, "slow@example.net");
-	assert_int_equal(permanent, 0);
-	free(rcpt);
-	free(raw);
-}
-
-static void
-test_dsn_absent_or_successful(void **state)
-{
-	size_t len;
-	char *raw = load("latin1_qp.eml", &len);
-	char *rcpt = NULL;
-	int permanent;
-	assert_int_equal(email_dsn_parse(raw, len, &rcpt, &permanent), -1);
-	assert_null(rcpt);
-	free(raw);
-
-	const char *ok = "From: MAILER-DAEMON@x\r\n"
-	                 "Content-Type: multipart/report; boundary=b\r\n\r\n"
-	                 "--b\r\nContent-Type: message/delivery-status\r\n\r\n"
-	                 "Reporting-MTA: dns; x\r\n\r\n"
-	                 "Final-Recipient: rfc822; a@b.example\r\n"
-	                 "Action: delivered\r\nStatus: 2.0.0\r\n\r\n--b--\r\n";
-	assert_int_equal(email_dsn_parse(ok, strlen(ok), &rcpt, &permanent),
-	                 -1);
-	assert_null(rcpt);
-}
-
 /* ---- hostile input --------------------------------------------------- */
 
 static void
@@ -781,9 +723,6 @@ main(void)
 	        test_the_kept_mail_has_no_file_bytes_but_its_text_and_part_headers),
 	    cmocka_unit_test(test_a_mail_without_files_is_kept_as_it_came),
 	    cmocka_unit_test(test_auto_generated_flags),
-	    cmocka_unit_test(test_dsn_permanent_failure),
-	    cmocka_unit_test(test_dsn_temporary_failure),
-	    cmocka_unit_test(test_dsn_absent_or_successful),
 	    cmocka_unit_test(test_truncated_fixtures_never_crash),
 	    cmocka_unit_test(test_hostile_inputs_never_crash),
 	};

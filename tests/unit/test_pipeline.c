@@ -182,7 +182,7 @@ test_unknown_sender_becomes_guest_and_is_held_in_member_channel(void **s)
 			       "dev@lists.example.org", "Hello");
 	assert_int_equal(ingest(f, &m, &info), CG_INGEST_STORED);
 	assert_int_equal(info.outbox_rows, 0);
-	int64_t c = cg_store_contact_find(f->gw.store, CG_ID_EMAIL,
+	int64_t c = tu_contact_find(f->gw.store, CG_ID_EMAIL,
 					  "stranger@example.net");
 	assert_int_equal(c, info.contact_id);
 	struct cg_contact ct;
@@ -250,7 +250,7 @@ test_chat_line_waits_for_the_batch_window_and_gets_our_message_id(void **s)
 	char *prefix = cg_asprintf("cg.%s.", t.token);
 	assert_memory_equal(sm.message_id, prefix, strlen(prefix));
 	assert_true(cg_has_suffix_ci(sm.message_id, "@lists.example.org"));
-	assert_int_equal(cg_store_extid_find(f->gw.store, "email",
+	assert_int_equal(tu_extid_find(f->gw.store, "email",
 					     sm.message_id), info.message_id);
 	free(prefix);
 	cg_thread_free(&t);
@@ -344,7 +344,7 @@ test_failure_inside_the_transaction_writes_nothing(void **s)
 	assert_int_equal(cg_gateway_ingest(&f->gw, &m, failing_extra, NULL,
 					   &info), CG_INGEST_ERROR);
 	cg_msg_free(&m);
-	assert_int_equal(cg_store_extid_find(f->gw.store, "email",
+	assert_int_equal(tu_extid_find(f->gw.store, "email",
 					     "tx@example.org"), 0);
 	assert_int_equal(pending(f, "email") + pending(f, "xmpp"), 0);
 	fixture_free(f);
@@ -575,7 +575,7 @@ test_a_failing_schutzbox_stores_nothing_so_the_mail_is_tried_again(void **s)
 	add_file(&m, "minutes.pdf", 5000, 6);
 	struct cg_ingest_info info;
 	assert_int_equal(ingest(f, &m, &info), CG_INGEST_ERROR);
-	assert_int_equal(cg_store_extid_find(f->gw.store, "email",
+	assert_int_equal(tu_extid_find(f->gw.store, "email",
 					     "boxfail@example.org"), 0);
 	assert_int_equal(pending(f, "email") + pending(f, "xmpp"), 0);
 	fixture_free(f);

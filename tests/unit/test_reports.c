@@ -22,7 +22,7 @@ params(struct fixture *f, const char *channel, const char *period)
 	                             .unanswered_after = 2 * DAY,
 	                             .now = W23 + 30 * DAY};
 	if (channel)
-		p.channel_id = cg_store_channel_id(f->gw.store, channel);
+		p.channel_id = tu_channel_id(f->gw.store, channel);
 	assert_int_equal(cg_period_parse(period, p.now, &p.period), 0);
 	return p;
 }

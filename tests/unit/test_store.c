@@ -23,7 +23,7 @@ test_reopening_applies_nothing_and_keeps_data(void **state)
 	assert_int_equal(cg_store_open(f->dir, 0, &f->gw.store, &err), 0);
 	assert_int_equal(cg_store_version(f->gw.store),
 			 cg_migrations[cg_migrations_count - 1].version);
-	assert_int_not_equal(cg_store_contact_find(f->gw.store, CG_ID_EMAIL,
+	assert_int_not_equal(tu_contact_find(f->gw.store, CG_ID_EMAIL,
 						   "alice@example.org"), 0);
 	fixture_free(f);
 }
@@ -76,7 +76,7 @@ test_member_upsert_updates_and_subscribes(void **state)
 	assert_int_equal(c.layer, CG_LAYER_MEMBER);
 	assert_int_equal(c.njids, 1);
 	cg_contact_free(&c);
-	assert_int_equal(cg_store_contact_find(f->gw.store, CG_ID_JID,
+	assert_int_equal(tu_contact_find(f->gw.store, CG_ID_JID,
 					       "BOB@example.org"), id);
 	struct cg_subscription *subs;
 	size_t n;
@@ -124,7 +124,7 @@ test_config_sync_keeps_cli_members_and_drops_removed_config_ones(void **st)
 	assert_int_equal(cg_sync_config(f->gw.store, cfg), 0);
 	fixture_member(f, "dave@example.org", CG_LAYER_MEMBER, "dev",
 		       CG_DELIVERY_EACH);
-	int64_t dev = cg_store_channel_id(f->gw.store, "dev");
+	int64_t dev = tu_channel_id(f->gw.store, "dev");
 	struct cg_recipient *r;
 	size_t n;
 	assert_int_equal(cg_store_channel_recipients(f->gw.store, dev,
@@ -144,7 +144,7 @@ test_config_sync_keeps_cli_members_and_drops_removed_config_ones(void **st)
 	assert_int_equal(n, 1);
 	assert_string_equal(r[0].address, "dave@example.org");
 	cg_recipients_free(r, n);
-	assert_int_not_equal(cg_store_contact_find(f->gw.store, CG_ID_EMAIL,
+	assert_int_not_equal(tu_contact_find(f->gw.store, CG_ID_EMAIL,
 						   "carol@example.org"), 0);
 	fixture_free(f);
 }
@@ -162,7 +162,7 @@ test_config_wins_for_what_it_names(void **state)
 	cfg->members[0].name = cg_strdup("Carol From Config");
 	cfg->members[0].layer = CG_LAYER_CORE;
 	assert_int_equal(cg_sync_config(f->gw.store, cfg), 0);
-	int64_t id = cg_store_contact_find(f->gw.store, CG_ID_EMAIL,
+	int64_t id = tu_contact_find(f->gw.store, CG_ID_EMAIL,
 					   "carol@example.org");
 	struct cg_contact c;
 	assert_int_equal(cg_store_contact_get(f->gw.store, id, &c), 0);

@@ -1,7 +1,8 @@
 /*
  * test_xmpp_store.c: the store calls the XMPP bridge adds
- * (store/xmpp_state.c): a message's external id on one network, a contact
- * found by name for `!who`, the rooms' MAM watermarks, and corrections
+ * (store/messages.c, contacts.c, bridge_state.c): a message's external id
+ * on one network, a contact found by name for `!who`, the rooms' MAM
+ * watermarks, and corrections
  * (XEP-0308) as the pipeline decides them (cg_gateway_correct).
  */
 #include "testutil.h"
@@ -56,21 +57,21 @@ test_contact_found_by_name_or_unique_part(void **state)
 	name_member(f, "alice@example.org", "Alice Example");
 	name_member(f, "alina@example.org", "Alina Other");
 	name_member(f, "bob@example.org", "Bob 100%");
-	int64_t alice = cg_store_contact_find(f->gw.store, CG_ID_EMAIL,
+	int64_t alice = tu_contact_find(f->gw.store, CG_ID_EMAIL,
 	                                      "alice@example.org");
 	int64_t bob =
-	    cg_store_contact_find(f->gw.store, CG_ID_EMAIL, "bob@example.org");
+	    tu_contact_find(f->gw.store, CG_ID_EMAIL, "bob@example.org");
 	assert_int_equal(
-	    cg_store_contact_find_name(f->gw.store, "alice example"), alice);
-	assert_int_equal(cg_store_contact_find_name(f->gw.store, "Example"),
+	    tu_contact_find_name(f->gw.store, "alice example"), alice);
+	assert_int_equal(tu_contact_find_name(f->gw.store, "Example"),
 	                 alice);
 	/* "Ali" names two people: no answer rather than a guess */
-	assert_int_equal(cg_store_contact_find_name(f->gw.store, "Ali"), 0);
+	assert_int_equal(tu_contact_find_name(f->gw.store, "Ali"), 0);
 	/* LIKE wildcards in the question are literal */
-	assert_int_equal(cg_store_contact_find_name(f->gw.store, "100%"), bob);
-	assert_int_equal(cg_store_contact_find_name(f->gw.store, "%"), bob);
-	assert_int_equal(cg_store_contact_find_name(f->gw.store, "_"), 0);
-	assert_int_equal(cg_store_contact_find_name(f->gw.store, "nobody"), 0);
+	assert_int_equal(tu_contact_find_name(f->gw.store, "100%"), bob);
+	assert_int_equal(tu_contact_find_name(f->gw.store, "%"), bob);
+	assert_int_equal(tu_contact_find_name(f->gw.store, "_"), 0);
+	assert_int_equal(tu_contact_find_name(f->gw.store, "nobody"), 0);
 	fixture_free(f);
 }
 
@@ -180,7 +181,7 @@ test_correction_while_the_mail_waits_only_updates_the_text(void **state)
 	assert_string_equal(m.trimmed, "the plan");
 	cg_stored_msg_free(&m);
 	/* the correction's id now leads to the line: a replay is a duplicate */
-	assert_int_equal(cg_store_extid_find(f->gw.store, "xmpp", "sid-2"), id);
+	assert_int_equal(tu_extid_find(f->gw.store, "xmpp", "sid-2"), id);
 	assert_int_equal(cg_gateway_correct(&f->gw, id, &c, NULL, NULL, &info),
 	                 CG_INGEST_DUPLICATE);
 	cg_msg_free(&c);

@@ -24,6 +24,49 @@
 #include "store/box.h"
 #include "store/store.h"
 
+/* Lookups for tests: the id found, 0 when none; a store error fails the
+ * test (the store returns 1/0/-1 with an out-parameter). */
+static inline int64_t
+tu_channel_id(struct cg_store *s, const char *name)
+{
+	int64_t id;
+	assert_true(cg_store_channel_id(s, name, &id) >= 0);
+	return id;
+}
+
+static inline int64_t
+tu_contact_find(struct cg_store *s, enum cg_identity_kind kind,
+		const char *value)
+{
+	int64_t id;
+	assert_true(cg_store_contact_find(s, kind, value, &id) >= 0);
+	return id;
+}
+
+static inline int64_t
+tu_contact_find_name(struct cg_store *s, const char *name)
+{
+	int64_t id;
+	assert_true(cg_store_contact_find_name(s, name, &id) >= 0);
+	return id;
+}
+
+static inline int64_t
+tu_extid_find(struct cg_store *s, const char *network, const char *ext_id)
+{
+	int64_t id;
+	assert_true(cg_store_extid_find(s, network, ext_id, &id) >= 0);
+	return id;
+}
+
+static inline int64_t
+tu_held_count(struct cg_store *s, int64_t contact_id)
+{
+	int64_t n;
+	assert_int_equal(cg_store_held_count(s, contact_id, &n), 0);
+	return n;
+}
+
 struct fixture {
 	char dir[64];
 	struct cg_config cfg;

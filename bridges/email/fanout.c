@@ -24,8 +24,8 @@ email_fanout_planned(enum cg_verp_mode mode, int server_xverp, int list)
 }
 
 int
-email_fanout_batched(enum cg_verp_mode mode, int xverp, int all_named,
-                     int list, size_t n)
+email_fanout_batched(enum cg_verp_mode mode, int xverp, int all_named, int list,
+                     size_t n)
 {
 	if (!list || n < 2 || mode == CG_VERP_ALWAYS)
 		return 0;

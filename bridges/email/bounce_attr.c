@@ -181,6 +181,9 @@ probe(struct cg_gateway *gw, const struct cg_cfg_channel *ch, int64_t id)
 	size_t n = 0;
 	if (cg_store_sent_recipients(s, id, PROBE_MAX, &to, &n) != 0)
 		return -1;
+	int64_t channel_id = 0;
+	if (cg_store_channel_id(s, ch->name, &channel_id) < 0)
+		return -1;
 	char *from = probe_from(ch->address);
 	int64_t now = cg_now();
 	int rc = 0;
@@ -195,6 +198,7 @@ probe(struct cg_gateway *gw, const struct cg_cfg_channel *ch, int64_t id)
 		if (c > 0)
 			continue;
 		struct cg_notice nt = {
+		    .channel_id = channel_id,
 		    .from_addr = cg_strdup(from),
 		    .to_addr = cg_strdup(to[i]),
 		    .subject = cg_asprintf("Checking mail delivery for %s",
@@ -210,6 +214,8 @@ probe(struct cg_gateway *gw, const struct cg_cfg_channel *ch, int64_t id)
 		sent += rc == 0;
 		cg_notice_free(&nt);
 	}
+	if (sent)
+		gw->outbox_kick = 1;
 	if (rc == 0)
 		cg_info("bounce: %s: report names no recipient of message "
 		        "%lld: VERP probe to %zu recipient(s)",

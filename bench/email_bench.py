@@ -114,7 +114,11 @@ def main():
         d = Daemon(conf, tmp / "coopgate.log").start(ready=None)
         time.sleep(1.0)
         fanout(stack, data, "to everyone again",
-               "without XVERP: batches of up to 100 with the plain bounce address")
+               "without XVERP: batches of up to 100 with the plain bounce address "
+               "(cold: the daemon just restarted, connections open during the run)")
+        fanout(stack, data, "to everyone, warm",
+               "without XVERP: batches of up to 100 with the plain bounce address "
+               "(connections open, as in the XVERP run)")
         d.stop()
         conf = write_coopgate_config(
             stack, tmp, xmpp=None, gateway={"log_level": "warn"},

@@ -362,7 +362,8 @@ compose_notice(struct email_smtp *s, int64_t id, enum cg_delivery_status *fail,
 	} else {
 		char *key = cg_asprintf("n:%lld", (long long)id);
 		/* A VERP probe (bounce_attr.c) has a VERP sender too. */
-		int probe = ch && email_bounce_is_probe(ch->address, n.from_addr);
+		int probe =
+		    ch && email_bounce_is_probe(ch->address, n.from_addr);
 		out = mail_new(key, raw, rawlen,
 		               digest || probe ? ch->address : NULL);
 		free(key);

@@ -678,8 +678,8 @@ static void
 deliver_batched(struct worker *w, struct job *j)
 {
 	struct email_smtp *s = w->s;
-	char *sender = email_xverp_sender(s->verp_key, j->mail->list_addr,
-	                                  cg_now());
+	char *sender =
+	    email_xverp_sender(s->verp_key, j->mail->list_addr, cg_now());
 	for (size_t off = 0; off < j->n;) {
 		size_t max = (size_t)atomic_load(&s->max_rcpt);
 		size_t k = j->n - off < max ? j->n - off : max;
@@ -819,9 +819,8 @@ email_smtp_new(struct cg_gateway *gw, email_smtp_state_fn *state, void *arg)
 	pthread_cond_init(&s->cv, NULL);
 	atomic_init(&s->force, 0);
 	atomic_init(&s->xverp, -1);
-	atomic_init(&s->max_rcpt, s->cfg->max_recipients > 0
-	                              ? s->cfg->max_recipients
-	                              : 100);
+	atomic_init(&s->max_rcpt,
+	            s->cfg->max_recipients > 0 ? s->cfg->max_recipients : 100);
 	cg_box_mac_key(gw->box, s->verp_key);
 	for (int i = 0; i < SMTP_WORKERS; i++) {
 		s->w[i].s = s;

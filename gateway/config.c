@@ -67,6 +67,12 @@ static const struct choice tls_choices[] = {
     {"none", CG_TLS_NONE},
     {NULL, 0},
 };
+static const struct choice verp_choices[] = {
+    {"xverp", CG_VERP_XVERP},
+    {"always", CG_VERP_ALWAYS},
+    {"probe", CG_VERP_PROBE},
+    {NULL, 0},
+};
 /* XMPP always negotiates TLS in-band; "none" is for loopback tests. */
 static const struct choice xmpp_tls_choices[] = {
     {"required", CG_TLS_STARTTLS},
@@ -410,6 +416,8 @@ static const struct key smtp_keys[] = {
     KEY("ca_file", K_PATH, SMTP(ca_file)),
     KEY_RANGE("max_attachment_size", K_INT64, SMTP(max_attachment_size), 1,
               INT64_MAX),
+    KEY_RANGE("max_recipients", K_INT, SMTP(max_recipients), 1, 1000),
+    KEY_CHOICE("verp", K_ENUM, SMTP(verp), verp_choices),
     KEY_END,
 };
 
@@ -1507,6 +1515,8 @@ set_defaults(struct cg_config *cfg, const char *path)
 	cfg->imap.max_message_size = 25 * MB;
 	cfg->smtp.tls = CG_TLS_STARTTLS;
 	cfg->smtp.max_attachment_size = 10 * MB;
+	cfg->smtp.max_recipients = 100;
+	cfg->smtp.verp = CG_VERP_XVERP;
 	cfg->xmpp.mode = CG_XMPP_CLIENT;
 	cfg->xmpp.tls = CG_TLS_STARTTLS;
 	cfg->outbox.max_attempts = 10;

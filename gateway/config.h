@@ -18,6 +18,9 @@
 enum cg_tls { CG_TLS_IMPLICIT, CG_TLS_STARTTLS, CG_TLS_NONE };
 enum cg_crm_context { CG_CRM_FOOTER, CG_CRM_HEADER, CG_CRM_NONE };
 enum cg_xmpp_mode { CG_XMPP_CLIENT, CG_XMPP_COMPONENT };
+/* smtp.verp: how list mail names its recipients in the envelope sender
+ * (bridges/email/fanout.h). */
+enum cg_verp_mode { CG_VERP_XVERP, CG_VERP_ALWAYS, CG_VERP_PROBE };
 
 /* The layer and delivery names are lib/names.h's. */
 const char *cg_tls_name(enum cg_tls t);
@@ -54,6 +57,8 @@ struct cg_cfg_smtp {
 	char *password;
 	char *ca_file;
 	int64_t max_attachment_size; /* bytes, default 10 MB */
+	int max_recipients;     /* per batched transaction, default 100 */
+	enum cg_verp_mode verp; /* default xverp: XVERP, else batches */
 };
 
 /* lmtp = { ... }: mail delivered by the MTA over LMTP (lmtp_in.c). */

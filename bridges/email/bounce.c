@@ -26,6 +26,7 @@
 #include <strings.h>
 
 #include "bridges/email/bounce.h"
+#include "bridges/email/bounce_attr.h"
 #include "bridges/email/dsn.h"
 #include "bridges/email/mime.h"
 #include "bridges/email/verp.h"
@@ -224,10 +225,14 @@ email_bounce_mail(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 {
 	char *addr = NULL;
 	const char *why = "no channel to check it against";
+	/* A shared token (plain bounce address, XVERP): bounce_attr.c. */
+	int attr = email_bounce_attr_mail(gw, ch, token, len, m, &addr, what);
+	if (attr <= 0)
+		return attr;
 	unsigned char key[CG_BOX_MAC_KEY_BYTES];
 	cg_box_mac_key(gw->box, key);
-	int ok = ch && email_verp_check(key, ch->address, token, len, cg_now(),
-	                                &addr, &why);
+	int ok = addr || (ch && email_verp_check(key, ch->address, token, len,
+	                                         cg_now(), &addr, &why));
 	cg_box_wipe(key, sizeof key);
 	if (!ok) {
 		struct cg_buf shown = CG_BUF_INIT; /* printable, bounded */

@@ -18,6 +18,7 @@
 #include "bridges/email/attach.h"
 #include "bridges/email/compose.h"
 #include "bridges/email/crm_headers.h"
+#include "bridges/email/bounce_attr.h"
 #include "bridges/email/invoice_mail.h"
 #include "bridges/email/report_mail.h"
 #include "bridges/email/smtp_int.h"
@@ -374,7 +375,11 @@ compose_notice(struct email_smtp *s, int64_t id, enum cg_delivery_status *fail,
 		                   n.from_addr ? n.from_addr : "(none)");
 	} else {
 		char *key = cg_asprintf("n:%lld", (long long)id);
-		out = mail_new(key, raw, rawlen, digest ? ch->address : NULL);
+		/* A VERP probe (bounce_attr.c) has a VERP sender too. */
+		int probe =
+		    ch && email_bounce_is_probe(ch->address, n.from_addr);
+		out = mail_new(key, raw, rawlen,
+		               digest || probe ? ch->address : NULL);
 		free(key);
 		free(raw);
 	}

@@ -88,6 +88,9 @@ struct email_smtp {
 	/* Whether the last connection's EHLO offered XVERP: -1 not known
 	 * yet, 0 no, 1 yes (written by workers, read by deliver()). */
 	atomic_int xverp;
+	/* Recipients per batched transaction (fanout.h): smtp.max_recipients,
+	 * lowered by workers when the server answers 452 too many. */
+	atomic_int max_rcpt;
 	/* The key of the VERP tokens (cg_box_mac_key): set at creation,
 	 * read by the workers. */
 	unsigned char verp_key[CG_BOX_MAC_KEY_BYTES];

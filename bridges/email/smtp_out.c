@@ -64,6 +64,7 @@
 
 #include "bridges/bridge.h"
 #include "bridges/email/bounce.h"
+#include "bridges/email/fanout.h"
 #include "bridges/email/smtp_client.h"
 #include "bridges/email/smtp_int.h"
 #include "bridges/email/smtp_out.h"
@@ -387,6 +388,36 @@ run_txn(struct worker *w, const struct mail *m, const char *sender, int xverp,
 	}
 }
 
+/* ---- batched fan-out (fanout.h) ---------------------------------------- */
+
+/* A job as transactions of up to max_rcpt recipients with the plain bounce
+ * address, the limit lowered when the server says 452 too many. */
+static void
+deliver_batched(struct worker *w, struct job *j)
+{
+	struct email_smtp *s = w->s;
+	char *sender =
+	    email_xverp_sender(s->verp_key, j->mail->list_addr, cg_now());
+	for (size_t off = 0; off < j->n;) {
+		size_t max = (size_t)atomic_load(&s->max_rcpt);
+		size_t k = j->n - off < max ? j->n - off : max;
+		run_txn(w, j->mail, sender, 0, j->r + off, k);
+		size_t first = k;
+		for (size_t i = 0; i < k && first == k; i++)
+			if (j->r[off + i].status == CG_RETRY &&
+			    email_fanout_too_many(j->r[off + i].error))
+				first = i;
+		if (first > 0 && first < k) {
+			cg_info("%s: server takes %zu recipients per "
+			        "transaction: batches lowered to that",
+			        s->where, first);
+			atomic_store(&s->max_rcpt, (int)first);
+		}
+		off += first > 0 ? first : k;
+	}
+	free(sender);
+}
+
 /* A job: one XVERP transaction for all its recipients when the server
  * offers it and each can be named that way, else one per recipient. */
 static void
@@ -396,6 +427,14 @@ deliver_job(struct worker *w, struct job *j)
 	int fresh;
 	if (conn_get(w, j->r, j->n, &fresh) != 0)
 		return;
+	int named = 1;
+	for (size_t i = 0; i < j->n && named; i++)
+		named = j->r[i].readable;
+	if (email_fanout_batched(w->s->cfg->verp, w->xverp, named,
+	                         m->list_addr != NULL, j->n)) {
+		deliver_batched(w, j);
+		return;
+	}
 	int together = m->list_addr != NULL && j->n > 1 && w->xverp;
 	for (size_t i = 0; i < j->n && together; i++)
 		together = j->r[i].readable;
@@ -498,6 +537,8 @@ email_smtp_new(struct cg_gateway *gw, email_smtp_state_fn *state, void *arg)
 	pthread_cond_init(&s->cv, NULL);
 	atomic_init(&s->force, 0);
 	atomic_init(&s->xverp, -1);
+	atomic_init(&s->max_rcpt,
+	            s->cfg->max_recipients > 0 ? s->cfg->max_recipients : 100);
 	cg_box_mac_key(gw->box, s->verp_key);
 	for (int i = 0; i < SMTP_WORKERS; i++) {
 		s->w[i].s = s;
@@ -786,8 +827,14 @@ plan_jobs(struct email_smtp *s, struct cg_outbox_item *d, size_t n, size_t i,
 	size_t *job_of = cg_calloc(nr ? nr : 1, sizeof *job_of);
 	for (size_t k = 0; k < nr; k++)
 		readable[k] = r[k].readable;
-	size_t njobs = email_smtp_plan_chunks(
-	    readable, nr, atomic_load(&s->xverp) != 0, SMTP_WORKERS, job_of);
+	size_t njobs =
+	    email_fanout_planned(s->cfg->verp, atomic_load(&s->xverp),
+	                         m->list_addr != NULL)
+	        ? email_fanout_plan(nr, (size_t)atomic_load(&s->max_rcpt),
+	                            SMTP_WORKERS, job_of)
+	        : email_smtp_plan_chunks(readable, nr,
+	                                 atomic_load(&s->xverp) != 0,
+	                                 SMTP_WORKERS, job_of);
 	struct job **jobs = cg_calloc(njobs ? njobs : 1, sizeof *jobs);
 	for (size_t k = 0; k < nr; k++) {
 		struct job *j = jobs[job_of[k]];

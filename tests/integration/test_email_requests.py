@@ -167,6 +167,11 @@ def post(stack, gw, subject: str) -> str:
     return msg["Message-ID"]
 
 
+# The post whose copy each VERP address came from (verp_of): a report to a
+# shared token counts only when it returns a message sent to that recipient.
+RETURNED: dict = {}
+
+
 def verp_of(stack, gw, user: str) -> str:
     """The VERP envelope sender of a real list mail to `user` (its
     Return-Path): where that mail's bounces go, with a token only the gateway
@@ -176,6 +181,7 @@ def verp_of(stack, gw, user: str) -> str:
     verp = str(got["Return-Path"]).strip("<>")
     assert re.fullmatch(rf"dev\+bounce-\d+\.[0-9a-f]{{16}}-{user}=example\.org@"
                         r"lists\.example\.org", verp), verp
+    RETURNED[verp] = msgid
     return verp
 
 
@@ -212,14 +218,27 @@ Final-Recipient: rfc822; {rcpt}
 Action: failed
 Status: 5.1.1
 Diagnostic-Code: smtp; 550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown
-
+{returned}
 --BND--
 """
 
+RETURNED_PART = """
+--BND
+Content-Type: text/rfc822-headers
 
-def send_dsn(stack, to: str, rcpt: str) -> str:
+From: alice@example.org
+Message-ID: <{returned}>
+Subject: a list post
+"""
+
+
+def send_dsn(stack, to: str, rcpt: str, returned=None) -> str:
+    """A delivery report to `to` naming `rcpt`, returning the headers of
+    message `returned` (default: the post verp_of() took `to` from)."""
     msgid = f"dsn.{token()}@example.org"
-    data = DSN.format(to=to, rcpt=rcpt, msgid=msgid,
+    returned = returned or RETURNED.get(to)
+    part = RETURNED_PART.format(returned=returned.strip("<>")) if returned else ""
+    data = DSN.format(to=to, rcpt=rcpt, msgid=msgid, returned=part,
                       date=email.utils.formatdate()).replace("\n", "\r\n")
     refused = stack.send_mail("", to, data.encode(), port=stack.SMTP_PORT, user=None)
     assert refused == {}

@@ -135,8 +135,9 @@ def xverp_postfix(stack):
 
 @pytest.fixture
 def no_xverp_postfix(stack):
-    """Postfix offers no XVERP: the gateway falls back to one transaction per
-    recipient."""
+    """Postfix offers no XVERP: the gateway sends batches with the plain
+    bounce address (test_email_fanout.py), or with smtp.verp = "always" one
+    transaction per recipient."""
     with postfix_verp_clients(stack, ""):
         yield
 
@@ -243,10 +244,11 @@ def test_xverp_fanout_killed_midway_completes_only_accepted_rows(
 
 def test_without_xverp_each_recipient_gets_its_own_transaction(stack, gateway,
                                                               no_xverp_postfix):
+    # smtp.verp = "always": every copy names its recipient (no batches)
     tag = "p" + token()[:6]
     gw = gateway(members=[{"address": stack.address("alice"), "name": "Alice Example",
                            "layer": "core", "channels": ["dev"]}]
-                 + many_members(stack, 5, tag))
+                 + many_members(stack, 5, tag), smtp={"verp": "always"})
     gw.start()
     msgid = post(stack, "alice", f"plain fan-out {tag}", "hello\n")
     wait_email_rows(gw, 5)

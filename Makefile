@@ -51,7 +51,8 @@ help:
 	@echo "make deps       install missing Debian 12 packages (apt-get; sudo if not root)"
 	@echo "make check      deps, build, unit tests (cmocka), integration tests (real servers)"
 	@echo "make check SAN=1  the same with ASan + UBSan"
-	@echo "make lint       the layer rule (tests/lint/check_layers.py) and its self-test"
+	@echo "make lint       the layer rule (tests/lint/check_layers.py) and its self-test,"
+	@echo "                the README's map (check_readme_map.py), clang-format"
 	@echo "make fuzz       build the libFuzzer targets (tests/fuzz/, clang) and run each"
 	@echo "                for FUZZ_SECONDS (default 60); findings in build/fuzz/"
 	@echo "make fuzz-replay  replay tests/fuzz/corpus/ (past findings) on this build;"
@@ -116,6 +117,10 @@ integration: $(BUILD)/coopgate
 lint:
 	@$(PYTHON) tests/lint/check_layers.py
 	@$(PYTHON) tests/lint/check_layers.py --self-test
+	@$(PYTHON) tests/lint/check_readme_map.py
+	@clang-format --dry-run --Werror $(FORMATTED) 2>&1 | head -20; \
+	clang-format --dry-run --Werror $(FORMATTED) >/dev/null 2>&1 || \
+		{ echo "lint: C files differ from .clang-format: run make format"; exit 1; }
 
 check: deps
 	$(MAKE) lint
@@ -224,8 +229,11 @@ install: coopgate
 	install -m 0644 config/coopgate.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 config/coopgate.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 
+FORMATTED = $(SRCS) $(HDRS) $(wildcard tests/unit/*.c tests/unit/*.h \
+            tests/fuzz/*.c tests/fuzz/*.h bench/*.c)
+
 format:
-	clang-format -i $(SRCS) $(HDRS) $(wildcard tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h)
+	clang-format -i $(FORMATTED)
 
 clean:
 	rm -rf build coopgate

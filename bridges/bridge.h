@@ -23,20 +23,20 @@ struct cg_gateway;
 struct cg_outbox_row;
 
 enum cg_delivery_status {
-	CG_DELIVERED,   /* handed over; far_id set when the far side gave one */
-	CG_RETRY,       /* temporary failure: retry with backoff */
-	CG_FAILED,      /* permanent failure: dead-letter now */
-	CG_INFLIGHT,    /* the bridge reports later via cg_outbox_complete()
-			   with a cg_delivery and row of its own: the ones
-			   handed to deliver() are freed when it returns */
+	CG_DELIVERED, /* handed over; far_id set when the far side gave one */
+	CG_RETRY,     /* temporary failure: retry with backoff */
+	CG_FAILED,    /* permanent failure: dead-letter now */
+	CG_INFLIGHT,  /* the bridge reports later via cg_outbox_complete()
+	                 with a cg_delivery and row of its own: the ones
+	                 handed to deliver() are freed when it returns */
 };
 
 /* One outbox row handed to a bridge, with room for the result. */
 struct cg_outbox_item {
 	const struct cg_outbox_row *row;
 	enum cg_delivery_status status;
-	char *far_id;   /* set by the bridge (malloc'd), may stay NULL */
-	char *error;    /* set by the bridge (malloc'd) on RETRY/FAILED */
+	char *far_id; /* set by the bridge (malloc'd), may stay NULL */
+	char *error;  /* set by the bridge (malloc'd) on RETRY/FAILED */
 };
 
 struct cg_bridge;
@@ -58,7 +58,8 @@ struct cg_bridge_ops {
 	 * it took (it may take fewer than n, e.g. while disconnected: the
 	 * rest stay pending untouched).  It may reorder d first: the first
 	 * rows returned are the ones recorded. */
-	size_t (*deliver)(struct cg_bridge *b, struct cg_outbox_item *d, size_t n);
+	size_t (*deliver)(struct cg_bridge *b, struct cg_outbox_item *d,
+	                  size_t n);
 	/* Whether deliver() can be called now (connected, not busy). */
 	int (*ready)(struct cg_bridge *b);
 	/* Stop: finish what is in flight if quick, close connections. */
@@ -69,7 +70,7 @@ struct cg_bridge_ops {
 struct cg_bridge {
 	const struct cg_bridge_ops *ops;
 	struct cg_gateway *gw;
-	void *impl;     /* the bridge's own state */
+	void *impl; /* the bridge's own state */
 };
 
 /* Constructors of the bridges that exist (NULL when not configured). */

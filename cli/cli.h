@@ -36,7 +36,8 @@ enum { CG_CLI_READONLY = 1, CG_CLI_BOX = 2 };
  * and, with CG_CLI_BOX, the SchutzBox; every error printed.  0, or the
  * exit code (78 config, 69 store or box) with env all NULL.  Release
  * with cg_cli_close() (safe on a failed open). */
-int cg_cli_open(const char *config_path, unsigned flags, struct cg_cli_env *env);
+int cg_cli_open(const char *config_path, unsigned flags,
+                struct cg_cli_env *env);
 void cg_cli_close(struct cg_cli_env *env);
 
 #endif

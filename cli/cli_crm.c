@@ -24,9 +24,8 @@
 #include "store/billing.h"
 #include "store/store.h"
 
-static const char crm_usage[] =
-	"usage: coopgate crm import FILE.vcf\n"
-	"       coopgate crm export [FILE.vcf]\n";
+static const char crm_usage[] = "usage: coopgate crm import FILE.vcf\n"
+                                "       coopgate crm export [FILE.vcf]\n";
 
 /* ---- writing ---- */
 
@@ -37,12 +36,22 @@ put_escaped(struct cg_buf *b, const char *s)
 {
 	for (; s && *s; s++) {
 		switch (*s) {
-		case '\\': cg_buf_puts(b, "\\\\"); break;
-		case ',': cg_buf_puts(b, "\\,"); break;
-		case ';': cg_buf_puts(b, "\\;"); break;
-		case '\n': cg_buf_puts(b, "\\n"); break;
-		case '\r': break;
-		default: cg_buf_putc(b, *s);
+		case '\\':
+			cg_buf_puts(b, "\\\\");
+			break;
+		case ',':
+			cg_buf_puts(b, "\\,");
+			break;
+		case ';':
+			cg_buf_puts(b, "\\;");
+			break;
+		case '\n':
+			cg_buf_puts(b, "\\n");
+			break;
+		case '\r':
+			break;
+		default:
+			cg_buf_putc(b, *s);
 		}
 	}
 }
@@ -142,10 +151,10 @@ export_one(const struct cg_contact *c, void *arg)
 	struct export_ctx *x = arg;
 	put_line(x->out, "BEGIN:VCARD");
 	put_line(x->out, "VERSION:4.0");
-	const char *fn = c->name && *c->name ? c->name :
-			 c->nemails	     ? c->emails[0] :
-			 c->njids	     ? c->jids[0] :
-					       "";
+	const char *fn = c->name && *c->name ? c->name
+	                 : c->nemails        ? c->emails[0]
+	                 : c->njids          ? c->jids[0]
+	                                     : "";
 	put_prop(x->out, "FN", fn);
 	if (c->name && *c->name)
 		put_n(x->out, c->name);
@@ -201,7 +210,7 @@ crm_export(struct cg_store *s, const char *path)
 		out = fopen(path, "wb");
 		if (out == NULL) {
 			fprintf(stderr, "coopgate: %s: %s\n", path,
-				strerror(errno));
+			        strerror(errno));
 			return CG_EX_CANTCREAT;
 		}
 	}
@@ -218,7 +227,7 @@ crm_export(struct cg_store *s, const char *path)
 	}
 	if (werr) {
 		fprintf(stderr, "coopgate: %s: write failed\n",
-			path ? path : "stdout");
+		        path ? path : "stdout");
 		return CG_EX_CANTCREAT;
 	}
 	if (out != stdout)
@@ -230,10 +239,10 @@ crm_export(struct cg_store *s, const char *path)
 /* ---- reading ---- */
 
 struct card {
-	int line;               /* of BEGIN:VCARD */
+	int line; /* of BEGIN:VCARD */
 	int version_seen;
 	char *fn;
-	char *n_name;           /* "Given Family" from N */
+	char *n_name; /* "Given Family" from N */
 	char **emails;
 	size_t nemails;
 	char **jids;
@@ -246,7 +255,7 @@ struct card {
 	enum cg_layer layer;
 	struct cg_billing_data bill; /* ADR, X-COOP-VAT-ID, X-COOP-BUYER-REF */
 	int has_bill;
-	char *error;            /* first problem: "LINE: message" */
+	char *error; /* first problem: "LINE: message" */
 	int error_line;
 };
 
@@ -299,8 +308,8 @@ split_unescape(const char *v, char sep, size_t *n)
 	struct cg_buf b = CG_BUF_INIT;
 	for (const char *p = v;; p++) {
 		if (*p == '\0' || (sep && *p == sep)) {
-			strv_add(&parts, n, b.data ? cg_buf_steal(&b) :
-						     cg_strdup(""));
+			strv_add(&parts, n,
+			         b.data ? cg_buf_steal(&b) : cg_strdup(""));
 			if (*p == '\0')
 				break;
 			continue;
@@ -427,8 +436,10 @@ card_property(struct card *c, const char *line, int lineno)
 	char msg[160];
 	if (strcasecmp(name, "VERSION") == 0) {
 		if (strcmp(v, "4.0") != 0 && strcmp(v, "3.0") != 0) {
-			snprintf(msg, sizeof msg, "VERSION %.40s: only vCard "
-				 "4.0 (or 3.0) is read", v);
+			snprintf(msg, sizeof msg,
+			         "VERSION %.40s: only vCard "
+			         "4.0 (or 3.0) is read",
+			         v);
 			card_error(c, lineno, msg);
 		}
 		c->version_seen = 1;
@@ -453,8 +464,10 @@ card_property(struct card *c, const char *line, int lineno)
 		char *a = cg_lowercase(t);
 		free(t);
 		if (!plausible_address(a)) {
-			snprintf(msg, sizeof msg, "EMAIL %.60s: not an email "
-				 "address", a);
+			snprintf(msg, sizeof msg,
+			         "EMAIL %.60s: not an email "
+			         "address",
+			         a);
 			card_error(c, lineno, msg);
 			free(a);
 		} else {
@@ -466,8 +479,10 @@ card_property(struct card *c, const char *line, int lineno)
 			char *l = cg_lowercase(jid);
 			free(jid);
 			if (!plausible_address(l)) {
-				snprintf(msg, sizeof msg, "IMPP %.60s: not a "
-					 "bare JID", v);
+				snprintf(msg, sizeof msg,
+				         "IMPP %.60s: not a "
+				         "bare JID",
+				         v);
 				card_error(c, lineno, msg);
 				free(l);
 			} else {
@@ -495,13 +510,15 @@ card_property(struct card *c, const char *line, int lineno)
 		free(c->note);
 		c->note = unescape(v);
 	} else if (strcasecmp(name, "ADR") == 0 ||
-		   strcasecmp(name, "X-COOP-VAT-ID") == 0 ||
-		   strcasecmp(name, "X-COOP-BUYER-REF") == 0) {
+	           strcasecmp(name, "X-COOP-VAT-ID") == 0 ||
+	           strcasecmp(name, "X-COOP-BUYER-REF") == 0) {
 		card_billing(c, name, v);
 	} else if (strcasecmp(name, "X-COOP-LAYER") == 0) {
 		if (cg_layer_parse(v, &c->layer) != 0) {
-			snprintf(msg, sizeof msg, "X-COOP-LAYER %.40s: unknown "
-				 "layer (guest, partner, member, core)", v);
+			snprintf(msg, sizeof msg,
+			         "X-COOP-LAYER %.40s: unknown "
+			         "layer (guest, partner, member, core)",
+			         v);
 			card_error(c, lineno, msg);
 		}
 		c->has_layer = 1;
@@ -526,10 +543,10 @@ card_store(struct cg_store *s, const struct card *c, char **err)
 	if (cg_store_begin(s) != 0)
 		goto fail;
 	int64_t id;
-	int found = c->nemails ?
-			    cg_store_contact_find(s, CG_ID_EMAIL, c->emails[0],
-						  &id) :
-			    cg_store_contact_find(s, CG_ID_JID, c->jids[0], &id);
+	int found =
+	    c->nemails
+	        ? cg_store_contact_find(s, CG_ID_EMAIL, c->emails[0], &id)
+	        : cg_store_contact_find(s, CG_ID_JID, c->jids[0], &id);
 	if (found < 0)
 		goto fail;
 	int is_new = found == 0;
@@ -539,28 +556,31 @@ card_store(struct cg_store *s, const struct card *c, char **err)
 		const char *v = mail ? c->emails[i] : c->jids[i - c->nemails];
 		int64_t owner;
 		if (cg_store_contact_find(s, mail ? CG_ID_EMAIL : CG_ID_JID, v,
-					  &owner) < 0)
+		                          &owner) < 0)
 			goto fail;
 		if (owner != 0 && owner != id) {
 			cg_store_rollback(s);
 			*err = cg_asprintf("%s: already belongs to another "
-					   "contact", v);
+			                   "contact",
+			                   v);
 			return -1;
 		}
 	}
 	if (c->nemails) {
 		struct cg_member_input in = {
-			.address = c->emails[0], .name = name,
-			.org = c->org,
-			.has_layer = c->has_layer || is_new,
-			.layer = c->has_layer ? c->layer : CG_LAYER_GUEST,
-			.delivery = CG_DELIVERY_EACH, .source = "cli",
+		    .address = c->emails[0],
+		    .name = name,
+		    .org = c->org,
+		    .has_layer = c->has_layer || is_new,
+		    .layer = c->has_layer ? c->layer : CG_LAYER_GUEST,
+		    .delivery = CG_DELIVERY_EACH,
+		    .source = "cli",
 		};
 		if (cg_store_member_upsert(s, &in, &id) != 0)
 			goto fail;
 	} else {
-		if (is_new && (id = cg_store_contact_auto(s, CG_ID_JID,
-							  c->jids[0], name)) == 0)
+		if (is_new && (id = cg_store_contact_auto(
+		                   s, CG_ID_JID, c->jids[0], name)) == 0)
 			goto fail;
 		if (cg_store_contact_set_name(s, id, name) != 0 ||
 		    cg_store_contact_set_org(s, id, c->org) != 0)
@@ -571,11 +591,11 @@ card_store(struct cg_store *s, const struct card *c, char **err)
 	}
 	for (size_t i = 1; i < c->nemails; i++)
 		if (cg_store_contact_identity_add(s, id, CG_ID_EMAIL,
-						  c->emails[i]) != 0)
+		                                  c->emails[i]) != 0)
 			goto fail;
 	for (size_t i = 0; i < c->njids; i++)
 		if (cg_store_contact_identity_add(s, id, CG_ID_JID,
-						  c->jids[i]) != 0)
+		                                  c->jids[i]) != 0)
 			goto fail;
 	for (size_t i = 0; i < c->ntags; i++)
 		if (cg_store_contact_tag_add(s, id, c->tags[i]) != 0)
@@ -615,8 +635,9 @@ card_end(struct importer *im, int lineno)
 	if (c->error == NULL && !c->version_seen)
 		card_error(c, c->line, "card without VERSION");
 	if (c->error == NULL && c->nemails == 0 && c->njids == 0)
-		card_error(c, c->line, "card without EMAIL or IMPP:xmpp: "
-			   "address");
+		card_error(c, c->line,
+		           "card without EMAIL or IMPP:xmpp: "
+		           "address");
 	if (c->error == NULL && !c->fn && !c->n_name)
 		card_error(c, c->line, "card without FN");
 	if (c->error) {
@@ -641,8 +662,9 @@ logical_line(struct importer *im, const char *line, int lineno)
 		return;
 	if (strcasecmp(line, "BEGIN:VCARD") == 0) {
 		if (im->in_card) {
-			card_error(&im->card, lineno, "BEGIN:VCARD inside a "
-				   "card (missing END:VCARD)");
+			card_error(&im->card, lineno,
+			           "BEGIN:VCARD inside a "
+			           "card (missing END:VCARD)");
 			card_end(im, lineno);
 		}
 		im->in_card = 1;
@@ -679,7 +701,8 @@ crm_import(struct cg_store *s, const char *path)
 	ssize_t len;
 	while ((len = getline(&raw, &cap, in)) >= 0) {
 		lineno++;
-		while (len > 0 && (raw[len - 1] == '\n' || raw[len - 1] == '\r'))
+		while (len > 0 &&
+		       (raw[len - 1] == '\n' || raw[len - 1] == '\r'))
 			raw[--len] = '\0';
 		if ((raw[0] == ' ' || raw[0] == '\t') && logical_no) {
 			cg_buf_add(&logical, raw + 1, (size_t)len - 1);
@@ -726,9 +749,9 @@ cg_cli_crm(int argc, char **argv, const char *config_path)
 		return CG_EX_USAGE;
 	}
 	if ((is_import && argc != 3) || (!is_import && argc > 3)) {
-		fprintf(stderr, "coopgate: crm: %s\n", is_import ?
-			"import takes one FILE.vcf" :
-			"export takes at most one FILE.vcf");
+		fprintf(stderr, "coopgate: crm: %s\n",
+		        is_import ? "import takes one FILE.vcf"
+		                  : "export takes at most one FILE.vcf");
 		fputs(crm_usage, stderr);
 		return CG_EX_USAGE;
 	}
@@ -736,8 +759,8 @@ cg_cli_crm(int argc, char **argv, const char *config_path)
 	int rc = cg_cli_open(config_path, 0, &env);
 	if (rc != CG_EX_OK)
 		return rc;
-	rc = is_import ? crm_import(env.store, argv[2]) :
-			 crm_export(env.store, argc == 3 ? argv[2] : NULL);
+	rc = is_import ? crm_import(env.store, argv[2])
+	               : crm_export(env.store, argc == 3 ? argv[2] : NULL);
 	cg_cli_close(&env);
 	return rc;
 }

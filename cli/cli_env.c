@@ -75,4 +75,3 @@ cg_cli_close(struct cg_cli_env *env)
 	cg_cli_config_free(env->cfg);
 	memset(env, 0, sizeof *env);
 }
-

@@ -34,8 +34,10 @@ read_file(const char *path, size_t max, size_t *len)
 	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
 		cg_buf_add(&b, chunk, n);
 		if (b.len > max) {
-			fprintf(stderr, "coopgate: %s: larger than "
-				"imap.max_message_size (%zu bytes)\n", path, max);
+			fprintf(stderr,
+			        "coopgate: %s: larger than "
+			        "imap.max_message_size (%zu bytes)\n",
+			        path, max);
 			fclose(f);
 			cg_buf_free(&b);
 			return NULL;
@@ -54,13 +56,14 @@ read_file(const char *path, size_t max, size_t *len)
 
 static void
 print_report(struct cg_gateway *gw, const struct cg_msg *m,
-	     const struct cg_ingest_info *info)
+             const struct cg_ingest_info *info)
 {
 	struct cg_buf flags = CG_BUF_INIT;
 	cg_msg_flags_format(m->flags, &flags);
 	printf("Channel: %s\n", m->channel ? m->channel : "none");
 	printf("From: %s%s%s%s\n", m->sender_name ? m->sender_name : "",
-	       m->sender_name ? " <" : "", m->sender_addr ? m->sender_addr : "-",
+	       m->sender_name ? " <" : "",
+	       m->sender_addr ? m->sender_addr : "-",
 	       m->sender_name ? ">" : "");
 	struct cg_contact c = {0};
 	if (info->contact_id &&

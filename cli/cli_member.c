@@ -17,12 +17,12 @@
 #include "store/store.h"
 
 static const char member_usage[] =
-	"usage: coopgate member add ADDRESS [--name N] [--jid JID] [--layer L]\n"
-	"                  [--org O] [--channel C]... [--delivery MODE]\n"
-	"       coopgate member list [--channel C]\n"
-	"       coopgate member show ADDRESS\n"
-	"       coopgate member set-layer ADDRESS LAYER\n"
-	"       coopgate member remove ADDRESS [--channel C]\n";
+    "usage: coopgate member add ADDRESS [--name N] [--jid JID] [--layer L]\n"
+    "                  [--org O] [--channel C]... [--delivery MODE]\n"
+    "       coopgate member list [--channel C]\n"
+    "       coopgate member show ADDRESS\n"
+    "       coopgate member set-layer ADDRESS LAYER\n"
+    "       coopgate member remove ADDRESS [--channel C]\n";
 
 static int
 bad_usage(const char *what)
@@ -52,27 +52,37 @@ static int
 parse_opts(int argc, char **argv, struct member_opts *o)
 {
 	static const struct option opts[] = {
-		{"name", required_argument, NULL, 'n'},
-		{"jid", required_argument, NULL, 'j'},
-		{"layer", required_argument, NULL, 'l'},
-		{"org", required_argument, NULL, 'o'},
-		{"channel", required_argument, NULL, 'C'},
-		{"delivery", required_argument, NULL, 'd'},
-		{NULL, 0, NULL, 0},
+	    {"name", required_argument, NULL, 'n'},
+	    {"jid", required_argument, NULL, 'j'},
+	    {"layer", required_argument, NULL, 'l'},
+	    {"org", required_argument, NULL, 'o'},
+	    {"channel", required_argument, NULL, 'C'},
+	    {"delivery", required_argument, NULL, 'd'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 	optind = 0; /* 0: re-initialise GNU getopt (main used "+" ordering) */
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'n': o->name = optarg; break;
-		case 'j': o->jid = optarg; break;
-		case 'l': o->layer = optarg; break;
-		case 'o': o->org = optarg; break;
-		case 'd': o->delivery = optarg; break;
+		case 'n':
+			o->name = optarg;
+			break;
+		case 'j':
+			o->jid = optarg;
+			break;
+		case 'l':
+			o->layer = optarg;
+			break;
+		case 'o':
+			o->org = optarg;
+			break;
+		case 'd':
+			o->delivery = optarg;
+			break;
 		case 'C':
-			o->channels = cg_realloc(o->channels,
-						 (o->nchannels + 1) *
-							 sizeof *o->channels);
+			o->channels =
+			    cg_realloc(o->channels, (o->nchannels + 1) *
+			                                sizeof *o->channels);
 			o->channels[o->nchannels++] = optarg;
 			break;
 		default:
@@ -87,8 +97,10 @@ check_channels(const struct cg_config *cfg, const struct member_opts *o)
 {
 	for (size_t i = 0; i < o->nchannels; i++)
 		if (cg_config_channel(cfg, o->channels[i]) == NULL) {
-			fprintf(stderr, "coopgate: channel %s: no such channel "
-				"in %s\n", o->channels[i], cfg->path);
+			fprintf(stderr,
+			        "coopgate: channel %s: no such channel "
+			        "in %s\n",
+			        o->channels[i], cfg->path);
 			return -1;
 		}
 	return 0;
@@ -106,7 +118,7 @@ find_member(struct cg_store *s, const char *address)
 	free(a);
 	if (found < 0)
 		fprintf(stderr, "coopgate: %s: %s\n", address,
-			cg_store_errmsg(s));
+		        cg_store_errmsg(s));
 	else if (found == 0)
 		fprintf(stderr, "coopgate: %s: no such member\n", address);
 	return found == 1 ? id : 0;
@@ -114,7 +126,7 @@ find_member(struct cg_store *s, const char *address)
 
 static int
 member_add(struct cg_store *s, const struct cg_config *cfg, int argc,
-	   char **argv)
+           char **argv)
 {
 	struct member_opts o = {0};
 	int rc = CG_EX_USAGE;
@@ -124,9 +136,14 @@ member_add(struct cg_store *s, const struct cg_config *cfg, int argc,
 	}
 	char *addr = cg_lowercase(argv[optind]);
 	struct cg_member_input in = {
-		.address = addr, .name = o.name, .jid = o.jid, .org = o.org,
-		.channels = o.channels, .nchannels = o.nchannels,
-		.delivery = CG_DELIVERY_EACH, .source = "cli",
+	    .address = addr,
+	    .name = o.name,
+	    .jid = o.jid,
+	    .org = o.org,
+	    .channels = o.channels,
+	    .nchannels = o.nchannels,
+	    .delivery = CG_DELIVERY_EACH,
+	    .source = "cli",
 	};
 	rc = CG_EX_DATAERR;
 	if (!looks_like_address(addr)) {
@@ -139,14 +156,18 @@ member_add(struct cg_store *s, const struct cg_config *cfg, int argc,
 	}
 	rc = CG_EX_USAGE;
 	if (o.layer && cg_layer_parse(o.layer, &in.layer) != 0) {
-		fprintf(stderr, "coopgate: %s: unknown layer (guest, partner, "
-			"member, core)\n", o.layer);
+		fprintf(stderr,
+		        "coopgate: %s: unknown layer (guest, partner, "
+		        "member, core)\n",
+		        o.layer);
 		goto out;
 	}
 	in.has_layer = o.layer != NULL;
 	if (o.delivery && cg_delivery_parse(o.delivery, &in.delivery) != 0) {
-		fprintf(stderr, "coopgate: %s: unknown delivery mode (each, "
-			"digest, none)\n", o.delivery);
+		fprintf(stderr,
+		        "coopgate: %s: unknown delivery mode (each, "
+		        "digest, none)\n",
+		        o.delivery);
 		goto out;
 	}
 	rc = CG_EX_CONFIG;
@@ -185,7 +206,7 @@ print_line(const struct cg_contact *c, void *arg)
 
 static int
 member_list(struct cg_store *s, const struct cg_config *cfg, int argc,
-	    char **argv)
+            char **argv)
 {
 	struct member_opts o = {0};
 	if (parse_opts(argc, argv, &o) != 0 || optind != argc ||
@@ -225,8 +246,10 @@ member_set_layer(struct cg_store *s, int argc, char **argv)
 		return bad_usage("set-layer takes ADDRESS LAYER");
 	enum cg_layer l;
 	if (cg_layer_parse(argv[2], &l) != 0) {
-		fprintf(stderr, "coopgate: %s: unknown layer (guest, partner, "
-			"member, core)\n", argv[2]);
+		fprintf(stderr,
+		        "coopgate: %s: unknown layer (guest, partner, "
+		        "member, core)\n",
+		        argv[2]);
 		return CG_EX_USAGE;
 	}
 	int64_t id = find_member(s, argv[1]);
@@ -240,7 +263,7 @@ member_set_layer(struct cg_store *s, int argc, char **argv)
 
 static int
 member_remove(struct cg_store *s, const struct cg_config *cfg, int argc,
-	      char **argv)
+              char **argv)
 {
 	struct member_opts o = {0};
 	if (parse_opts(argc, argv, &o) != 0 || optind != argc - 1 ||
@@ -262,7 +285,7 @@ member_remove(struct cg_store *s, const struct cg_config *cfg, int argc,
 		return CG_EX_UNAVAILABLE;
 	if (r == 0) {
 		fprintf(stderr, "coopgate: %s: not subscribed to %s\n", addr,
-			ch);
+		        ch);
 		return CG_EX_DATAERR;
 	}
 	if (ch)
@@ -283,7 +306,7 @@ cg_cli_member(int argc, char **argv, const char *config_path)
 	if (strcmp(sub, "add") && strcmp(sub, "list") && strcmp(sub, "show") &&
 	    strcmp(sub, "set-layer") && strcmp(sub, "remove")) {
 		fprintf(stderr, "coopgate: member %s: unknown subcommand\n",
-			sub);
+		        sub);
 		return bad_usage(NULL);
 	}
 	struct cg_cli_env env;

@@ -59,8 +59,8 @@ cg_cli_status(int argc, char **argv, const char *config_path)
 		else {
 			format_time(b->since, when, sizeof when);
 			printf("%s since %s",
-			       b->connected && pid ? "connected" :
-						     "disconnected",
+			       b->connected && pid ? "connected"
+			                           : "disconnected",
 			       when);
 		}
 		printf("; outbox %lld pending, %lld dead\n",
@@ -74,7 +74,8 @@ cg_cli_status(int argc, char **argv, const char *config_path)
 	if (cg_store_outbox_dead_list(s, 5, &dead, &n) == 0) {
 		for (size_t i = 0; i < n; i++)
 			printf("dead letter %lld: %s %s after %d attempts: "
-			       "%s\n", (long long)dead[i].id, dead[i].bridge,
+			       "%s\n",
+			       (long long)dead[i].id, dead[i].bridge,
 			       dead[i].destination, dead[i].attempts,
 			       dead[i].last_error ? dead[i].last_error : "-");
 		cg_outbox_rows_free(dead, n);

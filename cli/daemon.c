@@ -31,10 +31,9 @@
 #include "store/box.h"
 #include "store/store.h"
 
-
 static int64_t
 turn_prepare(struct cg_loop *l, struct pollfd *pfds, int *npfds, int max,
-	     void *arg)
+             void *arg)
 {
 	struct cg_gateway *gw = arg;
 	int64_t wake = 0, now = cg_mono_ms();
@@ -70,7 +69,7 @@ turn_ready(struct cg_loop *l, struct pollfd *pfds, int npfds, void *arg)
 	for (int i = 0; i < npfds && !cg_loop_stopping(l); i++)
 		if (pfds[i].revents)
 			gw->turn_owner[i]->ops->on_ready(
-				gw->turn_owner[i], pfds[i].fd, pfds[i].revents);
+			    gw->turn_owner[i], pfds[i].fd, pfds[i].revents);
 	if (gw->outbox_kick)
 		gw->outbox_due = cg_outbox_run(gw);
 }
@@ -136,8 +135,8 @@ on_reload(struct cg_loop *l, int signo, void *arg)
 	if (cg_config_load(gw->cfg->path, cfg, &errs) != 0) {
 		for (size_t i = 0; i < errs.n; i++)
 			cg_error("%s:%d: %s (keeping the running config)",
-				 errs.v[i].file, errs.v[i].line,
-				 errs.v[i].message);
+			         errs.v[i].file, errs.v[i].line,
+			         errs.v[i].message);
 		cg_config_errors_free(&errs);
 		cg_config_free(cfg);
 		free(cfg);
@@ -146,7 +145,8 @@ on_reload(struct cg_loop *l, int signo, void *arg)
 	cg_config_errors_free(&errs);
 	if (cg_sync_config(gw->store, cfg) != 0) {
 		cg_error("%s: cannot apply to the store (keeping the running "
-			 "config)", cfg->path);
+		         "config)",
+		         cfg->path);
 		cg_config_free(cfg);
 		free(cfg);
 		return;
@@ -201,8 +201,10 @@ pid_lock(const char *data_dir)
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		fprintf(stderr, "coopgate: %s: another coopgate runs on this "
-			"data directory\n", path);
+		fprintf(stderr,
+		        "coopgate: %s: another coopgate runs on this "
+		        "data directory\n",
+		        path);
 		free(path);
 		close(fd);
 		return -1;
@@ -253,7 +255,7 @@ cg_daemon_run(struct cg_config *cfg, int foreground)
 	/* cg_box_open refuses a bad master key (cg_box_check_key). */
 	if (cg_store_open(cfg->gateway.data_dir, 0, &gw.store, &err) != 0 ||
 	    (gw.box = cg_box_open(cfg->gateway.data_dir, gw.store, &err)) ==
-		NULL) {
+	        NULL) {
 		fprintf(stderr, "coopgate: %s\n", err);
 		free(err);
 		cg_store_close(gw.store);
@@ -262,15 +264,19 @@ cg_daemon_run(struct cg_config *cfg, int foreground)
 		return CG_EX_UNAVAILABLE;
 	}
 	if (cg_sync_config(gw.store, cfg) != 0) {
-		fprintf(stderr, "coopgate: %s: cannot sync channels and "
-			"members: %s\n", cfg->path, cg_store_errmsg(gw.store));
+		fprintf(stderr,
+		        "coopgate: %s: cannot sync channels and "
+		        "members: %s\n",
+		        cfg->path, cg_store_errmsg(gw.store));
 		rc = CG_EX_CONFIG;
 		goto out;
 	}
 	long other = cg_daemon_running(cfg->gateway.data_dir);
 	if (other) {
-		fprintf(stderr, "coopgate: %s: another coopgate (pid %ld) runs "
-			"on this data directory\n", cfg->gateway.data_dir, other);
+		fprintf(stderr,
+		        "coopgate: %s: another coopgate (pid %ld) runs "
+		        "on this data directory\n",
+		        cfg->gateway.data_dir, other);
 		rc = CG_EX_UNAVAILABLE;
 		goto out;
 	}
@@ -279,7 +285,7 @@ cg_daemon_run(struct cg_config *cfg, int foreground)
 	malloc_trim(0);
 	if (!foreground && detach() != 0) {
 		fprintf(stderr, "coopgate: cannot detach: %s\n",
-			strerror(errno));
+		        strerror(errno));
 		rc = CG_EX_SOFTWARE;
 		goto out;
 	}
@@ -308,7 +314,7 @@ cg_daemon_run(struct cg_config *cfg, int foreground)
 	/* Weekly reports: what is due now (a missed week), then on time. */
 	cg_reports_schedule(&gw);
 	cg_info("coopgate %s running: %zu channel(s), data in %s",
-		COOPGATE_VERSION, gw.cfg->nchannels, gw.cfg->gateway.data_dir);
+	        COOPGATE_VERSION, gw.cfg->nchannels, gw.cfg->gateway.data_dir);
 	if (cg_loop_run(gw.loop) != 0)
 		rc = CG_EX_SOFTWARE;
 	bridges_stop(&gw);

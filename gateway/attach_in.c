@@ -5,8 +5,8 @@
  * were over the quota.  Runs inside the ingest transaction, so a message
  * and its files commit together or not at all.
  * Must never: keep a file over the quota, answer mail that may not be
- * answered (CG_MSG_NO_REPLY, set by the email bridge), or let a SchutzBox failure pass as a
- * message without its file.
+ * answered (CG_MSG_NO_REPLY, set by the email bridge), or let a SchutzBox
+ * failure pass as a message without its file.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -896,8 +896,7 @@ is_loopback(const char *host)
 	struct in6_addr a6;
 	if (inet_pton(AF_INET, host, &a4) == 1)
 		return (ntohl(a4.s_addr) >> 24) == 127;
-	return inet_pton(AF_INET6, host, &a6) == 1 &&
-	       IN6_IS_ADDR_LOOPBACK(&a6);
+	return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
 static int
@@ -965,8 +964,9 @@ check_lmtp(struct loader *ld, const config_setting_t *g)
 		lm->family = CG_LMTP_TCP;
 		why = split_host_port(lm, lm->listen);
 		if (why == NULL && !lm->allow_remote && !is_loopback(lm->host))
-			why = "is not a loopback address (set lmtp.allow_remote "
-			      "= true to accept mail from other hosts)";
+			why =
+			    "is not a loopback address (set lmtp.allow_remote "
+			    "= true to accept mail from other hosts)";
 	}
 	if (why)
 		bad_value(ld, ls, "lmtp.listen", lm->listen, "%s", why);
@@ -1404,21 +1404,25 @@ read_report_recipients(struct loader *ld, const config_setting_t *r)
 	}
 	if (config_setting_type(r) != CONFIG_TYPE_ARRAY &&
 	    config_setting_type(r) != CONFIG_TYPE_LIST) {
-		err_at(ld, r, "reports.recipients: a layer (\"core\") or a "
-		              "list of addresses expected");
+		err_at(ld, r,
+		       "reports.recipients: a layer (\"core\") or a "
+		       "list of addresses expected");
 		return;
 	}
 	int n = config_setting_length(r);
 	for (int i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(r, (unsigned)i);
+		const config_setting_t *e =
+		    config_setting_get_elem(r, (unsigned)i);
 		const char *v = config_setting_get_string(e);
 		if (v == NULL || !is_address(v)) {
-			err_at(ld, e, "reports.recipients: element %d is no "
-			              "mail address", i + 1);
+			err_at(ld, e,
+			       "reports.recipients: element %d is no "
+			       "mail address",
+			       i + 1);
 			continue;
 		}
-		rp->recipients = cg_realloc(rp->recipients,
-		                            (rp->nrecipients + 1) * sizeof(char *));
+		rp->recipients = cg_realloc(
+		    rp->recipients, (rp->nrecipients + 1) * sizeof(char *));
 		rp->recipients[rp->nrecipients++] = cg_strdup(v);
 	}
 }
@@ -1427,8 +1431,7 @@ static const struct key reports_keys[] = {
     KEY("weekly", K_OTHER, 0),
     KEY("recipients", K_OTHER, 0),
     KEY_RANGE("unanswered_after", K_INT64,
-              offsetof(struct cg_cfg_reports, unanswered_after), 60,
-              INT64_MAX),
+              offsetof(struct cg_cfg_reports, unanswered_after), 60, INT64_MAX),
     KEY_END,
 };
 
@@ -1444,7 +1447,8 @@ read_reports(struct loader *ld)
 	const config_setting_t *w = get(g, "weekly");
 	if (w) {
 		const char *v = config_setting_get_string(w);
-		if (v == NULL || parse_weekly(v, &rp->weekday, &rp->minute) != 0)
+		if (v == NULL ||
+		    parse_weekly(v, &rp->weekday, &rp->minute) != 0)
 			bad_value(ld, w, "reports.weekly", v ? v : "",
 			          "is not DAY HH:MM (e.g. \"mon 08:00\", UTC)");
 	}
@@ -1454,9 +1458,9 @@ read_reports(struct loader *ld)
 }
 
 static const char *const top_level_keys[] = {
-    "gateway", "imap",       "smtp", "xmpp",   "channels",
-    "members", "onboarding", "box",  "outbox", "posting", "partners",
-    "billing", "reports", "lmtp", NULL,
+    "gateway",  "imap",       "smtp",    "xmpp",   "channels",
+    "members",  "onboarding", "box",     "outbox", "posting",
+    "partners", "billing",    "reports", "lmtp",   NULL,
 };
 
 static void
@@ -1749,24 +1753,17 @@ static const struct key seller_keys[] = {
 
 #define RATE(f) offsetof(struct cg_cfg_rate, f)
 static const struct key rate_keys[] = {
-    KEY("code", K_STR, RATE(code)),
-    KEY("name", K_STR, RATE(name)),
-    KEY("unit", K_STR, RATE(unit)),
-    KEY("price", K_STR, RATE(price_text)),
-    KEY("vat", K_STR, RATE(vat_text)),
-    KEY("seller", K_STR, RATE(seller)),
-    KEY("buyer", K_STR, RATE(buyer)),
-    KEY_END,
+    KEY("code", K_STR, RATE(code)),    KEY("name", K_STR, RATE(name)),
+    KEY("unit", K_STR, RATE(unit)),    KEY("price", K_STR, RATE(price_text)),
+    KEY("vat", K_STR, RATE(vat_text)), KEY("seller", K_STR, RATE(seller)),
+    KEY("buyer", K_STR, RATE(buyer)),  KEY_END,
 };
 
 #define PLAN(f) offsetof(struct cg_cfg_plan, f)
 static const struct key plan_keys[] = {
-    KEY("code", K_STR, PLAN(code)),
-    KEY("name", K_STR, PLAN(name)),
-    KEY("price", K_STR, PLAN(price_text)),
-    KEY("vat", K_STR, PLAN(vat_text)),
-    KEY("seller", K_STR, PLAN(seller)),
-    KEY_END,
+    KEY("code", K_STR, PLAN(code)),        KEY("name", K_STR, PLAN(name)),
+    KEY("price", K_STR, PLAN(price_text)), KEY("vat", K_STR, PLAN(vat_text)),
+    KEY("seller", K_STR, PLAN(seller)),    KEY_END,
 };
 
 #define BILL(f) offsetof(struct cg_cfg_billing, f)
@@ -1783,13 +1780,13 @@ static const struct key billing_keys[] = {
  * keys into v[i] (elem bytes each); returns the list or NULL. */
 static const config_setting_t *
 read_billing_list(struct loader *ld, const config_setting_t *g,
-		  const char *name, const struct key *keys, void **v,
-		  size_t *n, size_t elem, size_t line_off)
+                  const char *name, const struct key *keys, void **v, size_t *n,
+                  size_t elem, size_t line_off)
 {
 	const config_setting_t *l = get(g, name);
 	char *key = cg_asprintf("billing.%s", name);
 	int empty_array = l && config_setting_type(l) == CONFIG_TYPE_ARRAY &&
-			  config_setting_length(l) == 0;
+	                  config_setting_length(l) == 0;
 	if (l == NULL ||
 	    (!empty_array && !want_type(ld, l, key, CONFIG_TYPE_LIST))) {
 		free(key);
@@ -1814,7 +1811,7 @@ read_billing_list(struct loader *ld, const config_setting_t *g,
 
 static void
 read_seller_workers(struct loader *ld, const config_setting_t *e,
-		    const char *prefix, struct cg_cfg_seller *s)
+                    const char *prefix, struct cg_cfg_seller *s)
 {
 	const config_setting_t *w = get(e, "workers");
 	if (w == NULL)
@@ -1835,7 +1832,7 @@ read_seller_workers(struct loader *ld, const config_setting_t *e,
 			const char *v = config_setting_get_string(a);
 			if (!is_address(v))
 				bad_value(ld, a, key, v,
-					  "is not an address (local@domain)");
+				          "is not an address (local@domain)");
 			else
 				s->workers[s->nworkers++] = cg_strdup(v);
 		}
@@ -1849,8 +1846,8 @@ check_seller(struct loader *ld, const config_setting_t *e, size_t i)
 	struct cg_cfg_seller *s = &ld->cfg->billing.sellers[i];
 	char *prefix = cg_asprintf("billing.sellers[%zu]", i);
 	static const char *const required[] = {
-	    "code", "name",  "street", "postcode", "city", "country",
-	    "email", "phone", "contact", "iban", NULL};
+	    "code",  "name",  "street",  "postcode", "city", "country",
+	    "email", "phone", "contact", "iban",     NULL};
 	for (int k = 0; required[k]; k++)
 		require(ld, e, prefix, required[k]);
 	if (!s->vat_id && !s->tax_number)
@@ -1858,20 +1855,21 @@ check_seller(struct loader *ld, const config_setting_t *e, size_t i)
 		       prefix, s->code ? s->code : "(no code)");
 	if (s->iban && !cg_iban_valid(s->iban))
 		bad_value(ld, get(e, "iban"), "billing.sellers[].iban", s->iban,
-			  "is not a valid IBAN (checksum)");
+		          "is not a valid IBAN (checksum)");
 	if (s->country && (strlen(s->country) != 2 ||
-			   !isupper((unsigned char)s->country[0]) ||
-			   !isupper((unsigned char)s->country[1])))
-		bad_value(ld, get(e, "country"), "billing.sellers[].country", s->country,
-			  "is not a two-letter country code (DE)");
+	                   !isupper((unsigned char)s->country[0]) ||
+	                   !isupper((unsigned char)s->country[1])))
+		bad_value(ld, get(e, "country"), "billing.sellers[].country",
+		          s->country, "is not a two-letter country code (DE)");
 	if (s->email && !is_address(s->email))
-		bad_value(ld, get(e, "email"), "billing.sellers[].email", s->email,
-			  "is not an address (local@domain)");
+		bad_value(ld, get(e, "email"), "billing.sellers[].email",
+		          s->email, "is not an address (local@domain)");
 	for (size_t j = 0; j < i && s->code; j++)
 		if (ld->cfg->billing.sellers[j].code &&
 		    strcmp(ld->cfg->billing.sellers[j].code, s->code) == 0)
-			bad_value(ld, get(e, "code"), "billing.sellers[].code", s->code,
-				  "is already used by billing.sellers[%zu]", j);
+			bad_value(ld, get(e, "code"), "billing.sellers[].code",
+			          s->code,
+			          "is already used by billing.sellers[%zu]", j);
 	read_seller_workers(ld, e, prefix, s);
 	if (s->payment_days == 0 && !get(e, "payment_days"))
 		s->payment_days = 14;
@@ -1884,30 +1882,30 @@ check_seller(struct loader *ld, const config_setting_t *e, size_t i)
  * seller. */
 static void
 check_priced(struct loader *ld, const config_setting_t *e, const char *prefix,
-	     const char *price, const char *vat, const char *seller,
-	     int64_t *cents, int *bp)
+             const char *price, const char *vat, const char *seller,
+             int64_t *cents, int *bp)
 {
 	require(ld, e, prefix, "code");
 	require(ld, e, prefix, "name");
 	if (require(ld, e, prefix, "price") && price &&
 	    (cg_money_parse(price, cents) != 0 || *cents < 0))
 		bad_value(ld, get(e, "price"), "price", price,
-			  "is not an amount with at most two decimals "
-			  "(\"80.00\")");
+		          "is not an amount with at most two decimals "
+		          "(\"80.00\")");
 	if (vat == NULL)
 		*bp = 1900;
 	else if (cg_vat_parse(vat, bp) != 0)
 		bad_value(ld, get(e, "vat"), "vat", vat,
-			  "is not a VAT rate in percent (\"19\", \"7\")");
+		          "is not a VAT rate in percent (\"19\", \"7\")");
 	if (require(ld, e, prefix, "seller") && seller &&
 	    cg_config_seller(ld->cfg, seller) == NULL)
 		bad_value(ld, get(e, "seller"), "seller", seller,
-			  "is not the code of a seller in billing.sellers");
+		          "is not the code of a seller in billing.sellers");
 }
 
 static void
 check_billing_lists(struct loader *ld, const config_setting_t *sl,
-		    const config_setting_t *rl, const config_setting_t *pl)
+                    const config_setting_t *rl, const config_setting_t *pl)
 {
 	struct cg_cfg_billing *b = &ld->cfg->billing;
 	for (size_t i = 0; sl && i < b->nsellers; i++) {
@@ -1923,13 +1921,13 @@ check_billing_lists(struct loader *ld, const config_setting_t *sl,
 		char *prefix = cg_asprintf("billing.rates[%zu]", i);
 		if (config_setting_is_group(e)) {
 			check_priced(ld, e, prefix, r->price_text, r->vat_text,
-				     r->seller, &r->price_cents, &r->vat_bp);
+			             r->seller, &r->price_cents, &r->vat_bp);
 			if (r->unit == NULL)
 				r->unit = cg_strdup("HUR");
 			if (r->buyer && !is_address(r->buyer))
 				bad_value(ld, get(e, "buyer"), "buyer",
-					  r->buyer,
-					  "is not an address (local@domain)");
+				          r->buyer,
+				          "is not an address (local@domain)");
 		}
 		free(prefix);
 	}
@@ -1940,7 +1938,7 @@ check_billing_lists(struct loader *ld, const config_setting_t *sl,
 		char *prefix = cg_asprintf("billing.plans[%zu]", i);
 		if (config_setting_is_group(e))
 			check_priced(ld, e, prefix, p->price_text, p->vat_text,
-				     p->seller, &p->price_cents, &p->vat_bp);
+			             p->seller, &p->price_cents, &p->vat_bp);
 		free(prefix);
 	}
 }
@@ -1974,10 +1972,10 @@ billing_free(struct cg_cfg_billing *b)
 	free(b->currency);
 	for (size_t i = 0; i < b->nsellers; i++) {
 		struct cg_cfg_seller *s = &b->sellers[i];
-		char *f[] = {s->code,    s->name,    s->street, s->postcode,
-			     s->city,    s->country, s->vat_id, s->tax_number,
-			     s->email,   s->phone,   s->contact, s->iban,
-			     s->bic,     s->series};
+		char *f[] = {s->code,  s->name,    s->street,  s->postcode,
+		             s->city,  s->country, s->vat_id,  s->tax_number,
+		             s->email, s->phone,   s->contact, s->iban,
+		             s->bic,   s->series};
 		for (size_t k = 0; k < sizeof f / sizeof *f; k++)
 			free(f[k]);
 		for (size_t k = 0; k < s->nworkers; k++)

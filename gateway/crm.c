@@ -38,23 +38,24 @@ cg_crm_footer(struct cg_store *s, int64_t contact_id, int64_t now)
 	int64_t count;
 	if (contact_id == 0 ||
 	    cg_store_interaction_count(s, contact_id, "in", now - CRM_WINDOW,
-				       &count) != 0 ||
+	                               &count) != 0 ||
 	    cg_store_contact_get(s, contact_id, &c) != 0)
 		return NULL;
 	char since[16];
 	format_utc(c.layer_since, "%Y-%m", since, sizeof since);
-	const char *name = c.name && *c.name ? c.name :
-			   c.nemails	     ? c.emails[0] :
-			   c.njids	     ? c.jids[0] :
-					       "unknown";
+	const char *name = c.name && *c.name ? c.name
+	                   : c.nemails       ? c.emails[0]
+	                   : c.njids         ? c.jids[0]
+	                                     : "unknown";
 	struct cg_buf b = CG_BUF_INIT;
 	cg_buf_printf(&b, "\u2014 %s", name);
 	if (c.org && *c.org)
 		cg_buf_printf(&b, " \u00b7 %s", c.org);
-	cg_buf_printf(&b, " \u00b7 %s \u00b7 %lld message%s in 30 days "
-		      "\u00b7 %s since %s", cg_layer_name(c.layer),
-		      (long long)count, count == 1 ? "" : "s",
-		      since_word(c.layer), since);
+	cg_buf_printf(&b,
+	              " \u00b7 %s \u00b7 %lld message%s in 30 days "
+	              "\u00b7 %s since %s",
+	              cg_layer_name(c.layer), (long long)count,
+	              count == 1 ? "" : "s", since_word(c.layer), since);
 	cg_contact_free(&c);
 	return cg_buf_steal(&b);
 }
@@ -63,14 +64,14 @@ cg_crm_footer(struct cg_store *s, int64_t contact_id, int64_t now)
  * (REASON)"; named when the contact has several addresses. */
 static void
 card_bounces(struct cg_store *s, const char *address, int name_it,
-	     struct cg_buf *out)
+             struct cg_buf *out)
 {
 	struct cg_bounce_state b;
 	char date[16];
 	if (cg_store_bounce_state(s, address, cg_now(), &b) != 0)
 		return;
 	cg_buf_printf(out, "Bounces: %s%s", name_it ? address : "",
-		      name_it ? ": " : "");
+	              name_it ? ": " : "");
 	if (b.suspended) {
 		format_utc(b.suspended, "%Y-%m-%d", date, sizeof date);
 		cg_buf_printf(out, "suspended since %s", date);
@@ -101,10 +102,10 @@ card_crm(struct cg_store *s, int64_t id, struct cg_buf *out)
 		free(tags);
 	}
 	int64_t now = cg_now(), count, seen, held;
-	if (cg_store_interaction_count(s, id, "in", now - CRM_WINDOW,
-				       &count) == 0)
+	if (cg_store_interaction_count(s, id, "in", now - CRM_WINDOW, &count) ==
+	    0)
 		cg_buf_printf(out, "Messages (30 days): %lld\n",
-			      (long long)count);
+		              (long long)count);
 	if (cg_store_contact_last_seen(s, id, &seen) == 0) {
 		char when[16] = "never";
 		if (seen)
@@ -119,8 +120,8 @@ card_crm(struct cg_store *s, int64_t id, struct cg_buf *out)
 		cg_buf_printf(out, "Nominations: %zu", nnom);
 		for (size_t i = 0; i < nnom; i++)
 			cg_buf_printf(out, "%s%s (%s)", i ? ", " : " by ",
-				      nom[i].nominator ? nom[i].nominator : "?",
-				      cg_layer_name(nom[i].target));
+			              nom[i].nominator ? nom[i].nominator : "?",
+			              cg_layer_name(nom[i].target));
 		cg_buf_putc(out, '\n');
 		cg_nominations_free(nom, nnom);
 	}
@@ -159,13 +160,13 @@ cg_crm_card(struct cg_store *s, int64_t contact_id, struct cg_buf *out)
 		cg_buf_printf(out, "JID: %s\n", c.jids[i]);
 	cg_buf_printf(out, "Organisation: %s\n", c.org ? c.org : "-");
 	cg_buf_printf(out, "Layer: %s since %s\n", cg_layer_name(c.layer),
-		      since);
+	              since);
 	cg_buf_printf(out, "Source: %s\n", c.source ? c.source : "-");
 	cg_buf_printf(out, "Created: %s\n", created);
 	for (size_t i = 0; i < nsubs; i++)
 		cg_buf_printf(out, "Channel: %s (%s, %s)\n", subs[i].channel,
-			      cg_delivery_name(subs[i].delivery),
-			      subs[i].source);
+		              cg_delivery_name(subs[i].delivery),
+		              subs[i].source);
 	if (nsubs == 0)
 		cg_buf_puts(out, "Channel: none\n");
 	card_crm(s, contact_id, out);

@@ -30,8 +30,8 @@ struct cg_gateway {
 	struct cg_config *cfg;  /* owned; replaced on SIGHUP */
 	struct cg_store *store; /* owned */
 	struct cg_box *box;     /* owned; the SchutzBox (NULL in unit tests
-				   that need none: attachments then stay
-				   in the store's rows) */
+	                           that need none: attachments then stay
+	                           in the store's rows) */
 	struct cg_loop *loop;   /* owned */
 	struct cg_bridge *bridges[CG_MAX_BRIDGES];
 	size_t nbridges;
@@ -49,18 +49,18 @@ enum cg_ingest_result {
 	CG_INGEST_STORED,    /* stored; outbox rows written */
 	CG_INGEST_DUPLICATE, /* already stored: nothing written */
 	CG_INGEST_DROPPED,   /* stored nothing on purpose (loop, auto, no
-				channel); the source may be acknowledged */
+	                        channel); the source may be acknowledged */
 	CG_INGEST_ERROR,     /* nothing stored; do not acknowledge */
 };
 
 struct cg_ingest_info {
-	int64_t message_id;  /* stored message (or the duplicate's original) */
+	int64_t message_id; /* stored message (or the duplicate's original) */
 	int64_t thread_id;
 	int64_t parent_id;
 	int64_t contact_id;
 	int new_thread;
 	size_t outbox_rows;
-	const char *reason;  /* why dropped/error, static string */
+	const char *reason; /* why dropped/error, static string */
 };
 
 /*
@@ -71,10 +71,9 @@ struct cg_ingest_info {
  * non-zero return rolls everything back.
  */
 typedef int cg_ingest_extra_fn(struct cg_gateway *gw, void *arg);
-enum cg_ingest_result cg_gateway_ingest(struct cg_gateway *gw,
-					struct cg_msg *m,
-					cg_ingest_extra_fn *extra, void *arg,
-					struct cg_ingest_info *info);
+enum cg_ingest_result cg_gateway_ingest(struct cg_gateway *gw, struct cg_msg *m,
+                                        cg_ingest_extra_fn *extra, void *arg,
+                                        struct cg_ingest_info *info);
 /*
  * A correction (XEP-0308) of stored message `original`, which the bridge
  * has checked comes from the original's author: the stored text becomes
@@ -87,23 +86,22 @@ enum cg_ingest_result cg_gateway_ingest(struct cg_gateway *gw,
  * cg_gateway_ingest().
  */
 enum cg_ingest_result cg_gateway_correct(struct cg_gateway *gw,
-					 int64_t original, struct cg_msg *m,
-					 cg_ingest_extra_fn *extra, void *arg,
-					 struct cg_ingest_info *info);
+                                         int64_t original, struct cg_msg *m,
+                                         cg_ingest_extra_fn *extra, void *arg,
+                                         struct cg_ingest_info *info);
 /* The same decisions without writing (for `coopgate inspect`). */
-enum cg_ingest_result cg_gateway_decide(struct cg_gateway *gw,
-					struct cg_msg *m,
-					struct cg_ingest_info *info);
+enum cg_ingest_result cg_gateway_decide(struct cg_gateway *gw, struct cg_msg *m,
+                                        struct cg_ingest_info *info);
 
 /* Bridges report connection state (stored for `coopgate status`). */
 void cg_gateway_bridge_state(struct cg_gateway *gw, const char *bridge,
-			     int connected, const char *error);
+                             int connected, const char *error);
 /* A bridge finishes an outbox row it reported as CG_INFLIGHT. */
 struct cg_outbox_item;
 void cg_outbox_complete(struct cg_gateway *gw, struct cg_outbox_item *d);
 
 /* Message-ID for a message created by the gateway: "cg.TOKEN.N@domain". */
 char *cg_gateway_message_id(const struct cg_gateway *gw,
-			    const char *thread_token);
+                            const char *thread_token);
 
 #endif

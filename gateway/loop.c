@@ -23,7 +23,7 @@
 
 struct cg_timer {
 	uint64_t id;
-	int64_t when;           /* monotonic ms */
+	int64_t when; /* monotonic ms */
 	cg_timer_fn *fn;
 	void *arg;
 };
@@ -36,7 +36,7 @@ struct cg_loop {
 		void *arg;
 	} sig[LOOP_MAX_SIGNALS];
 	int nsig;
-	struct cg_timer *timers;  /* unsorted: there are only a few */
+	struct cg_timer *timers; /* unsorted: there are only a few */
 	size_t ntimers;
 	uint64_t next_timer_id;
 	cg_turn_prepare_fn *prepare;
@@ -128,7 +128,7 @@ cg_loop_timer_cancel(struct cg_loop *l, uint64_t id)
 
 void
 cg_loop_set_turn(struct cg_loop *l, cg_turn_prepare_fn *prepare,
-		 cg_turn_ready_fn *ready, void *arg)
+                 cg_turn_ready_fn *ready, void *arg)
 {
 	l->prepare = prepare;
 	l->ready = ready;
@@ -189,8 +189,8 @@ cg_loop_run(struct cg_loop *l)
 		int64_t wake = 0;
 		if (l->prepare) {
 			int extra = 0;
-			wake = l->prepare(l, pfds + 1, &extra,
-					  LOOP_MAX_FDS - 1, l->turn_arg);
+			wake = l->prepare(l, pfds + 1, &extra, LOOP_MAX_FDS - 1,
+			                  l->turn_arg);
 			npfds += extra;
 		}
 		for (size_t i = 0; i < l->ntimers; i++)

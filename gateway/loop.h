@@ -27,19 +27,19 @@ struct cg_loop *cg_loop_new(void);
 void cg_loop_free(struct cg_loop *l);
 /* Watch SIGTERM/SIGINT/SIGHUP etc. through the self-pipe. */
 int cg_loop_on_signal(struct cg_loop *l, int signo, cg_signal_fn *fn,
-		      void *arg);
+                      void *arg);
 /* One-shot timer after delay_ms; returns an id > 0. */
 uint64_t cg_loop_timer(struct cg_loop *l, int64_t delay_ms, cg_timer_fn *fn,
-		       void *arg);
+                       void *arg);
 void cg_loop_timer_cancel(struct cg_loop *l, uint64_t id);
 /* Run until cg_loop_stop(); `turn` is called every turn with the fds poll()
  * returned (the daemon, cli/daemon.c, sets it). */
 typedef int64_t cg_turn_prepare_fn(struct cg_loop *l, struct pollfd *pfds,
-				   int *npfds, int max, void *arg);
-typedef void cg_turn_ready_fn(struct cg_loop *l, struct pollfd *pfds,
-			      int npfds, void *arg);
+                                   int *npfds, int max, void *arg);
+typedef void cg_turn_ready_fn(struct cg_loop *l, struct pollfd *pfds, int npfds,
+                              void *arg);
 void cg_loop_set_turn(struct cg_loop *l, cg_turn_prepare_fn *prepare,
-		      cg_turn_ready_fn *ready, void *arg);
+                      cg_turn_ready_fn *ready, void *arg);
 int cg_loop_run(struct cg_loop *l);
 void cg_loop_stop(struct cg_loop *l);
 int cg_loop_stopping(const struct cg_loop *l);

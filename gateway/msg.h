@@ -26,50 +26,50 @@ enum cg_msg_flag {
 	                              (mime.c): headers read, body not
 	                              parsed; the room gets the subject */
 	CG_MSG_SENDER_VERIFIED = 1 << 9, /* the bridge proved the sender:
-					   mail by sender_auth.h, a room
-					   line by the occupant's real JID */
-	CG_MSG_UNVERIFIED = 1 << 10, /* held: a known sender without that
-					proof (posting.sender_proof) */
+	                                   mail by sender_auth.h, a room
+	                                   line by the occupant's real JID */
+	CG_MSG_UNVERIFIED = 1 << 10,     /* held: a known sender without that
+	                                    proof (posting.sender_proof) */
 	/* Bits 11-12 are free. */
 	CG_MSG_NO_REPLY = 1 << 13, /* the bridge says: never answer the sender
-				      (a robot, our own domain, no address) */
+	                              (a robot, our own domain, no address) */
 };
 /* Comma-separated flag names into buf ("auto-generated,duplicate"). */
 struct cg_buf;
 void cg_msg_flags_format(unsigned flags, struct cg_buf *out);
 
 struct cg_attachment {
-	char *name;     /* file name, may be NULL */
-	char *type;     /* "application/pdf" */
+	char *name; /* file name, may be NULL */
+	char *type; /* "application/pdf" */
 	unsigned char *data;
 	size_t size;
-	char *url;      /* xmpp: a file shared by URL, to be fetched (data
-			   NULL); the pipeline stores it as CG_ATT_FETCH */
+	char *url; /* xmpp: a file shared by URL, to be fetched (data
+	              NULL); the pipeline stores it as CG_ATT_FETCH */
 };
 
 struct cg_msg {
 	enum cg_network network;
-	char *ext_id;       /* Message-ID without <> (email); origin-id or
-			       stanza-id (xmpp) */
-	char *channel;      /* channel name, set by the bridge or router */
-	char *sender_addr;  /* email address or bare/real JID, lower case */
-	char *sender_name;  /* display name, UTF-8, may be NULL */
-	char *subject;      /* UTF-8, may be NULL */
-	char *text;         /* full text, UTF-8 */
-	char *trimmed;      /* text for the room (quotes/signature trimmed) */
-	char **refs;        /* ids this replies to, oldest first */
+	char *ext_id;      /* Message-ID without <> (email); origin-id or
+	                      stanza-id (xmpp) */
+	char *channel;     /* channel name, set by the bridge or router */
+	char *sender_addr; /* email address or bare/real JID, lower case */
+	char *sender_name; /* display name, UTF-8, may be NULL */
+	char *subject;     /* UTF-8, may be NULL */
+	char *text;        /* full text, UTF-8 */
+	char *trimmed;     /* text for the room (quotes/signature trimmed) */
+	char **refs;       /* ids this replies to, oldest first */
 	size_t nrefs;
-	char **rcpts;       /* recipient addresses seen (To, Cc, Delivered-To,
-			       X-Original-To), lower case */
+	char **rcpts; /* recipient addresses seen (To, Cc, Delivered-To,
+	                 X-Original-To), lower case */
 	size_t nrcpts;
 	struct cg_attachment *att;
 	size_t natt;
 	unsigned flags;
-	char *thread_key;   /* xmpp <thread> value, if any */
-	char *list_id;      /* email List-Id value without <>, if any */
-	char *raw;          /* the original bytes (email), kept in the store */
+	char *thread_key; /* xmpp <thread> value, if any */
+	char *list_id;    /* email List-Id value without <>, if any */
+	char *raw;        /* the original bytes (email), kept in the store */
 	size_t rawlen;
-	int64_t received;   /* unix seconds */
+	int64_t received; /* unix seconds */
 };
 
 void cg_msg_free(struct cg_msg *m); /* frees members, not m; NULL ok */

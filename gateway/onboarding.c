@@ -31,7 +31,7 @@ cg_onboarding_request_addr(const char *channel_address)
 	if (at == NULL)
 		return cg_asprintf("%s+request", channel_address);
 	return cg_asprintf("%.*s+request%s", (int)(at - channel_address),
-			   channel_address, at);
+	                   channel_address, at);
 }
 
 /* ---- held posts ---- */
@@ -87,37 +87,44 @@ held_notice_key(const char *channel, const char *addr)
 
 static char *
 held_notice_body(const struct cg_gateway *gw, const struct cg_cfg_channel *ch,
-		 int64_t contact_id, const char *addr, const char *subject)
+                 int64_t contact_id, const char *addr, const char *subject)
 {
 	enum cg_layer layer = CG_LAYER_GUEST;
 	struct cg_contact c;
-	if (contact_id && cg_store_contact_get(gw->store, contact_id, &c) == 0) {
+	if (contact_id &&
+	    cg_store_contact_get(gw->store, contact_id, &c) == 0) {
 		layer = c.layer;
 		cg_contact_free(&c);
 	}
-	int need = gw->cfg->nominations_required > 0 ?
-			   gw->cfg->nominations_required :
-			   2;
+	int need = gw->cfg->nominations_required > 0
+	               ? gw->cfg->nominations_required
+	               : 2;
 	char *req = cg_onboarding_request_addr(ch->address);
 	struct cg_buf b = CG_BUF_INIT;
-	cg_buf_printf(&b, "Hello,\n\nyour message%s%s%s to %s has been "
-		      "received but not passed on: %s takes posts from "
-		      "%ss and above, and %s is known here as a %s.\n\n",
-		      subject ? " \"" : "", subject ? subject : "",
-		      subject ? "\"" : "", ch->address, ch->name,
-		      cg_layer_name(ch->post_layer), addr,
-		      cg_layer_name(layer));
-	cg_buf_printf(&b, "How to join: %d members of the community nominate "
-		      "you.  A member sends the line\n\n    nominate %s\n\n"
-		      "to %s", need, addr, req);
+	cg_buf_printf(&b,
+	              "Hello,\n\nyour message%s%s%s to %s has been "
+	              "received but not passed on: %s takes posts from "
+	              "%ss and above, and %s is known here as a %s.\n\n",
+	              subject ? " \"" : "", subject ? subject : "",
+	              subject ? "\"" : "", ch->address, ch->name,
+	              cg_layer_name(ch->post_layer), addr,
+	              cg_layer_name(layer));
+	cg_buf_printf(&b,
+	              "How to join: %d members of the community nominate "
+	              "you.  A member sends the line\n\n    nominate %s\n\n"
+	              "to %s",
+	              need, addr, req);
 	if (ch->room)
-		cg_buf_printf(&b, ", or writes \"!nominate %s\" in the chat "
-			      "room %s", addr, ch->room);
-	cg_buf_printf(&b, ".  Ask someone you work with in the community to "
-		      "do so.\n\nOnce you are nominated, your held messages of "
-		      "the last 7 days are delivered; after 7 days a held "
-		      "message expires and is not delivered.\n\nThis notice "
-		      "is sent at most once a week.\n");
+		cg_buf_printf(&b,
+		              ", or writes \"!nominate %s\" in the chat "
+		              "room %s",
+		              addr, ch->room);
+	cg_buf_printf(&b,
+	              ".  Ask someone you work with in the community to "
+	              "do so.\n\nOnce you are nominated, your held messages of "
+	              "the last 7 days are delivered; after 7 days a held "
+	              "message expires and is not delivered.\n\nThis notice "
+	              "is sent at most once a week.\n");
 	free(req);
 	char *r = wrap72(cg_buf_str(&b));
 	cg_buf_free(&b);
@@ -126,13 +133,13 @@ held_notice_body(const struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 
 int
 cg_onboarding_held(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
-		   int64_t channel_id, int64_t message_id, int64_t contact_id,
-		   const char *sender_addr, const char *ext_message_id,
-		   const char *subject, int64_t now)
+                   int64_t channel_id, int64_t message_id, int64_t contact_id,
+                   const char *sender_addr, const char *ext_message_id,
+                   const char *subject, int64_t now)
 {
 	struct cg_store *s = gw->store;
 	if (cg_store_held_add(s, message_id, contact_id, channel_id, now,
-			      now + CG_HELD_TTL) != 0)
+	                      now + CG_HELD_TTL) != 0)
 		return -1;
 	if (sender_addr == NULL || strchr(sender_addr, '@') == NULL ||
 	    !gw->cfg->smtp.present)
@@ -144,15 +151,15 @@ cg_onboarding_held(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 	int rc = 0;
 	if (last == 0 || now - last >= CG_HELD_NOTICE_EVERY) {
 		struct cg_notice n = {
-			.channel_id = channel_id,
-			.from_addr = cg_onboarding_request_addr(ch->address),
-			.to_addr = cg_strdup(sender_addr),
-			.subject = cg_asprintf("Your message to %s is held",
-					       ch->name),
-			.body = held_notice_body(gw, ch, contact_id, sender_addr,
-						 subject),
-			.in_reply_to = cg_strdup(ext_message_id),
-			.auto_submitted = cg_strdup("auto-replied"),
+		    .channel_id = channel_id,
+		    .from_addr = cg_onboarding_request_addr(ch->address),
+		    .to_addr = cg_strdup(sender_addr),
+		    .subject =
+		        cg_asprintf("Your message to %s is held", ch->name),
+		    .body = held_notice_body(gw, ch, contact_id, sender_addr,
+		                             subject),
+		    .in_reply_to = cg_strdup(ext_message_id),
+		    .auto_submitted = cg_strdup("auto-replied"),
 		};
 		rc = cg_store_notice_add(s, &n, gw->cfg->gateway.domain);
 		if (rc == 0)
@@ -174,12 +181,12 @@ cg_onboarding_expire_held(struct cg_gateway *gw, int64_t now)
 	if (n < 0 || cg_store_commit(gw->store) != 0) {
 		cg_store_rollback(gw->store);
 		cg_warn("onboarding: cannot expire held posts: %s",
-			cg_store_errmsg(gw->store));
+		        cg_store_errmsg(gw->store));
 		return -1;
 	}
 	if (n > 0)
 		cg_info("onboarding: %lld held post%s expired", (long long)n,
-			n == 1 ? "" : "s");
+		        n == 1 ? "" : "s");
 	return n;
 }
 
@@ -208,10 +215,10 @@ contact_label(struct cg_store *s, int64_t id)
 	struct cg_contact c;
 	if (cg_store_contact_get(s, id, &c) != 0)
 		return cg_strdup("?");
-	char *r = cg_strdup(c.name && *c.name ? c.name :
-			    c.nemails	      ? c.emails[0] :
-			    c.njids	      ? c.jids[0] :
-						"?");
+	char *r = cg_strdup(c.name && *c.name ? c.name
+	                    : c.nemails       ? c.emails[0]
+	                    : c.njids         ? c.jids[0]
+	                                      : "?");
 	cg_contact_free(&c);
 	return r;
 }
@@ -248,10 +255,11 @@ nominee_find(struct cg_store *s, const char *addr)
 		return 0;
 	if (found == 0 && plausible_address(addr)) {
 		id = cg_store_contact_auto(s, CG_ID_EMAIL, addr, NULL);
-		/* Like an unknown sender: the organisation owning its domain. */
+		/* Like an unknown sender: the organisation owning its domain.
+		 */
 		int64_t org = 0;
-		if (id && cg_store_org_by_domain(s, strrchr(addr, '@') + 1,
-						 &org) < 0)
+		if (id &&
+		    cg_store_org_by_domain(s, strrchr(addr, '@') + 1, &org) < 0)
 			return 0;
 		if (org && cg_store_contact_link_org(s, id, org) != 0)
 			return 0;
@@ -267,12 +275,12 @@ notify(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 	if (to == NULL || !gw->cfg->smtp.present)
 		return 0;
 	struct cg_notice n = {
-		.channel_id = channel_id,
-		.from_addr = cg_onboarding_request_addr(ch->address),
-		.to_addr = cg_strdup(to),
-		.subject = cg_strdup(subject),
-		.body = wrap72(body),
-		.auto_submitted = cg_strdup("auto-generated"),
+	    .channel_id = channel_id,
+	    .from_addr = cg_onboarding_request_addr(ch->address),
+	    .to_addr = cg_strdup(to),
+	    .subject = cg_strdup(subject),
+	    .body = wrap72(body),
+	    .auto_submitted = cg_strdup("auto-generated"),
 	};
 	int rc = cg_store_notice_add(gw->store, &n, gw->cfg->gateway.domain);
 	cg_notice_free(&n);
@@ -283,12 +291,12 @@ struct promotion {
 	const struct cg_cfg_channel *ch;
 	int64_t channel_id;
 	int64_t nominee;
-	int64_t nominator;      /* the one acting now: answered by *reply */
+	int64_t nominator; /* the one acting now: answered by *reply */
 	enum cg_layer target;
 	char *nominee_label;
 	int64_t *voters;
 	size_t nvoters;
-	struct cg_buf by;       /* "Alice, Bob" */
+	struct cg_buf by; /* "Alice, Bob" */
 	size_t released;
 };
 
@@ -319,7 +327,7 @@ promote(struct cg_gateway *gw, struct promotion *p)
 	int64_t *ids;
 	size_t n;
 	if (cg_store_held_for_contact(s, p->nominee, p->target, cg_now(), &ids,
-				      &n) != 0)
+	                              &n) != 0)
 		return -1;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		size_t rows = 0;
@@ -330,24 +338,24 @@ promote(struct cg_gateway *gw, struct promotion *p)
 	if (rc != 0)
 		return -1;
 	const char *layer = cg_layer_name(p->target);
-	char *subject = cg_asprintf("You are now a %s of %s", layer,
-				    p->ch->name);
+	char *subject =
+	    cg_asprintf("You are now a %s of %s", layer, p->ch->name);
 	/* Posting is not reading: a guest is not subscribed, and only the
 	 * person themselves may subscribe (with the confirmation round
 	 * trip), so say how. */
 	char *req = cg_onboarding_request_addr(p->ch->address);
 	char *how = subscribed(s, p->nominee, p->ch->name)
-			    ? cg_strdup("")
-			    : cg_asprintf("To receive the mail of %s, send "
-					  "\"subscribe\" to %s (you will be "
-					  "asked to confirm).\n",
-					  p->ch->address, req);
+	                ? cg_strdup("")
+	                : cg_asprintf("To receive the mail of %s, send "
+	                              "\"subscribe\" to %s (you will be "
+	                              "asked to confirm).\n",
+	                              p->ch->address, req);
 	char *body = cg_asprintf(
-		"Hello,\n\nyou have been nominated by %s and are now a %s: "
-		"you can post to %s.\n%s%s",
-		cg_buf_str(&p->by), layer, p->ch->address,
-		p->released ? "Your held messages have been delivered.\n" : "",
-		how);
+	    "Hello,\n\nyou have been nominated by %s and are now a %s: "
+	    "you can post to %s.\n%s%s",
+	    cg_buf_str(&p->by), layer, p->ch->address,
+	    p->released ? "Your held messages have been delivered.\n" : "",
+	    how);
 	free(req);
 	free(how);
 	char *to = contact_email(s, p->nominee);
@@ -357,8 +365,8 @@ promote(struct cg_gateway *gw, struct promotion *p)
 	free(body);
 	subject = cg_asprintf("%s is now a %s", p->nominee_label, layer);
 	body = cg_asprintf("Hello,\n\n%s is now a %s of the community, "
-			   "nominated by %s.\n", p->nominee_label, layer,
-			   cg_buf_str(&p->by));
+	                   "nominated by %s.\n",
+	                   p->nominee_label, layer, cg_buf_str(&p->by));
 	for (size_t i = 0; i < p->nvoters && rc == 0; i++) {
 		if (p->voters[i] == p->nominator)
 			continue;
@@ -389,11 +397,11 @@ count_votes(struct cg_store *s, struct promotion *p)
 			seen = p->voters[j] == v[i].nominator_id;
 		if (seen)
 			continue;
-		p->voters = cg_realloc(p->voters,
-				       (p->nvoters + 1) * sizeof *p->voters);
+		p->voters =
+		    cg_realloc(p->voters, (p->nvoters + 1) * sizeof *p->voters);
 		p->voters[p->nvoters++] = v[i].nominator_id;
 		cg_buf_printf(&p->by, "%s%s", p->by.len ? ", " : "",
-			      v[i].nominator ? v[i].nominator : "?");
+		              v[i].nominator ? v[i].nominator : "?");
 	}
 	cg_nominations_free(v, n);
 	return 0;
@@ -420,38 +428,39 @@ nominate_tx(struct cg_gateway *gw, struct promotion *p, char **reply)
 	cg_contact_free(&nominee);
 	if (now_layer >= p->target) {
 		*reply = cg_asprintf("%s is already a %s.", p->nominee_label,
-				     cg_layer_name(now_layer));
+		                     cg_layer_name(now_layer));
 		return 0;
 	}
 	int added = cg_store_nomination_add(s, p->nominee, p->nominator,
-					    p->channel_id, p->target, cg_now());
+	                                    p->channel_id, p->target, cg_now());
 	if (added < 0 || count_votes(s, p) != 0)
 		return -1;
-	int need = gw->cfg->nominations_required > 0 ?
-			   gw->cfg->nominations_required :
-			   2;
+	int need = gw->cfg->nominations_required > 0
+	               ? gw->cfg->nominations_required
+	               : 2;
 	if ((int)p->nvoters < need) {
 		*reply = cg_asprintf("%s %s as %s (%zu of %d nominations).",
-				     added ? "Nominated" : "You have already "
-							   "nominated",
-				     p->nominee_label,
-				     cg_layer_name(p->target), p->nvoters,
-				     need);
+		                     added ? "Nominated"
+		                           : "You have already "
+		                             "nominated",
+		                     p->nominee_label, cg_layer_name(p->target),
+		                     p->nvoters, need);
 		return 1;
 	}
 	if (promote(gw, p) != 0)
 		return -1;
 	*reply = cg_asprintf("%s is now a %s (nominated by %s); %zu held "
-			     "message%s released.", p->nominee_label,
-			     cg_layer_name(p->target), cg_buf_str(&p->by),
-			     p->released, p->released == 1 ? "" : "s");
+	                     "message%s released.",
+	                     p->nominee_label, cg_layer_name(p->target),
+	                     cg_buf_str(&p->by), p->released,
+	                     p->released == 1 ? "" : "s");
 	return 2;
 }
 
 int
 cg_onboarding_nominate(struct cg_gateway *gw, int64_t nominator_contact,
-		       const char *nominee_address, enum cg_layer target,
-		       const char *channel, char **reply)
+                       const char *nominee_address, enum cg_layer target,
+                       const char *channel, char **reply)
 {
 	struct cg_store *s = gw->store;
 	*reply = NULL;
@@ -463,31 +472,33 @@ cg_onboarding_nominate(struct cg_gateway *gw, int64_t nominator_contact,
 	if (nominator_contact == 0 ||
 	    cg_store_contact_get(s, nominator_contact, &who) != 0) {
 		*reply = cg_strdup("Only members can nominate; this sender is "
-				   "not known as one.");
+		                   "not known as one.");
 		return 0;
 	}
 	enum cg_layer who_layer = who.layer;
 	cg_contact_free(&who);
 	if (who_layer < CG_LAYER_MEMBER) {
 		*reply = cg_asprintf("Only members can nominate; you are a %s.",
-				     cg_layer_name(who_layer));
+		                     cg_layer_name(who_layer));
 		return 0;
 	}
 	const struct cg_cfg_channel *ch = nomination_channel(gw->cfg, channel);
 	if (ch == NULL) {
 		*reply = cg_asprintf("%s: no such channel.",
-				     channel ? channel : "(none)");
+		                     channel ? channel : "(none)");
 		return 0;
 	}
 	char *addr = cg_lowercase(nominee_address ? nominee_address : "");
 	if (!plausible_address(addr)) {
-		*reply = cg_asprintf("\"%s\" is not an address to nominate.",
-				     addr);
+		*reply =
+		    cg_asprintf("\"%s\" is not an address to nominate.", addr);
 		free(addr);
 		return 0;
 	}
 	struct promotion p = {
-		.ch = ch, .nominator = nominator_contact, .target = target,
+	    .ch = ch,
+	    .nominator = nominator_contact,
+	    .target = target,
 	};
 	int rc = -1;
 	if (cg_store_channel_id(s, ch->name, &p.channel_id) < 0 ||
@@ -515,15 +526,15 @@ cg_onboarding_nominate(struct cg_gateway *gw, int64_t nominator_contact,
 	}
 	if (rc == 2) {
 		cg_info("onboarding: %s is now a %s (nominated by %s)", addr,
-			cg_layer_name(target), cg_buf_str(&p.by));
+		        cg_layer_name(target), cg_buf_str(&p.by));
 		gw->outbox_kick = 1;
 	}
 out:
 	if (rc < 0) {
 		cg_warn("onboarding: nomination of %s failed: %s", addr,
-			cg_store_errmsg(s));
+		        cg_store_errmsg(s));
 		*reply = cg_strdup("The nomination could not be recorded; "
-				   "please try again later.");
+		                   "please try again later.");
 	}
 	free(addr);
 	free(p.nominee_label);
@@ -539,24 +550,29 @@ out:
 /* The request mailed to the contact (caller frees). */
 static char *
 confirm_body(const struct cg_cfg_channel *ch, const char *subject,
-	     const char *text, const char *token)
+             const char *text, const char *token)
 {
 	size_t n = strcspn(text ? text : "", "\n");
 	struct cg_buf b = CG_BUF_INIT;
-	cg_buf_printf(&b, "Hello,\n\na message in your name reached %s, but "
-		      "nothing shows that you sent it, so it is held:\n\n"
-		      "    Subject: %s\n    %.*s%s\n\n"
-		      "If you sent it, reply to this mail (keep the subject: "
-		      "it carries \"confirm %s\")", ch->address,
-		      subject ? subject : "(none)", (int)(n > 200 ? 200 : n),
-		      text ? text : "", n > 200 ? "..." : "", token);
+	cg_buf_printf(&b,
+	              "Hello,\n\na message in your name reached %s, but "
+	              "nothing shows that you sent it, so it is held:\n\n"
+	              "    Subject: %s\n    %.*s%s\n\n"
+	              "If you sent it, reply to this mail (keep the subject: "
+	              "it carries \"confirm %s\")",
+	              ch->address, subject ? subject : "(none)",
+	              (int)(n > 200 ? 200 : n), text ? text : "",
+	              n > 200 ? "..." : "", token);
 	if (ch->room)
-		cg_buf_printf(&b, ", or write \"!confirm\" in the chat room "
-			      "%s", ch->room);
-	cg_buf_puts(&b, ", and it goes out.  If you did not send it, ignore "
-		    "this mail: the message expires in 7 days.\n\nTo skip "
-		    "this step, send from your address through your mail "
-		    "server's submission service, logged in, or with DKIM.\n");
+		cg_buf_printf(&b,
+		              ", or write \"!confirm\" in the chat room "
+		              "%s",
+		              ch->room);
+	cg_buf_puts(&b,
+	            ", and it goes out.  If you did not send it, ignore "
+	            "this mail: the message expires in 7 days.\n\nTo skip "
+	            "this step, send from your address through your mail "
+	            "server's submission service, logged in, or with DKIM.\n");
 	char *r = wrap72(cg_buf_str(&b));
 	cg_buf_free(&b);
 	return r;
@@ -564,29 +580,29 @@ confirm_body(const struct cg_cfg_channel *ch, const char *subject,
 
 int
 cg_onboarding_unverified(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
-			 int64_t channel_id, int64_t message_id,
-			 int64_t contact_id, const char *ext_message_id,
-			 const char *subject, const char *text, int64_t now)
+                         int64_t channel_id, int64_t message_id,
+                         int64_t contact_id, const char *ext_message_id,
+                         const char *subject, const char *text, int64_t now)
 {
 	struct cg_store *s = gw->store;
 	char *token = cg_random_hex(CONFIRM_TOKEN_HEX);
 	int rc = cg_store_held_add(s, message_id, contact_id, channel_id, now,
-				   now + CG_HELD_TTL);
+	                           now + CG_HELD_TTL);
 	if (rc == 0)
 		rc = cg_store_held_unverified(s, message_id, token, now,
-					      now + CG_HELD_TTL);
+		                              now + CG_HELD_TTL);
 	char *to = rc == 0 ? contact_email(s, contact_id) : NULL;
 	if (to && gw->cfg->smtp.present) {
 		struct cg_notice n = {
-			.channel_id = channel_id,
-			.from_addr = cg_onboarding_request_addr(ch->address),
-			.to_addr = to,
-			.subject = cg_asprintf("Did you send this to %s? "
-					       "confirm %s",
-					       ch->name, token),
-			.body = confirm_body(ch, subject, text, token),
-			.in_reply_to = cg_strdup(ext_message_id),
-			.auto_submitted = cg_strdup("auto-replied"),
+		    .channel_id = channel_id,
+		    .from_addr = cg_onboarding_request_addr(ch->address),
+		    .to_addr = to,
+		    .subject = cg_asprintf("Did you send this to %s? "
+		                           "confirm %s",
+		                           ch->name, token),
+		    .body = confirm_body(ch, subject, text, token),
+		    .in_reply_to = cg_strdup(ext_message_id),
+		    .auto_submitted = cg_strdup("auto-replied"),
 		};
 		to = NULL;
 		rc = cg_store_notice_add(s, &n, gw->cfg->gateway.domain);
@@ -601,7 +617,7 @@ cg_onboarding_unverified(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 
 int
 cg_onboarding_confirm_token(struct cg_gateway *gw, const char *token,
-			    char **reply)
+                            char **reply)
 {
 	int64_t id = 0;
 	size_t rows = 0;
@@ -612,16 +628,16 @@ cg_onboarding_confirm_token(struct cg_gateway *gw, const char *token,
 	if (cg_gateway_release_held(gw, id, &rows) != 0)
 		return -1;
 	cg_info("onboarding: held message %lld confirmed by its sender",
-		(long long)id);
+	        (long long)id);
 	gw->outbox_kick = 1;
 	*reply = cg_strdup("Thank you: your message is confirmed and goes "
-			   "out now.");
+	                   "out now.");
 	return 1;
 }
 
 int
 cg_onboarding_confirm_contact(struct cg_gateway *gw, int64_t contact_id,
-			      char **reply)
+                              char **reply)
 {
 	struct cg_store *s = gw->store;
 	int64_t *ids = NULL;
@@ -629,23 +645,23 @@ cg_onboarding_confirm_contact(struct cg_gateway *gw, int64_t contact_id,
 	int rc = cg_store_begin(s);
 	if (rc == 0)
 		rc = cg_store_held_unverified_for_contact(s, contact_id,
-							   cg_now(), &ids, &n);
+		                                          cg_now(), &ids, &n);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = cg_gateway_release_held(gw, ids[i], &rows);
 	free(ids);
 	if (rc != 0 || cg_store_commit(s) != 0) {
 		cg_store_rollback(s);
 		cg_warn("onboarding: cannot release confirmed posts: %s",
-			cg_store_errmsg(s));
+		        cg_store_errmsg(s));
 		*reply = cg_strdup("Your held messages could not be released; "
-				   "please try again later.");
+		                   "please try again later.");
 		return -1;
 	}
 	if (n)
 		gw->outbox_kick = 1;
 	*reply = n ? cg_asprintf("Confirmed: %zu held message%s go%s out now.",
-				 n, n == 1 ? "" : "s", n == 1 ? "es" : "")
-		   : cg_strdup("No message in your name is waiting for "
-			       "confirmation.");
+	                         n, n == 1 ? "" : "s", n == 1 ? "es" : "")
+	           : cg_strdup("No message in your name is waiting for "
+	                       "confirmation.");
 	return (int)n;
 }

@@ -18,7 +18,7 @@
 
 struct cg_gateway;
 
-#define CG_HELD_TTL (7 * 86400)        /* held posts expire after */
+#define CG_HELD_TTL (7 * 86400)          /* held posts expire after */
 #define CG_HELD_NOTICE_EVERY (7 * 86400) /* one notice per channel per */
 
 /*
@@ -41,8 +41,8 @@ struct cg_gateway;
  * by it.
  */
 int cg_onboarding_nominate(struct cg_gateway *gw, int64_t nominator_contact,
-			   const char *nominee_address, enum cg_layer target,
-			   const char *channel, char **reply);
+                           const char *nominee_address, enum cg_layer target,
+                           const char *channel, char **reply);
 
 /*
  * Pipeline hook, inside the ingest transaction: message `message_id` from
@@ -52,10 +52,10 @@ int cg_onboarding_nominate(struct cg_gateway *gw, int64_t nominator_contact,
  * Auto-Submitted: auto-replied, In-Reply-To the held message).
  */
 int cg_onboarding_held(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
-		       int64_t channel_id, int64_t message_id,
-		       int64_t contact_id, const char *sender_addr,
-		       const char *ext_message_id, const char *subject,
-		       int64_t now);
+                       int64_t channel_id, int64_t message_id,
+                       int64_t contact_id, const char *sender_addr,
+                       const char *ext_message_id, const char *subject,
+                       int64_t now);
 
 /*
  * Pipeline hook, inside the ingest transaction: message `message_id` was
@@ -68,23 +68,23 @@ int cg_onboarding_held(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
  * promotion and expires like any held post.
  */
 int cg_onboarding_unverified(struct cg_gateway *gw,
-			     const struct cg_cfg_channel *ch,
-			     int64_t channel_id, int64_t message_id,
-			     int64_t contact_id, const char *ext_message_id,
-			     const char *subject, const char *text,
-			     int64_t now);
+                             const struct cg_cfg_channel *ch,
+                             int64_t channel_id, int64_t message_id,
+                             int64_t contact_id, const char *ext_message_id,
+                             const char *subject, const char *text,
+                             int64_t now);
 
 /* A confirmation token came back: release its post (inside the caller's
  * transaction).  1 released (*reply says so), 0 no such token, -1 store
  * error.  *reply: caller frees, set for 1 only. */
 int cg_onboarding_confirm_token(struct cg_gateway *gw, const char *token,
-				char **reply);
+                                char **reply);
 
 /* "!confirm" from a verified occupant: release every unproven post held
  * in contact's name, in a transaction of its own.  Returns how many or
  * -1; *reply (caller frees, always set) is the answer. */
 int cg_onboarding_confirm_contact(struct cg_gateway *gw, int64_t contact_id,
-				  char **reply);
+                                  char **reply);
 
 /* Expire held posts older than CG_HELD_TTL (own transaction); returns how
  * many expired or -1.  cg_onboarding_timer_start() runs it now and hourly

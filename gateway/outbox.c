@@ -78,9 +78,9 @@ inflight_add(struct cg_gateway *gw, int64_t id)
 	if (i < gw->ninflight && gw->inflight[i] == id)
 		return;
 	gw->inflight = cg_realloc(gw->inflight,
-				  (gw->ninflight + 1) * sizeof *gw->inflight);
+	                          (gw->ninflight + 1) * sizeof *gw->inflight);
 	memmove(gw->inflight + i + 1, gw->inflight + i,
-		(gw->ninflight - i) * sizeof *gw->inflight);
+	        (gw->ninflight - i) * sizeof *gw->inflight);
 	gw->inflight[i] = id;
 	gw->ninflight++;
 }
@@ -91,7 +91,7 @@ inflight_remove(struct cg_gateway *gw, int64_t id)
 	size_t i = inflight_pos(gw, id);
 	if (i < gw->ninflight && gw->inflight[i] == id) {
 		memmove(gw->inflight + i, gw->inflight + i + 1,
-			(gw->ninflight - i - 1) * sizeof *gw->inflight);
+		        (gw->ninflight - i - 1) * sizeof *gw->inflight);
 		gw->ninflight--;
 	}
 }
@@ -108,19 +108,19 @@ record(struct cg_gateway *gw, struct cg_outbox_item *d)
 	case CG_DELIVERED:
 		cg_store_outbox_done(gw->store, row->id, d->far_id, cg_now());
 		cg_debug("outbox %lld: %s %s delivered%s%s", (long long)row->id,
-			 row->bridge, row->destination, d->far_id ? " as " : "",
-			 d->far_id ? d->far_id : "");
+		         row->bridge, row->destination, d->far_id ? " as " : "",
+		         d->far_id ? d->far_id : "");
 		break;
 	case CG_RETRY:
 		if (attempts < o->max_attempts) {
-			int64_t next = cg_now_ms() +
-				       cg_outbox_backoff_ms(o, attempts,
-							    random_unit());
+			int64_t next =
+			    cg_now_ms() +
+			    cg_outbox_backoff_ms(o, attempts, random_unit());
 			cg_store_outbox_retry(gw->store, row->id, attempts,
-					      next, err);
+			                      next, err);
 			cg_warn("outbox %lld: %s %s: %s (attempt %d, retrying)",
-				(long long)row->id, row->bridge,
-				row->destination, err, attempts);
+			        (long long)row->id, row->bridge,
+			        row->destination, err, attempts);
 			break;
 		}
 		/* out of attempts: dead-letter */
@@ -128,9 +128,9 @@ record(struct cg_gateway *gw, struct cg_outbox_item *d)
 	case CG_FAILED:
 		cg_store_outbox_dead(gw->store, row->id, attempts, err);
 		cg_error("outbox %lld: %s %s: %s (dead letter after %d "
-			 "attempt%s)", (long long)row->id, row->bridge,
-			 row->destination, err, attempts,
-			 attempts == 1 ? "" : "s");
+		         "attempt%s)",
+		         (long long)row->id, row->bridge, row->destination, err,
+		         attempts, attempts == 1 ? "" : "s");
 		break;
 	case CG_INFLIGHT:
 		inflight_add(gw, row->id);
@@ -159,7 +159,7 @@ run_bridge(struct cg_gateway *gw, struct cg_bridge *b)
 	struct cg_outbox_row *rows;
 	size_t n;
 	if (cg_store_outbox_due(gw->store, b->ops->name, cg_now_ms(),
-				OUTBOX_BATCH + gw->ninflight, &rows, &n) != 0)
+	                        OUTBOX_BATCH + gw->ninflight, &rows, &n) != 0)
 		return 0;
 	struct cg_outbox_item *d = cg_calloc(n, sizeof *d);
 	size_t k = 0;
@@ -189,8 +189,7 @@ cg_outbox_run(struct cg_gateway *gw)
 		if (b->ops->deliver == NULL || !b->ops->ready(b))
 			continue;
 		/* A full batch means more may be due: go again. */
-		while (run_bridge(gw, b) == OUTBOX_BATCH &&
-		       b->ops->ready(b))
+		while (run_bridge(gw, b) == OUTBOX_BATCH && b->ops->ready(b))
 			;
 	}
 	gw->outbox_kick = 0;
@@ -206,18 +205,18 @@ cg_outbox_run(struct cg_gateway *gw)
 
 int
 cg_outbox_chat_notice(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
-		      int64_t channel_id, const char *jid, const char *subject,
-		      const char *body, const char *auto_submitted)
+                      int64_t channel_id, const char *jid, const char *subject,
+                      const char *body, const char *auto_submitted)
 {
 	const char *domain = gw->cfg->gateway.domain;
 	struct cg_notice n = {
-		.channel_id = channel_id,
-		.from_addr = ch ? cg_onboarding_request_addr(ch->address)
-				: cg_asprintf("noreply@%s", domain),
-		.to_addr = cg_strdup(jid),
-		.subject = cg_strdup(subject),
-		.body = cg_strdup(body),
-		.auto_submitted = cg_strdup(auto_submitted),
+	    .channel_id = channel_id,
+	    .from_addr = ch ? cg_onboarding_request_addr(ch->address)
+	                    : cg_asprintf("noreply@%s", domain),
+	    .to_addr = cg_strdup(jid),
+	    .subject = cg_strdup(subject),
+	    .body = cg_strdup(body),
+	    .auto_submitted = cg_strdup(auto_submitted),
 	};
 	int rc = cg_store_notice_add_via(gw->store, &n, domain, "xmpp", jid);
 	if (rc == 0)

@@ -17,7 +17,7 @@ struct cg_cfg_outbox;
  * drawn from `rnd` (uniform in [0, 1)).
  */
 int64_t cg_outbox_backoff_ms(const struct cg_cfg_outbox *o, int attempts,
-			     double rnd);
+                             double rnd);
 /* Deliver what is due on every ready bridge; returns the monotonic ms at
  * which rows next fall due (0: none pending). */
 int64_t cg_outbox_run(struct cg_gateway *gw);
@@ -32,8 +32,8 @@ int cg_outbox_inflight(struct cg_gateway *gw, int64_t row_id);
  */
 struct cg_cfg_channel;
 int cg_outbox_chat_notice(struct cg_gateway *gw,
-			  const struct cg_cfg_channel *ch, int64_t channel_id,
-			  const char *jid, const char *subject,
-			  const char *body, const char *auto_submitted);
+                          const struct cg_cfg_channel *ch, int64_t channel_id,
+                          const char *jid, const char *subject,
+                          const char *body, const char *auto_submitted);
 
 #endif

@@ -33,10 +33,10 @@
 struct decision {
 	const struct cg_cfg_channel *ch;
 	int64_t channel_id;
-	int64_t contact_id;     /* 0: unknown sender, becomes a guest */
+	int64_t contact_id; /* 0: unknown sender, becomes a guest */
 	enum cg_layer layer;
 	int64_t parent_id;
-	int64_t thread_id;      /* 0: a new thread */
+	int64_t thread_id; /* 0: a new thread */
 	int64_t duplicate_of;
 	const struct cg_cfg_partner *partner; /* a partner's JID, or NULL */
 };
@@ -59,7 +59,7 @@ cg_gateway_message_id(const struct cg_gateway *gw, const char *thread_token)
 {
 	char *r = cg_random_hex(16);
 	char *id = cg_asprintf("cg.%s.%s@%s", thread_token, r,
-			       gw->cfg->gateway.domain);
+	                       gw->cfg->gateway.domain);
 	free(r);
 	return id;
 }
@@ -73,7 +73,7 @@ route(const struct cg_gateway *gw, const struct cg_msg *m)
 	for (size_t i = 0; i < m->nrcpts; i++)
 		for (size_t j = 0; j < gw->cfg->nchannels; j++)
 			if (strcasecmp(m->rcpts[i],
-				       gw->cfg->channels[j].address) == 0)
+			               gw->cfg->channels[j].address) == 0)
 				return &gw->cfg->channels[j];
 	return NULL;
 }
@@ -98,7 +98,7 @@ is_loop(const struct cg_gateway *gw, const struct cg_msg *m)
  * *thread_id (0: none): 0 ok, -1 a store error. */
 static int
 thread_of_extid(struct cg_gateway *gw, const char *net, const char *id,
-		int64_t *thread_id)
+                int64_t *thread_id)
 {
 	int64_t msg_id;
 	*thread_id = 0;
@@ -131,10 +131,10 @@ chat_subject(const char *text)
  * store error.  A room line may name a mail's Message-ID. */
 static int
 ref_message(struct cg_gateway *gw, const struct cg_msg *m, const char *ref,
-	    int64_t *id)
+            int64_t *id)
 {
-	int found = cg_store_extid_find(gw->store,
-					cg_network_name(m->network), ref, id);
+	int found = cg_store_extid_find(gw->store, cg_network_name(m->network),
+	                                ref, id);
 	if (found == 0 && m->network == CG_NET_XMPP)
 		found = cg_store_extid_find(gw->store, "email", ref, id);
 	return found < 0 ? -1 : 0;
@@ -170,7 +170,7 @@ find_thread(struct cg_gateway *gw, const struct cg_msg *m, struct decision *d)
 		char *tok = token_of(gw, m->refs[i]);
 		if (tok) {
 			int found = cg_store_thread_by_token(gw->store, tok,
-							     &d->thread_id);
+			                                     &d->thread_id);
 			free(tok);
 			if (found != 0)
 				return found < 0 ? -1 : 0;
@@ -180,18 +180,18 @@ find_thread(struct cg_gateway *gw, const struct cg_msg *m, struct decision *d)
 		/* Ours (we sent the thread's lines), else a client's own key
 		 * remembered from the thread's first line. */
 		int found = cg_store_thread_by_token(gw->store, m->thread_key,
-						     &d->thread_id);
+		                                     &d->thread_id);
 		if (found == 0)
 			return thread_of_extid(gw, "xmpp-thread", m->thread_key,
-					       &d->thread_id);
+			                       &d->thread_id);
 		return found < 0 ? -1 : 0;
 	}
 	/* A plain room line joins the room's open chat thread: the latest
 	 * thread started in the room, until it has been quiet for a while. */
 	if (m->network == CG_NET_XMPP && m->nrefs == 0 &&
 	    cg_store_open_chat_thread(gw->store, d->channel_id,
-				      cg_now() - CG_CHAT_THREAD_QUIET,
-				      &d->thread_id) < 0)
+	                              cg_now() - CG_CHAT_THREAD_QUIET,
+	                              &d->thread_id) < 0)
 		return -1;
 	return 0;
 }
@@ -200,7 +200,7 @@ find_thread(struct cg_gateway *gw, const struct cg_msg *m, struct decision *d)
  * bridge's proof that it comes from them (posting.sender_proof). */
 static int
 unproven_member(const struct cg_gateway *gw, const struct cg_msg *m,
-		const struct decision *d)
+                const struct decision *d)
 {
 	return gw->cfg->posting.sender_proof && d->contact_id &&
 	       !(m->flags & CG_MSG_SENDER_VERIFIED);
@@ -216,7 +216,7 @@ decide(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 
 	if (m->ext_id) {
 		int found = cg_store_extid_find(gw->store, net, m->ext_id,
-						&d->duplicate_of);
+		                                &d->duplicate_of);
 		if (found < 0) {
 			info->reason = "store: cannot look up the message id";
 			return CG_INGEST_ERROR;
@@ -242,9 +242,9 @@ decide(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 		return CG_INGEST_DROPPED;
 	}
 	d->ch = route(gw, m);
-	int known = d->ch ? cg_store_channel_id(gw->store, d->ch->name,
-						&d->channel_id) :
-			    0;
+	int known =
+	    d->ch ? cg_store_channel_id(gw->store, d->ch->name, &d->channel_id)
+	          : 0;
 	if (known < 0) {
 		info->reason = "store: cannot look up the channel";
 		return CG_INGEST_ERROR;
@@ -255,9 +255,9 @@ decide(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 		return CG_INGEST_DROPPED;
 	}
 	enum cg_identity_kind kind =
-		m->network == CG_NET_XMPP ? CG_ID_JID : CG_ID_EMAIL;
+	    m->network == CG_NET_XMPP ? CG_ID_JID : CG_ID_EMAIL;
 	if (cg_store_contact_find(gw->store, kind, m->sender_addr,
-				  &d->contact_id) < 0) {
+	                          &d->contact_id) < 0) {
 		info->reason = "store: cannot look up the sender";
 		return CG_INGEST_ERROR;
 	}
@@ -286,8 +286,9 @@ decide(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 	info->parent_id = d->parent_id;
 	info->new_thread = d->thread_id == 0;
 	if (m->flags & CG_MSG_UNVERIFIED)
-		info->reason = "held: sender not verified (posting.sender_proof); "
-			       "confirmation requested";
+		info->reason =
+		    "held: sender not verified (posting.sender_proof); "
+		    "confirmation requested";
 	else if (m->flags & CG_MSG_HELD)
 		info->reason = "held: sender below the channel's post_layer";
 	return CG_INGEST_STORED;
@@ -295,7 +296,7 @@ decide(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 
 enum cg_ingest_result
 cg_gateway_decide(struct cg_gateway *gw, struct cg_msg *m,
-		  struct cg_ingest_info *info)
+                  struct cg_ingest_info *info)
 {
 	struct decision d;
 	return decide(gw, m, &d, info);
@@ -318,14 +319,14 @@ post_has_room_news(const char *trimmed, size_t nfiles, int thread_root)
  * post_has_room_news()) and each email member but the sender. */
 static int
 add_destinations(struct cg_gateway *gw, const struct cg_msg *m,
-		 const struct decision *d, int64_t msg_id, int to_room,
-		 size_t *rows)
+                 const struct decision *d, int64_t msg_id, int to_room,
+                 size_t *rows)
 {
 	int64_t now_ms = cg_now_ms();
 	if (m->network != CG_NET_XMPP && to_room && d->ch->room &&
 	    gw->cfg->xmpp.present) {
 		if (cg_store_outbox_add(gw->store, msg_id, "xmpp", d->ch->room,
-					now_ms) != 0)
+		                        now_ms) != 0)
 			return -1;
 		(*rows)++;
 	}
@@ -343,16 +344,16 @@ add_destinations(struct cg_gateway *gw, const struct cg_msg *m,
 	struct cg_recipient *r;
 	size_t n;
 	if (cg_store_channel_recipients(gw->store, d->channel_id,
-					CG_DELIVERY_EACH, d->contact_id, &r,
-					&n) != 0)
+	                                CG_DELIVERY_EACH, d->contact_id, &r,
+	                                &n) != 0)
 		return -1;
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		if (m->sender_addr && strcasecmp(r[i].address,
-						 m->sender_addr) == 0)
+		if (m->sender_addr &&
+		    strcasecmp(r[i].address, m->sender_addr) == 0)
 			continue;
 		rc = cg_store_outbox_add(gw->store, msg_id, "email",
-					 r[i].address, due);
+		                         r[i].address, due);
 		(*rows)++;
 	}
 	cg_recipients_free(r, n);
@@ -374,7 +375,7 @@ link_org_by_domain(struct cg_store *s, int64_t contact_id, const char *addr)
 
 static int
 write_message(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
-	      struct cg_ingest_info *info)
+              struct cg_ingest_info *info)
 {
 	struct cg_store *s = gw->store;
 	const char *net = cg_network_name(m->network);
@@ -385,8 +386,8 @@ write_message(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 
 	if (d->contact_id == 0 && m->sender_addr) {
 		d->contact_id = cg_store_contact_auto(
-			s, m->network == CG_NET_XMPP ? CG_ID_JID : CG_ID_EMAIL,
-			m->sender_addr, m->sender_name);
+		    s, m->network == CG_NET_XMPP ? CG_ID_JID : CG_ID_EMAIL,
+		    m->sender_addr, m->sender_name);
 		if (d->contact_id == 0)
 			return -1;
 		if (m->network == CG_NET_EMAIL &&
@@ -396,11 +397,11 @@ write_message(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 	if (cg_partner_apply(s, d->partner, d->contact_id) != 0)
 		return -1;
 	if (d->thread_id == 0) {
-		char *subject = m->subject || m->network != CG_NET_XMPP ?
-					cg_strdup(m->subject) :
-					chat_subject(m->text);
-		d->thread_id = cg_store_thread_create(s, d->channel_id,
-						      subject, now);
+		char *subject = m->subject || m->network != CG_NET_XMPP
+		                    ? cg_strdup(m->subject)
+		                    : chat_subject(m->text);
+		d->thread_id =
+		    cg_store_thread_create(s, d->channel_id, subject, now);
 		free(subject);
 		if (d->thread_id == 0)
 			return -1;
@@ -411,23 +412,23 @@ write_message(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 		return -1;
 	/* Mail keeps its own Message-ID; everything else gets one of ours
 	 * carrying the thread token. */
-	msgid = m->network == CG_NET_EMAIL && m->ext_id ?
-			cg_strdup(m->ext_id) :
-			cg_gateway_message_id(gw, t.token);
+	msgid = m->network == CG_NET_EMAIL && m->ext_id
+	            ? cg_strdup(m->ext_id)
+	            : cg_gateway_message_id(gw, t.token);
 	struct cg_stored_msg sm = {
-		.channel_id = d->channel_id,
-		.thread_id = d->thread_id,
-		.parent_id = d->parent_id,
-		.contact_id = d->contact_id,
-		.network = (char *)net,
-		.message_id = msgid,
-		.sender_addr = m->sender_addr,
-		.sender_name = m->sender_name,
-		.subject = m->subject ? m->subject : t.subject,
-		.body = m->text,
-		.trimmed = m->trimmed ? m->trimmed : m->text,
-		.flags = m->flags,
-		.received = m->received ? m->received : now,
+	    .channel_id = d->channel_id,
+	    .thread_id = d->thread_id,
+	    .parent_id = d->parent_id,
+	    .contact_id = d->contact_id,
+	    .network = (char *)net,
+	    .message_id = msgid,
+	    .sender_addr = m->sender_addr,
+	    .sender_name = m->sender_name,
+	    .subject = m->subject ? m->subject : t.subject,
+	    .body = m->text,
+	    .trimmed = m->trimmed ? m->trimmed : m->text,
+	    .flags = m->flags,
+	    .received = m->received ? m->received : now,
 	};
 	if (cg_store_message_insert(s, &sm, m->raw, m->rawlen) != 0)
 		goto out;
@@ -441,19 +442,19 @@ write_message(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 	if (cg_store_extid_add(s, "email", msgid, sm.id) != 0)
 		goto out;
 	struct cg_attach_in files = {
-		.ch = d->ch,
-		.channel_id = d->channel_id,
-		.message_id = sm.id,
-		.contact_id = d->contact_id,
-		.msgid = msgid,
-		.subject = sm.subject,
+	    .ch = d->ch,
+	    .channel_id = d->channel_id,
+	    .message_id = sm.id,
+	    .contact_id = d->contact_id,
+	    .msgid = msgid,
+	    .subject = sm.subject,
 	};
 	if (cg_attach_in_store(gw, m, &files) != 0)
 		goto out;
 	if (cg_store_thread_touch(s, d->thread_id, sm.id, now) != 0)
 		goto out;
 	if (cg_store_interaction_add(s, d->contact_id, d->channel_id,
-				     d->thread_id, sm.id, net, "in", now) != 0)
+	                             d->thread_id, sm.id, net, "in", now) != 0)
 		goto out;
 	int to_room = post_has_room_news(sm.trimmed, m->natt, info->new_thread);
 	if (!(m->flags & CG_MSG_HELD) &&
@@ -463,14 +464,14 @@ write_message(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 	 * one for a nomination (gateway/onboarding.c). */
 	if ((m->flags & CG_MSG_UNVERIFIED) &&
 	    cg_onboarding_unverified(gw, d->ch, d->channel_id, sm.id,
-				     d->contact_id, msgid, sm.subject,
-				     sm.trimmed, now) != 0)
+	                             d->contact_id, msgid, sm.subject,
+	                             sm.trimmed, now) != 0)
 		goto out;
 	if ((m->flags & CG_MSG_HELD) && !(m->flags & CG_MSG_UNVERIFIED) &&
 	    cg_onboarding_held(gw, d->ch, d->channel_id, sm.id, d->contact_id,
-			       m->network == CG_NET_EMAIL ? m->sender_addr :
-							    NULL,
-			       msgid, sm.subject, now) != 0)
+	                       m->network == CG_NET_EMAIL ? m->sender_addr
+	                                                  : NULL,
+	                       msgid, sm.subject, now) != 0)
 		goto out;
 	info->message_id = sm.id;
 	info->thread_id = d->thread_id;
@@ -484,8 +485,8 @@ out:
 
 enum cg_ingest_result
 cg_gateway_ingest(struct cg_gateway *gw, struct cg_msg *m,
-		  cg_ingest_extra_fn *extra, void *arg,
-		  struct cg_ingest_info *info)
+                  cg_ingest_extra_fn *extra, void *arg,
+                  struct cg_ingest_info *info)
 {
 	struct decision d;
 	enum cg_ingest_result r = decide(gw, m, &d, info);
@@ -493,7 +494,7 @@ cg_gateway_ingest(struct cg_gateway *gw, struct cg_msg *m,
 		return r;
 	if (r == CG_INGEST_STORED && !m->ext_id && m->network == CG_NET_EMAIL)
 		cg_debug("mail from %s has no Message-ID; one is assigned",
-			 m->sender_addr ? m->sender_addr : "(unknown)");
+		         m->sender_addr ? m->sender_addr : "(unknown)");
 	if (cg_store_begin(gw->store) != 0) {
 		info->reason = "store: cannot begin transaction";
 		return CG_INGEST_ERROR;
@@ -528,7 +529,7 @@ mail_went_out(struct cg_gateway *gw, int64_t id, int *out)
 	int64_t *pending;
 	size_t npending, ndone;
 	if (cg_store_message_rows(gw->store, id, "email", &pending, &npending,
-				  &ndone) != 0)
+	                          &ndone) != 0)
 		return -1;
 	*out = ndone > 0;
 	for (size_t i = 0; i < npending && !*out; i++)
@@ -541,8 +542,8 @@ mail_went_out(struct cg_gateway *gw, int64_t id, int *out)
  * original's mail is out.  Decided here, written in one transaction. */
 enum cg_ingest_result
 cg_gateway_correct(struct cg_gateway *gw, int64_t original, struct cg_msg *m,
-		   cg_ingest_extra_fn *extra, void *arg,
-		   struct cg_ingest_info *info)
+                   cg_ingest_extra_fn *extra, void *arg,
+                   struct cg_ingest_info *info)
 {
 	struct cg_store *s = gw->store;
 	const char *net = cg_network_name(m->network);
@@ -565,11 +566,11 @@ cg_gateway_correct(struct cg_gateway *gw, int64_t original, struct cg_msg *m,
 	}
 	char *name = cg_store_channel_name(s, o.channel_id);
 	struct decision d = {
-		.ch = name ? cg_config_channel(gw->cfg, name) : NULL,
-		.channel_id = o.channel_id,
-		.contact_id = o.contact_id,
-		.parent_id = o.id,
-		.thread_id = o.thread_id,
+	    .ch = name ? cg_config_channel(gw->cfg, name) : NULL,
+	    .channel_id = o.channel_id,
+	    .contact_id = o.contact_id,
+	    .parent_id = o.id,
+	    .thread_id = o.thread_id,
 	};
 	free(name);
 	enum cg_ingest_result r = CG_INGEST_STORED;
@@ -581,11 +582,11 @@ cg_gateway_correct(struct cg_gateway *gw, int64_t original, struct cg_msg *m,
 		return CG_INGEST_ERROR;
 	}
 	int rc = cg_store_message_set_text(s, original, m->text,
-					   m->trimmed ? m->trimmed : m->text);
+	                                   m->trimmed ? m->trimmed : m->text);
 	if (rc == 0 && out && d.ch) {
 		/* The mail is out: members get the new text as a reply. */
 		char *t = cg_asprintf("(corrected) %s",
-				      m->trimmed ? m->trimmed : m->text);
+		                      m->trimmed ? m->trimmed : m->text);
 		free(m->trimmed);
 		m->trimmed = t;
 		m->flags |= o.flags & CG_MSG_HELD;
@@ -628,31 +629,30 @@ held_has_room_news(struct cg_store *s, const struct cg_stored_msg *sm)
 /* CRM: a held post whose sender was promoted goes out like a fresh post
  * (pipeline.h). */
 int
-cg_gateway_release_held(struct cg_gateway *gw, int64_t message_id,
-			size_t *rows)
+cg_gateway_release_held(struct cg_gateway *gw, int64_t message_id, size_t *rows)
 {
 	struct cg_stored_msg sm;
 	if (cg_store_message_get(gw->store, message_id, &sm) != 0)
 		return -1;
 	char *name = cg_store_channel_name(gw->store, sm.channel_id);
 	struct decision d = {
-		.ch = name ? cg_config_channel(gw->cfg, name) : NULL,
-		.channel_id = sm.channel_id,
-		.contact_id = sm.contact_id,
+	    .ch = name ? cg_config_channel(gw->cfg, name) : NULL,
+	    .channel_id = sm.channel_id,
+	    .contact_id = sm.contact_id,
 	};
 	struct cg_msg m = {
-		.network = sm.network && strcmp(sm.network, "xmpp") == 0 ?
-				   CG_NET_XMPP :
-				   CG_NET_EMAIL,
-		.sender_addr = sm.sender_addr,
+	    .network = sm.network && strcmp(sm.network, "xmpp") == 0
+	                   ? CG_NET_XMPP
+	                   : CG_NET_EMAIL,
+	    .sender_addr = sm.sender_addr,
 	};
 	int rc = -1;
 	if (d.ch == NULL)
 		cg_warn("message %lld: channel %s is no longer configured",
-			(long long)message_id, name ? name : "?");
+		        (long long)message_id, name ? name : "?");
 	else if (cg_store_held_release(gw->store, message_id, cg_now()) == 0)
 		rc = add_destinations(gw, &m, &d, message_id,
-				      held_has_room_news(gw->store, &sm), rows);
+		                      held_has_room_news(gw->store, &sm), rows);
 	free(name);
 	cg_stored_msg_free(&sm);
 	return rc;
@@ -662,11 +662,11 @@ cg_gateway_release_held(struct cg_gateway *gw, int64_t message_id,
  * `coopgate status` (added by the email bridge's author). */
 void
 cg_gateway_bridge_state(struct cg_gateway *gw, const char *bridge,
-			int connected, const char *error)
+                        int connected, const char *error)
 {
 	if (connected)
 		gw->outbox_kick = 1; /* rows waiting for this bridge can go */
 	if (cg_store_bridge_state_set(gw->store, bridge, connected, error,
-				      cg_now()) != 0)
+	                              cg_now()) != 0)
 		cg_warn("%s: cannot record the bridge state", bridge);
 }

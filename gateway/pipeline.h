@@ -14,6 +14,6 @@ struct cg_gateway;
  * rows of a fresh post (*rows added).  Inside the caller's transaction
  * (onboarding.c, after a promotion or a confirmation). */
 int cg_gateway_release_held(struct cg_gateway *gw, int64_t message_id,
-			    size_t *rows);
+                            size_t *rows);
 
 #endif

@@ -61,8 +61,8 @@ cg_reports_make(struct cg_store *s, const struct cg_config *cfg,
 		const struct cg_cfg_channel *ch =
 		    cg_config_channel(cfg, channel);
 		if (ch && cg_store_channel_id(s, ch->name, &p.channel_id) < 0) {
-			*why = cg_asprintf("%s: %s", channel,
-			                   cg_store_errmsg(s));
+			*why =
+			    cg_asprintf("%s: %s", channel, cg_store_errmsg(s));
 			return CG_EX_SOFTWARE;
 		}
 		if (p.channel_id == 0) {

@@ -28,9 +28,9 @@ struct cg_store;
  * accepted.  *channel_id: 0 for all.
  */
 int cg_reports_make(struct cg_store *s, const struct cg_config *cfg,
-		    const char *kind, const char *channel, const char *period,
-		    int64_t now, struct cg_report *out, int64_t *channel_id,
-		    char **why);
+                    const char *kind, const char *channel, const char *period,
+                    int64_t now, struct cg_report *out, int64_t *channel_id,
+                    char **why);
 
 /*
  * Send a built report: one notice per recipient (its HTML kept with the
@@ -40,8 +40,8 @@ int cg_reports_make(struct cg_store *s, const struct cg_config *cfg,
  * -1 on error.  *nrecipients: how many mails.
  */
 int cg_reports_send(struct cg_store *s, const struct cg_config *cfg,
-		    const struct cg_report *r, int64_t channel_id,
-		    int scheduled, int64_t now, size_t *nrecipients);
+                    const struct cg_report *r, int64_t channel_id,
+                    int scheduled, int64_t now, size_t *nrecipients);
 
 /* The weekly schedule: send what is due (the last full ISO week, for
  * each channel and kind) and arm the next check.  Called at start, on a
@@ -51,13 +51,13 @@ void cg_reports_schedule(struct cg_gateway *gw);
 /* `!search WORDS`, `search WORDS`: the top `limit` hits as text for
  * `reader` (restricted: a guest, who reads only its channels). */
 char *cg_reports_search_answer(struct cg_store *s, const char *words,
-			       int64_t channel_id, int restricted,
-			       int64_t reader, size_t limit);
+                               int64_t channel_id, int restricted,
+                               int64_t reader, size_t limit);
 /* `!report KIND`, `report KIND [PERIOD]`: the text report for a channel,
  * or the one line saying what is accepted. */
 char *cg_reports_answer(struct cg_store *s, const struct cg_config *cfg,
-			const char *kind, const char *channel,
-			const char *period);
+                        const char *kind, const char *channel,
+                        const char *period);
 
 /*
  * A `search WORDS` or `report KIND [PERIOD]` command sent through
@@ -67,6 +67,6 @@ char *cg_reports_answer(struct cg_store *s, const struct cg_config *cfg,
  * subscribed to and gets no report.  Caller frees.
  */
 char *cg_reports_command(struct cg_gateway *gw, const char *channel,
-			 int64_t asker, const char *cmd, const char *arg);
+                         int64_t asker, const char *cmd, const char *arg);
 
 #endif

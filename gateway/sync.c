@@ -20,11 +20,11 @@ sync_channels(struct cg_store *s, const struct cg_config *cfg)
 	for (size_t i = 0; i < cfg->nchannels; i++) {
 		const struct cg_cfg_channel *c = &cfg->channels[i];
 		struct cg_channel ch = {
-			.name = c->name,
-			.address = c->address,
-			.room = c->room,
-			.description = c->description,
-			.post_layer = c->post_layer,
+		    .name = c->name,
+		    .address = c->address,
+		    .room = c->room,
+		    .description = c->description,
+		    .post_layer = c->post_layer,
 		};
 		if (cg_store_channel_sync(s, &ch) != 0)
 			return -1;
@@ -40,16 +40,16 @@ sync_members(struct cg_store *s, const struct cg_config *cfg)
 	for (size_t i = 0; i < cfg->nmembers && rc == 0; i++) {
 		const struct cg_cfg_member *m = &cfg->members[i];
 		struct cg_member_input in = {
-			.address = m->address,
-			.name = m->name,
-			.jid = m->jid ? m->jid : "",
-			.org = m->org ? m->org : "",
-			.has_layer = 1,
-			.layer = m->layer,
-			.channels = (const char *const *)m->channels,
-			.nchannels = m->nchannels,
-			.delivery = m->delivery,
-			.source = "config",
+		    .address = m->address,
+		    .name = m->name,
+		    .jid = m->jid ? m->jid : "",
+		    .org = m->org ? m->org : "",
+		    .has_layer = 1,
+		    .layer = m->layer,
+		    .channels = (const char *const *)m->channels,
+		    .nchannels = m->nchannels,
+		    .delivery = m->delivery,
+		    .source = "config",
 		};
 		rc = cg_store_member_upsert(s, &in, &keep[i]);
 	}

@@ -55,15 +55,15 @@ cg_log(enum cg_log_level level, const char *fmt, ...)
 		struct tm tm;
 		gettimeofday(&tv, NULL);
 		localtime_r(&tv.tv_sec, &tm);
-		int n = (int)strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S",
-				      &tm);
+		int n =
+		    (int)strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
 		n += snprintf(line + n, sizeof line - (size_t)n, ".%03ld %-5s ",
-			      (long)tv.tv_usec / 1000, level_names[level]);
+		              (long)tv.tv_usec / 1000, level_names[level]);
 		vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
 		fprintf(stderr, "%s\n", line);
 	} else {
 		static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO,
-					   LOG_DEBUG};
+		                           LOG_DEBUG};
 		vsyslog(prio[level], fmt, ap);
 	}
 	va_end(ap);

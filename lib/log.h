@@ -13,7 +13,7 @@ void cg_log_open(int to_stderr, enum cg_log_level level);
 void cg_log_set_level(enum cg_log_level level);
 int cg_log_level_parse(const char *s, enum cg_log_level *out); /* 0 ok */
 void cg_log(enum cg_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 #define cg_error(...) cg_log(CG_LOG_ERROR, __VA_ARGS__)
 #define cg_warn(...) cg_log(CG_LOG_WARN, __VA_ARGS__)

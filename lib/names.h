@@ -9,7 +9,12 @@
 #define CG_NAMES_H
 
 /* Ordered: a higher value may do everything a lower one may. */
-enum cg_layer { CG_LAYER_GUEST, CG_LAYER_PARTNER, CG_LAYER_MEMBER, CG_LAYER_CORE };
+enum cg_layer {
+	CG_LAYER_GUEST,
+	CG_LAYER_PARTNER,
+	CG_LAYER_MEMBER,
+	CG_LAYER_CORE
+};
 enum cg_delivery { CG_DELIVERY_EACH, CG_DELIVERY_DIGEST, CG_DELIVERY_NONE };
 
 /* Names <-> enums; parse functions return 0 on success, -1 if unknown.

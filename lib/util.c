@@ -236,7 +236,7 @@ cg_size_text(int64_t bytes)
 {
 	if (bytes < 1000)
 		return cg_asprintf("%lld byte%s", (long long)bytes,
-				   bytes == 1 ? "" : "s");
+		                   bytes == 1 ? "" : "s");
 	int mb = bytes >= 1024 * 1024 / 10;
 	double v = (double)bytes / (mb ? 1024.0 * 1024.0 : 1024.0);
 	char *t = cg_asprintf("%.1f %s", v, mb ? "MB" : "kB");
@@ -261,8 +261,8 @@ secret_stat(int fd, const char *path, char **err)
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
 		*err = cg_asprintf("%s: secret file is accessible by group or "
-				   "others (mode %03o); chmod 600 it",
-				   path, (unsigned)(st.st_mode & 0777));
+		                   "others (mode %03o); chmod 600 it",
+		                   path, (unsigned)(st.st_mode & 0777));
 		return -1;
 	}
 	return 0;

@@ -24,7 +24,7 @@
 void *cg_malloc(size_t n);
 void *cg_calloc(size_t n, size_t size);
 void *cg_realloc(void *p, size_t n);
-char *cg_strdup(const char *s);            /* NULL in, NULL out */
+char *cg_strdup(const char *s); /* NULL in, NULL out */
 char *cg_strndup(const char *s, size_t n);
 char *cg_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -37,13 +37,16 @@ struct cg_buf {
 	size_t len;
 	size_t cap;
 };
-#define CG_BUF_INIT {NULL, 0, 0}
+#define CG_BUF_INIT                                                            \
+	{                                                                      \
+		NULL, 0, 0                                                     \
+	}
 void cg_buf_reserve(struct cg_buf *b, size_t extra);
 void cg_buf_add(struct cg_buf *b, const void *p, size_t n);
 void cg_buf_puts(struct cg_buf *b, const char *s);
 void cg_buf_putc(struct cg_buf *b, char c);
 void cg_buf_printf(struct cg_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 void cg_buf_vprintf(struct cg_buf *b, const char *fmt, va_list ap);
 void cg_buf_reset(struct cg_buf *b);
 const char *cg_buf_str(struct cg_buf *b); /* "" for an empty buffer */

@@ -26,7 +26,7 @@ struct cg_period {
 	enum cg_period_kind kind;
 	int64_t start, end; /* [start, end), unix seconds, UTC days */
 	int days;           /* CG_PERIOD_DAYS: N of "Nd" */
-	char label[48];     /* "2025-06", "2025-W23", "2025-06-02..2025-06-08" */
+	char label[48]; /* "2025-06", "2025-W23", "2025-06-02..2025-06-08" */
 };
 /* What --period accepts, for the one-line error. */
 extern const char CG_PERIOD_ACCEPTED[];
@@ -46,38 +46,40 @@ struct cg_report_section {
 	char *title;
 	char **cols;
 	size_t ncols;
-	char **cells;      /* row-major, nrows * ncols */
+	char **cells; /* row-major, nrows * ncols */
 	size_t nrows;
-	int bar_col;       /* the numeric column drawn as bars; -1: none */
-	char *empty;       /* said when there is no row */
+	int bar_col; /* the numeric column drawn as bars; -1: none */
+	char *empty; /* said when there is no row */
 };
 
 struct cg_report {
-	char *kind;        /* "activity" */
-	char *channel;     /* channel name, or "all" */
+	char *kind;    /* "activity" */
+	char *channel; /* channel name, or "all" */
 	struct cg_period period;
-	struct { char *key, *value; } *head;
+	struct {
+		char *key, *value;
+	} * head;
 	size_t nhead;
-	char **defs;       /* one line per figure */
+	char **defs; /* one line per figure */
 	size_t ndefs;
 	struct cg_report_section *sec;
 	size_t nsec;
-	char *attention;   /* the room's summary; NULL: nothing needs it */
+	char *attention; /* the room's summary; NULL: nothing needs it */
 };
 void cg_report_free(struct cg_report *r);
-void cg_report_head(struct cg_report *r, const char *key, const char *fmt,
-		    ...) __attribute__((format(printf, 3, 4)));
+void cg_report_head(struct cg_report *r, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void cg_report_def(struct cg_report *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* A new section with ncols columns (the names follow). */
 struct cg_report_section *cg_report_section(struct cg_report *r,
-					    const char *title, int bar_col,
-					    const char *empty, size_t ncols,
-					    ...);
+                                            const char *title, int bar_col,
+                                            const char *empty, size_t ncols,
+                                            ...);
 /* A row of sec->ncols cells (strings, copied). */
 void cg_report_row(struct cg_report_section *sec, ...);
 void cg_report_attention(struct cg_report *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* "3d 4h", "2h 5m", "40m", "12s"; "-" for a negative value. */
 char *cg_report_duration(int64_t seconds);
@@ -87,14 +89,14 @@ void cg_report_date(int64_t t, char out[11]);
 /* ---- kinds ---- */
 struct cg_report_params {
 	struct cg_store *store;
-	int64_t channel_id;        /* 0: all channels */
-	const char *channel;       /* its name, or "all" */
+	int64_t channel_id;  /* 0: all channels */
+	const char *channel; /* its name, or "all" */
 	struct cg_period period;
-	int64_t unanswered_after;  /* seconds (reports.unanswered_after) */
+	int64_t unanswered_after; /* seconds (reports.unanswered_after) */
 	int64_t now;
 };
 typedef int cg_report_build_fn(const struct cg_report_params *p,
-			       struct cg_report *out);
+                               struct cg_report *out);
 struct cg_report_kind {
 	const char *name;
 	cg_report_build_fn *build; /* NULL: not available (yet) */
@@ -106,7 +108,7 @@ extern const char CG_REPORT_KINDS[];
 const struct cg_report_kind *cg_report_kind(const char *name);
 /* Build the report: 0, -1 on a store error. */
 int cg_report_build(const struct cg_report_kind *k,
-		    const struct cg_report_params *p, struct cg_report *out);
+                    const struct cg_report_params *p, struct cg_report *out);
 
 cg_report_build_fn cg_report_activity;
 cg_report_build_fn cg_report_facilitation;

@@ -123,9 +123,9 @@ rows_read(struct cg_store *s, sqlite3_stmt *st, struct cg_att_row **out,
 	return db_fail(s, "attachments");
 }
 
-static const char SQL_ATT_OF[] = "SELECT " ATT_COLUMNS
-                                 " FROM attachment WHERE message_id = ?1 "
-                                 "ORDER BY idx";
+static const char SQL_ATT_OF[] =
+    "SELECT " ATT_COLUMNS " FROM attachment WHERE message_id = ?1 "
+    "ORDER BY idx";
 
 int
 cg_store_attachments_of(struct cg_store *s, int64_t message_id,
@@ -140,9 +140,9 @@ cg_store_attachments_of(struct cg_store *s, int64_t message_id,
 	return rows_read(s, st, out, n);
 }
 
-static const char SQL_ATT_ONE[] = "SELECT " ATT_COLUMNS
-                                  " FROM attachment WHERE message_id = ?1 "
-                                  "AND idx = ?2";
+static const char SQL_ATT_ONE[] =
+    "SELECT " ATT_COLUMNS " FROM attachment WHERE message_id = ?1 "
+    "AND idx = ?2";
 
 int
 cg_store_attachment_get(struct cg_store *s, int64_t message_id, int idx,
@@ -166,9 +166,9 @@ cg_store_attachment_get(struct cg_store *s, int64_t message_id, int idx,
 	return db_fail(s, "attachment");
 }
 
-static const char SQL_ATT_FETCHING[] = "SELECT " ATT_COLUMNS
-                                       " FROM attachment WHERE state = "
-                                       "'fetch' ORDER BY message_id, idx";
+static const char SQL_ATT_FETCHING[] =
+    "SELECT " ATT_COLUMNS " FROM attachment WHERE state = "
+    "'fetch' ORDER BY message_id, idx";
 
 int
 cg_store_attachments_fetching(struct cg_store *s, struct cg_att_row **out,

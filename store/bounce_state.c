@@ -77,9 +77,9 @@ cg_store_bounce_state(struct cg_store *s, const char *address, int64_t now,
 	if (st != NULL)
 		db_bind_text(st, 1, address);
 	return db_scalar_checked(s, st, "bounce suspension", &out->suspended) <
-			       0 ?
-		       -1 :
-		       0;
+	               0
+	           ? -1
+	           : 0;
 }
 
 void

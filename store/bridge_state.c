@@ -16,19 +16,19 @@
 #include "store/db.h"
 
 static const char SQL_BRIDGE_STATE_SET[] =
-	"INSERT INTO bridge_state(name, connected, since, last_error, updated) "
-	"VALUES (?1, ?2, ?3, ?4, ?3) ON CONFLICT(name) DO UPDATE SET "
-	"since = CASE WHEN connected = excluded.connected THEN since "
-	"ELSE excluded.since END, connected = excluded.connected, "
-	"last_error = coalesce(excluded.last_error, last_error), "
-	"updated = excluded.updated";
+    "INSERT INTO bridge_state(name, connected, since, last_error, updated) "
+    "VALUES (?1, ?2, ?3, ?4, ?3) ON CONFLICT(name) DO UPDATE SET "
+    "since = CASE WHEN connected = excluded.connected THEN since "
+    "ELSE excluded.since END, connected = excluded.connected, "
+    "last_error = coalesce(excluded.last_error, last_error), "
+    "updated = excluded.updated";
 static const char SQL_BRIDGE_STATES[] =
-	"SELECT name, connected, since, last_error, updated FROM bridge_state "
-	"ORDER BY name";
+    "SELECT name, connected, since, last_error, updated FROM bridge_state "
+    "ORDER BY name";
 
 int
 cg_store_bridge_state_set(struct cg_store *s, const char *name, int connected,
-			  const char *last_error, int64_t now)
+                          const char *last_error, int64_t now)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_BRIDGE_STATE_SET);
 	if (st == NULL)
@@ -42,7 +42,7 @@ cg_store_bridge_state_set(struct cg_store *s, const char *name, int connected,
 
 int
 cg_store_bridge_states(struct cg_store *s, struct cg_bridge_state **out,
-		       size_t *n)
+                       size_t *n)
 {
 	*out = NULL;
 	*n = 0;

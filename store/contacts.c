@@ -27,11 +27,11 @@ cg_channel_free(struct cg_channel *c)
 }
 
 static const char SQL_CHANNEL_SYNC[] =
-	"INSERT INTO channel(name, address, room, description, post_layer, "
-	"created) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-	"ON CONFLICT(name) DO UPDATE SET address = excluded.address, "
-	"room = excluded.room, description = excluded.description, "
-	"post_layer = excluded.post_layer";
+    "INSERT INTO channel(name, address, room, description, post_layer, "
+    "created) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+    "ON CONFLICT(name) DO UPDATE SET address = excluded.address, "
+    "room = excluded.room, description = excluded.description, "
+    "post_layer = excluded.post_layer";
 static const char SQL_CHANNEL_ID[] = "SELECT id FROM channel WHERE name = ?1";
 
 int
@@ -61,11 +61,11 @@ cg_store_channel_id(struct cg_store *s, const char *name, int64_t *id)
 }
 
 static const char SQL_IDENTITY_FIND[] =
-	"SELECT contact_id FROM identity WHERE kind = ?1 AND value = ?2";
+    "SELECT contact_id FROM identity WHERE kind = ?1 AND value = ?2";
 
 int
 cg_store_contact_find(struct cg_store *s, enum cg_identity_kind kind,
-		      const char *value, int64_t *id)
+                      const char *value, int64_t *id)
 {
 	*id = 0;
 	if (value == NULL)
@@ -79,18 +79,18 @@ cg_store_contact_find(struct cg_store *s, enum cg_identity_kind kind,
 }
 
 static const char SQL_CONTACT_INSERT[] =
-	"INSERT INTO contact(kind, name, layer, layer_since, source, created) "
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?4)";
+    "INSERT INTO contact(kind, name, layer, layer_since, source, created) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?4)";
 static const char SQL_IDENTITY_INSERT[] =
-	"INSERT INTO identity(contact_id, kind, value) VALUES (?1, ?2, ?3) "
-	"ON CONFLICT(kind, value) DO NOTHING";
+    "INSERT INTO identity(contact_id, kind, value) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT(kind, value) DO NOTHING";
 static const char SQL_LAYER_HISTORY[] =
-	"INSERT INTO layer_history(contact_id, layer, since, reason) "
-	"VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO layer_history(contact_id, layer, since, reason) "
+    "VALUES (?1, ?2, ?3, ?4)";
 
 static int64_t
 contact_insert(struct cg_store *s, const char *kind, const char *name,
-	       enum cg_layer layer, const char *source)
+               enum cg_layer layer, const char *source)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_CONTACT_INSERT);
 	if (st == NULL)
@@ -116,7 +116,7 @@ contact_insert(struct cg_store *s, const char *kind, const char *name,
 
 int
 cg_store_contact_identity_add(struct cg_store *s, int64_t contact,
-			      enum cg_identity_kind kind, const char *value)
+                              enum cg_identity_kind kind, const char *value)
 {
 	int64_t owner;
 	if (cg_store_contact_find(s, kind, value, &owner) < 0)
@@ -125,7 +125,7 @@ cg_store_contact_identity_add(struct cg_store *s, int64_t contact,
 		return 0;
 	if (owner != 0)
 		return db_errorf(s, "%s: already belongs to another contact",
-				 value);
+		                 value);
 	sqlite3_stmt *st = db_stmt(s, SQL_IDENTITY_INSERT);
 	if (st == NULL)
 		return -1;
@@ -137,7 +137,7 @@ cg_store_contact_identity_add(struct cg_store *s, int64_t contact,
 
 int64_t
 cg_store_contact_auto(struct cg_store *s, enum cg_identity_kind kind,
-		      const char *value, const char *name)
+                      const char *value, const char *name)
 {
 	int64_t id = contact_insert(s, "person", name, CG_LAYER_GUEST, "auto");
 	if (id == 0 || cg_store_contact_identity_add(s, id, kind, value) != 0)
@@ -147,12 +147,13 @@ cg_store_contact_auto(struct cg_store *s, enum cg_identity_kind kind,
 
 /* Find or create the organisation contact called name. */
 static const char SQL_ORG_FIND[] =
-	"SELECT id FROM contact WHERE kind = 'org' AND name = ?1";
+    "SELECT id FROM contact WHERE kind = 'org' AND name = ?1";
 static const char SQL_CONTACT_SET_ORG[] =
-	"UPDATE contact SET org_id = ?2 WHERE id = ?1";
+    "UPDATE contact SET org_id = ?2 WHERE id = ?1";
 
 static int
-contact_set_org(struct cg_store *s, int64_t id, const char *org, const char *src)
+contact_set_org(struct cg_store *s, int64_t id, const char *org,
+                const char *src)
 {
 	int64_t org_id = 0;
 	if (*org) {
@@ -163,8 +164,8 @@ contact_set_org(struct cg_store *s, int64_t id, const char *org, const char *src
 		if (db_scalar_checked(s, st, org, &org_id) < 0)
 			return -1;
 		if (org_id == 0)
-			org_id = contact_insert(s, "org", org, CG_LAYER_GUEST,
-						src);
+			org_id =
+			    contact_insert(s, "org", org, CG_LAYER_GUEST, src);
 		if (org_id == 0)
 			return -1;
 	}
@@ -177,16 +178,16 @@ contact_set_org(struct cg_store *s, int64_t id, const char *org, const char *src
 }
 
 static const char SQL_CONTACT_SET_NAME[] =
-	"UPDATE contact SET name = ?2 WHERE id = ?1";
+    "UPDATE contact SET name = ?2 WHERE id = ?1";
 static const char SQL_CONTACT_SET_SOURCE[] =
-	"UPDATE contact SET source = ?2 WHERE id = ?1 AND source <> ?2";
+    "UPDATE contact SET source = ?2 WHERE id = ?1 AND source <> ?2";
 static const char SQL_MEMBERSHIP_UPSERT[] =
-	"INSERT INTO membership(contact_id, channel_id, delivery, source, "
-	"since) VALUES (?1, ?2, ?3, ?4, ?5) "
-	"ON CONFLICT(contact_id, channel_id) DO UPDATE SET "
-	"delivery = excluded.delivery, source = excluded.source";
+    "INSERT INTO membership(contact_id, channel_id, delivery, source, "
+    "since) VALUES (?1, ?2, ?3, ?4, ?5) "
+    "ON CONFLICT(contact_id, channel_id) DO UPDATE SET "
+    "delivery = excluded.delivery, source = excluded.source";
 static const char SQL_JID_REMOVE[] =
-	"DELETE FROM identity WHERE contact_id = ?1 AND kind = 'jid'";
+    "DELETE FROM identity WHERE contact_id = ?1 AND kind = 'jid'";
 
 static int
 member_apply(struct cg_store *s, const struct cg_member_input *in, int64_t id)
@@ -209,7 +210,7 @@ member_apply(struct cg_store *s, const struct cg_member_input *in, int64_t id)
 		if (db_exec(s, st, in->address) != 0)
 			return -1;
 		if (*in->jid && cg_store_contact_identity_add(s, id, CG_ID_JID,
-							      in->jid) != 0)
+		                                              in->jid) != 0)
 			return -1;
 	}
 	if (in->org && contact_set_org(s, id, in->org, in->source) != 0)
@@ -221,7 +222,7 @@ member_apply(struct cg_store *s, const struct cg_member_input *in, int64_t id)
 		int change = c.layer != in->layer;
 		cg_contact_free(&c);
 		if (change && cg_store_contact_set_layer(s, id, in->layer,
-							 in->source) != 0)
+		                                         in->source) != 0)
 			return -1;
 	}
 	if (strcmp(in->source, "config") == 0) {
@@ -240,7 +241,7 @@ member_apply(struct cg_store *s, const struct cg_member_input *in, int64_t id)
 			return -1;
 		if (known == 0)
 			return db_errorf(s, "channel %s: no such channel",
-					 in->channels[i]);
+			                 in->channels[i]);
 		sqlite3_stmt *st = db_stmt(s, SQL_MEMBERSHIP_UPSERT);
 		if (st == NULL)
 			return -1;
@@ -257,7 +258,7 @@ member_apply(struct cg_store *s, const struct cg_member_input *in, int64_t id)
 
 int
 cg_store_member_upsert(struct cg_store *s, const struct cg_member_input *in,
-		       int64_t *contact_id)
+                       int64_t *contact_id)
 {
 	int64_t id;
 	int found = cg_store_contact_find(s, CG_ID_EMAIL, in->address, &id);
@@ -265,10 +266,10 @@ cg_store_member_upsert(struct cg_store *s, const struct cg_member_input *in,
 		return -1;
 	if (found == 0) {
 		id = contact_insert(s, "person", in->name,
-				    in->has_layer ? in->layer : CG_LAYER_MEMBER,
-				    in->source);
+		                    in->has_layer ? in->layer : CG_LAYER_MEMBER,
+		                    in->source);
 		if (id == 0 || cg_store_contact_identity_add(s, id, CG_ID_EMAIL,
-							     in->address))
+		                                             in->address))
 			return -1;
 	}
 	if (member_apply(s, in, id) != 0)
@@ -295,11 +296,11 @@ cg_contact_free(struct cg_contact *c)
 }
 
 static const char SQL_CONTACT_GET[] =
-	"SELECT c.name, o.name, c.layer, c.layer_since, c.source, c.created "
-	"FROM contact c LEFT JOIN contact o ON o.id = c.org_id "
-	"WHERE c.id = ?1";
+    "SELECT c.name, o.name, c.layer, c.layer_since, c.source, c.created "
+    "FROM contact c LEFT JOIN contact o ON o.id = c.org_id "
+    "WHERE c.id = ?1";
 static const char SQL_CONTACT_IDENTITIES[] =
-	"SELECT kind, value FROM identity WHERE contact_id = ?1 ORDER BY id";
+    "SELECT kind, value FROM identity WHERE contact_id = ?1 ORDER BY id";
 
 int
 cg_store_contact_get(struct cg_store *s, int64_t id, struct cg_contact *out)
@@ -324,12 +325,12 @@ cg_store_contact_get(struct cg_store *s, int64_t id, struct cg_contact *out)
 		const char *kind = (const char *)sqlite3_column_text(st, 0);
 		char *v = db_col_text(st, 1);
 		if (strcmp(kind, "email") == 0) {
-			out->emails = cg_realloc(out->emails,
-						 (out->nemails + 1) * sizeof(char *));
+			out->emails = cg_realloc(
+			    out->emails, (out->nemails + 1) * sizeof(char *));
 			out->emails[out->nemails++] = v;
 		} else {
-			out->jids = cg_realloc(out->jids,
-					       (out->njids + 1) * sizeof(char *));
+			out->jids = cg_realloc(out->jids, (out->njids + 1) *
+			                                      sizeof(char *));
 			out->jids[out->njids++] = v;
 		}
 	}
@@ -338,13 +339,13 @@ cg_store_contact_get(struct cg_store *s, int64_t id, struct cg_contact *out)
 }
 
 static const char SQL_SUBSCRIPTIONS[] =
-	"SELECT ch.name, m.delivery, m.since, m.source FROM membership m "
-	"JOIN channel ch ON ch.id = m.channel_id WHERE m.contact_id = ?1 "
-	"ORDER BY ch.name";
+    "SELECT ch.name, m.delivery, m.since, m.source FROM membership m "
+    "JOIN channel ch ON ch.id = m.channel_id WHERE m.contact_id = ?1 "
+    "ORDER BY ch.name";
 
 int
 cg_store_contact_subscriptions(struct cg_store *s, int64_t id,
-			       struct cg_subscription **out, size_t *n)
+                               struct cg_subscription **out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
@@ -358,7 +359,7 @@ cg_store_contact_subscriptions(struct cg_store *s, int64_t id,
 		sub->channel = db_col_text(st, 0);
 		sub->delivery = CG_DELIVERY_EACH;
 		cg_delivery_parse((const char *)sqlite3_column_text(st, 1),
-				  &sub->delivery);
+		                  &sub->delivery);
 		sub->since = sqlite3_column_int64(st, 2);
 		sub->source = db_col_text(st, 3);
 	}
@@ -377,11 +378,11 @@ cg_subscriptions_free(struct cg_subscription *v, size_t n)
 }
 
 static const char SQL_SET_LAYER[] =
-	"UPDATE contact SET layer = ?2, layer_since = ?3 WHERE id = ?1";
+    "UPDATE contact SET layer = ?2, layer_since = ?3 WHERE id = ?1";
 
 int
 cg_store_contact_set_layer(struct cg_store *s, int64_t id, enum cg_layer layer,
-			   const char *reason)
+                           const char *reason)
 {
 	int64_t now = cg_now();
 	sqlite3_stmt *st = db_stmt(s, SQL_SET_LAYER);
@@ -403,16 +404,16 @@ cg_store_contact_set_layer(struct cg_store *s, int64_t id, enum cg_layer layer,
 }
 
 static const char SQL_MEMBERSHIP_REMOVE[] =
-	"DELETE FROM membership WHERE contact_id = ?1 AND channel_id = "
-	"(SELECT id FROM channel WHERE name = ?2)";
+    "DELETE FROM membership WHERE contact_id = ?1 AND channel_id = "
+    "(SELECT id FROM channel WHERE name = ?2)";
 static const char SQL_CONTACT_REMOVE[] = "DELETE FROM contact WHERE id = ?1";
 
 int
 cg_store_member_remove(struct cg_store *s, int64_t contact_id,
-		       const char *channel)
+                       const char *channel)
 {
-	sqlite3_stmt *st = db_stmt(s, channel ? SQL_MEMBERSHIP_REMOVE :
-						SQL_CONTACT_REMOVE);
+	sqlite3_stmt *st =
+	    db_stmt(s, channel ? SQL_MEMBERSHIP_REMOVE : SQL_CONTACT_REMOVE);
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, contact_id);
@@ -424,21 +425,21 @@ cg_store_member_remove(struct cg_store *s, int64_t contact_id,
 }
 
 static const char SQL_CONTACTS_ALL[] =
-	"SELECT c.id FROM contact c LEFT JOIN identity i ON i.contact_id = c.id "
-	"AND i.kind = 'email' WHERE c.kind = 'person' GROUP BY c.id "
-	"ORDER BY min(i.value), c.id";
+    "SELECT c.id FROM contact c LEFT JOIN identity i ON i.contact_id = c.id "
+    "AND i.kind = 'email' WHERE c.kind = 'person' GROUP BY c.id "
+    "ORDER BY min(i.value), c.id";
 static const char SQL_CONTACTS_CHANNEL[] =
-	"SELECT c.id FROM contact c JOIN membership m ON m.contact_id = c.id "
-	"JOIN channel ch ON ch.id = m.channel_id AND ch.name = ?1 "
-	"LEFT JOIN identity i ON i.contact_id = c.id AND i.kind = 'email' "
-	"GROUP BY c.id ORDER BY min(i.value), c.id";
+    "SELECT c.id FROM contact c JOIN membership m ON m.contact_id = c.id "
+    "JOIN channel ch ON ch.id = m.channel_id AND ch.name = ?1 "
+    "LEFT JOIN identity i ON i.contact_id = c.id AND i.kind = 'email' "
+    "GROUP BY c.id ORDER BY min(i.value), c.id";
 
 int
 cg_store_contact_each(struct cg_store *s, const char *channel,
-		      cg_contact_cb *cb, void *arg)
+                      cg_contact_cb *cb, void *arg)
 {
-	sqlite3_stmt *st = db_stmt(s, channel ? SQL_CONTACTS_CHANNEL :
-						SQL_CONTACTS_ALL);
+	sqlite3_stmt *st =
+	    db_stmt(s, channel ? SQL_CONTACTS_CHANNEL : SQL_CONTACTS_ALL);
 	if (st == NULL)
 		return -1;
 	if (channel)
@@ -467,9 +468,9 @@ cg_store_contact_each(struct cg_store *s, const char *channel,
 }
 
 static const char SQL_CONFIG_MEMBERSHIPS[] =
-	"SELECT contact_id, channel_id FROM membership WHERE source = 'config'";
+    "SELECT contact_id, channel_id FROM membership WHERE source = 'config'";
 static const char SQL_MEMBERSHIP_DELETE[] =
-	"DELETE FROM membership WHERE contact_id = ?1 AND channel_id = ?2";
+    "DELETE FROM membership WHERE contact_id = ?1 AND channel_id = ?2";
 
 int
 cg_store_config_prune(struct cg_store *s, const int64_t *keep, size_t n)
@@ -510,19 +511,19 @@ cg_store_config_prune(struct cg_store *s, const int64_t *keep, size_t n)
 }
 
 static const char SQL_RECIPIENTS[] =
-	"SELECT m.contact_id, (SELECT value FROM identity i WHERE "
-	"i.contact_id = m.contact_id AND i.kind = 'email' ORDER BY i.id "
-	"LIMIT 1) AS addr FROM membership m WHERE m.channel_id = ?1 AND "
-	"m.delivery = ?2 AND m.contact_id IS NOT ?3 AND addr IS NOT NULL "
-	/* bounces (005_bounce.sql): suspended addresses get no list mail */
-	"AND NOT EXISTS (SELECT 1 FROM bounce_suspension b WHERE "
-	"b.address = addr) "
-	"ORDER BY addr";
+    "SELECT m.contact_id, (SELECT value FROM identity i WHERE "
+    "i.contact_id = m.contact_id AND i.kind = 'email' ORDER BY i.id "
+    "LIMIT 1) AS addr FROM membership m WHERE m.channel_id = ?1 AND "
+    "m.delivery = ?2 AND m.contact_id IS NOT ?3 AND addr IS NOT NULL "
+    /* bounces (005_bounce.sql): suspended addresses get no list mail */
+    "AND NOT EXISTS (SELECT 1 FROM bounce_suspension b WHERE "
+    "b.address = addr) "
+    "ORDER BY addr";
 
 int
 cg_store_channel_recipients(struct cg_store *s, int64_t channel_id,
-			    enum cg_delivery mode, int64_t except,
-			    struct cg_recipient **out, size_t *n)
+                            enum cg_delivery mode, int64_t except,
+                            struct cg_recipient **out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;

@@ -25,7 +25,8 @@ int
 db_fail(struct cg_store *s, const char *what)
 {
 	free(s->err);
-	s->err = cg_asprintf("%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+	s->err =
+	    cg_asprintf("%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 	cg_error("%s", s->err);
 	return -1;
 }
@@ -77,14 +78,14 @@ db_stmt(struct cg_store *s, const char *sql)
 		}
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
-			       NULL) != SQLITE_OK) {
+	                       NULL) != SQLITE_OK) {
 		db_fail(s, "prepare");
 		return NULL;
 	}
 	if (s->ncache == s->capcache) {
 		s->capcache = s->capcache ? s->capcache * 2 : 64;
 		s->cache = cg_realloc(s->cache,
-				      (size_t)s->capcache * sizeof *s->cache);
+		                      (size_t)s->capcache * sizeof *s->cache);
 	}
 	s->cache[s->ncache].sql = sql;
 	s->cache[s->ncache].st = st;
@@ -179,7 +180,7 @@ exec_sql(struct cg_store *s, const char *sql, const char *what)
 	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		free(s->err);
 		s->err = cg_asprintf("%s: %s: %s", s->path, what,
-				     msg ? msg : "error");
+		                     msg ? msg : "error");
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -207,15 +208,15 @@ migrate(struct cg_store *s)
 	int have = cg_store_version(s);
 	if (have < 0)
 		return db_fail(s, "read schema version");
-	int newest = cg_migrations_count ?
-			     cg_migrations[cg_migrations_count - 1].version :
-			     0;
+	int newest = cg_migrations_count
+	                 ? cg_migrations[cg_migrations_count - 1].version
+	                 : 0;
 	if (have > newest) {
 		/* Not logged: the caller reports it (once). */
 		free(s->err);
 		s->err = cg_asprintf("%s: schema version %d is newer than this "
-				     "coopgate knows (%d); upgrade coopgate",
-				     s->path, have, newest);
+		                     "coopgate knows (%d); upgrade coopgate",
+		                     s->path, have, newest);
 		return -1;
 	}
 	for (int i = 0; i < cg_migrations_count; i++) {
@@ -243,8 +244,8 @@ migrate(struct cg_store *s)
 }
 
 static int
-store_open(const char *data_dir, int flags, int create,
-	   struct cg_store **out, char **err)
+store_open(const char *data_dir, int flags, int create, struct cg_store **out,
+           char **err)
 {
 	struct cg_store *s = cg_calloc(1, sizeof *s);
 	s->path = cg_asprintf("%s/coopgate.db", data_dir);
@@ -252,13 +253,14 @@ store_open(const char *data_dir, int flags, int create,
 	*out = NULL;
 	if (!create && access(s->path, F_OK) != 0) {
 		*err = cg_asprintf("%s: no database (run 'coopgate init')",
-				   s->path);
+		                   s->path);
 		goto fail;
 	}
 	if (sqlite3_open_v2(s->path, &s->db, flags | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
-		*err = cg_asprintf("%s: %s", s->path,
-				   s->db ? sqlite3_errmsg(s->db) : "open failed");
+	                    NULL) != SQLITE_OK) {
+		*err =
+		    cg_asprintf("%s: %s", s->path,
+		                s->db ? sqlite3_errmsg(s->db) : "open failed");
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
@@ -286,7 +288,7 @@ fail:
 
 int
 cg_store_open(const char *data_dir, int create, struct cg_store **out,
-	      char **err)
+              char **err)
 {
 	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
 	if (create) {
@@ -349,7 +351,7 @@ cg_store_integrity_check(struct cg_store *s)
 	sqlite3_stmt *st;
 	int ok = -1;
 	if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &st,
-			       NULL) != SQLITE_OK)
+	                       NULL) != SQLITE_OK)
 		return db_fail(s, "integrity check");
 	if (sqlite3_step(st) == SQLITE_ROW &&
 	    strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0)
@@ -360,8 +362,8 @@ cg_store_integrity_check(struct cg_store *s)
 
 static const char SQL_KV_GET[] = "SELECT value FROM kv WHERE key = ?1";
 static const char SQL_KV_SET[] =
-	"INSERT INTO kv(key, value) VALUES (?1, ?2) "
-	"ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+    "INSERT INTO kv(key, value) VALUES (?1, ?2) "
+    "ON CONFLICT(key) DO UPDATE SET value = excluded.value";
 
 int
 cg_store_kv_get(struct cg_store *s, const char *key, char **value)

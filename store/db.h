@@ -1,7 +1,7 @@
 /*
  * db.h: private to store/: the SQLite handle, the prepared-statement cache
- * and binding helpers shared by the .c files of store/.  Nothing outside store/ includes
- * this file.
+ * and binding helpers shared by the .c files of store/.  Nothing outside store/
+ * includes this file.
  */
 #ifndef CG_DB_H
 #define CG_DB_H
@@ -15,11 +15,11 @@ struct cg_store {
 	sqlite3 *db;
 	char *path;
 	int readonly;
-	char *err;              /* last error message */
+	char *err; /* last error message */
 	struct db_cached {
 		const char *sql; /* the static string: cached by address */
 		sqlite3_stmt *st;
-	} *cache;               /* grows: one entry per SQL string used */
+	} * cache; /* grows: one entry per SQL string used */
 	int ncache, capcache;
 };
 
@@ -34,14 +34,14 @@ void db_done(sqlite3_stmt *st);
 int db_fail(struct cg_store *s, const char *what);
 /* Record (and log) an error message of our own; returns -1. */
 int db_errorf(struct cg_store *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /*
  * Bind id to ?1 of sql and step to its row: the statement, positioned on
  * the row (call db_done() after reading), or NULL with the error
  * "WHAT ID: not found" recorded (not logged: absence is often expected).
  */
 sqlite3_stmt *db_row_by_id(struct cg_store *s, const char *sql, int64_t id,
-			   const char *what);
+                           const char *what);
 
 void db_bind_text(sqlite3_stmt *st, int i, const char *v); /* NULL -> NULL */
 void db_bind_id(sqlite3_stmt *st, int i, int64_t v);       /* 0 -> NULL */

@@ -1,8 +1,9 @@
 /*
  * messages.c: stored messages and their external ids, a channel's
  * messages (for digests), corrections (XEP-0308) and CRM interactions
- * (threads: threads.c; attachments: attachments.c).  Must never: store one external id twice (PRIMARY KEY
- * (network, ext_id)) or change a stored message's Message-ID.
+ * (threads: threads.c; attachments: attachments.c).  Must never: store one
+ * external id twice (PRIMARY KEY (network, ext_id)) or change a stored
+ * message's Message-ID.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -27,14 +28,14 @@ cg_stored_msg_free(struct cg_stored_msg *m)
 }
 
 static const char SQL_EXTID_FIND[] =
-	"SELECT message_id FROM extid WHERE network = ?1 AND ext_id = ?2";
+    "SELECT message_id FROM extid WHERE network = ?1 AND ext_id = ?2";
 static const char SQL_EXTID_ADD[] =
-	"INSERT INTO extid(network, ext_id, message_id) VALUES (?1, ?2, ?3) "
-	"ON CONFLICT DO NOTHING";
+    "INSERT INTO extid(network, ext_id, message_id) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT DO NOTHING";
 
 int
-cg_store_extid_find(struct cg_store *s, const char *network,
-		    const char *ext_id, int64_t *message_id)
+cg_store_extid_find(struct cg_store *s, const char *network, const char *ext_id,
+                    int64_t *message_id)
 {
 	*message_id = 0;
 	if (ext_id == NULL)
@@ -49,7 +50,7 @@ cg_store_extid_find(struct cg_store *s, const char *network,
 
 int
 cg_store_extid_add(struct cg_store *s, const char *network, const char *ext_id,
-		   int64_t message_id)
+                   int64_t message_id)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_EXTID_ADD);
 	if (st == NULL)
@@ -61,14 +62,14 @@ cg_store_extid_add(struct cg_store *s, const char *network, const char *ext_id,
 }
 
 static const char SQL_MESSAGE_INSERT[] =
-	"INSERT INTO message(channel_id, thread_id, parent_id, contact_id, "
-	"network, message_id, sender_addr, sender_name, subject, body, "
-	"trimmed, raw, flags, received) VALUES "
-	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+    "INSERT INTO message(channel_id, thread_id, parent_id, contact_id, "
+    "network, message_id, sender_addr, sender_name, subject, body, "
+    "trimmed, raw, flags, received) VALUES "
+    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 
 int
 cg_store_message_insert(struct cg_store *s, struct cg_stored_msg *m,
-			const char *raw, size_t rawlen)
+                        const char *raw, size_t rawlen)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_MESSAGE_INSERT);
 	if (st == NULL)
@@ -97,9 +98,9 @@ cg_store_message_insert(struct cg_store *s, struct cg_stored_msg *m,
 }
 
 static const char SQL_MESSAGE_GET[] =
-	"SELECT channel_id, thread_id, parent_id, contact_id, network, "
-	"message_id, sender_addr, sender_name, subject, body, trimmed, flags, "
-	"received FROM message WHERE id = ?1";
+    "SELECT channel_id, thread_id, parent_id, contact_id, network, "
+    "message_id, sender_addr, sender_name, subject, body, trimmed, flags, "
+    "received FROM message WHERE id = ?1";
 
 int
 cg_store_message_get(struct cg_store *s, int64_t id, struct cg_stored_msg *out)
@@ -127,14 +128,14 @@ cg_store_message_get(struct cg_store *s, int64_t id, struct cg_stored_msg *out)
 }
 
 static const char SQL_INTERACTION_ADD[] =
-	"INSERT INTO interaction(contact_id, channel_id, thread_id, message_id, "
-	"network, direction, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    "INSERT INTO interaction(contact_id, channel_id, thread_id, message_id, "
+    "network, direction, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
 int
 cg_store_interaction_add(struct cg_store *s, int64_t contact_id,
-			 int64_t channel_id, int64_t thread_id,
-			 int64_t message_id, const char *network,
-			 const char *direction, int64_t at)
+                         int64_t channel_id, int64_t thread_id,
+                         int64_t message_id, const char *network,
+                         const char *direction, int64_t at)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_INTERACTION_ADD);
 	if (st == NULL)

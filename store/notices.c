@@ -21,12 +21,12 @@ static const char SQL_NOTICE_ROW[] =
     "created) VALUES (?1, ?2, ?3, ?4, ?5)";
 
 static const char SQL_NOTICE_GET[] =
-	"SELECT channel_id, from_addr, to_addr, subject, body, in_reply_to, "
-	"auto_submitted, message_id, created FROM notice WHERE id = ?1";
+    "SELECT channel_id, from_addr, to_addr, subject, body, in_reply_to, "
+    "auto_submitted, message_id, created FROM notice WHERE id = ?1";
 
 static const char SQL_NOTICE_COUNT[] =
-	"SELECT count(*) FROM notice WHERE to_addr = ?1 AND from_addr = ?2 "
-	"AND created >= ?3";
+    "SELECT count(*) FROM notice WHERE to_addr = ?1 AND from_addr = ?2 "
+    "AND created >= ?3";
 
 void
 cg_notice_free(struct cg_notice *n)
@@ -113,7 +113,7 @@ cg_store_notice_get(struct cg_store *s, int64_t id, struct cg_notice *out)
 
 int
 cg_store_notice_count(struct cg_store *s, const char *to_addr,
-		      const char *from_addr, int64_t since, int64_t *count)
+                      const char *from_addr, int64_t since, int64_t *count)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_NOTICE_COUNT);
 	if (st != NULL) {

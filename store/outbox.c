@@ -24,12 +24,12 @@ cg_outbox_rows_free(struct cg_outbox_row *v, size_t n)
 }
 
 static const char SQL_OUTBOX_ADD[] =
-	"INSERT INTO outbox(message_id, bridge, destination, next_attempt_ms, "
-	"created) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
+    "INSERT INTO outbox(message_id, bridge, destination, next_attempt_ms, "
+    "created) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
 
 int
 cg_store_outbox_add(struct cg_store *s, int64_t message_id, const char *bridge,
-		    const char *destination, int64_t due_ms)
+                    const char *destination, int64_t due_ms)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_OUTBOX_ADD);
 	if (st == NULL)
@@ -42,8 +42,9 @@ cg_store_outbox_add(struct cg_store *s, int64_t message_id, const char *bridge,
 	return db_exec(s, st, destination);
 }
 
-#define ROW_COLS "id, message_id, bridge, destination, attempts, " \
-		 "next_attempt_ms, last_error, notice_id"
+#define ROW_COLS                                                               \
+	"id, message_id, bridge, destination, attempts, "                      \
+	"next_attempt_ms, last_error, notice_id"
 
 static void
 row_read(sqlite3_stmt *st, struct cg_outbox_row *r)
@@ -60,7 +61,7 @@ row_read(sqlite3_stmt *st, struct cg_outbox_row *r)
 
 static int
 rows_read(struct cg_store *s, sqlite3_stmt *st, struct cg_outbox_row **out,
-	  size_t *n)
+          size_t *n)
 {
 	size_t cap = 0;
 	int rc;
@@ -80,13 +81,13 @@ rows_read(struct cg_store *s, sqlite3_stmt *st, struct cg_outbox_row **out,
 }
 
 static const char SQL_OUTBOX_DUE[] =
-	"SELECT " ROW_COLS " FROM outbox WHERE state = 'pending' AND "
-	"bridge = ?1 AND next_attempt_ms <= ?2 ORDER BY next_attempt_ms, id "
-	"LIMIT ?3";
+    "SELECT " ROW_COLS " FROM outbox WHERE state = 'pending' AND "
+    "bridge = ?1 AND next_attempt_ms <= ?2 ORDER BY next_attempt_ms, id "
+    "LIMIT ?3";
 
 int
 cg_store_outbox_due(struct cg_store *s, const char *bridge, int64_t now_ms,
-		    size_t limit, struct cg_outbox_row **out, size_t *n)
+                    size_t limit, struct cg_outbox_row **out, size_t *n)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_OUTBOX_DUE);
 	if (st == NULL)
@@ -98,17 +99,17 @@ cg_store_outbox_due(struct cg_store *s, const char *bridge, int64_t now_ms,
 }
 
 static const char SQL_OUTBOX_NEXT[] =
-	"SELECT min(next_attempt_ms) FROM outbox WHERE state = 'pending' AND "
-	"bridge = ?1";
+    "SELECT min(next_attempt_ms) FROM outbox WHERE state = 'pending' AND "
+    "bridge = ?1";
 static const char SQL_OUTBOX_NEXT_ANY[] =
-	"SELECT min(next_attempt_ms) FROM outbox WHERE state = 'pending'";
+    "SELECT min(next_attempt_ms) FROM outbox WHERE state = 'pending'";
 
 int
 cg_store_outbox_next_due(struct cg_store *s, const char *bridge,
-			 int64_t *due_ms)
+                         int64_t *due_ms)
 {
-	sqlite3_stmt *st = db_stmt(s, bridge ? SQL_OUTBOX_NEXT :
-					       SQL_OUTBOX_NEXT_ANY);
+	sqlite3_stmt *st =
+	    db_stmt(s, bridge ? SQL_OUTBOX_NEXT : SQL_OUTBOX_NEXT_ANY);
 	if (st != NULL && bridge)
 		db_bind_text(st, 1, bridge);
 	if (db_scalar_checked(s, st, "outbox next due", due_ms) < 0)
@@ -117,19 +118,19 @@ cg_store_outbox_next_due(struct cg_store *s, const char *bridge,
 }
 
 static const char SQL_OUTBOX_DONE[] =
-	"UPDATE outbox SET state = 'done', far_id = ?2, done_at = ?3, "
-	"attempts = attempts + 1, last_error = NULL "
-	"WHERE id = ?1 AND state = 'pending'";
+    "UPDATE outbox SET state = 'done', far_id = ?2, done_at = ?3, "
+    "attempts = attempts + 1, last_error = NULL "
+    "WHERE id = ?1 AND state = 'pending'";
 static const char SQL_OUTBOX_RETRY[] =
-	"UPDATE outbox SET attempts = ?2, next_attempt_ms = ?3, "
-	"last_error = ?4 WHERE id = ?1 AND state = 'pending'";
+    "UPDATE outbox SET attempts = ?2, next_attempt_ms = ?3, "
+    "last_error = ?4 WHERE id = ?1 AND state = 'pending'";
 static const char SQL_OUTBOX_DEAD[] =
-	"UPDATE outbox SET state = 'dead', attempts = ?2, last_error = ?3, "
-	"done_at = ?4 WHERE id = ?1 AND state = 'pending'";
+    "UPDATE outbox SET state = 'dead', attempts = ?2, last_error = ?3, "
+    "done_at = ?4 WHERE id = ?1 AND state = 'pending'";
 
 int
 cg_store_outbox_done(struct cg_store *s, int64_t id, const char *far_id,
-		     int64_t now)
+                     int64_t now)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_OUTBOX_DONE);
 	if (st == NULL)
@@ -142,7 +143,7 @@ cg_store_outbox_done(struct cg_store *s, int64_t id, const char *far_id,
 
 int
 cg_store_outbox_retry(struct cg_store *s, int64_t id, int attempts,
-		      int64_t next_ms, const char *error)
+                      int64_t next_ms, const char *error)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_OUTBOX_RETRY);
 	if (st == NULL)
@@ -156,7 +157,7 @@ cg_store_outbox_retry(struct cg_store *s, int64_t id, int attempts,
 
 int
 cg_store_outbox_dead(struct cg_store *s, int64_t id, int attempts,
-		     const char *error)
+                     const char *error)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_OUTBOX_DEAD);
 	if (st == NULL)
@@ -169,20 +170,20 @@ cg_store_outbox_dead(struct cg_store *s, int64_t id, int attempts,
 }
 
 static const char SQL_OUTBOX_GET[] =
-	"SELECT " ROW_COLS ", state, far_id FROM outbox WHERE id = ?1";
+    "SELECT " ROW_COLS ", state, far_id FROM outbox WHERE id = ?1";
 
 int
 cg_store_outbox_get(struct cg_store *s, int64_t id, struct cg_outbox_row *out,
-		    enum cg_outbox_state *state, char **far_id)
+                    enum cg_outbox_state *state, char **far_id)
 {
 	sqlite3_stmt *st = db_row_by_id(s, SQL_OUTBOX_GET, id, "outbox row");
 	if (st == NULL)
 		return -1;
 	row_read(st, out);
 	const char *stt = (const char *)sqlite3_column_text(st, 8);
-	*state = strcmp(stt, "done") == 0   ? CG_OUT_DONE :
-		 strcmp(stt, "dead") == 0   ? CG_OUT_DEAD :
-					      CG_OUT_PENDING;
+	*state = strcmp(stt, "done") == 0   ? CG_OUT_DONE
+	         : strcmp(stt, "dead") == 0 ? CG_OUT_DEAD
+	                                    : CG_OUT_PENDING;
 	if (far_id)
 		*far_id = db_col_text(st, 9);
 	db_done(st);
@@ -190,13 +191,13 @@ cg_store_outbox_get(struct cg_store *s, int64_t id, struct cg_outbox_row *out,
 }
 
 static const char SQL_OUTBOX_COUNTS[] =
-	"SELECT coalesce(sum(state = 'pending'), 0), "
-	"coalesce(sum(state = 'done'), 0), coalesce(sum(state = 'dead'), 0) "
-	"FROM outbox WHERE bridge = ?1";
+    "SELECT coalesce(sum(state = 'pending'), 0), "
+    "coalesce(sum(state = 'done'), 0), coalesce(sum(state = 'dead'), 0) "
+    "FROM outbox WHERE bridge = ?1";
 
 int
 cg_store_outbox_counts(struct cg_store *s, const char *bridge,
-		       struct cg_outbox_counts *out)
+                       struct cg_outbox_counts *out)
 {
 	memset(out, 0, sizeof *out);
 	sqlite3_stmt *st = db_stmt(s, SQL_OUTBOX_COUNTS);
@@ -213,12 +214,12 @@ cg_store_outbox_counts(struct cg_store *s, const char *bridge,
 }
 
 static const char SQL_OUTBOX_DEAD_LIST[] =
-	"SELECT " ROW_COLS " FROM outbox WHERE state = 'dead' "
-	"ORDER BY done_at DESC, id DESC LIMIT ?1";
+    "SELECT " ROW_COLS " FROM outbox WHERE state = 'dead' "
+    "ORDER BY done_at DESC, id DESC LIMIT ?1";
 
 int
 cg_store_outbox_dead_list(struct cg_store *s, size_t limit,
-			  struct cg_outbox_row **out, size_t *n)
+                          struct cg_outbox_row **out, size_t *n)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_OUTBOX_DEAD_LIST);
 	if (st == NULL)

@@ -25,12 +25,12 @@ struct cg_activity_figures {
 	int64_t threads;        /* threads started */
 };
 int cg_store_report_activity(struct cg_store *s, int64_t channel_id,
-			     int64_t start, int64_t end,
-			     struct cg_activity_figures *out);
+                             int64_t start, int64_t end,
+                             struct cg_activity_figures *out);
 /* Posts per day of 86400 s from start: *counts[ndays] (caller frees). */
 int cg_store_report_posts_per_day(struct cg_store *s, int64_t channel_id,
-				  int64_t start, int64_t end, int64_t **counts,
-				  size_t *ndays);
+                                  int64_t start, int64_t end, int64_t **counts,
+                                  size_t *ndays);
 
 /* ---- facilitation ---- */
 struct cg_unanswered {
@@ -48,8 +48,8 @@ void cg_unanswered_free(struct cg_unanswered *v, size_t n);
  * Oldest first.
  */
 int cg_store_report_unanswered(struct cg_store *s, int64_t channel_id,
-			       int64_t start, int64_t end, int64_t after,
-			       struct cg_unanswered **out, size_t *n);
+                               int64_t start, int64_t end, int64_t after,
+                               struct cg_unanswered **out, size_t *n);
 /*
  * First reply (the first message by someone other than the starter,
  * before `end`) of the threads started in the period: how many threads,
@@ -60,35 +60,35 @@ struct cg_first_reply {
 	int64_t threads, replied, median, p90;
 };
 int cg_store_report_first_reply(struct cg_store *s, int64_t channel_id,
-				int64_t start, int64_t end,
-				struct cg_first_reply *out);
+                                int64_t start, int64_t end,
+                                struct cg_first_reply *out);
 /* Authors who posted in each of the four periods before the current one
  * and not in it: bounds[0..4] the starts of periods -4..0, bounds[5] the
  * current one's end.  Names sorted (caller frees with cg_strv_free). */
 int cg_store_report_went_quiet(struct cg_store *s, int64_t channel_id,
-			       const int64_t bounds[6], char ***names,
-			       size_t *n);
+                               const int64_t bounds[6], char ***names,
+                               size_t *n);
 void cg_strv_free(char **v, size_t n);
 
 /* ---- topics ---- */
 /* Each message of the period: its thread, subject and trimmed text. */
-typedef int cg_report_text_cb(void *arg, int64_t thread_id,
-			      const char *subject, const char *text);
-int cg_store_report_texts(struct cg_store *s, int64_t channel_id,
-			  int64_t start, int64_t end, cg_report_text_cb *cb,
-			  void *arg);
+typedef int cg_report_text_cb(void *arg, int64_t thread_id, const char *subject,
+                              const char *text);
+int cg_store_report_texts(struct cg_store *s, int64_t channel_id, int64_t start,
+                          int64_t end, cg_report_text_cb *cb, void *arg);
 struct cg_term_thread {
 	int64_t thread_id;
 	char *subject;
-	int64_t messages; /* the period's messages of the thread with the word */
+	int64_t
+	    messages; /* the period's messages of the thread with the word */
 };
 void cg_term_threads_free(struct cg_term_thread *v, size_t n);
 /* The threads whose messages of the period hold `word` (any form of it:
  * the search index), most messages first, at most max. */
 int cg_store_report_term_threads(struct cg_store *s, int64_t channel_id,
-				 int64_t start, int64_t end, const char *word,
-				 size_t max, struct cg_term_thread **out,
-				 size_t *n);
+                                 int64_t start, int64_t end, const char *word,
+                                 size_t max, struct cg_term_thread **out,
+                                 size_t *n);
 
 /* ---- reports sent as messages ---- */
 struct cg_report_sent {
@@ -96,7 +96,7 @@ struct cg_report_sent {
 	int64_t channel_id; /* 0: all */
 	const char *period; /* label: "2025-W23" */
 	int64_t period_start, period_end;
-	int scheduled;      /* 1: the weekly schedule (once per period) */
+	int scheduled; /* 1: the weekly schedule (once per period) */
 	const char *html;
 };
 /*
@@ -105,18 +105,17 @@ struct cg_report_sent {
  * (then nothing is written), -1 on error.  Run it in the transaction that
  * adds the report's notices.
  */
-int cg_store_report_sent_add(struct cg_store *s,
-			     const struct cg_report_sent *r, int64_t now,
-			     int64_t *id);
+int cg_store_report_sent_add(struct cg_store *s, const struct cg_report_sent *r,
+                             int64_t now, int64_t *id);
 /* Notice `notice_id` is a recipient's copy of report `report_id`. */
 int cg_store_report_notice_add(struct cg_store *s, int64_t report_id,
-			       int64_t notice_id);
+                               int64_t notice_id);
 /* The HTML part of the report whose copy notice `notice_id` is: 1 found
  * (*html: caller frees), 0 when the notice is no report, -1 on error. */
 int cg_store_report_notice_html(struct cg_store *s, int64_t notice_id,
-				char **html);
+                                char **html);
 /* How many scheduled reports of kind for the period exist (tests). */
 int64_t cg_store_report_sent_count(struct cg_store *s, const char *kind,
-				   const char *period);
+                                   const char *period);
 
 #endif

@@ -22,39 +22,39 @@ struct cg_store;
  * diacritics; NUL-terminated, n bytes), [start, end) its bytes in the
  * text.  Return 0 to go on; anything else stops and is returned.
  */
-typedef int cg_search_word_cb(void *arg, const char *w, size_t n,
-			      size_t start, size_t end);
+typedef int cg_search_word_cb(void *arg, const char *w, size_t n, size_t start,
+                              size_t end);
 int cg_search_words(const char *text, size_t n, cg_search_word_cb *cb,
-		    void *arg);
+                    void *arg);
 
 /* The German stem of a folded word (the index's main token). */
 struct cg_stemmer;
 struct cg_stemmer *cg_stemmer_new(void); /* NULL when libstemmer fails */
 void cg_stemmer_free(struct cg_stemmer *st);
 const char *cg_stemmer_stem(struct cg_stemmer *st, const char *word, size_t n,
-			    size_t *len);
+                            size_t *len);
 
 /* ---- search ---- */
 
 struct cg_search_query {
-	const char *words;    /* as the user typed them: never FTS5 syntax */
-	int64_t channel_id;   /* 0: every channel the reader may read */
+	const char *words;  /* as the user typed them: never FTS5 syntax */
+	int64_t channel_id; /* 0: every channel the reader may read */
 	/* A guest reads only the channels it is subscribed to: restricted = 1
 	 * and reader = its contact (0: an unknown sender, who reads none). */
 	int restricted;
 	int64_t reader;
-	size_t limit;         /* 0: 10 */
+	size_t limit; /* 0: 10 */
 };
 
 struct cg_search_hit {
 	int64_t message_id;
 	char *channel;        /* channel name */
 	char *thread_subject; /* the thread's subject (may be NULL) */
-	char *author;         /* contact's name, else sender name, else address */
-	char *network;        /* "email" | "xmpp" */
-	int64_t date;         /* received, unix seconds */
-	char *snippet;        /* matched words in [brackets] */
-	double score;         /* bm25: lower is better */
+	char *author;  /* contact's name, else sender name, else address */
+	char *network; /* "email" | "xmpp" */
+	int64_t date;  /* received, unix seconds */
+	char *snippet; /* matched words in [brackets] */
+	double score;  /* bm25: lower is better */
 };
 void cg_search_hits_free(struct cg_search_hit *v, size_t n);
 
@@ -70,7 +70,7 @@ char *cg_search_match_expr(const char *words);
  * (store/README.md, "Frequent words").  No word to search for: 0 with
  * *n = 0. */
 int cg_store_search(struct cg_store *s, const struct cg_search_query *q,
-		    struct cg_search_hit **out, size_t *n);
+                    struct cg_search_hit **out, size_t *n);
 
 /* Index every stored message again (what migration 013 does once). */
 int cg_store_search_rebuild(struct cg_store *s);

@@ -12,26 +12,26 @@
 #include "store/db.h"
 
 static const char SQL_THREAD_GET[] =
-	"SELECT channel_id, token, subject, root_message_id, created, "
-	"last_activity FROM thread WHERE id = ?1";
+    "SELECT channel_id, token, subject, root_message_id, created, "
+    "last_activity FROM thread WHERE id = ?1";
 static const char SQL_THREAD_CREATE[] =
-	"INSERT INTO thread(channel_id, token, subject, created, last_activity) "
-	"VALUES (?1, ?2, ?3, ?4, ?4)";
+    "INSERT INTO thread(channel_id, token, subject, created, last_activity) "
+    "VALUES (?1, ?2, ?3, ?4, ?4)";
 static const char SQL_THREAD_TOUCH[] =
-	"UPDATE thread SET last_activity = ?3, "
-	"root_message_id = coalesce(root_message_id, ?2) WHERE id = ?1";
+    "UPDATE thread SET last_activity = ?3, "
+    "root_message_id = coalesce(root_message_id, ?2) WHERE id = ?1";
 
 static const char SQL_OPEN_CHAT_THREAD[] =
-	"SELECT t.id FROM thread t JOIN message m ON m.id = t.root_message_id "
-	"WHERE t.channel_id = ?1 AND t.last_activity >= ?2 AND "
-	"m.network = 'xmpp' ORDER BY t.last_activity DESC, t.id DESC LIMIT 1";
+    "SELECT t.id FROM thread t JOIN message m ON m.id = t.root_message_id "
+    "WHERE t.channel_id = ?1 AND t.last_activity >= ?2 AND "
+    "m.network = 'xmpp' ORDER BY t.last_activity DESC, t.id DESC LIMIT 1";
 
 static const char SQL_THREAD_BY_TOKEN[] =
-	"SELECT id FROM thread WHERE token = ?1";
+    "SELECT id FROM thread WHERE token = ?1";
 
 static const char SQL_THREAD_IDS[] =
-	"SELECT message_id FROM message WHERE thread_id = ?1 AND id <= ?2 "
-	"ORDER BY id";
+    "SELECT message_id FROM message WHERE thread_id = ?1 AND id <= ?2 "
+    "ORDER BY id";
 
 void
 cg_thread_free(struct cg_thread *t)
@@ -63,7 +63,7 @@ cg_store_thread_get(struct cg_store *s, int64_t id, struct cg_thread *out)
 
 int64_t
 cg_store_thread_create(struct cg_store *s, int64_t channel_id,
-		       const char *subject, int64_t now)
+                       const char *subject, int64_t now)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_THREAD_CREATE);
 	if (st == NULL)
@@ -82,7 +82,7 @@ cg_store_thread_create(struct cg_store *s, int64_t channel_id,
 
 int
 cg_store_open_chat_thread(struct cg_store *s, int64_t channel_id, int64_t since,
-			  int64_t *thread_id)
+                          int64_t *thread_id)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_OPEN_CHAT_THREAD);
 	if (st != NULL) {
@@ -94,7 +94,7 @@ cg_store_open_chat_thread(struct cg_store *s, int64_t channel_id, int64_t since,
 
 int
 cg_store_thread_by_token(struct cg_store *s, const char *token,
-			 int64_t *thread_id)
+                         int64_t *thread_id)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_THREAD_BY_TOKEN);
 	if (st != NULL)
@@ -104,7 +104,7 @@ cg_store_thread_by_token(struct cg_store *s, const char *token,
 
 int
 cg_store_thread_touch(struct cg_store *s, int64_t id, int64_t root_msg,
-		      int64_t now)
+                      int64_t now)
 {
 	sqlite3_stmt *st = db_stmt(s, SQL_THREAD_TOUCH);
 	if (st == NULL)
@@ -116,8 +116,8 @@ cg_store_thread_touch(struct cg_store *s, int64_t id, int64_t root_msg,
 }
 
 int
-cg_store_thread_message_ids(struct cg_store *s, int64_t thread_id,
-			    int64_t upto, char ***out, size_t *n)
+cg_store_thread_message_ids(struct cg_store *s, int64_t thread_id, int64_t upto,
+                            char ***out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;

@@ -610,15 +610,17 @@ text_parts(struct cg_buf *b, const struct email_compose_in *in)
 		return;
 	}
 	char *r = cg_random_hex(24);
-	cg_buf_printf(b, "Content-Type: multipart/alternative;\r\n"
-	                 " boundary=\"=_alt_%s\"\r\n\r\n--=_alt_%s\r\n",
+	cg_buf_printf(b,
+	              "Content-Type: multipart/alternative;\r\n"
+	              " boundary=\"=_alt_%s\"\r\n\r\n--=_alt_%s\r\n",
 	              r, r);
 	text_part_headers(b);
 	cg_buf_puts(b, "\r\n");
 	body_text(b, in);
-	cg_buf_printf(b, "--=_alt_%s\r\nContent-Type: text/html; "
-	                 "charset=utf-8\r\nContent-Transfer-Encoding: "
-	                 "quoted-printable\r\n\r\n",
+	cg_buf_printf(b,
+	              "--=_alt_%s\r\nContent-Type: text/html; "
+	              "charset=utf-8\r\nContent-Transfer-Encoding: "
+	              "quoted-printable\r\n\r\n",
 	              r);
 	qp_text(b, in->html);
 	cg_buf_printf(b, "--=_alt_%s--\r\n", r);

@@ -36,9 +36,9 @@ struct email_compose_in {
 	size_t natt;
 	int auto_submitted; /* 0 none, 1 "auto-generated", 2 "auto-replied" */
 	/* A direct message (a notice, RFC 3834), not a list post: From: is
-	 * list_addr (named sender_name when that is set), no Reply-To/X-Original-From, no List-Post,
-	 * List-Unsubscribe, List-Help or Precedence; List-Id only when
-	 * list_id is set. */
+	 * list_addr (named sender_name when that is set), no
+	 * Reply-To/X-Original-From, no List-Post, List-Unsubscribe, List-Help
+	 * or Precedence; List-Id only when list_id is set. */
 	int direct;
 	int64_t date; /* unix seconds; 0: now */
 };

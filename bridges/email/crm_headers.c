@@ -34,8 +34,9 @@ email_crm_headers(struct cg_store *s, int64_t contact_id, char ***lines,
 		add_line(lines, n, cg_asprintf("X-Coop-Sender-Org: %s", org));
 		free(org);
 	}
-	add_line(lines, n, cg_asprintf("X-Coop-Sender-Layer: %s",
-	                               cg_layer_name(c.layer)));
+	add_line(
+	    lines, n,
+	    cg_asprintf("X-Coop-Sender-Layer: %s", cg_layer_name(c.layer)));
 	time_t since = (time_t)c.layer_since;
 	struct tm tm;
 	char day[16];

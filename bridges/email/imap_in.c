@@ -574,9 +574,9 @@ enter_idle(struct email_imap *im)
 	 * IDLE notices for 500 ms, a poll every 100 ms sees mail sooner. */
 	if (!im->has_idle || im->cfg->poll_interval > 0) {
 		im->st = ST_POLL;
-		im->next_poll = now + (im->cfg->poll_interval > 0 ?
-					       im->cfg->poll_interval :
-					       POLL_MS);
+		im->next_poll =
+		    now + (im->cfg->poll_interval > 0 ? im->cfg->poll_interval
+		                                      : POLL_MS);
 		return;
 	}
 	int r = mailimap_idle(im->imap);
@@ -813,7 +813,8 @@ email_imap_tick(struct email_imap *im, int64_t now)
 	case ST_POLL:
 		if (now >= im->next_poll) {
 			/* NOOP first: a server reports new mail at the end of a
-			 * command, so a bare UID FETCH would see it a poll late. */
+			 * command, so a bare UID FETCH would see it a poll
+			 * late. */
 			int r = mailimap_noop(im->imap);
 			if (r != MAILIMAP_NO_ERROR) {
 				lost(im, imap_err(im, "NOOP", r), 0);

@@ -1534,8 +1534,7 @@ email_mime_unfold(const char *v)
 }
 
 int
-email_mime_header_is(const struct mailimf_optional_field *o,
-                     const char *name)
+email_mime_header_is(const struct mailimf_optional_field *o, const char *name)
 {
 	return header_is(o, name);
 }

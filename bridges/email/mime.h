@@ -2,7 +2,8 @@
  * mime.h: reading a mail.  email_parse() turns the raw bytes of one
  * message into a cg_msg: sender, subject and body as UTF-8, thread ids,
  * recipients, attachments, auto-generated flags (delivery reports:
- * dsn.h).  Pure functions: no network, no store.  Everything returned is malloc'd and owned by the caller.
+ * dsn.h).  Pure functions: no network, no store.  Everything returned is
+ * malloc'd and owned by the caller.
  */
 #ifndef EMAIL_MIME_H
 #define EMAIL_MIME_H

@@ -285,8 +285,9 @@ parse_line(const char *line, char **arg)
 				if (b.len)
 					cg_buf_putc(&b, ' ');
 				for (size_t j = 0; j < k; j++)
-					cg_buf_putc(&b, (char)tolower(
-					                    (unsigned char)rest[j]));
+					cg_buf_putc(
+					    &b, (char)tolower(
+					            (unsigned char)rest[j]));
 				rest += k;
 				while (*rest == ' ' || *rest == '\t')
 					rest++;
@@ -417,10 +418,10 @@ struct request {
 	struct cg_buf reply;
 	char *token; /* the one token handed out, for the subject */
 	int ntokens;
-	int token_proven;   /* a token that came back: the sender reads mail
-			       at this address */
+	int token_proven;     /* a token that came back: the sender reads mail
+	                         at this address */
 	const char *silenced; /* why the answer is not sent, or NULL */
-	const char *result; /* for the log */
+	const char *result;   /* for the log */
 };
 
 static int
@@ -680,8 +681,10 @@ nominate(struct request *rq, const char *arg)
 	}
 	char *why;
 	if (!sender_authenticated(rq, &why)) {
-		cg_buf_printf(&rq->reply, "nominate %s: %s.  Nothing was "
-		              "recorded.\n", address, why);
+		cg_buf_printf(&rq->reply,
+		              "nominate %s: %s.  Nothing was "
+		              "recorded.\n",
+		              address, why);
 		free(why);
 		free(address);
 		rq->result = "nomination refused: sender not authenticated";
@@ -724,10 +727,12 @@ reply_allowed(struct request *rq)
 	struct cg_store *s = rq->gw->store;
 	const char *to = rq->m->sender_addr;
 	int64_t now = cg_now();
-	int proven = (rq->m->flags & CG_MSG_SENDER_VERIFIED) || rq->token_proven;
+	int proven =
+	    (rq->m->flags & CG_MSG_SENDER_VERIFIED) || rq->token_proven;
 	int64_t n = 0;
 	if (proven) {
-		if (cg_store_notice_count(s, to, rq->request_addr, now - 3600, &n) < 0)
+		if (cg_store_notice_count(s, to, rq->request_addr, now - 3600,
+		                          &n) < 0)
 			return -1;
 		if (n < REPLIES_PER_HOUR)
 			return 1;
@@ -769,7 +774,8 @@ billing_command(struct request *rq, enum cmd c, const char *arg)
 		cg_buf_printf(&rq->reply, "%s: %s.  Nothing was recorded.\n",
 		              cmd_names[c], why);
 		free(why);
-		rq->result = "billing command refused: sender not authenticated";
+		rq->result =
+		    "billing command refused: sender not authenticated";
 		return 0;
 	}
 	rq->result = email_billing_command(rq->gw, rq->m->sender_addr,
@@ -787,8 +793,8 @@ reports_answer(struct request *rq, enum cmd c, const char *arg)
 	                      &who);
 	char *t = cg_reports_command(rq->gw, rq->ch->name, who, cmd_names[c],
 	                             arg ? arg : "");
-	cg_buf_printf(&rq->reply, "> %s %s\n\n%s", cmd_names[c],
-	              arg ? arg : "", t ? t : "");
+	cg_buf_printf(&rq->reply, "> %s %s\n\n%s", cmd_names[c], arg ? arg : "",
+	              t ? t : "");
 	free(t);
 	rq->result = "answered";
 }
@@ -961,8 +967,8 @@ email_route(struct cg_gateway *gw, struct cg_msg *m, const char *envelope,
             const char **what)
 {
 	*what = NULL;
-	char *rcpt = envelope ? cg_lowercase(envelope)
-	                      : envelope_recipient(gw, m);
+	char *rcpt =
+	    envelope ? cg_lowercase(envelope) : envelope_recipient(gw, m);
 	struct route r = classify(gw, rcpt);
 	/* Who really sent it: read by the pipeline (list posts) and by the
 	 * commands below (nominations, answers). */

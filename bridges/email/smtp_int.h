@@ -25,7 +25,7 @@
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS (5 * 60 * 1000)
 #define CACHE_SLOTS 8
-#define MAX_REFS 20   /* References: the root and the newest 19 */
+#define MAX_REFS 20 /* References: the root and the newest 19 */
 #define BATCH_MAX_LINES 200
 
 /* One composed mail, shared by the jobs of its recipients.  Reference
@@ -69,7 +69,7 @@ struct worker {
 	pthread_t th;
 	int running;
 	struct email_smtp_client *conn; /* NULL: not connected */
-	int fd; /* conn's socket or -1; written under s->mu (stop cuts it) */
+	int fd;    /* conn's socket or -1; written under s->mu (stop cuts it) */
 	int xverp; /* conn's EHLO offered XVERP */
 };
 

@@ -813,8 +813,9 @@ plan_jobs(struct email_smtp *s, struct cg_outbox_item *d, size_t n, size_t i,
 		    batch ? rcpt_find(r, nr, row->destination) : NULL;
 		if (x == NULL) {
 			x = &r[nr++];
-			x->addr =
-			    m->list_addr ? email_xverp_rcpt(row->destination) : NULL;
+			x->addr = m->list_addr
+			              ? email_xverp_rcpt(row->destination)
+			              : NULL;
 			x->readable = x->addr != NULL;
 			if (x->addr == NULL)
 				x->addr = cg_strdup(row->destination);

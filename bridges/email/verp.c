@@ -20,7 +20,6 @@
 #define VERP_VALID_DAYS 30 /* a bounce may come this long after sending */
 #define VERP_MAC_HEX 16    /* hex digits of the MAC in a VERP token */
 
-
 static int
 atext(unsigned char c)
 {

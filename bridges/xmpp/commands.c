@@ -180,7 +180,8 @@ who_member_view(struct cg_store *s, const struct cg_contact *c,
 	int64_t now = cg_now(), count, seen;
 	if (cg_store_interaction_count(s, c->id, "in",
 	                               now - WHO_ACTIVITY_WINDOW, &count) == 0)
-		cg_buf_printf(b, "\nMessages (30 days): %lld", (long long)count);
+		cg_buf_printf(b, "\nMessages (30 days): %lld",
+		              (long long)count);
 	if (cg_store_contact_last_seen(s, c->id, &seen) != 0)
 		return;
 	cg_buf_puts(b, "\nLast seen: ");
@@ -287,8 +288,8 @@ nominate(struct xb_bridge *xb, const char *asker, const char *arg)
 	        : rc == 1 ? "recorded"
 	        : rc == 0 ? "refused"
 	                  : "failed");
-	char *t = cg_asprintf("!nominate %s: %s", address,
-	                      answer ? answer : "");
+	char *t =
+	    cg_asprintf("!nominate %s: %s", address, answer ? answer : "");
 	reply(xb, asker, t);
 	free(t);
 	free(answer);
@@ -304,8 +305,9 @@ confirm(struct xb_bridge *xb, const char *asker)
 	int64_t who = 0;
 	if (jid == NULL ||
 	    cg_store_contact_find(xb->gw->store, CG_ID_JID, jid, &who) != 1) {
-		reply(xb, asker, "!confirm: your real JID must be visible in "
-		                 "the room and known here; nothing released.");
+		reply(xb, asker,
+		      "!confirm: your real JID must be visible in "
+		      "the room and known here; nothing released.");
 		return;
 	}
 	char *answer = NULL;
@@ -327,8 +329,8 @@ reports_command(struct xb_bridge *xb, const char *asker, const char *cmd,
 	int64_t who = 0; /* a store error: answered as for a stranger */
 	if (jid)
 		cg_store_contact_find(xb->gw->store, CG_ID_JID, jid, &who);
-	char *t = cg_reports_command(xb->gw, r ? r->channel : NULL, who, cmd,
-	                             arg);
+	char *t =
+	    cg_reports_command(xb->gw, r ? r->channel : NULL, who, cmd, arg);
 	return t ? t : cg_strdup("?");
 }
 

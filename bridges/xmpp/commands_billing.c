@@ -77,9 +77,9 @@ buy_cmd(struct xb_bridge *xb, const char *jid, const char *arg)
 
 int
 xb_commands_billing(struct xb_bridge *xb, const char *asker, const char *cmd,
-                 const char *arg,
-                 void (*reply)(struct xb_bridge *, const char *,
-                               const char *))
+                    const char *arg,
+                    void (*reply)(struct xb_bridge *, const char *,
+                                  const char *))
 {
 	int is_time = strcasecmp(cmd, "time") == 0;
 	if (!is_time && strcasecmp(cmd, "buy") != 0)

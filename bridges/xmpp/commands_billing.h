@@ -15,9 +15,9 @@ struct xb_bridge;
 
 /* 1 when cmd is a billing command (handled and answered), else 0.
  * reply(xb, asker, text) sends the private answer. */
-int xb_commands_billing(struct xb_bridge *xb, const char *asker, const char *cmd,
-                     const char *arg,
-                     void (*reply)(struct xb_bridge *, const char *,
-                                   const char *));
+int xb_commands_billing(struct xb_bridge *xb, const char *asker,
+                        const char *cmd, const char *arg,
+                        void (*reply)(struct xb_bridge *, const char *,
+                                      const char *));
 
 #endif

@@ -209,8 +209,7 @@ correct(struct xb_bridge *xb, struct xb_room *r, struct xb_in *in, int archived,
 		return CG_INGEST_ERROR;
 	}
 	int same = o.network && strcmp(o.network, "xmpp") == 0 &&
-	           o.channel_id == channel_id &&
-	           o.sender_addr &&
+	           o.channel_id == channel_id && o.sender_addr &&
 	           strcasecmp(o.sender_addr, m.sender_addr) == 0;
 	enum cg_ingest_result res = CG_INGEST_DROPPED;
 	if (!same) {

@@ -168,9 +168,9 @@ test_an_old_row_with_its_own_bytes_is_attached(void **s)
 	    .size = 10,
 	    .state = CG_ATT_STORED,
 	};
-	assert_int_equal(cg_store_attachment_insert(a->f->gw.store, &r,
-	                                            "old bytes\n", 10),
-	                 0);
+	assert_int_equal(
+	    cg_store_attachment_insert(a->f->gw.store, &r, "old bytes\n", 10),
+	    0);
 	assert_int_equal(load(a, 10 * 1024 * 1024, "hello"), 0);
 	assert_int_equal(a->files.natt, 1);
 	assert_int_equal(a->files.att[0].size, 10);
@@ -214,8 +214,8 @@ test_a_digest_names_every_file_and_where_it_is(void **state)
 	add_row(a, 1, "photo.jpg", CG_ATT_LINK, NULL, 2048, URL, NULL);
 	add_row(a, 2, "big.iso", CG_ATT_REFUSED, NULL, 0, NULL,
 	        "over the sender's SchutzBox quota");
-	char *body = email_digest_body(&a->f->gw, "dev", &a->msg, 1, 0,
-	                               cg_now());
+	char *body =
+	    email_digest_body(&a->f->gw, "dev", &a->msg, 1, 0, cg_now());
 	assert_non_null(body);
 	if (!strstr(body, "[File: minutes.pdf (10 bytes): in the list's own "
 	                  "mail, not in digests]\n") ||

@@ -90,7 +90,8 @@ test_five_permanent_bounces_suspend_and_tell_by_xmpp(void **state)
 	assert_int_equal(cg_store_member_upsert(s, &in, &id), 0);
 	assert_true(recipients(f, "bob@example.org"));
 	for (int i = 0; i < 4; i++)
-		email_bounce_at_send(&f->gw, "bob@example.org", 1, "5.1.1 gone");
+		email_bounce_at_send(&f->gw, "bob@example.org", 1,
+		                     "5.1.1 gone");
 	assert_true(recipients(f, "bob@example.org"));
 	email_bounce_at_send(&f->gw, "bob@example.org", 1, "5.1.1 gone");
 	assert_false(recipients(f, "bob@example.org"));

@@ -705,8 +705,8 @@ test_gc_removes_unreferenced_blobs_past_grace_only(void **state)
 	struct boxfix *b = boxfix_new();
 	fixture_member(b->f, "alice@example.org", CG_LAYER_MEMBER, "dev",
 	               CG_DELIVERY_EACH);
-	int64_t alice = tu_contact_find(b->f->gw.store, CG_ID_EMAIL,
-	                                      "alice@example.org");
+	int64_t alice =
+	    tu_contact_find(b->f->gw.store, CG_ID_EMAIL, "alice@example.org");
 	char loose[65], manual[65], attached[65], *err = NULL;
 	put_mem(b, "loose", 5, 0, loose);
 	put_mem(b, "manual", 6, CG_BOX_REF_MANUAL, manual);
@@ -789,8 +789,7 @@ test_quota_counts_blobs_of_the_contacts_messages(void **state)
 	struct cg_store *s = b->f->gw.store;
 	fixture_member(b->f, "alice@example.org", CG_LAYER_MEMBER, "dev",
 	               CG_DELIVERY_EACH);
-	int64_t alice =
-	    tu_contact_find(s, CG_ID_EMAIL, "alice@example.org");
+	int64_t alice = tu_contact_find(s, CG_ID_EMAIL, "alice@example.org");
 	const size_t n = 600 * 1024;
 	unsigned char *p = pattern(n, 9);
 	char id[65];
@@ -806,8 +805,8 @@ test_quota_counts_blobs_of_the_contacts_messages(void **state)
 	assert_int_equal(cg_box_quota_ok(s, alice, 400 * 1024, 1, NULL), 1);
 	assert_int_equal(cg_box_quota_ok(s, alice, 500 * 1024, 1, NULL), 0);
 	assert_int_equal(cg_box_quota_ok(s, alice, 500 * 1024, 0, NULL), 1);
-	assert_int_equal(
-	    cg_box_quota_ok(s, alice + 1000, 1000 * 1024, 1, NULL), 1);
+	assert_int_equal(cg_box_quota_ok(s, alice + 1000, 1000 * 1024, 1, NULL),
+	                 1);
 	struct cg_box_info info;
 	char *err = NULL;
 	assert_int_equal(cg_box_stat(b->box, id, &info, &err), 0);
@@ -824,8 +823,7 @@ test_put_inside_a_transaction_is_indexed_with_it(void **state)
 	struct cg_store *s = b->f->gw.store;
 	fixture_member(b->f, "alice@example.org", CG_LAYER_MEMBER, "dev",
 	               CG_DELIVERY_EACH);
-	int64_t alice =
-	    tu_contact_find(s, CG_ID_EMAIL, "alice@example.org");
+	int64_t alice = tu_contact_find(s, CG_ID_EMAIL, "alice@example.org");
 	char kept[65], dropped[65], *err = NULL;
 	/* Committed: message, attachment and blob row together. */
 	assert_int_equal(cg_store_begin(s), 0);

@@ -792,8 +792,9 @@ test_inline_password_in_readable_config_is_refused(void **state)
 {
 	struct cg_config cfg;
 	write_file("coopgate.conf",
-	           GATEWAY "imap = { host = \"mail.example.org\"; user = \"gw\";\n"
-	                   "  password = \"swordfish\"; };\n",
+	           GATEWAY
+	           "imap = { host = \"mail.example.org\"; user = \"gw\";\n"
+	           "  password = \"swordfish\"; };\n",
 	           0640);
 	char *got = load_path("coopgate.conf", &cfg, NULL);
 	assert_string_equal(
@@ -818,10 +819,10 @@ test_secret_file_first_line_is_the_secret(void **state)
 	struct cg_config cfg;
 	write_file("imap.pass", "hunter2\r\nrotated 2024-05-01, ask Bob\n",
 	           0600);
-	char *got = load_text(GATEWAY
-	                      "imap = { host = \"mail.example.org\"; user = "
+	char *got =
+	    load_text(GATEWAY "imap = { host = \"mail.example.org\"; user = "
 	                      "\"gw\";\n  password_file = \"imap.pass\"; };\n",
-	                      &cfg, NULL);
+	              &cfg, NULL);
 	assert_string_equal(got, "");
 	assert_string_equal(cfg.imap.password, "hunter2");
 	free(got);
@@ -917,9 +918,9 @@ test_reports_section_is_read_and_checked_with_line_numbers(void **state)
 	struct cg_config cfg;
 	int rc;
 	char *got = load_text(GATEWAY "reports = { weekly = \"tue 07:30\";\n"
-				      "  recipients = [ \"a@example.org\" ];\n"
-				      "  unanswered_after = 3600; };\n",
-			      &cfg, &rc);
+	                              "  recipients = [ \"a@example.org\" ];\n"
+	                              "  unanswered_after = 3600; };\n",
+	                      &cfg, &rc);
 	assert_string_equal(got, "");
 	assert_int_equal(cfg.reports.weekday, 1);
 	assert_int_equal(cfg.reports.minute, 7 * 60 + 30);
@@ -935,20 +936,20 @@ test_reports_section_is_read_and_checked_with_line_numbers(void **state)
 	free(got);
 	cg_config_free(&cfg);
 	expect_errors(GATEWAY "reports = {\n"
-			      "  weekly = \"monday 8\";\n"
-			      "  recipients = \"board\";\n"
-			      "  unanswered_after = 5;\n"
-			      "};\n",
-		      "coopgate.conf:3: reports.weekly: \"monday 8\" is not "
-		      "DAY HH:MM (e.g. \"mon 08:00\", UTC)\n"
-		      "coopgate.conf:4: reports.recipients: \"board\" is no "
-		      "layer (guest, partner, member, core) and no list of "
-		      "addresses\n"
-		      "coopgate.conf:5: reports.unanswered_after: 5 must be "
-		      "60 or more\n");
+	                      "  weekly = \"monday 8\";\n"
+	                      "  recipients = \"board\";\n"
+	                      "  unanswered_after = 5;\n"
+	                      "};\n",
+	              "coopgate.conf:3: reports.weekly: \"monday 8\" is not "
+	              "DAY HH:MM (e.g. \"mon 08:00\", UTC)\n"
+	              "coopgate.conf:4: reports.recipients: \"board\" is no "
+	              "layer (guest, partner, member, core) and no list of "
+	              "addresses\n"
+	              "coopgate.conf:5: reports.unanswered_after: 5 must be "
+	              "60 or more\n");
 	expect_errors(GATEWAY "reports = { recipients = [ \"x\" ]; };\n",
-		      "coopgate.conf:2: reports.recipients: element 1 is no "
-		      "mail address\n");
+	              "coopgate.conf:2: reports.recipients: element 1 is no "
+	              "mail address\n");
 }
 
 int

@@ -21,13 +21,19 @@ contact(struct fixture *f, const char *addr)
 
 static void
 named_member(struct fixture *f, const char *addr, const char *name,
-	     const char *org, enum cg_layer layer)
+             const char *org, enum cg_layer layer)
 {
 	const char *chans[1] = {"dev"};
 	struct cg_member_input in = {
-		.address = addr, .name = name, .org = org, .has_layer = 1,
-		.layer = layer, .channels = chans, .nchannels = 1,
-		.delivery = CG_DELIVERY_EACH, .source = "cli",
+	    .address = addr,
+	    .name = name,
+	    .org = org,
+	    .has_layer = 1,
+	    .layer = layer,
+	    .channels = chans,
+	    .nchannels = 1,
+	    .delivery = CG_DELIVERY_EACH,
+	    .source = "cli",
 	};
 	int64_t id;
 	assert_int_equal(cg_store_member_upsert(f->gw.store, &in, &id), 0);
@@ -38,8 +44,8 @@ interactions(struct fixture *f, int64_t id, int n, int64_t at)
 {
 	for (int i = 0; i < n; i++)
 		assert_int_equal(cg_store_interaction_add(f->gw.store, id, 0, 0,
-							  0, "email", "in", at),
-				 0);
+		                                          0, "email", "in", at),
+		                 0);
 }
 
 static char *
@@ -58,18 +64,20 @@ test_footer_names_org_layer_count_in_30_days_and_member_since(void **st)
 {
 	struct fixture *f = fixture_new();
 	named_member(f, "alice@example.org", "Alice Example", "Example eG",
-		     CG_LAYER_CORE);
+	             CG_LAYER_CORE);
 	int64_t id = contact(f, "alice@example.org");
 	int64_t now = cg_now();
 	interactions(f, id, 14, now - 3600);
 	interactions(f, id, 3, now - 31 * 86400); /* too old */
 	assert_int_equal(cg_store_interaction_add(f->gw.store, id, 0, 0, 0,
-						  "email", "out", now), 0);
+	                                          "email", "out", now),
+	                 0);
 	char *footer = cg_crm_footer(f->gw.store, id, now);
 	char *m = month_of(now);
 	char *want = cg_asprintf("\u2014 Alice Example \u00b7 Example eG "
-				 "\u00b7 core \u00b7 14 messages in 30 days "
-				 "\u00b7 member since %s", m);
+	                         "\u00b7 core \u00b7 14 messages in 30 days "
+	                         "\u00b7 member since %s",
+	                         m);
 	assert_string_equal(footer, want);
 	free(footer);
 	free(want);
@@ -84,13 +92,14 @@ test_footer_of_a_guest_without_org_says_guest_since(void **st)
 {
 	struct fixture *f = fixture_new();
 	int64_t id = cg_store_contact_auto(f->gw.store, CG_ID_EMAIL,
-					   "eve@elsewhere.example", "Eve");
+	                                   "eve@elsewhere.example", "Eve");
 	int64_t now = cg_now();
 	interactions(f, id, 1, now);
 	char *footer = cg_crm_footer(f->gw.store, id, now);
 	char *m = month_of(now);
 	char *want = cg_asprintf("\u2014 Eve \u00b7 guest \u00b7 1 message in "
-				 "30 days \u00b7 guest since %s", m);
+	                         "30 days \u00b7 guest since %s",
+	                         m);
 	assert_string_equal(footer, want);
 	free(footer);
 	free(want);
@@ -103,13 +112,16 @@ test_headers_are_exactly_org_layer_since_with_rfc2047_org(void **st)
 {
 	struct fixture *f = fixture_new();
 	named_member(f, "jo@example.org", "Jo", "Bäckerei Müller eG",
-		     CG_LAYER_MEMBER);
+	             CG_LAYER_MEMBER);
 	char **lines;
 	size_t n;
-	assert_int_equal(email_crm_headers(f->gw.store, contact(f, "jo@example.org"),
-					&lines, &n), 0);
+	assert_int_equal(email_crm_headers(f->gw.store,
+	                                   contact(f, "jo@example.org"), &lines,
+	                                   &n),
+	                 0);
 	assert_int_equal(n, 3);
-	assert_true(strncmp(lines[0], "X-Coop-Sender-Org: =?UTF-8?Q?", 29) == 0);
+	assert_true(strncmp(lines[0], "X-Coop-Sender-Org: =?UTF-8?Q?", 29) ==
+	            0);
 	for (const char *p = lines[0]; *p; p++)
 		assert_true((unsigned char)*p < 128);
 	assert_string_equal(lines[1], "X-Coop-Sender-Layer: member");
@@ -127,8 +139,8 @@ test_headers_are_exactly_org_layer_since_with_rfc2047_org(void **st)
 static enum cg_ingest_result
 ingest(struct fixture *f, struct cg_msg *m, struct cg_ingest_info *info)
 {
-	enum cg_ingest_result r = cg_gateway_ingest(&f->gw, m, NULL, NULL,
-						    info);
+	enum cg_ingest_result r =
+	    cg_gateway_ingest(&f->gw, m, NULL, NULL, info);
 	cg_msg_free(m);
 	return r;
 }
@@ -148,23 +160,23 @@ test_unknown_sender_from_a_known_orgs_domain_is_linked_to_it(void **st)
 {
 	struct fixture *f = fixture_new();
 	named_member(f, "alice@example.org", "Alice", "Example eG",
-		     CG_LAYER_CORE);
+	             CG_LAYER_CORE);
 	named_member(f, "gina@gmail.com", "Gina", "Gmail Fans eG",
-		     CG_LAYER_MEMBER);
+	             CG_LAYER_MEMBER);
 	struct cg_ingest_info info;
 	struct cg_msg m = mail("c1@example.org", "carol@example.org",
-			       "open@lists.example.org", "Hi");
+	                       "open@lists.example.org", "Hi");
 	assert_int_equal(ingest(f, &m, &info), CG_INGEST_STORED);
 	char *org = org_of(f, contact(f, "carol@example.org"));
 	assert_string_equal(org, "Example eG");
 	free(org);
 	m = mail("c2@gmail.com", "gus@gmail.com", "open@lists.example.org",
-		 "Hi");
+	         "Hi");
 	assert_int_equal(ingest(f, &m, &info), CG_INGEST_STORED);
 	org = org_of(f, contact(f, "gus@gmail.com"));
 	assert_null(org);
 	m = mail("c3@other.example", "olga@other.example",
-		 "open@lists.example.org", "Hi");
+	         "open@lists.example.org", "Hi");
 	assert_int_equal(ingest(f, &m, &info), CG_INGEST_STORED);
 	org = org_of(f, contact(f, "olga@other.example"));
 	assert_null(org);
@@ -177,7 +189,8 @@ static int64_t
 notices_to(struct fixture *f, const char *to, const char *from)
 {
 	int64_t n = -1;
-	assert_int_equal(cg_store_notice_count(f->gw.store, to, from, 0, &n), 0);
+	assert_int_equal(cg_store_notice_count(f->gw.store, to, from, 0, &n),
+	                 0);
 	return n;
 }
 
@@ -186,29 +199,30 @@ test_held_post_gets_one_notice_per_channel_per_week(void **st)
 {
 	struct fixture *f = fixture_new();
 	fixture_member(f, "bob@example.org", CG_LAYER_MEMBER, "dev",
-		       CG_DELIVERY_EACH);
+	               CG_DELIVERY_EACH);
 	struct cg_ingest_info info;
 	struct cg_msg m = mail("h1@x.example", "eve@x.example",
-			       "dev@lists.example.org", "Question");
+	                       "dev@lists.example.org", "Question");
 	assert_int_equal(ingest(f, &m, &info), CG_INGEST_STORED);
 	assert_int_equal(info.outbox_rows, 0);
 	int64_t first = info.message_id;
 	m = mail("h2@x.example", "eve@x.example", "dev@lists.example.org",
-		 "Again");
+	         "Again");
 	assert_int_equal(ingest(f, &m, &info), CG_INGEST_STORED);
-	assert_int_equal(notices_to(f, "eve@x.example",
-				    "dev+request@lists.example.org"), 1);
-	assert_int_equal(tu_held_count(f->gw.store,
-					     contact(f, "eve@x.example")), 2);
+	assert_int_equal(
+	    notices_to(f, "eve@x.example", "dev+request@lists.example.org"), 1);
+	assert_int_equal(
+	    tu_held_count(f->gw.store, contact(f, "eve@x.example")), 2);
 	/* The notice answers the first held mail and explains nomination. */
 	struct cg_outbox_row *rows;
 	size_t n;
 	assert_int_equal(cg_store_outbox_due(f->gw.store, "email",
-					     cg_now_ms() + 1000, 10, &rows, &n), 0);
+	                                     cg_now_ms() + 1000, 10, &rows, &n),
+	                 0);
 	assert_int_equal(n, 1);
 	struct cg_notice no;
-	assert_int_equal(cg_store_notice_get(f->gw.store, rows[0].notice_id,
-					     &no), 0);
+	assert_int_equal(
+	    cg_store_notice_get(f->gw.store, rows[0].notice_id, &no), 0);
 	assert_string_equal(no.to_addr, "eve@x.example");
 	assert_string_equal(no.auto_submitted, "auto-replied");
 	assert_string_equal(no.in_reply_to, "h1@x.example");
@@ -218,14 +232,14 @@ test_held_post_gets_one_notice_per_channel_per_week(void **st)
 	(void)first;
 	/* Eight days later the next held post is answered again. */
 	char *key = cg_strdup("onboarding.held-notice/dev/eve@x.example");
-	assert_int_equal(cg_store_kv_set_int(f->gw.store, key,
-					     cg_now() - 8 * 86400), 0);
+	assert_int_equal(
+	    cg_store_kv_set_int(f->gw.store, key, cg_now() - 8 * 86400), 0);
 	free(key);
 	m = mail("h3@x.example", "eve@x.example", "dev@lists.example.org",
-		 "Third");
+	         "Third");
 	assert_int_equal(ingest(f, &m, &info), CG_INGEST_STORED);
-	assert_int_equal(notices_to(f, "eve@x.example",
-				    "dev+request@lists.example.org"), 2);
+	assert_int_equal(
+	    notices_to(f, "eve@x.example", "dev+request@lists.example.org"), 2);
 	fixture_free(f);
 }
 
@@ -235,18 +249,18 @@ test_held_posts_expire_after_seven_days(void **st)
 	struct fixture *f = fixture_new();
 	struct cg_ingest_info info;
 	struct cg_msg m = mail("e1@x.example", "eve@x.example",
-			       "dev@lists.example.org", "Question");
+	                       "dev@lists.example.org", "Question");
 	assert_int_equal(ingest(f, &m, &info), CG_INGEST_STORED);
 	int64_t eve = contact(f, "eve@x.example");
 	int64_t now = cg_now();
 	assert_int_equal(cg_onboarding_expire_held(&f->gw, now + 86400), 0);
 	assert_int_equal(tu_held_count(f->gw.store, eve), 1);
-	assert_int_equal(cg_onboarding_expire_held(&f->gw,
-						   now + CG_HELD_TTL + 1), 1);
+	assert_int_equal(
+	    cg_onboarding_expire_held(&f->gw, now + CG_HELD_TTL + 1), 1);
 	assert_int_equal(tu_held_count(f->gw.store, eve), 0);
 	struct cg_stored_msg sm;
-	assert_int_equal(cg_store_message_get(f->gw.store, info.message_id,
-					      &sm), 0);
+	assert_int_equal(
+	    cg_store_message_get(f->gw.store, info.message_id, &sm), 0);
 	assert_null(sm.body);
 	cg_stored_msg_free(&sm);
 	fixture_free(f);
@@ -267,8 +281,8 @@ static enum cg_layer
 layer_of(struct fixture *f, const char *addr)
 {
 	struct cg_contact c;
-	assert_int_equal(cg_store_contact_get(f->gw.store, contact(f, addr), &c),
-			 0);
+	assert_int_equal(
+	    cg_store_contact_get(f->gw.store, contact(f, addr), &c), 0);
 	enum cg_layer l = c.layer;
 	cg_contact_free(&c);
 	return l;
@@ -276,11 +290,11 @@ layer_of(struct fixture *f, const char *addr)
 
 static int
 nominate(struct fixture *f, const char *by, const char *who,
-	 enum cg_layer target, const char *expect_in_reply)
+         enum cg_layer target, const char *expect_in_reply)
 {
 	char *reply = NULL;
 	int rc = cg_onboarding_nominate(&f->gw, contact(f, by), who, target,
-					"dev", &reply);
+	                                "dev", &reply);
 	assert_non_null(reply);
 	if (expect_in_reply && !strstr(reply, expect_in_reply))
 		fail_msg("reply \"%s\" lacks \"%s\"", reply, expect_in_reply);
@@ -294,16 +308,19 @@ test_two_member_nominations_promote_and_release_held_posts(void **st)
 	struct fixture *f = nomination_fixture();
 	struct cg_ingest_info info;
 	struct cg_msg m = mail("n1@x.example", "eve@x.example",
-			       "dev@lists.example.org", "Hello all");
+	                       "dev@lists.example.org", "Hello all");
 	assert_int_equal(ingest(f, &m, &info), CG_INGEST_STORED);
 	int64_t held = info.message_id;
 	assert_int_equal(nominate(f, "alice@example.org", "Eve@X.example",
-				  CG_LAYER_MEMBER, "1 of 2"), 1);
+	                          CG_LAYER_MEMBER, "1 of 2"),
+	                 1);
 	assert_int_equal(nominate(f, "alice@example.org", "eve@x.example",
-				  CG_LAYER_MEMBER, "already"), 1);
+	                          CG_LAYER_MEMBER, "already"),
+	                 1);
 	assert_int_equal(layer_of(f, "eve@x.example"), CG_LAYER_GUEST);
 	assert_int_equal(nominate(f, "bob@example.org", "eve@x.example",
-				  CG_LAYER_MEMBER, "is now a member"), 2);
+	                          CG_LAYER_MEMBER, "is now a member"),
+	                 2);
 	assert_int_equal(layer_of(f, "eve@x.example"), CG_LAYER_MEMBER);
 	struct cg_stored_msg sm;
 	assert_int_equal(cg_store_message_get(f->gw.store, held, &sm), 0);
@@ -313,34 +330,40 @@ test_two_member_nominations_promote_and_release_held_posts(void **st)
 	struct cg_outbox_row *rows;
 	size_t n;
 	assert_int_equal(cg_store_outbox_due(f->gw.store, "xmpp",
-					     cg_now_ms() + 1000, 10, &rows, &n), 0);
+	                                     cg_now_ms() + 1000, 10, &rows, &n),
+	                 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(rows[0].message_id, held);
 	cg_outbox_rows_free(rows, n);
 	assert_int_equal(cg_store_outbox_due(f->gw.store, "email",
-					     cg_now_ms() + 1000, 20, &rows, &n), 0);
+	                                     cg_now_ms() + 1000, 20, &rows, &n),
+	                 0);
 	size_t list_rows = 0;
 	for (size_t i = 0; i < n; i++)
 		list_rows += rows[i].message_id == held;
 	assert_int_equal(list_rows, 3); /* alice, bob, pat */
 	cg_outbox_rows_free(rows, n);
 	/* Told: the nominee, and alice (bob got the reply). */
-	assert_int_equal(notices_to(f, "eve@x.example",
-				    "dev+request@lists.example.org"), 2);
-	assert_int_equal(notices_to(f, "alice@example.org",
-				    "dev+request@lists.example.org"), 1);
-	assert_int_equal(notices_to(f, "bob@example.org",
-				    "dev+request@lists.example.org"), 0);
-	assert_int_equal(tu_held_count(f->gw.store,
-					     contact(f, "eve@x.example")), 0);
+	assert_int_equal(
+	    notices_to(f, "eve@x.example", "dev+request@lists.example.org"), 2);
+	assert_int_equal(
+	    notices_to(f, "alice@example.org", "dev+request@lists.example.org"),
+	    1);
+	assert_int_equal(
+	    notices_to(f, "bob@example.org", "dev+request@lists.example.org"),
+	    0);
+	assert_int_equal(
+	    tu_held_count(f->gw.store, contact(f, "eve@x.example")), 0);
 	/* Nothing pending any more. */
 	struct cg_nomination *v;
 	assert_int_equal(cg_store_nominations_pending(
-				 f->gw.store, contact(f, "eve@x.example"), &v, &n), 0);
+	                     f->gw.store, contact(f, "eve@x.example"), &v, &n),
+	                 0);
 	assert_int_equal(n, 0);
 	cg_nominations_free(v, n);
 	assert_int_equal(nominate(f, "alice@example.org", "eve@x.example",
-				  CG_LAYER_MEMBER, "already"), 0);
+	                          CG_LAYER_MEMBER, "already"),
+	                 0);
 	fixture_free(f);
 }
 
@@ -349,36 +372,44 @@ test_nomination_needs_a_member_and_is_not_for_oneself(void **st)
 {
 	struct fixture *f = nomination_fixture();
 	assert_int_equal(nominate(f, "pat@partner.example", "new@x.example",
-				  CG_LAYER_MEMBER, "Only members"), 0);
+	                          CG_LAYER_MEMBER, "Only members"),
+	                 0);
 	assert_int_equal(nominate(f, "bob@example.org", "bob@example.org",
-				  CG_LAYER_MEMBER, "yourself"), 0);
+	                          CG_LAYER_MEMBER, "yourself"),
+	                 0);
 	assert_int_equal(nominate(f, "bob@example.org", "not an address",
-				  CG_LAYER_MEMBER, "not an address"), 0);
+	                          CG_LAYER_MEMBER, "not an address"),
+	                 0);
 	assert_int_equal(nominate(f, "bob@example.org", "x@y.example",
-				  CG_LAYER_CORE, "partner or member"), 0);
+	                          CG_LAYER_CORE, "partner or member"),
+	                 0);
 	char *reply;
 	assert_int_equal(cg_onboarding_nominate(&f->gw, 0, "x@y.example",
-						CG_LAYER_MEMBER, NULL, &reply),
-			 0);
+	                                        CG_LAYER_MEMBER, NULL, &reply),
+	                 0);
 	free(reply);
 	/* A partner's nomination does not count towards the two. */
 	assert_int_equal(nominate(f, "alice@example.org", "new@x.example",
-				  CG_LAYER_PARTNER, "1 of 2"), 1);
+	                          CG_LAYER_PARTNER, "1 of 2"),
+	                 1);
 	assert_int_equal(layer_of(f, "new@x.example"), CG_LAYER_GUEST);
 	/* The pending nomination shows who nominated. */
 	struct cg_nomination *v;
 	size_t n;
 	assert_int_equal(cg_store_nominations_pending(
-				 f->gw.store, contact(f, "new@x.example"), &v, &n), 0);
+	                     f->gw.store, contact(f, "new@x.example"), &v, &n),
+	                 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(v[0].nominator, "Alice");
 	assert_int_equal(v[0].target, CG_LAYER_PARTNER);
 	cg_nominations_free(v, n);
 	/* A member nomination counts for partner too. */
 	assert_int_equal(nominate(f, "bob@example.org", "new@x.example",
-				  CG_LAYER_MEMBER, "1 of 2"), 1);
+	                          CG_LAYER_MEMBER, "1 of 2"),
+	                 1);
 	assert_int_equal(nominate(f, "bob@example.org", "new@x.example",
-				  CG_LAYER_PARTNER, "is now a partner"), 2);
+	                          CG_LAYER_PARTNER, "is now a partner"),
+	                 2);
 	assert_int_equal(layer_of(f, "new@x.example"), CG_LAYER_PARTNER);
 	fixture_free(f);
 }
@@ -390,15 +421,18 @@ test_nomination_joins_the_callers_transaction(void **st)
 	/* As the +request handler does: its transaction, then rolled back. */
 	assert_int_equal(cg_store_begin(f->gw.store), 0);
 	assert_int_equal(nominate(f, "alice@example.org", "tx@x.example",
-				  CG_LAYER_MEMBER, "1 of 2"), 1);
+	                          CG_LAYER_MEMBER, "1 of 2"),
+	                 1);
 	cg_store_rollback(f->gw.store);
-	assert_int_equal(tu_contact_find(f->gw.store, CG_ID_EMAIL,
-					       "tx@x.example"), 0);
+	assert_int_equal(
+	    tu_contact_find(f->gw.store, CG_ID_EMAIL, "tx@x.example"), 0);
 	assert_int_equal(cg_store_begin(f->gw.store), 0);
 	assert_int_equal(nominate(f, "alice@example.org", "tx@x.example",
-				  CG_LAYER_MEMBER, "1 of 2"), 1);
+	                          CG_LAYER_MEMBER, "1 of 2"),
+	                 1);
 	assert_int_equal(nominate(f, "bob@example.org", "tx@x.example",
-				  CG_LAYER_MEMBER, "now a member"), 2);
+	                          CG_LAYER_MEMBER, "now a member"),
+	                 2);
 	assert_int_equal(cg_store_commit(f->gw.store), 0);
 	assert_int_equal(layer_of(f, "tx@x.example"), CG_LAYER_MEMBER);
 	fixture_free(f);
@@ -408,15 +442,22 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_footer_names_org_layer_count_in_30_days_and_member_since),
-		cmocka_unit_test(test_footer_of_a_guest_without_org_says_guest_since),
-		cmocka_unit_test(test_headers_are_exactly_org_layer_since_with_rfc2047_org),
-		cmocka_unit_test(test_unknown_sender_from_a_known_orgs_domain_is_linked_to_it),
-		cmocka_unit_test(test_held_post_gets_one_notice_per_channel_per_week),
-		cmocka_unit_test(test_held_posts_expire_after_seven_days),
-		cmocka_unit_test(test_two_member_nominations_promote_and_release_held_posts),
-		cmocka_unit_test(test_nomination_needs_a_member_and_is_not_for_oneself),
-		cmocka_unit_test(test_nomination_joins_the_callers_transaction),
+	    cmocka_unit_test(
+	        test_footer_names_org_layer_count_in_30_days_and_member_since),
+	    cmocka_unit_test(
+	        test_footer_of_a_guest_without_org_says_guest_since),
+	    cmocka_unit_test(
+	        test_headers_are_exactly_org_layer_since_with_rfc2047_org),
+	    cmocka_unit_test(
+	        test_unknown_sender_from_a_known_orgs_domain_is_linked_to_it),
+	    cmocka_unit_test(
+	        test_held_post_gets_one_notice_per_channel_per_week),
+	    cmocka_unit_test(test_held_posts_expire_after_seven_days),
+	    cmocka_unit_test(
+	        test_two_member_nominations_promote_and_release_held_posts),
+	    cmocka_unit_test(
+	        test_nomination_needs_a_member_and_is_not_for_oneself),
+	    cmocka_unit_test(test_nomination_joins_the_callers_transaction),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

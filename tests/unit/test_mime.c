@@ -481,9 +481,8 @@ test_the_kept_mail_has_no_file_bytes_but_its_text_and_part_headers(void **state)
 	parse_fixture("attachments.eml", &m);
 	email_raw_drop_attachments(&m);
 	assert_int_equal(strlen(m.raw), m.rawlen);
-	static const char *const gone[] = {"JVBERi0x", "iVBORw0K",
-	                                   "Notes file content.",
-	                                   "Forwarded body."};
+	static const char *const gone[] = {
+	    "JVBERi0x", "iVBORw0K", "Notes file content.", "Forwarded body."};
 	for (size_t i = 0; i < sizeof gone / sizeof *gone; i++)
 		assert_null(strstr(m.raw, gone[i]));
 	static const char *const kept[] = {

@@ -36,30 +36,31 @@ t_deliver(struct cg_bridge *b, struct cg_outbox_item *d, size_t n)
 }
 
 static const struct cg_bridge_ops test_ops = {
-	.name = "email",
-	.deliver = t_deliver,
-	.ready = t_ready,
+    .name = "email",
+    .deliver = t_deliver,
+    .ready = t_ready,
 };
 
 static int64_t
 one_row(struct fixture *f)
 {
 	struct cg_msg m = mail("m1@example.org", "alice@example.org",
-			       "dev@lists.example.org", "Hi");
+	                       "dev@lists.example.org", "Hi");
 	fixture_member(f, "alice@example.org", CG_LAYER_CORE, "dev",
-		       CG_DELIVERY_EACH);
+	               CG_DELIVERY_EACH);
 	fixture_member(f, "bob@example.org", CG_LAYER_MEMBER, "dev",
-		       CG_DELIVERY_EACH);
+	               CG_DELIVERY_EACH);
 	f->cfg.xmpp.present = 0;
 	struct cg_ingest_info info;
 	assert_int_equal(cg_gateway_ingest(&f->gw, &m, NULL, NULL, &info),
-			 CG_INGEST_STORED);
+	                 CG_INGEST_STORED);
 	assert_int_equal(info.outbox_rows, 1);
 	cg_msg_free(&m);
 	struct cg_outbox_row *rows;
 	size_t n;
-	assert_int_equal(cg_store_outbox_due(f->gw.store, "email",
-					     cg_now_ms(), 10, &rows, &n), 0);
+	assert_int_equal(cg_store_outbox_due(f->gw.store, "email", cg_now_ms(),
+	                                     10, &rows, &n),
+	                 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(rows[0].destination, "bob@example.org");
 	int64_t id = rows[0].id;
@@ -80,8 +81,8 @@ attach(struct fixture *f, struct cg_bridge *b, struct script *s)
 static void
 test_backoff_doubles_up_to_the_cap_with_bounded_jitter(void **state)
 {
-	struct cg_cfg_outbox o = {.max_attempts = 10, .retry_base = 30,
-				  .retry_max = 3600};
+	struct cg_cfg_outbox o = {
+	    .max_attempts = 10, .retry_base = 30, .retry_max = 3600};
 	/* rnd = 0.5 means no jitter. */
 	assert_int_equal(cg_outbox_backoff_ms(&o, 1, 0.5), 30000);
 	assert_int_equal(cg_outbox_backoff_ms(&o, 2, 0.5), 60000);
@@ -106,7 +107,7 @@ test_delivered_row_is_done_with_far_id(void **state)
 	enum cg_outbox_state st;
 	char *far = NULL;
 	assert_int_equal(cg_store_outbox_get(f->gw.store, id, &row, &st, &far),
-			 0);
+	                 0);
 	assert_int_equal(st, CG_OUT_DONE);
 	assert_string_equal(far, "queued-as-XYZ");
 	free(far);
@@ -134,7 +135,7 @@ test_temporary_failure_retries_later_then_dead_letters(void **state)
 	struct cg_outbox_row row;
 	enum cg_outbox_state st;
 	assert_int_equal(cg_store_outbox_get(f->gw.store, id, &row, &st, NULL),
-			 0);
+	                 0);
 	assert_int_equal(st, CG_OUT_PENDING);
 	assert_int_equal(row.attempts, 1);
 	assert_string_equal(row.last_error, "451 4.3.0 try later");
@@ -151,13 +152,13 @@ test_temporary_failure_retries_later_then_dead_letters(void **state)
 
 	/* Make it due twice more: max_attempts = 3 ends it. */
 	for (int i = 0; i < 2; i++) {
-		assert_int_equal(cg_store_outbox_retry(f->gw.store, id, i + 1,
-						       0, "x"), 0);
+		assert_int_equal(
+		    cg_store_outbox_retry(f->gw.store, id, i + 1, 0, "x"), 0);
 		cg_outbox_run(&f->gw);
 	}
 	assert_int_equal(s.calls, 3);
 	assert_int_equal(cg_store_outbox_get(f->gw.store, id, &row, &st, NULL),
-			 0);
+	                 0);
 	assert_int_equal(st, CG_OUT_DEAD);
 	assert_int_equal(row.attempts, 3);
 	assert_string_equal(row.last_error, "451 4.3.0 try later");
@@ -183,7 +184,7 @@ test_permanent_failure_dead_letters_at_once(void **state)
 	struct cg_outbox_row row;
 	enum cg_outbox_state st;
 	assert_int_equal(cg_store_outbox_get(f->gw.store, id, &row, &st, NULL),
-			 0);
+	                 0);
 	assert_int_equal(st, CG_OUT_DEAD);
 	assert_int_equal(row.attempts, 1);
 	free(row.bridge);
@@ -208,9 +209,9 @@ test_inflight_rows_are_not_handed_out_twice(void **state)
 	struct cg_outbox_row row;
 	enum cg_outbox_state st;
 	assert_int_equal(cg_store_outbox_get(f->gw.store, id, &row, &st, NULL),
-			 0);
-	struct cg_outbox_item d = {.row = &row, .status = CG_DELIVERED,
-				   .far_id = cg_strdup("Q1")};
+	                 0);
+	struct cg_outbox_item d = {
+	    .row = &row, .status = CG_DELIVERED, .far_id = cg_strdup("Q1")};
 	cg_outbox_complete(&f->gw, &d);
 	assert_false(cg_outbox_inflight(&f->gw, id));
 	free(row.bridge);
@@ -218,7 +219,7 @@ test_inflight_rows_are_not_handed_out_twice(void **state)
 	free(row.last_error);
 	char *far = NULL;
 	assert_int_equal(cg_store_outbox_get(f->gw.store, id, &row, &st, &far),
-			 0);
+	                 0);
 	assert_int_equal(st, CG_OUT_DONE);
 	assert_string_equal(far, "Q1");
 	free(far);
@@ -232,11 +233,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_backoff_doubles_up_to_the_cap_with_bounded_jitter),
-		cmocka_unit_test(test_delivered_row_is_done_with_far_id),
-		cmocka_unit_test(test_temporary_failure_retries_later_then_dead_letters),
-		cmocka_unit_test(test_permanent_failure_dead_letters_at_once),
-		cmocka_unit_test(test_inflight_rows_are_not_handed_out_twice),
+	    cmocka_unit_test(
+	        test_backoff_doubles_up_to_the_cap_with_bounded_jitter),
+	    cmocka_unit_test(test_delivered_row_is_done_with_far_id),
+	    cmocka_unit_test(
+	        test_temporary_failure_retries_later_then_dead_letters),
+	    cmocka_unit_test(test_permanent_failure_dead_letters_at_once),
+	    cmocka_unit_test(test_inflight_rows_are_not_handed_out_twice),
 	};
 	return cmocka_run_group_tests_name("outbox", tests, NULL, NULL);
 }

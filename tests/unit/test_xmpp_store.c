@@ -57,14 +57,13 @@ test_contact_found_by_name_or_unique_part(void **state)
 	name_member(f, "alice@example.org", "Alice Example");
 	name_member(f, "alina@example.org", "Alina Other");
 	name_member(f, "bob@example.org", "Bob 100%");
-	int64_t alice = tu_contact_find(f->gw.store, CG_ID_EMAIL,
-	                                      "alice@example.org");
+	int64_t alice =
+	    tu_contact_find(f->gw.store, CG_ID_EMAIL, "alice@example.org");
 	int64_t bob =
 	    tu_contact_find(f->gw.store, CG_ID_EMAIL, "bob@example.org");
-	assert_int_equal(
-	    tu_contact_find_name(f->gw.store, "alice example"), alice);
-	assert_int_equal(tu_contact_find_name(f->gw.store, "Example"),
+	assert_int_equal(tu_contact_find_name(f->gw.store, "alice example"),
 	                 alice);
+	assert_int_equal(tu_contact_find_name(f->gw.store, "Example"), alice);
 	/* "Ali" names two people: no answer rather than a guess */
 	assert_int_equal(tu_contact_find_name(f->gw.store, "Ali"), 0);
 	/* LIKE wildcards in the question are literal */

@@ -36,7 +36,7 @@ tu_channel_id(struct cg_store *s, const char *name)
 
 static inline int64_t
 tu_contact_find(struct cg_store *s, enum cg_identity_kind kind,
-		const char *value)
+                const char *value)
 {
 	int64_t id;
 	assert_true(cg_store_contact_find(s, kind, value, &id) >= 0);
@@ -76,8 +76,8 @@ struct fixture {
 static inline void
 fixture_channel(struct cg_config *cfg, const char *name, enum cg_layer post)
 {
-	cfg->channels = cg_realloc(cfg->channels,
-				   (cfg->nchannels + 1) * sizeof *cfg->channels);
+	cfg->channels = cg_realloc(cfg->channels, (cfg->nchannels + 1) *
+	                                              sizeof *cfg->channels);
 	struct cg_cfg_channel *c = &cfg->channels[cfg->nchannels++];
 	memset(c, 0, sizeof *c);
 	c->name = cg_strdup(name);
@@ -113,13 +113,18 @@ fixture_new(void)
 
 static inline void
 fixture_member(struct fixture *f, const char *addr, enum cg_layer layer,
-	       const char *channel, enum cg_delivery d)
+               const char *channel, enum cg_delivery d)
 {
 	const char *chans[1] = {channel};
 	struct cg_member_input in = {
-		.address = addr, .name = addr, .has_layer = 1, .layer = layer,
-		.channels = chans, .nchannels = channel ? 1 : 0,
-		.delivery = d, .source = "cli",
+	    .address = addr,
+	    .name = addr,
+	    .has_layer = 1,
+	    .layer = layer,
+	    .channels = chans,
+	    .nchannels = channel ? 1 : 0,
+	    .delivery = d,
+	    .source = "cli",
 	};
 	int64_t id;
 	assert_int_equal(cg_store_member_upsert(f->gw.store, &in, &id), 0);

@@ -17,7 +17,8 @@ import re
 import sys
 
 CODE_DIRS = ["lib", "store", "gateway", "reports", "bridges", "bridges/email",
-             "bridges/xmpp", "cli", "tests/unit", "tests/fuzz", "bench"]
+             "bridges/xmpp", "cli", "tests/unit", "tests/fuzz", "tests/lint",
+             "bench"]
 SOURCE = (".c", ".h", ".py", ".sh", ".sql")
 
 
@@ -32,10 +33,13 @@ def layout_block(text):
 def parse(block):
     listed = {}
     current = None
+    # comments in parentheses may span lines: blank them, keep the lines
+    block = re.sub(r"\([^)]*\)", lambda m: re.sub(r"[^\n]", " ", m.group(0)),
+                   block)
     for line in block.splitlines():
         if not line.strip():
             continue
-        body = re.sub(r"\([^)]*\)", " ", line)
+        body = line
         if not line.startswith(" "):
             first, _, rest = body.partition(" ")
             current = first.rstrip("/")

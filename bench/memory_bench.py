@@ -1,7 +1,8 @@
 """Memory benchmark: RSS of `coopgate run` with 100 channels and 10,000
 members (each in 1 to 3 channels), connected to real Dovecot, Postfix and
 Prosody, after start-up and after a post to a 1,000-member channel has been
-fanned out.  Prints figures; asserts nothing.  Target: RSS < 16 MB."""
+fanned out.  Prints figures; asserts nothing.  Targets: RSS < 16 MB, and
+private memory (USS, from smaps_rollup) <= 8 MB; PSS beside them."""
 
 import os
 import sqlite3
@@ -27,6 +28,22 @@ def rss_kb(pid, field="VmRSS"):
         if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
+
+
+def smaps_kb(pid):
+    """USS (private clean + dirty) and PSS from /proc/PID/smaps_rollup."""
+    got = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        key, _, rest = line.partition(":")
+        got[key] = int(rest.split()[0])
+    uss = got.get("Private_Clean", 0) + got.get("Private_Dirty", 0)
+    return uss, got.get("Pss", 0)
+
+
+def memory_line(pid):
+    uss, pss = smaps_kb(pid)
+    return (f"RSS {rss_kb(pid) / 1024:.1f} MB, PSS {pss / 1024:.1f} MB, "
+            f"USS (private) {uss / 1024:.1f} MB (target: private <= 8 MB)")
 
 
 def main():
@@ -55,6 +72,7 @@ def main():
               f"({N_CHANNELS} channels, {N_MEMBERS} members, all bridges connected): "
               f"{rss_kb(d.proc.pid, 'RssAnon') / 1024:.1f} MB private heap/stack, "
               f"{rss_kb(d.proc.pid, 'RssFile') / 1024:.1f} MB mapped library and file pages")
+        print(f"bench: after start: {memory_line(d.proc.pid)}")
         m = make_message(stack.address("alice"), f"ch099@{lists}", "hello all", "hi\n")
         stack.send_mail(stack.address("alice"), f"ch099@{lists}", m)
         data = tmp / "data"
@@ -71,6 +89,7 @@ def main():
         print(f"bench: RSS after fanning one post out to {done} members: "
               f"{rss_kb(d.proc.pid) / 1024:.1f} MB now, "
               f"{rss_kb(d.proc.pid, 'VmHWM') / 1024:.1f} MB peak (target < 16 MB)")
+        print(f"bench: after the fan-out: {memory_line(d.proc.pid)}")
         d.stop()
     finally:
         stack.stop()

@@ -56,7 +56,8 @@ cg_reports_make(struct cg_store *s, const struct cg_config *cfg,
 	                             .channel = "all",
 	                             .unanswered_after =
 	                                 cfg->reports.unanswered_after,
-	                             .now = now};
+	                             .now = now,
+	                             .currency = cfg->billing.currency};
 	if (channel) {
 		const struct cg_cfg_channel *ch =
 		    cg_config_channel(cfg, channel);

@@ -94,6 +94,7 @@ struct cg_report_params {
 	struct cg_period period;
 	int64_t unanswered_after; /* seconds (reports.unanswered_after) */
 	int64_t now;
+	const char *currency; /* billing.currency; NULL: "EUR" */
 };
 typedef int cg_report_build_fn(const struct cg_report_params *p,
                                struct cg_report *out);
@@ -101,6 +102,7 @@ struct cg_report_kind {
 	const char *name;
 	cg_report_build_fn *build; /* NULL: not available (yet) */
 	const char *unavailable;   /* why, when build is NULL */
+	int all_channels; /* 1: the same for every channel (Channel: all) */
 };
 /* The kinds, for the one-line error: "activity, facilitation, ...". */
 extern const char CG_REPORT_KINDS[];
@@ -113,6 +115,7 @@ int cg_report_build(const struct cg_report_kind *k,
 cg_report_build_fn cg_report_activity;
 cg_report_build_fn cg_report_facilitation;
 cg_report_build_fn cg_report_topics;
+cg_report_build_fn cg_report_billing;
 
 /* ---- rendering (render.c) ---- */
 /* text/plain: the `Key: value` lines, a blank line, then the body. */

@@ -345,6 +345,191 @@ cg_store_report_term_threads(struct cg_store *s, int64_t channel_id,
 	return finish(s, st, rc, "topics: threads of a word");
 }
 
+/* ---- billing ---- */
+
+/* ?1 start, ?2 end (unix seconds): days in [date(?1), date(?2)).  Credit
+ * notes (type 381) count negative.  A worker is its name, else its first
+ * email address. */
+void
+cg_billing_docs_free(struct cg_billing_doc *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].seller);
+		free(v[i].number);
+		free(v[i].currency);
+		free(v[i].day);
+	}
+	free(v);
+}
+
+void
+cg_billing_hours_free(struct cg_billing_hours *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].seller);
+		free(v[i].worker);
+		free(v[i].rate);
+		free(v[i].since);
+	}
+	free(v);
+}
+
+static void
+bind_days(sqlite3_stmt *st, int64_t start, int64_t end)
+{
+	sqlite3_bind_int64(st, 1, start);
+	sqlite3_bind_int64(st, 2, end);
+}
+
+static const char SQL_BILLING_DOCS[] =
+    "SELECT seller, number, type_code, issue_day, currency, "
+    "CASE type_code WHEN 381 THEN -net_cents ELSE net_cents END, "
+    "CASE type_code WHEN 381 THEN -vat_cents ELSE vat_cents END, "
+    "CASE type_code WHEN 381 THEN -gross_cents ELSE gross_cents END "
+    "FROM invoice WHERE issue_day >= date(?1, 'unixepoch') "
+    "AND issue_day < date(?2, 'unixepoch') ORDER BY seller, issue_day, id";
+
+int
+cg_store_report_billing_docs(struct cg_store *s, int64_t start, int64_t end,
+                             struct cg_billing_doc **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	sqlite3_stmt *st = db_stmt(s, SQL_BILLING_DOCS);
+	if (st == NULL)
+		return -1;
+	bind_days(st, start, end);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*out = cg_realloc(*out, (*n + 1) * sizeof **out);
+		struct cg_billing_doc *d = &(*out)[(*n)++];
+		d->seller = db_col_text(st, 0);
+		d->number = db_col_text(st, 1);
+		d->type_code = sqlite3_column_int(st, 2);
+		d->day = db_col_text(st, 3);
+		d->currency = db_col_text(st, 4);
+		d->net = sqlite3_column_int64(st, 5);
+		d->vat = sqlite3_column_int64(st, 6);
+		d->gross = sqlite3_column_int64(st, 7);
+	}
+	return finish(s, st, rc, "billing: documents");
+}
+
+/* Per seller, and (window over the groups) over all sellers. */
+static const char SQL_BILLING_SUMS[] =
+    "WITH d AS (SELECT seller, type_code, "
+    "CASE type_code WHEN 381 THEN -1 ELSE 1 END AS sg, net_cents, "
+    "vat_cents, gross_cents FROM invoice "
+    "WHERE issue_day >= date(?1, 'unixepoch') "
+    "AND issue_day < date(?2, 'unixepoch')), "
+    "g AS (SELECT seller, sum(type_code = 380) AS inv, "
+    "sum(type_code = 381) AS cn, sum(sg * net_cents) AS net, "
+    "sum(sg * vat_cents) AS vat, sum(sg * gross_cents) AS gross, "
+    "sum(CASE type_code WHEN 381 THEN -gross_cents ELSE 0 END) AS cgross "
+    "FROM d GROUP BY seller) "
+    "SELECT seller, inv, cn, net, vat, gross, cgross, sum(inv) OVER (), "
+    "sum(cn) OVER (), sum(net) OVER (), sum(vat) OVER (), "
+    "sum(gross) OVER (), sum(cgross) OVER () FROM g ORDER BY seller";
+
+static void
+read_sum(sqlite3_stmt *st, int col, struct cg_billing_sum *out)
+{
+	out->invoices = sqlite3_column_int64(st, col);
+	out->credit_notes = sqlite3_column_int64(st, col + 1);
+	out->net = sqlite3_column_int64(st, col + 2);
+	out->vat = sqlite3_column_int64(st, col + 3);
+	out->gross = sqlite3_column_int64(st, col + 4);
+	out->credit_gross = sqlite3_column_int64(st, col + 5);
+}
+
+int
+cg_store_report_billing_sums(struct cg_store *s, int64_t start, int64_t end,
+                             char ***sellers, struct cg_billing_sum **per,
+                             size_t *n, struct cg_billing_sum *all)
+{
+	*sellers = NULL;
+	*per = NULL;
+	*n = 0;
+	memset(all, 0, sizeof *all);
+	sqlite3_stmt *st = db_stmt(s, SQL_BILLING_SUMS);
+	if (st == NULL)
+		return -1;
+	bind_days(st, start, end);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*sellers = cg_realloc(*sellers, (*n + 1) * sizeof **sellers);
+		*per = cg_realloc(*per, (*n + 1) * sizeof **per);
+		(*sellers)[*n] = db_col_text(st, 0);
+		read_sum(st, 1, &(*per)[*n]);
+		read_sum(st, 7, all);
+		(*n)++;
+	}
+	return finish(s, st, rc, "billing: totals");
+}
+
+static const char SQL_BILLING_HOURS[] =
+    "SELECT t.seller, coalesce(nullif(k.name, ''), (SELECT min(i.value) "
+    "FROM identity i WHERE i.contact_id = k.id AND i.kind = 'email'), "
+    "'#' || k.id) AS worker, t.rate, sum(t.qty_milli), "
+    "sum(CASE WHEN l.source IS NULL THEN t.qty_milli ELSE 0 END), "
+    "min(t.day), sum(sum(t.qty_milli)) OVER () "
+    "FROM time_entry t JOIN contact k ON k.id = t.worker_id "
+    "LEFT JOIN invoice_line l ON l.source = 'time:' || t.id "
+    "WHERE t.day >= date(?1, 'unixepoch') AND t.day < date(?2, 'unixepoch') "
+    "GROUP BY t.seller, t.worker_id, t.rate ORDER BY t.seller, worker, t.rate";
+
+static const char SQL_BILLING_OPEN[] =
+    "SELECT t.seller, coalesce(nullif(k.name, ''), (SELECT min(i.value) "
+    "FROM identity i WHERE i.contact_id = k.id AND i.kind = 'email'), "
+    "'#' || k.id) AS worker, t.rate, sum(t.qty_milli), sum(t.qty_milli), "
+    "min(t.day), sum(sum(t.qty_milli)) OVER () "
+    "FROM time_entry t JOIN contact k ON k.id = t.worker_id "
+    "WHERE t.day < date(?2, 'unixepoch') AND NOT EXISTS (SELECT 1 "
+    "FROM invoice_line l WHERE l.source = 'time:' || t.id) "
+    "GROUP BY t.seller, t.worker_id, t.rate ORDER BY t.seller, worker, t.rate";
+
+static int
+hours_rows(struct cg_store *s, const char *sql, int64_t start, int64_t end,
+           struct cg_billing_hours **out, size_t *n, int64_t *total)
+{
+	*out = NULL;
+	*n = 0;
+	*total = 0;
+	sqlite3_stmt *st = db_stmt(s, sql);
+	if (st == NULL)
+		return -1;
+	bind_days(st, start, end);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*out = cg_realloc(*out, (*n + 1) * sizeof **out);
+		struct cg_billing_hours *h = &(*out)[(*n)++];
+		h->seller = db_col_text(st, 0);
+		h->worker = db_col_text(st, 1);
+		h->rate = db_col_text(st, 2);
+		h->milli = sqlite3_column_int64(st, 3);
+		h->unbilled_milli = sqlite3_column_int64(st, 4);
+		h->since = db_col_text(st, 5);
+		*total = sqlite3_column_int64(st, 6);
+	}
+	return finish(s, st, rc, "billing: hours");
+}
+
+int
+cg_store_report_billing_hours(struct cg_store *s, int64_t start, int64_t end,
+                              struct cg_billing_hours **out, size_t *n,
+                              int64_t *total)
+{
+	return hours_rows(s, SQL_BILLING_HOURS, start, end, out, n, total);
+}
+
+int
+cg_store_report_billing_open(struct cg_store *s, int64_t end,
+                             struct cg_billing_hours **out, size_t *n,
+                             int64_t *total)
+{
+	return hours_rows(s, SQL_BILLING_OPEN, 0, end, out, n, total);
+}
+
 /* ---- reports sent ---- */
 
 static const char SQL_SENT_ADD[] =

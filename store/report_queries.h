@@ -90,6 +90,47 @@ int cg_store_report_term_threads(struct cg_store *s, int64_t channel_id,
                                  size_t max, struct cg_term_thread **out,
                                  size_t *n);
 
+/* ---- billing (schema 012; the same for every channel) ---- */
+/* Days: an invoice's issue day or a time entry's day, "YYYY-MM-DD", in
+ * [start, end) taken as UTC days.  Money in cents; credit notes (type
+ * 381) count negative; hours in thousandths. */
+struct cg_billing_doc {
+	char *seller, *number, *currency;
+	int type_code; /* 380 invoice, 381 credit note */
+	char *day;
+	int64_t net, vat, gross; /* credit notes negative */
+};
+void cg_billing_docs_free(struct cg_billing_doc *v, size_t n);
+/* The invoices and credit notes issued in the period, by seller, day. */
+int cg_store_report_billing_docs(struct cg_store *s, int64_t start, int64_t end,
+                                 struct cg_billing_doc **out, size_t *n);
+struct cg_billing_sum {
+	int64_t invoices, credit_notes;
+	int64_t net, vat, gross; /* net of credit notes */
+	int64_t credit_gross;    /* the credit notes' gross, negative */
+};
+/* Per seller (names in *sellers, sorted) and over all (*all). */
+int cg_store_report_billing_sums(struct cg_store *s, int64_t start, int64_t end,
+                                 char ***sellers, struct cg_billing_sum **per,
+                                 size_t *n, struct cg_billing_sum *all);
+struct cg_billing_hours {
+	char *seller, *worker, *rate; /* worker: name, else address */
+	int64_t milli;                /* hours (thousandths) */
+	int64_t unbilled_milli;       /* of those, on no invoice line */
+	char *since;                  /* the earliest day */
+};
+void cg_billing_hours_free(struct cg_billing_hours *v, size_t n);
+/* Time entries dated in the period, by seller, worker and rate; *total
+ * the hours of all of them. */
+int cg_store_report_billing_hours(struct cg_store *s, int64_t start,
+                                  int64_t end, struct cg_billing_hours **out,
+                                  size_t *n, int64_t *total);
+/* Open time: entries dated before `end` on no invoice line yet (now),
+ * by seller, worker and rate; *total the hours of all of them. */
+int cg_store_report_billing_open(struct cg_store *s, int64_t end,
+                                 struct cg_billing_hours **out, size_t *n,
+                                 int64_t *total);
+
 /* ---- reports sent as messages ---- */
 struct cg_report_sent {
 	const char *kind;

@@ -353,3 +353,40 @@ def test_time_and_buy_by_mail_answer_the_sender(stack, billing_gw, tmp_path):
 
 if __name__ == "__main__":
     raise SystemExit(pytest.main([__file__, "-q"]))
+
+
+def test_billing_report_shows_what_an_invoice_run_issued_and_open_time(stack, billing_gw):
+    """`report run billing` after `invoice run` and `invoice cancel` (the
+    daemon not started: it would bill last month by itself)."""
+    gw, earlier = billing_gw, months_back(2)
+    this_month = datetime.date.today().strftime("%Y-%m")
+    alice, bob = stack.address("alice"), stack.address("bob")
+    billing_data(gw.conf, bob, "Straße 1")
+    cli(gw.conf, "time", "log", alice, "1.5", "DEV", "--date", f"{earlier}-05", check=0)
+    cli(gw.conf, "time", "log", alice, "2", "DEV", "--date", f"{earlier}-06", check=0)
+    cli(gw.conf, "time", "log", alice, "1", "DEV", "--date", f"{this_month}-01", check=0)
+
+    def report(period, *extra):
+        p = cli(gw.conf, "report", "run", "billing", "--period", period, *extra, check=0)
+        head = p.stdout.split("\n\n")[0].splitlines()
+        return dict(line.split(": ", 1) for line in head), p.stdout
+
+    h, _ = report(earlier)
+    assert h["Invoiced gross"] == "0.00 EUR" and h["Unbilled hours"] == "3.5", h
+    p = cli(gw.conf, "invoice", "run", "--period", earlier, check=0)
+    number = p.stdout.split(":")[0]
+    # 3.5 h at 80.00 = 280.00 net, 19 % VAT 53.20, issued today.
+    h, out = report(this_month, "--channel", "dev")
+    assert h["Report"] == "billing" and h["Channel"] == "all", h
+    assert h["Period"] == this_month
+    assert h["Invoiced gross"] == "333.20 EUR", out
+    assert h["Invoiced net"] == "280.00 EUR" and h["VAT"] == "53.20 EUR", h
+    assert h["Credit notes"] == "0 (0.00 EUR)", h
+    assert h["Unbilled hours"] == "1", h
+    assert number in out and "Alice Example" in out, out
+    h, _ = report(earlier)
+    assert h["Hours"] == "3.5" and h["Unbilled hours"] == "0", h
+    cli(gw.conf, "invoice", "cancel", number, "--reason", "wrong rate", check=0)
+    h, out = report(this_month)
+    assert h["Invoiced gross"] == "0.00 EUR", out
+    assert h["Credit notes"] == "1 (-333.20 EUR)", h

@@ -3,11 +3,14 @@
  * reports on a constructed history (threads spanning both networks, a
  * reply by the starter only, a reply after unanswered_after, periods at
  * month and week boundaries, an empty channel), the periods, the text
- * and HTML renderers, and sending once per period.
+ * and HTML renderers, and sending once per period; the billing report
+ * on two sellers' invoices, a credit note and billed and open time.
  */
 #include "history.h"
 #include "gateway/reports.h"
 #include "reports/report.h"
+#include "lib/money.h"
+#include "store/billing.h"
 #include "store/report_queries.h"
 
 #define HOUR 3600
@@ -375,11 +378,6 @@ test_kinds_and_bad_input_say_what_is_accepted(void **state)
 	assert_string_equal(why, "weather: unknown report kind (accepted: "
 	                         "activity, facilitation, topics, billing)");
 	free(why);
-	assert_int_equal(cg_reports_make(f->gw.store, &f->cfg, "billing", NULL,
-	                                 NULL, W23, &r, &id, &why),
-	                 CG_EX_UNAVAILABLE);
-	assert_non_null(strstr(why, "not available yet"));
-	free(why);
 	assert_int_equal(cg_reports_make(f->gw.store, &f->cfg, "activity",
 	                                 "nope", NULL, W23, &r, &id, &why),
 	                 CG_EX_DATAERR);
@@ -432,6 +430,210 @@ test_a_scheduled_report_is_sent_once_per_period(void **state)
 	fixture_free(f);
 }
 
+/* ---- billing ---- */
+
+static int64_t
+time_entry(struct fixture *f, int64_t worker, int64_t buyer, const char *seller,
+           const char *rate, const char *day, int64_t milli)
+{
+	int64_t id;
+	assert_int_equal(cg_store_time_add(f->gw.store, worker, buyer, seller,
+	                                   rate, day, milli, NULL, &id),
+	                 0);
+	return id;
+}
+
+/* An issued document of seller on day; source: the time entry its one
+ * line bills (0: a line billing nothing, as a credit note's). */
+static int64_t
+issue(struct fixture *f, const char *number, int type, const char *seller,
+      int64_t buyer, const char *day, int64_t net, int vat_bp, int64_t time_id,
+      int64_t cancels)
+{
+	char *source =
+	    time_id ? cg_asprintf("time:%lld", (long long)time_id) : NULL;
+	struct cg_invoice_line line = {.source = source,
+	                               .name = "Work",
+	                               .unit = "HUR",
+	                               .qty_milli = 1000,
+	                               .price_cents = net,
+	                               .net_cents = net,
+	                               .vat_bp = vat_bp};
+	struct cg_invoice inv = {.number = (char *)number,
+	                         .type_code = type,
+	                         .seller = (char *)seller,
+	                         .buyer_id = buyer,
+	                         .currency = "EUR",
+	                         .net_cents = net,
+	                         .vat_cents = cg_vat_of(net, vat_bp),
+	                         .gross_cents = net + cg_vat_of(net, vat_bp),
+	                         .cancels = cancels,
+	                         .xml = (unsigned char *)"<x/>",
+	                         .xml_len = 4,
+	                         .text_body = "t",
+	                         .html_body = "h",
+	                         .lines = &line,
+	                         .nlines = 1};
+	snprintf(inv.issue_day, CG_DAY_LEN, "%s", day);
+	snprintf(inv.due_day, CG_DAY_LEN, "%s", day);
+	snprintf(inv.period_start, CG_DAY_LEN, "%s", day);
+	snprintf(inv.period_end, CG_DAY_LEN, "%s", day);
+	assert_int_equal(cg_store_invoice_insert(f->gw.store, &inv), 0);
+	free(source);
+	return inv.id;
+}
+
+/*
+ * Two sellers, June 2025 (the boundaries: May 31 / June 30 / July 1):
+ *   coop: alice 2.5 h DEV on 06-10, billed by EX-1 (200.00 + 19 %,
+ *         issued 06-30); 1 h on 06-30 and 0.5 h on 05-20 open; 4 h on
+ *         07-01 open; EX-2 (100.00 + 19 %) issued 07-01.
+ *   shop: carol 1.25 h OPS on 06-15, billed by SH-1 (100.00 + 7 %,
+ *         issued 06-15), cancelled by the credit note SH-2 on 06-20.
+ */
+static struct fixture *
+billing_history(void)
+{
+	struct fixture *f = fixture_new();
+	int64_t alice =
+	    person(f, "alice@example.org", "Alice", CG_LAYER_CORE, "dev");
+	int64_t carol =
+	    person(f, "carol@example.org", NULL, CG_LAYER_MEMBER, "dev");
+	int64_t bob =
+	    person(f, "bob@example.org", "Bob", CG_LAYER_MEMBER, "dev");
+	int64_t t1 =
+	    time_entry(f, alice, bob, "coop", "DEV", "2025-06-10", 2500);
+	time_entry(f, alice, bob, "coop", "DEV", "2025-06-30", 1000);
+	time_entry(f, alice, bob, "coop", "DEV", "2025-05-20", 500);
+	time_entry(f, alice, bob, "coop", "DEV", "2025-07-01", 4000);
+	int64_t t2 =
+	    time_entry(f, carol, bob, "shop", "OPS", "2025-06-15", 1250);
+	issue(f, "EX-1", 380, "coop", bob, "2025-06-30", 20000, 1900, t1, 0);
+	issue(f, "EX-2", 380, "coop", bob, "2025-07-01", 10000, 1900, 0, 0);
+	int64_t sh1 =
+	    issue(f, "SH-1", 380, "shop", bob, "2025-06-15", 10000, 700, t2, 0);
+	issue(f, "SH-2", 381, "shop", bob, "2025-06-20", 10000, 700, 0, sh1);
+	return f;
+}
+
+static const char *
+cell(const struct cg_report *r, const char *section, size_t row, size_t col)
+{
+	for (size_t i = 0; i < r->nsec; i++) {
+		const struct cg_report_section *s = &r->sec[i];
+		if (strcmp(s->title, section) == 0) {
+			assert_true(row < s->nrows && col < s->ncols);
+			return s->cells[row * s->ncols + col];
+		}
+	}
+	fail_msg("no section %s", section);
+	return NULL;
+}
+
+static size_t
+rows(const struct cg_report *r, const char *section)
+{
+	for (size_t i = 0; i < r->nsec; i++)
+		if (strcmp(r->sec[i].title, section) == 0)
+			return r->sec[i].nrows;
+	fail_msg("no section %s", section);
+	return 0;
+}
+
+static void
+test_billing_nets_credit_notes_per_seller_within_the_month(void **state)
+{
+	struct fixture *f = billing_history();
+	struct cg_report r = build(f, "billing", NULL, "2025-06");
+	assert_string_equal(head(&r, "Report"), "billing");
+	assert_string_equal(head(&r, "Channel"), "all");
+	assert_string_equal(head(&r, "Period"), "2025-06");
+	/* EX-1 238.00 + SH-1 107.00 - SH-2 107.00; EX-2 is July's. */
+	assert_string_equal(head(&r, "Invoiced gross"), "238.00 EUR");
+	assert_string_equal(head(&r, "Invoiced net"), "200.00 EUR");
+	assert_string_equal(head(&r, "VAT"), "38.00 EUR");
+	assert_string_equal(head(&r, "Invoices"), "2");
+	assert_string_equal(head(&r, "Credit notes"), "1 (-107.00 EUR)");
+	assert_int_equal(rows(&r, "By seller"), 2);
+	assert_string_equal(cell(&r, "By seller", 0, 0), "coop");
+	assert_string_equal(cell(&r, "By seller", 0, 5), "238.00");
+	assert_string_equal(cell(&r, "By seller", 1, 0), "shop");
+	assert_string_equal(cell(&r, "By seller", 1, 3), "0.00");
+	assert_string_equal(cell(&r, "By seller", 1, 6), "-107.00");
+	assert_int_equal(rows(&r, "Invoices and credit notes"), 3);
+	assert_string_equal(cell(&r, "Invoices and credit notes", 2, 1),
+	                    "SH-2");
+	assert_string_equal(cell(&r, "Invoices and credit notes", 2, 2),
+	                    "credit note");
+	assert_string_equal(cell(&r, "Invoices and credit notes", 2, 6),
+	                    "-107.00");
+	cg_report_free(&r);
+	r = build(f, "billing", NULL, "2025-07");
+	assert_string_equal(head(&r, "Invoiced gross"), "119.00 EUR");
+	assert_string_equal(head(&r, "Credit notes"), "0 (0.00 EUR)");
+	cg_report_free(&r);
+	fixture_free(f);
+}
+
+static void
+test_billing_hours_by_worker_and_rate_and_open_time(void **state)
+{
+	struct fixture *f = billing_history();
+	struct cg_report r = build(f, "billing", NULL, "2025-06");
+	/* June's entries: alice 2.5 + 1 (06-30 is June's), carol 1.25. */
+	assert_string_equal(head(&r, "Hours"), "4.75");
+	const char *h = "Hours by worker and rate";
+	assert_int_equal(rows(&r, h), 2);
+	assert_string_equal(cell(&r, h, 0, 1), "Alice");
+	assert_string_equal(cell(&r, h, 0, 2), "DEV");
+	assert_string_equal(cell(&r, h, 0, 3), "3.5");
+	assert_string_equal(cell(&r, h, 0, 4), "1");
+	assert_string_equal(cell(&r, h, 1, 1), "carol@example.org");
+	assert_string_equal(cell(&r, h, 1, 3), "1.25");
+	assert_string_equal(cell(&r, h, 1, 4), "0");
+	/* Open at June's end: 1 h of 06-30 and 0.5 h of 05-20, not July's
+	 * 4 h; time billed by a cancelled invoice stays billed. */
+	assert_string_equal(head(&r, "Unbilled hours"), "1.5");
+	assert_string_equal(cell(&r, "Open (unbilled) time", 0, 4),
+	                    "2025-05-20");
+	assert_non_null(strstr(r.attention, "1.5 hours"));
+	cg_report_free(&r);
+	r = build(f, "billing", NULL, "2025-07");
+	assert_string_equal(head(&r, "Hours"), "4");
+	assert_string_equal(head(&r, "Unbilled hours"), "5.5");
+	cg_report_free(&r);
+	fixture_free(f);
+}
+
+static void
+test_billing_ignores_the_channel_and_renders_text_and_html(void **state)
+{
+	struct fixture *f = billing_history();
+	struct cg_report r = build(f, "billing", "dev", "2025-06");
+	assert_string_equal(head(&r, "Channel"), "all");
+	assert_string_equal(head(&r, "Invoiced gross"), "238.00 EUR");
+	char *text = cg_report_text(&r);
+	static const char opening[] = "Report: billing\nChannel: all\n"
+	                              "Period: 2025-06\n"
+	                              "Invoiced gross: 238.00 EUR\n";
+	assert_memory_equal(text, opening, sizeof opening - 1);
+	assert_non_null(strstr(text, "- Channel: billing is the same"));
+	assert_non_null(strstr(text, "SH-2"));
+	char *html = cg_report_html(&r);
+	assert_non_null(strstr(html, "<table"));
+	assert_non_null(strstr(html, "-107.00"));
+	assert_null(strstr(html, "<script"));
+	free(html);
+	free(text);
+	cg_report_free(&r);
+	r = build(f, "billing", NULL, "2025-05");
+	assert_string_equal(head(&r, "Invoiced gross"), "0.00 EUR");
+	assert_string_equal(head(&r, "Unbilled hours"), "0.5");
+	assert_string_equal(cell(&r, "Open (unbilled) time", 0, 3), "0.5");
+	cg_report_free(&r);
+	fixture_free(f);
+}
+
 int
 main(void)
 {
@@ -456,6 +658,12 @@ main(void)
 	        test_html_has_tables_and_css_bars_and_no_script_or_external_image),
 	    cmocka_unit_test(test_kinds_and_bad_input_say_what_is_accepted),
 	    cmocka_unit_test(test_a_scheduled_report_is_sent_once_per_period),
+	    cmocka_unit_test(
+	        test_billing_nets_credit_notes_per_seller_within_the_month),
+	    cmocka_unit_test(
+	        test_billing_hours_by_worker_and_rate_and_open_time),
+	    cmocka_unit_test(
+	        test_billing_ignores_the_channel_and_renders_text_and_html),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,14 +11,20 @@ partner organisation in the CRM footer; `member show` knows it; email
 posts reach it and its XEP-0461 replies thread in email; a JID of another
 domain is a guest (held); a channel's room on the partner's server works
 both ways without the gateway creating anything there; and a stopped
-partner server loses nothing and doubles nothing.
+partner server loses nothing and doubles nothing.  A partner's XEP-0308
+corrections reach email as a local occupant's do, and a file it shares from
+its own server's upload service is an external link: mailed as a link, and
+with xmpp.fetch_external fetched under the private-address guard (refused
+here, where the partner's server is on loopback).
 """
 
 from __future__ import annotations
 
 import base64
+import os
 import subprocess
 import tempfile
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -93,14 +99,15 @@ class FedGateway(Daemon):
     """A coopgate whose XMPP side is gateway@a.test; channels dev (room on
     a.test) and, optionally, joint (room on the partner's server)."""
 
-    def __init__(self, stack, fed, tmp_path, dev_room, joint_room=None):
+    def __init__(self, stack, fed, tmp_path, dev_room, joint_room=None, chat_batch=1,
+                 xmpp=None):
         self.data_dir = tmp_path / "data"
         xmpp_pass = write_secret(tmp_path / "secrets" / "fed-xmpp.pass",
                                  PASSWORDS[("a.test", "gateway")])
         channels = [{"name": "dev", "address": f"dev@{stack.LIST_DOMAIN}",
                      "room": dev_room, "description": "Development",
                      "post_layer": "partner", "crm_context": "footer",
-                     "chat_batch": 1}]
+                     "chat_batch": chat_batch}]
         if joint_room:
             channels.append({"name": "joint", "address": f"joint@{stack.LIST_DOMAIN}",
                              "room": joint_room, "description": "Joint work",
@@ -111,7 +118,7 @@ class FedGateway(Daemon):
             stack, tmp_path,
             xmpp={"jid": "gateway@a.test", "password_file": str(xmpp_pass),
                   "host": fed.A_ADDR, "port": int(fed.XMPP_PORT), "ca_file": fed.CA_FILE,
-                  "upload_service": None},
+                  "upload_service": None, **(xmpp or {})},
             channels=channels,
             members=[{"address": stack.address("alice"), "name": "Alice Example",
                       "layer": "core", "org": "Example eG", "channels": names,
@@ -126,9 +133,9 @@ class FedGateway(Daemon):
 def gateway(stack, fed, tmp_path):
     made = []
 
-    def make(dev_room, joint_room=None):
+    def make(dev_room, joint_room=None, **kw):
         empty_gateway_mailbox(stack)
-        gw = FedGateway(stack, fed, tmp_path, dev_room, joint_room)
+        gw = FedGateway(stack, fed, tmp_path, dev_room, joint_room, **kw)
         made.append(gw)
         return gw
 
@@ -369,3 +376,109 @@ def test_partner_server_outage_loses_nothing_and_doubles_nothing(
     wait_for("quiet outbox", lambda: not query(
         gw.data_dir, "SELECT 1 FROM outbox WHERE state NOT IN ('done', 'dead')"), timeout=60)
     assert len(mails_with(stack, t_back)) == 1
+
+
+def send_correction(client, room, replace_id, body):
+    """A groupchat line replacing (XEP-0308) the line whose id is replace_id."""
+    def send():
+        m = client.xmpp.make_message(mto=room, mbody=body, mtype="groupchat")
+        m["id"] = client.xmpp.new_id()
+        m["origin_id"]["id"] = m["id"]
+        m.xml.append(ET.fromstring(
+            f"<replace xmlns='urn:xmpp:message-correct:0' id='{replace_id}'/>"))
+        m.send()
+    client.run(send)
+
+
+def stored_line(gw, needle):
+    return query(gw.data_dir, "SELECT id, thread_id FROM message WHERE network = 'xmpp' "
+                 "AND body LIKE ?", f"%{needle}%")
+
+
+def test_partner_corrections_reach_email_as_local_ones_do(stack, fed, gateway, clients):
+    """A partner's correction of its own line while the mail waits (chat_batch
+    3 s) changes the mail's text; after the mail went out it is mailed again
+    as "(corrected) ..." in the line's thread."""
+    room = room_a(fed)
+    gw = gateway(room, chat_batch=3)
+    gw.start()
+    gw.wait_log(f"joined {room} as gateway", timeout=30)
+    pat = fed.client("pat", "b.test")
+    clients.append(pat)
+    pat.join_room(room, "Pat Partner")
+    # before the mail goes out: only the corrected text is mailed
+    typo, fixed = token(), token()
+    line_id = pat.send_room(room, f"teh offer {typo}")
+    (mid, _), = wait_for("the stored line", lambda: stored_line(gw, typo), timeout=30)
+    send_correction(pat, room, line_id, f"the offer {fixed}")
+    gw.wait_log(f"corrected message {mid}: stored text updated", timeout=30)
+    got = stack.wait_for_mail("alice", lambda m: fixed in text_of(m), timeout=45)
+    assert typo not in text_of(got), text_of(got)
+    assert "Partner AG" in text_of(got), text_of(got)
+    wait_for("its row done", lambda: query(
+        gw.data_dir, "SELECT state FROM outbox WHERE message_id = ?", mid) == [("done",)],
+        timeout=30)
+    assert not mails_with(stack, typo)
+    # after the mail went out: the correction is a new mail, marked
+    late, later = token(), token()
+    line_id = pat.send_room(room, f"meeting at 5 {late}")
+    stack.wait_for_mail("alice", lambda m: late in text_of(m), timeout=45)
+    (mid, thread), = stored_line(gw, late)
+    wait_for("its row done", lambda: query(
+        gw.data_dir, "SELECT state FROM outbox WHERE message_id = ?", mid) == [("done",)],
+        timeout=30)
+    send_correction(pat, room, line_id, f"meeting at 6 {later}")
+    gw.wait_log(f"corrected message {mid} after its mail went out", timeout=30)
+    got = stack.wait_for_mail("alice", lambda m: later in text_of(m), timeout=45)
+    assert f"(corrected) meeting at 6 {later}" in text_of(got), text_of(got)
+    assert got["From"].addresses[0].display_name == "Pat Partner via dev", got["From"]
+    assert query(gw.data_dir, "SELECT thread_id, parent_id FROM message WHERE trimmed = ?",
+                 f"(corrected) meeting at 6 {later}") == [(thread, mid)]
+
+
+def partner_shares_a_file(fed, gw, room, clients):
+    """pat@b.test uploads a file to its own server's upload service
+    (upload.b.test, https on server B's address) and shares the URL in the
+    community's room; returns (url, bytes)."""
+    gw.start()
+    gw.wait_log(f"joined {room} as gateway", timeout=30)
+    pat = fed.client("pat", "b.test")
+    clients.append(pat)
+    pat.join_room(room, "Pat Partner")
+    tok = token()
+    data = b"%PDF-1.4\n% " + tok.encode() + b"\n" + os.urandom(30_000) + b"\n%%EOF\n"
+    url = pat.upload(data, f"offer-{tok}.pdf", "application/pdf", service=fed.B_UPLOAD)
+    assert url.startswith(fed.B_UPLOAD_URL), url
+    pat.send_room(room, url)
+    return url, data
+
+
+def test_partner_file_from_its_own_server_reaches_email_as_a_link(
+        stack, fed, gateway, clients):
+    """Without xmpp.fetch_external a file on the partner's upload service is
+    not the gateway's: the mail carries its link, nothing is fetched."""
+    room = room_a(fed)
+    gw = gateway(room)
+    url, _ = partner_shares_a_file(fed, gw, room, clients)
+    got = stack.wait_for_mail("alice", lambda m: url in text_of(m), timeout=45)
+    assert list(got.iter_attachments()) == []
+    assert got["From"].addresses[0].display_name == "Pat Partner via dev", got["From"]
+    assert query(gw.data_dir, "SELECT count(*) FROM attachment WHERE url = ?", url) == [(0,)]
+
+
+def test_partner_file_with_fetch_external_is_an_external_fetch(
+        stack, fed, gateway, clients):
+    """With xmpp.fetch_external = true the partner's file is fetched as an
+    EXTERNAL link (not as the gateway's own upload service): the same guard
+    applies, so from the fixture's loopback address it is refused at connect
+    time and the mail carries the link with the reason noted.  (From a public
+    address it would be attached; the guard is not relaxed for tests.)"""
+    room = room_a(fed)
+    gw = gateway(room, xmpp={"fetch_external": True})
+    url, _ = partner_shares_a_file(fed, gw, room, clients)
+    got = stack.wait_for_mail("alice", lambda m: url in text_of(m), timeout=60)
+    assert list(got.iter_attachments()) == []
+    (state, note), = query(gw.data_dir, "SELECT state, note FROM attachment WHERE url = ?",
+                           url)
+    assert state == "link" and "loopback" in note, (state, note)
+    assert query(gw.data_dir, "SELECT count(*) FROM blob") == [(0,)]

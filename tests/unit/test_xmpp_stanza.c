@@ -7,6 +7,7 @@
 #include "testutil.h"
 #include "bridges/xmpp/http.h"
 #include "bridges/xmpp/xmpp.h"
+#include "gateway/gateway.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -736,6 +737,49 @@ test_external_fetches_never_reach_private_addresses(void **state)
 	}
 }
 
+/* A partner's file on its own server's upload service: never the gateway's
+ * upload service (so an external fetch, under the private-address guard),
+ * shared only with xmpp.fetch_external; the gateway's own upload service
+ * (by name or by a learned origin) is ours. */
+static void
+test_a_partners_upload_service_is_external(void **state)
+{
+	struct cg_config cfg;
+	struct cg_gateway gw;
+	struct xb_bridge xb;
+	memset(&cfg, 0, sizeof cfg);
+	memset(&gw, 0, sizeof gw);
+	memset(&xb, 0, sizeof xb);
+	gw.cfg = &cfg;
+	xb.gw = &gw;
+	cfg.xmpp.upload_service = "upload.a.test";
+	char *learned = "https://127.9.7.1:5443";
+	xb.upload_origins = &learned;
+	xb.norigins = 1;
+	const char *partner = "https://127.9.7.2:5443/file_share/x/offer.pdf";
+	assert_false(xb_upload_url_ours(&xb, partner));
+	assert_false(xb_upload_url_ours(
+	    &xb, "https://upload.b.test/file_share/x/a.pdf"));
+	assert_true(xb_upload_url_ours(
+	    &xb, "https://127.9.7.1:5443/file_share/x/a.pdf"));
+	assert_true(xb_upload_url_ours(
+	    &xb, "https://upload.a.test/file_share/x/a.pdf"));
+	struct xb_in in;
+	memset(&in, 0, sizeof in);
+	in.body = (char *)partner;
+	char *url, *name;
+	assert_int_equal(xb_fetch_shared(&xb, &in, &url, &name), 0);
+	assert_null(url);
+	cfg.xmpp.fetch_external = 1;
+	assert_int_equal(xb_fetch_shared(&xb, &in, &url, &name), 1);
+	assert_string_equal(url, partner);
+	assert_string_equal(name, "offer.pdf");
+	free(url);
+	free(name);
+	/* and its address, loopback in the test fixture, is refused */
+	assert_true(v4_private("127.9.7.2"));
+}
+
 int
 main(void)
 {
@@ -774,6 +818,7 @@ main(void)
 	    cmocka_unit_test(test_body_url_is_a_lone_url),
 	    cmocka_unit_test(
 	        test_external_fetches_never_reach_private_addresses),
+	    cmocka_unit_test(test_a_partners_upload_service_is_external),
 	};
 	int rc = cmocka_run_group_tests_name("xmpp_stanza", tests, NULL, NULL);
 	xmpp_shutdown();

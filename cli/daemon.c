@@ -151,6 +151,7 @@ on_reload(struct cg_loop *l, int signo, void *arg)
 		free(cfg);
 		return;
 	}
+	cg_config_drop_members(cfg);
 	bridges_stop(gw);
 	cg_config_free(gw->cfg);
 	free(gw->cfg);
@@ -245,6 +246,35 @@ detach(void)
 	return 0;
 }
 
+/*
+ * libstrophe (OpenSSL) loads OpenSSL's default trust for every connection,
+ * besides xmpp.ca_file: the bundle file (SSL_CERT_FILE, else
+ * /usr/lib/ssl/cert.pem), parsed whole into ~0.7 MB of heap per connection,
+ * and the hashed directory (SSL_CERT_DIR, else /usr/lib/ssl/certs), read one
+ * certificate at a time when a chain asks for it.  Debian's two hold the
+ * same certificates (update-ca-certificates writes both), so the daemon
+ * uses the directory alone.  The email bridge (GnuTLS) and libcurl name
+ * their trust explicitly and do not read this variable.
+ */
+static void
+trust_directory_only(void)
+{
+	setenv("SSL_CERT_FILE", "/nonexistent/coopgate-uses-SSL_CERT_DIR", 1);
+}
+
+/* Give back freed heap: after a burst (a fan-out, a large mail, a report)
+ * glibc keeps the freed pages; an idle daemon should not. */
+#define TIDY_MS 5000
+
+static void
+on_tidy(struct cg_loop *l, void *arg)
+{
+	struct mallinfo2 mi = mallinfo2();
+	if (mi.fordblks > 256 * 1024)
+		malloc_trim(0);
+	cg_loop_timer(l, TIDY_MS, on_tidy, arg);
+}
+
 int
 cg_daemon_run(struct cg_config *cfg, int foreground)
 {
@@ -280,8 +310,12 @@ cg_daemon_run(struct cg_config *cfg, int foreground)
 		rc = CG_EX_UNAVAILABLE;
 		goto out;
 	}
-	/* Parsing and syncing a large member list leaves freed heap behind:
-	 * give it back before the long run. */
+	/* The store holds the members now; parsing and syncing a large
+	 * member list leaves freed heap behind: give it back before the long
+	 * run. */
+	cg_config_drop_members(cfg);
+	cg_store_small_cache(gw.store);
+	trust_directory_only();
 	malloc_trim(0);
 	if (!foreground && detach() != 0) {
 		fprintf(stderr, "coopgate: cannot detach: %s\n",
@@ -313,6 +347,7 @@ cg_daemon_run(struct cg_config *cfg, int foreground)
 	cg_billing_timer_start(&gw);
 	/* Weekly reports: what is due now (a missed week), then on time. */
 	cg_reports_schedule(&gw);
+	cg_loop_timer(gw.loop, TIDY_MS, on_tidy, &gw);
 	cg_info("coopgate %s running: %zu channel(s), data in %s",
 	        COOPGATE_VERSION, gw.cfg->nchannels, gw.cfg->gateway.data_dir);
 	if (cg_loop_run(gw.loop) != 0)

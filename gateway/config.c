@@ -1602,6 +1602,24 @@ cg_config_load(const char *path, struct cg_config *cfg,
 /* ---- freeing, printing, lookups ------------------------------------------ */
 
 void
+cg_config_drop_members(struct cg_config *cfg)
+{
+	for (size_t i = 0; i < cfg->nmembers; i++) {
+		struct cg_cfg_member *m = &cfg->members[i];
+		free(m->address);
+		free(m->name);
+		free(m->jid);
+		free(m->org);
+		for (size_t j = 0; j < m->nchannels; j++)
+			free(m->channels[j]);
+		free(m->channels);
+	}
+	free(cfg->members);
+	cfg->members = NULL;
+	cfg->nmembers = 0;
+}
+
+void
 cg_config_free(struct cg_config *cfg)
 {
 	if (cfg == NULL)
@@ -1650,17 +1668,7 @@ cg_config_free(struct cg_config *cfg)
 		free(cfg->channels[i].description);
 	}
 	free(cfg->channels);
-	for (size_t i = 0; i < cfg->nmembers; i++) {
-		struct cg_cfg_member *m = &cfg->members[i];
-		free(m->address);
-		free(m->name);
-		free(m->jid);
-		free(m->org);
-		for (size_t j = 0; j < m->nchannels; j++)
-			free(m->channels[j]);
-		free(m->channels);
-	}
-	free(cfg->members);
+	cg_config_drop_members(cfg);
 	for (size_t i = 0; i < cfg->npartners; i++) {
 		free(cfg->partners[i].domain);
 		free(cfg->partners[i].org);

@@ -236,6 +236,10 @@ struct cg_config_errors {
 int cg_config_load(const char *path, struct cg_config *cfg,
                    struct cg_config_errors *errs);
 void cg_config_free(struct cg_config *cfg);
+/* The member list is needed only until cg_sync_config has written it to
+ * the store (the store is what the running daemon reads): the daemon drops
+ * it then, which keeps 10,000 members' strings out of its memory. */
+void cg_config_drop_members(struct cg_config *cfg);
 void cg_config_errors_free(struct cg_config_errors *errs);
 /* Print "FILE:LINE: message" lines to the stream. */
 void cg_config_errors_print(const struct cg_config_errors *errs, void *stream);

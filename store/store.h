@@ -37,6 +37,9 @@ int cg_store_open(const char *data_dir, int create, struct cg_store **out,
 int cg_store_open_readonly(const char *data_dir, struct cg_store **out,
                            char **err);
 void cg_store_close(struct cg_store *s);
+/* The long-running daemon's setting: a 512 KiB page cache instead of
+ * SQLite's 2 MB default (the daemon's private memory target). */
+void cg_store_small_cache(struct cg_store *s);
 int cg_store_version(struct cg_store *s); /* PRAGMA user_version */
 const char *cg_store_errmsg(struct cg_store *s);
 int cg_store_begin(struct cg_store *s);

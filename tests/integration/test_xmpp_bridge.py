@@ -13,9 +13,12 @@ list mail lands in the one gateway mailbox, so each test empties it first.
 from __future__ import annotations
 
 import base64
+import shutil
 import socket
+import subprocess
 import ssl
 import threading
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -383,6 +386,45 @@ def test_untrusted_certificate_is_refused(stack, gateway):
     status = gw.status()
     assert "xmpp: disconnected" in status
     assert "last error: TLS: server certificate refused" in status
+
+
+def private_dirty_kb(pid: int) -> int:
+    for line in open(f"/proc/{pid}/smaps_rollup"):
+        if line.startswith("Private_Dirty:"):
+            return int(line.split()[1])
+    raise AssertionError("no Private_Dirty in smaps_rollup")
+
+
+def test_system_trust_is_the_hashed_directory_not_the_bundle(stack, gateway, tmp_path,
+                                                              monkeypatch):
+    """Without xmpp.ca_file the server is checked against the system's hashed
+    CA directory (SSL_CERT_DIR), looked up one certificate at a time; the CA
+    bundle file is not parsed into the daemon's heap (~0.7 MB per connection
+    for Debian's bundle).  Shown by memory: the daemon's private memory with
+    SSL_CERT_FILE naming a large bundle is that without any bundle."""
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    shutil.copy(stack.CA_FILE, certs / "coopgate-test-ca.pem")
+    subprocess.run(["openssl", "rehash", str(certs)], check=True, capture_output=True)
+    bundle = tmp_path / "bundle.pem"
+    # Debian's bundle plus the test CA: every certificate the daemon could
+    # parse from it is distinct.
+    bundle.write_bytes(open("/etc/ssl/certs/ca-certificates.crt", "rb").read()
+                       + open(stack.CA_FILE, "rb").read())
+    monkeypatch.setenv("SSL_CERT_DIR", str(certs))
+    room = new_room(stack)
+    gw = gateway(room, imap=None, smtp=None, xmpp={"ca_file": None})
+    dirty = {}
+    for label, cert_file in (("bundle", str(bundle)), ("none", "/nonexistent/bundle.pem")):
+        monkeypatch.setenv("SSL_CERT_FILE", cert_file)
+        mark = len(gw.log_text())
+        gw.start()
+        gw.wait_log(f"joined {room} as gateway", timeout=20, start=mark)
+        time.sleep(1)
+        dirty[label] = private_dirty_kb(gw.proc.pid)
+        assert gw.stop() == 0, gw.log_text()
+    assert "certificate refused" not in gw.log_text()
+    assert dirty["bundle"] - dirty["none"] < 300, dirty
 
 
 def test_wrong_password_is_reported_and_retried(stack, gateway, tmp_path):

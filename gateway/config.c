@@ -457,6 +457,7 @@ static const struct key channel_keys[] = {
     KEY_CHOICE("post_layer", K_ENUM, CHAN(post_layer), layer_choices),
     KEY_CHOICE("crm_context", K_ENUM, CHAN(crm_context), crm_choices),
     KEY_RANGE("chat_batch", K_INT, CHAN(chat_batch), 0, INT_MAX),
+    KEY_RANGE("chat_batch_max", K_INT, CHAN(chat_batch_max), 0, INT_MAX),
     KEY_END,
 };
 
@@ -1024,12 +1025,17 @@ read_channels(struct loader *ld)
 		c->post_layer = CG_LAYER_MEMBER;
 		c->crm_context = CG_CRM_FOOTER;
 		c->chat_batch = 120;
+		c->chat_batch_max = -1; /* unset: 5 x chat_batch */
 		char *prefix = cg_asprintf("channels[%zu]", i);
 		const config_setting_t *e = list_group(ld, l, i, prefix);
 		if (e) {
 			c->line = (int)config_setting_source_line(e);
 			read_group(ld, e, prefix, channel_keys, c);
 		}
+		if (c->chat_batch_max < 0)
+			c->chat_batch_max = c->chat_batch > INT_MAX / 5
+			                        ? INT_MAX
+			                        : 5 * c->chat_batch;
 		free(prefix);
 	}
 }
@@ -1151,6 +1157,13 @@ check_channel(struct loader *ld, const config_setting_t *e, size_t i)
 			          "is already used by channels[%ld]", j);
 		free(key);
 	}
+	/* A room that is never quiet still gets its lines mailed. */
+	if (c->chat_batch_max < c->chat_batch)
+		err_at(ld, get(e, "chat_batch_max"),
+		       "%s.chat_batch_max: %d must not be less than "
+		       "chat_batch (%d) of channel %s",
+		       prefix, c->chat_batch_max, c->chat_batch,
+		       c->name ? c->name : "(unnamed)");
 	free(prefix);
 }
 

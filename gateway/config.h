@@ -103,7 +103,10 @@ struct cg_cfg_channel {
 	enum cg_layer post_layer;        /* default member */
 	enum cg_crm_context crm_context; /* default footer */
 	int chat_batch;                  /* seconds, default 120 */
-	int line; /* line in the config file, for messages */
+	int chat_batch_max; /* seconds a chat line waits at most for the room
+	                       to be quiet; default 5 x chat_batch, never
+	                       less than chat_batch */
+	int line;           /* line in the config file, for messages */
 };
 
 struct cg_cfg_member {

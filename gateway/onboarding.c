@@ -5,11 +5,13 @@
  * saying how nomination works; held posts expire after a week.  Members
  * nominate (cg_onboarding_nominate(), called by the +request handler and
  * the room's !nominate); enough distinct nominations promote the guest and
- * release the held posts.  Whether a message's sender is proven is the
+ * release the held posts that are proven to be theirs; for an unproven one
+ * (posting.sender_proof) the guest is asked to confirm it, as a member is
+ * for an unproven post.  Whether a message's sender is proven is the
  * bridges' decision (CG_MSG_SENDER_VERIFIED); this file only reads it.
  *
- * Must never: accept a nomination from below member, or count one
- * nominator twice.
+ * Must never: accept a nomination from below member, count one nominator
+ * twice, or release an unproven post without its sender's confirmation.
  */
 #include <poll.h>
 #include <stdlib.h>
@@ -85,9 +87,31 @@ held_notice_key(const char *channel, const char *addr)
 	return k;
 }
 
+/* What a nomination does to the held posts, as the notice says it: with
+ * posting.sender_proof only the proven ones go out at once. */
+static void
+held_notice_release(struct cg_buf *b, const struct cg_gateway *gw,
+                    int unverified)
+{
+	if (!gw->cfg->posting.sender_proof) {
+		cg_buf_puts(b, "Once you are nominated, your held messages of "
+		               "the last 7 days are delivered; ");
+		return;
+	}
+	cg_buf_printf(b,
+	              "Once you are nominated, your held messages of the "
+	              "last 7 days that show they come from you are "
+	              "delivered; for any other%s you will be asked by "
+	              "mail to confirm that you sent it, and it is delivered "
+	              "once you do.  ",
+	              unverified ? " (nothing shows that you sent this one)"
+	                         : "");
+}
+
 static char *
 held_notice_body(const struct cg_gateway *gw, const struct cg_cfg_channel *ch,
-                 int64_t contact_id, const char *addr, const char *subject)
+                 int64_t contact_id, const char *addr, const char *subject,
+                 int unverified)
 {
 	enum cg_layer layer = CG_LAYER_GUEST;
 	struct cg_contact c;
@@ -119,12 +143,12 @@ held_notice_body(const struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 		              ", or writes \"!nominate %s\" in the chat "
 		              "room %s",
 		              addr, ch->room);
-	cg_buf_printf(&b,
-	              ".  Ask someone you work with in the community to "
-	              "do so.\n\nOnce you are nominated, your held messages of "
-	              "the last 7 days are delivered; after 7 days a held "
-	              "message expires and is not delivered.\n\nThis notice "
-	              "is sent at most once a week.\n");
+	cg_buf_puts(&b, ".  Ask someone you work with in the community to "
+	                "do so.\n\n");
+	held_notice_release(&b, gw, unverified);
+	cg_buf_puts(&b, "After 7 days a held message expires and is not "
+	                "delivered.\n\nThis notice is sent at most once a "
+	                "week.\n");
 	free(req);
 	char *r = wrap72(cg_buf_str(&b));
 	cg_buf_free(&b);
@@ -135,11 +159,13 @@ int
 cg_onboarding_held(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
                    int64_t channel_id, int64_t message_id, int64_t contact_id,
                    const char *sender_addr, const char *ext_message_id,
-                   const char *subject, int64_t now)
+                   const char *subject, int unverified, int64_t now)
 {
 	struct cg_store *s = gw->store;
 	if (cg_store_held_add(s, message_id, contact_id, channel_id, now,
 	                      now + CG_HELD_TTL) != 0)
+		return -1;
+	if (unverified && cg_store_held_mark_unverified(s, message_id) != 0)
 		return -1;
 	if (sender_addr == NULL || strchr(sender_addr, '@') == NULL ||
 	    !gw->cfg->smtp.present)
@@ -157,7 +183,7 @@ cg_onboarding_held(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 		    .subject =
 		        cg_asprintf("Your message to %s is held", ch->name),
 		    .body = held_notice_body(gw, ch, contact_id, sender_addr,
-		                             subject),
+		                             subject, unverified),
 		    .in_reply_to = cg_strdup(ext_message_id),
 		    .auto_submitted = cg_strdup("auto-replied"),
 		};
@@ -298,7 +324,14 @@ struct promotion {
 	size_t nvoters;
 	struct cg_buf by; /* "Alice, Bob" */
 	size_t released;
+	size_t asked; /* unproven: the sender is asked to confirm them */
 };
+
+static int ask_confirmation(struct cg_gateway *gw,
+                            const struct cg_cfg_channel *ch, int64_t channel_id,
+                            int64_t message_id, int64_t contact_id,
+                            const char *ext_message_id, const char *subject,
+                            const char *text, int64_t now);
 
 /* Whether the contact receives the channel's mail already. */
 static int
@@ -315,17 +348,43 @@ subscribed(struct cg_store *s, int64_t contact, const char *channel)
 	return yes;
 }
 
+/* Held post message_id of the promoted nominee, not proven to be theirs:
+ * the confirmation request goes to them now, as for a member's unproven
+ * post (its channel: the post's own). */
 static int
-promote(struct cg_gateway *gw, struct promotion *p)
+ask_after_promotion(struct cg_gateway *gw, struct promotion *p,
+                    int64_t message_id)
+{
+	struct cg_stored_msg sm;
+	if (cg_store_message_get(gw->store, message_id, &sm) != 0)
+		return -1;
+	char *name = cg_store_channel_name(gw->store, sm.channel_id);
+	const struct cg_cfg_channel *ch =
+	    name ? cg_config_channel(gw->cfg, name) : NULL;
+	int rc = 0;
+	if (ch == NULL)
+		cg_warn("message %lld: channel %s is no longer configured",
+		        (long long)message_id, name ? name : "?");
+	else
+		rc = ask_confirmation(gw, ch, sm.channel_id, message_id,
+		                      p->nominee, sm.message_id, sm.subject,
+		                      sm.trimmed, cg_now());
+	if (rc == 0 && ch)
+		p->asked++;
+	free(name);
+	cg_stored_msg_free(&sm);
+	return rc;
+}
+
+/* The nominee's held posts its new layer allows: the proven ones go out,
+ * for the others the sender is asked first. */
+static int
+release_on_promotion(struct cg_gateway *gw, struct promotion *p)
 {
 	struct cg_store *s = gw->store;
-	char *reason = cg_asprintf("nominated by %s", cg_buf_str(&p->by));
-	int rc = cg_store_contact_set_layer(s, p->nominee, p->target, reason);
-	free(reason);
-	if (rc != 0)
-		return -1;
 	int64_t *ids;
 	size_t n;
+	int rc = 0;
 	if (cg_store_held_for_contact(s, p->nominee, p->target, cg_now(), &ids,
 	                              &n) != 0)
 		return -1;
@@ -335,7 +394,23 @@ promote(struct cg_gateway *gw, struct promotion *p)
 		p->released++;
 	}
 	free(ids);
-	if (rc != 0)
+	if (rc != 0 ||
+	    cg_store_held_unconfirmed(s, p->nominee, cg_now(), &ids, &n) != 0)
+		return -1;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = ask_after_promotion(gw, p, ids[i]);
+	free(ids);
+	return rc;
+}
+
+static int
+promote(struct cg_gateway *gw, struct promotion *p)
+{
+	struct cg_store *s = gw->store;
+	char *reason = cg_asprintf("nominated by %s", cg_buf_str(&p->by));
+	int rc = cg_store_contact_set_layer(s, p->nominee, p->target, reason);
+	free(reason);
+	if (rc != 0 || release_on_promotion(gw, p) != 0)
 		return -1;
 	const char *layer = cg_layer_name(p->target);
 	char *subject =
@@ -350,12 +425,21 @@ promote(struct cg_gateway *gw, struct promotion *p)
 	                              "\"subscribe\" to %s (you will be "
 	                              "asked to confirm).\n",
 	                              p->ch->address, req);
+	char *asked =
+	    p->asked ? cg_asprintf("%zu held message%s in your name did not "
+	                           "show that you sent %s: each goes out "
+	                           "once you confirm it (we have mailed you "
+	                           "about it).\n",
+	                           p->asked, p->asked == 1 ? "" : "s",
+	                           p->asked == 1 ? "it" : "them")
+	             : cg_strdup("");
 	char *body = cg_asprintf(
 	    "Hello,\n\nyou have been nominated by %s and are now a %s: "
-	    "you can post to %s.\n%s%s",
+	    "you can post to %s.\n%s%s%s",
 	    cg_buf_str(&p->by), layer, p->ch->address,
 	    p->released ? "Your held messages have been delivered.\n" : "",
-	    how);
+	    asked, how);
+	free(asked);
 	free(req);
 	free(how);
 	char *to = contact_email(s, p->nominee);
@@ -449,11 +533,16 @@ nominate_tx(struct cg_gateway *gw, struct promotion *p, char **reply)
 	}
 	if (promote(gw, p) != 0)
 		return -1;
+	char *asked = p->asked ? cg_asprintf("; %zu more wait%s for the "
+	                                     "sender's confirmation",
+	                                     p->asked, p->asked == 1 ? "s" : "")
+	                       : cg_strdup("");
 	*reply = cg_asprintf("%s is now a %s (nominated by %s); %zu held "
-	                     "message%s released.",
+	                     "message%s released%s.",
 	                     p->nominee_label, cg_layer_name(p->target),
 	                     cg_buf_str(&p->by), p->released,
-	                     p->released == 1 ? "" : "s");
+	                     p->released == 1 ? "" : "s", asked);
+	free(asked);
 	return 2;
 }
 
@@ -578,19 +667,18 @@ confirm_body(const struct cg_cfg_channel *ch, const char *subject,
 	return r;
 }
 
-int
-cg_onboarding_unverified(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
-                         int64_t channel_id, int64_t message_id,
-                         int64_t contact_id, const char *ext_message_id,
-                         const char *subject, const char *text, int64_t now)
+/* Held post message_id (unproven): its confirmation token, and the
+ * request to the contact's own address. */
+static int
+ask_confirmation(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
+                 int64_t channel_id, int64_t message_id, int64_t contact_id,
+                 const char *ext_message_id, const char *subject,
+                 const char *text, int64_t now)
 {
 	struct cg_store *s = gw->store;
 	char *token = cg_random_hex(CONFIRM_TOKEN_HEX);
-	int rc = cg_store_held_add(s, message_id, contact_id, channel_id, now,
-	                           now + CG_HELD_TTL);
-	if (rc == 0)
-		rc = cg_store_held_unverified(s, message_id, token, now,
-		                              now + CG_HELD_TTL);
+	int rc = cg_store_held_unverified(s, message_id, token, now,
+	                                  now + CG_HELD_TTL);
 	char *to = rc == 0 ? contact_email(s, contact_id) : NULL;
 	if (to && gw->cfg->smtp.present) {
 		struct cg_notice n = {
@@ -613,6 +701,19 @@ cg_onboarding_unverified(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 	free(to);
 	free(token);
 	return rc;
+}
+
+int
+cg_onboarding_unverified(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
+                         int64_t channel_id, int64_t message_id,
+                         int64_t contact_id, const char *ext_message_id,
+                         const char *subject, const char *text, int64_t now)
+{
+	if (cg_store_held_add(gw->store, message_id, contact_id, channel_id,
+	                      now, now + CG_HELD_TTL) != 0)
+		return -1;
+	return ask_confirmation(gw, ch, channel_id, message_id, contact_id,
+	                        ext_message_id, subject, text, now);
 }
 
 int

@@ -30,7 +30,9 @@ struct cg_gateway;
  * nominations_required distinct member+ contacts have nominated the
  * nominee for target or higher, the nominee is promoted (layer_history
  * "nominated by A, B"), the nominee and the other nominators get a notice
- * by email, and the nominee's held posts are released.  *reply (caller
+ * by email, and the nominee's held posts are released: the proven ones;
+ * for each unproven one the nominee is mailed a confirmation request (as
+ * by cg_onboarding_unverified) and it goes out once confirmed.  *reply (caller
  * frees, always set) is the answer for the nominator.
  * Returns 2 promoted, 1 nomination recorded (or already recorded), 0
  * refused (*reply says why), -1 store error (nothing written).
@@ -46,16 +48,19 @@ int cg_onboarding_nominate(struct cg_gateway *gw, int64_t nominator_contact,
 
 /*
  * Pipeline hook, inside the ingest transaction: message `message_id` from
- * contact `contact_id` in channel `ch` was held.  Records it (expiry
- * now + CG_HELD_TTL) and, for an email sender not told in the last week
- * about this channel, adds the explanatory notice (from CHANNEL+request@,
- * Auto-Submitted: auto-replied, In-Reply-To the held message).
+ * contact `contact_id` in channel `ch` was held (its sender below
+ * post_layer).  Records it (expiry now + CG_HELD_TTL), `unverified` when
+ * nothing proves its sender (CG_MSG_UNVERIFIED: a promotion then does not
+ * release it but mails the confirmation request), and, for an email
+ * sender not told in the last week about this channel, adds the
+ * explanatory notice (from CHANNEL+request@, Auto-Submitted:
+ * auto-replied, In-Reply-To the held message).
  */
 int cg_onboarding_held(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
                        int64_t channel_id, int64_t message_id,
                        int64_t contact_id, const char *sender_addr,
                        const char *ext_message_id, const char *subject,
-                       int64_t now);
+                       int unverified, int64_t now);
 
 /*
  * Pipeline hook, inside the ingest transaction: message `message_id` was
@@ -65,7 +70,10 @@ int cg_onboarding_held(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
  * "confirm TOKEN" in its subject): a reply releases the post
  * (cg_onboarding_confirm_token), and so does "!confirm" in the room
  * (cg_onboarding_confirm_contact).  Such a post is never released by a
- * promotion and expires like any held post.
+ * promotion and expires like any held post.  One also held by layer is
+ * recorded by cg_onboarding_held() instead and asked about after the
+ * promotion; neither a token nor "!confirm" releases a post in a
+ * channel its sender may not post to.
  */
 int cg_onboarding_unverified(struct cg_gateway *gw,
                              const struct cg_cfg_channel *ch,

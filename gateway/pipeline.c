@@ -39,6 +39,7 @@ struct decision {
 	int64_t thread_id; /* 0: a new thread */
 	int64_t duplicate_of;
 	const struct cg_cfg_partner *partner; /* a partner's JID, or NULL */
+	int below_layer; /* held: the sender is below post_layer */
 };
 
 /* "cg.TOKEN.N@domain" or "cg.TOKEN@domain" -> TOKEN (caller frees). */
@@ -196,14 +197,30 @@ find_thread(struct cg_gateway *gw, const struct cg_msg *m, struct decision *d)
 	return 0;
 }
 
-/* A post that would go out in a known contact's name without the
- * bridge's proof that it comes from them (posting.sender_proof). */
+/* A post without the bridge's proof that it comes from its sender, where
+ * proof is asked for (posting.sender_proof). */
 static int
-unproven_member(const struct cg_gateway *gw, const struct cg_msg *m,
-                const struct decision *d)
+unproven(const struct cg_gateway *gw, const struct cg_msg *m)
 {
-	return gw->cfg->posting.sender_proof && d->contact_id &&
+	return gw->cfg->posting.sender_proof &&
 	       !(m->flags & CG_MSG_SENDER_VERIFIED);
+}
+
+/* Held by layer, or else would go out in a known contact's name: an
+ * unproven post goes out only once its sender confirms it.  One held by
+ * layer is asked about once its sender is promoted (onboarding.c), so a
+ * promotion never releases a post forged in the guest's name. */
+static void
+flag_held(const struct cg_gateway *gw, struct cg_msg *m, struct decision *d)
+{
+	if (d->layer < d->ch->post_layer) {
+		d->below_layer = 1;
+		m->flags |= CG_MSG_HELD;
+		if (unproven(gw, m))
+			m->flags |= CG_MSG_UNVERIFIED;
+	} else if (d->contact_id && unproven(gw, m)) {
+		m->flags |= CG_MSG_HELD | CG_MSG_UNVERIFIED;
+	}
 }
 
 static enum cg_ingest_result
@@ -273,10 +290,7 @@ decide(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 		d->partner = cg_config_partner(gw->cfg, m->sender_addr);
 		d->layer = cg_partner_layer(d->partner, d->layer);
 	}
-	if (d->layer < d->ch->post_layer)
-		m->flags |= CG_MSG_HELD;
-	else if (unproven_member(gw, m, d))
-		m->flags |= CG_MSG_HELD | CG_MSG_UNVERIFIED;
+	flag_held(gw, m, d);
 	if (find_thread(gw, m, d) != 0) {
 		info->reason = "store: cannot look up the thread";
 		return CG_INGEST_ERROR;
@@ -285,7 +299,12 @@ decide(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 	info->thread_id = d->thread_id;
 	info->parent_id = d->parent_id;
 	info->new_thread = d->thread_id == 0;
-	if (m->flags & CG_MSG_UNVERIFIED)
+	if (d->below_layer && (m->flags & CG_MSG_UNVERIFIED))
+		info->reason =
+		    "held: sender below the channel's post_layer and not "
+		    "verified (posting.sender_proof); after a promotion it "
+		    "still needs the sender's confirmation";
+	else if (m->flags & CG_MSG_UNVERIFIED)
 		info->reason =
 		    "held: sender not verified (posting.sender_proof); "
 		    "confirmation requested";
@@ -460,18 +479,19 @@ write_message(struct cg_gateway *gw, struct cg_msg *m, struct decision *d,
 	if (!(m->flags & CG_MSG_HELD) &&
 	    add_destinations(gw, m, d, sm.id, to_room, &info->outbox_rows) != 0)
 		goto out;
-	/* An unproven post waits for its sender's confirmation, a held
-	 * one for a nomination (gateway/onboarding.c). */
-	if ((m->flags & CG_MSG_UNVERIFIED) &&
+	/* An unproven post waits for its sender's confirmation, one below
+	 * post_layer for a nomination, and one that is both for both, the
+	 * confirmation asked for after the promotion (gateway/onboarding.c). */
+	if ((m->flags & CG_MSG_UNVERIFIED) && !d->below_layer &&
 	    cg_onboarding_unverified(gw, d->ch, d->channel_id, sm.id,
 	                             d->contact_id, msgid, sm.subject,
 	                             sm.trimmed, now) != 0)
 		goto out;
-	if ((m->flags & CG_MSG_HELD) && !(m->flags & CG_MSG_UNVERIFIED) &&
-	    cg_onboarding_held(gw, d->ch, d->channel_id, sm.id, d->contact_id,
-	                       m->network == CG_NET_EMAIL ? m->sender_addr
-	                                                  : NULL,
-	                       msgid, sm.subject, now) != 0)
+	if (d->below_layer &&
+	    cg_onboarding_held(
+	        gw, d->ch, d->channel_id, sm.id, d->contact_id,
+	        m->network == CG_NET_EMAIL ? m->sender_addr : NULL, msgid,
+	        sm.subject, (m->flags & CG_MSG_UNVERIFIED) != 0, now) != 0)
 		goto out;
 	info->message_id = sm.id;
 	info->thread_id = d->thread_id;

@@ -254,11 +254,6 @@ cg_store_nomination_add(struct cg_store *s, int64_t nominee, int64_t nominator,
 	return sqlite3_changes(s->db) > 0;
 }
 
-/* Layer order as SQL: guest 0 .. core 3. */
-#define LAYER_RANK(col)                                                        \
-	"(CASE " col " WHEN 'guest' THEN 0 WHEN 'partner' THEN 1 WHEN "        \
-	"'member' THEN 2 ELSE 3 END)"
-
 static const char SQL_NOMINATIONS_PENDING[] =
     "SELECT n.nominator_id, coalesce(p.name, (SELECT value FROM identity "
     "i WHERE i.contact_id = p.id ORDER BY i.kind, i.id LIMIT 1)), "

@@ -60,6 +60,10 @@ int db_search_register(struct cg_store *s);
 int db_search_rank_register(struct cg_store *s, fts5_api *api);
 
 const char *db_layer_name(enum cg_layer l);
+/* Layer order as SQL: guest 0 .. core 3. */
+#define LAYER_RANK(col)                                                        \
+	"(CASE " col " WHEN 'guest' THEN 0 WHEN 'partner' THEN 1 WHEN "        \
+	"'member' THEN 2 ELSE 3 END)"
 enum cg_layer db_layer_parse(const char *s);
 
 #endif

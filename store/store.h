@@ -474,16 +474,22 @@ int64_t cg_store_held_expire(struct cg_store *s, int64_t now);
 /* Posts of the contact still held into *count: 0 ok, -1 error. */
 int cg_store_held_count(struct cg_store *s, int64_t contact_id, int64_t *count);
 /* Posts held because their sender is not proven (store/held_confirm.c):
- * mark held post message_id unverified (no promotion releases it) with
- * its confirmation token; take a token: 1 valid (now used, *message_id
- * set; the post still held), 0 unknown, used or expired, -1 error; the
- * contact's unverified posts still held, oldest first. */
+ * mark held post message_id unverified (no promotion releases it), with
+ * or without its confirmation token (without: also held by layer, the
+ * token comes once the sender may post there); take a token: 1 valid
+ * (now used, *message_id set; the post still held), 0 unknown, used or
+ * expired, or the sender may not post there, -1 error; the contact's
+ * unverified posts still held in channels it may post to, oldest first
+ * (all, or only those without a token yet: unconfirmed). */
+int cg_store_held_mark_unverified(struct cg_store *s, int64_t message_id);
 int cg_store_held_unverified(struct cg_store *s, int64_t message_id,
                              const char *token, int64_t now, int64_t expires);
 int cg_store_held_confirm_take(struct cg_store *s, const char *token,
                                int64_t now, int64_t *message_id);
 int cg_store_held_unverified_for_contact(struct cg_store *s, int64_t contact_id,
                                          int64_t now, int64_t **ids, size_t *n);
+int cg_store_held_unconfirmed(struct cg_store *s, int64_t contact_id,
+                              int64_t now, int64_t **ids, size_t *n);
 
 /* ---- bounces and +request tokens (bounce_state.c) ---- */
 #define CG_BOUNCE_WINDOW_S (30 * 86400) /* events older than this drop out */

@@ -12,7 +12,8 @@
  *     due together, as one mail per recipient (sent only once the room
  *     has been quiet for chat_batch seconds: a row whose thread has a
  *     later line still waiting is pushed to that line's due time and left
- *     pending).
+ *     pending; in a room that is never quiet the lines go anyway once the
+ *     oldest has waited the channel's chat_batch_max).
  * A job is one mail and its recipients; each recipient carries the
  * outbox rows it answers for (several for a chat batch).
  *
@@ -663,9 +664,24 @@ struct plan {
 	struct mail *mail; /* a reference, or NULL */
 	int64_t thread;    /* a chat line: its thread, else 0 */
 	int64_t msg;       /* a chat line: its message */
+	int64_t last_ms;   /* a chat line: mailed by then at the latest
+	                      (received + the channel's chat_batch_max) */
 	int skip;          /* left pending: the room is not quiet yet */
 	int used;          /* in a job, or answered */
 };
+
+/* When chat line m is mailed at the latest, however busy the room: its
+ * channel's chat_batch_max after it came (a channel no longer configured:
+ * now, and the mail says why it cannot go). */
+static int64_t
+chat_last_ms(struct email_smtp *s, const struct cg_stored_msg *m)
+{
+	char *chname = cg_store_channel_name(s->gw->store, m->channel_id);
+	const struct cg_cfg_channel *ch =
+	    chname ? cg_config_channel(s->gw->cfg, chname) : NULL;
+	free(chname);
+	return ch ? (m->received + ch->chat_batch_max) * 1000 : 0;
+}
 
 /* Item i of a batch as a chat line (its thread) or a mail of its own. */
 static void
@@ -679,6 +695,7 @@ plan_item(struct email_smtp *s, struct cg_outbox_item *d, size_t i,
 	    d[i - 1].row->message_id == row->message_id) {
 		p[i].thread = p[i - 1].thread; /* rows of one line, together */
 		p[i].msg = p[i - 1].msg;
+		p[i].last_ms = p[i - 1].last_ms;
 		return;
 	}
 	if (row->notice_id == 0) {
@@ -696,6 +713,7 @@ plan_item(struct email_smtp *s, struct cg_outbox_item *d, size_t i,
 		if (chat) {
 			p[i].thread = m.thread_id;
 			p[i].msg = m.id;
+			p[i].last_ms = chat_last_ms(s, &m);
 		}
 		cg_stored_msg_free(&m);
 		if (chat)
@@ -719,7 +737,10 @@ cmp_id(const void *a, const void *b)
 /*
  * The chat lines of item i's thread for its destination in this batch:
  * left pending (pushed to the later line's due time) while a later line of
- * the thread still waits, else one batch mail for all of them.
+ * the thread still waits, else one batch mail for all of them.  A room
+ * that is never quiet would push them forever: once the oldest of them has
+ * waited its chat_batch_max they go as they are, and the later lines make
+ * the next batch.
  */
 static void
 plan_chat(struct email_smtp *s, struct cg_outbox_item *d, size_t n, size_t i,
@@ -740,13 +761,21 @@ plan_chat(struct email_smtp *s, struct cg_outbox_item *d, size_t n, size_t i,
 	size_t k =
 	    email_smtp_plan_chat(v, n, i, BATCH_MAX_LINES, idx, ids, &nids);
 	free(v);
+	int64_t last = INT64_MAX;
+	for (size_t x = 0; x < k; x++)
+		if (p[idx[x]].last_ms < last)
+			last = p[idx[x]].last_ms;
 	struct cg_store *st = s->gw->store;
 	int64_t later;
 	int quiet = cg_store_email_chat_pending_after(st, p[i].thread, dest,
 	                                              now_ms, &later);
+	if (quiet > 0 && now_ms >= last)
+		quiet =
+		    0; /* waited chat_batch_max: the room will not be quiet */
 	if (quiet != 0) { /* a later line, or a store error: not now */
 		if (quiet > 0)
-			cg_store_email_chat_defer(st, p[i].thread, dest, later);
+			cg_store_email_chat_defer(st, p[i].thread, dest,
+			                          later < last ? later : last);
 		for (size_t x = 0; x < k; x++)
 			p[idx[x]].skip = 1;
 		goto out;

@@ -4,8 +4,9 @@
  * echoes our message back: then the room's stanza-id (mod_muc_mam adds it)
  * and our origin-id are stored as the message's external ids, and the row
  * is done with far_id = the stanza-id.  No echo within 30 s, a message
- * error, or a lost connection: the row is retried (the outbox is the
- * queue; libstrophe keeps nothing across a reconnect).
+ * error from the room itself (an error from anyone else is ignored: our
+ * ids can be guessed), or a lost connection: the row is retried (the
+ * outbox is the queue; libstrophe keeps nothing across a reconnect).
  *
  * The origin-id is "cg-ROW-HASH" (HASH: of the message's Message-ID), the
  * same on every attempt of a row.  So an echo that arrives after its row
@@ -641,13 +642,45 @@ xb_deliver_puppet_failed(struct xb_bridge *xb, const char *puppet_jid,
 	}
 }
 
-void
-xb_deliver_on_error(struct xb_bridge *xb, const char *id, const char *cond)
+/*
+ * Whether a message error from `from` may speak for pending row p.  Our
+ * origin-ids can be guessed (cg-ROW-HASH), so only the row's destination
+ * counts: a room row's errors come from the room's bare JID itself (the
+ * room, or a server on its way, answering for it; an occupant speaks as
+ * ROOM/NICK and is not the room); a direct message's from the recipient,
+ * any resource.  JIDs compare without case, as xb_jid_same() does.
+ */
+static int
+error_from_destination(struct xb_bridge *xb, const struct xb_pending *p,
+                       const char *from)
+{
+	const char *dest = p->row.destination;
+	if (from == NULL || dest == NULL)
+		return 0;
+	if (xb_muc_room(xb, dest) != NULL || p->row.notice_id == 0)
+		return xb_jid_same(from, dest);
+	char *a = xb_bare_lower(from), *b = xb_bare_lower(dest);
+	int same = strcmp(a, b) == 0;
+	free(a);
+	free(b);
+	return same;
+}
+
+int
+xb_deliver_on_error(struct xb_bridge *xb, const char *from, const char *id,
+                    const char *cond)
 {
 	for (size_t i = 0; id && i < xb->npend; i++) {
 		struct xb_pending *p = &xb->pend[i];
 		if (strcmp(p->origin_id, id) != 0)
 			continue;
+		if (!error_from_destination(xb, p, from)) {
+			cg_warn("xmpp: outbox %lld: ignoring an error for it "
+			        "from %s: it went to %s",
+			        (long long)p->row.id, from ? from : "(nobody)",
+			        p->row.destination);
+			return 0;
+		}
 		char *why = cg_asprintf("the room refused the message: %s",
 		                        cond ? cond : "error");
 		/* not-acceptable/forbidden: we are not (or no longer) an
@@ -663,8 +696,9 @@ xb_deliver_on_error(struct xb_bridge *xb, const char *id, const char *cond)
 			xb_muc_rejoin(xb, r, why);
 		finish(xb, i, CG_RETRY, NULL, why);
 		free(why);
-		return;
+		return 1;
 	}
+	return 0;
 }
 
 int64_t

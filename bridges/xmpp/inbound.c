@@ -375,7 +375,7 @@ xb_inbound_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 		cg_warn("xmpp: message error from %s: %s",
 		        in.from ? in.from : "?",
 		        in.error_condition ? in.error_condition : "?");
-		xb_deliver_on_error(xb, in.id, in.error_condition);
+		xb_deliver_on_error(xb, in.from, in.id, in.error_condition);
 	} else if (not_for_listener(xb, &in)) {
 		/* a puppet's copy: the listener has its own */
 	} else if (strcmp(type, "groupchat") == 0) {

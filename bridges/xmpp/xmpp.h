@@ -55,7 +55,9 @@
  *
  * Trust: every iq and archive query carries an id of 128 random bits
  * (xb_new_id); an answer counts only from the JID it was asked of
- * (xb_answer_ok), an archive result only from the room's bare JID.
+ * (xb_answer_ok), an archive result only from the room's bare JID, a
+ * message error for a row of ours only from the row's destination
+ * (xb_deliver_on_error).
  *
  * Names: everything declared here and in http.h is the bridge's own and
  * starts with xb_ (functions, struct and enum tags) or XB_ (constants);
@@ -291,9 +293,12 @@ int xb_deliver_is_ours(struct xb_bridge *xb, const char *origin_id);
 void xb_deliver_puppet_joined(struct xb_bridge *xb, const char *puppet_jid);
 void xb_deliver_puppet_failed(struct xb_bridge *xb, const char *puppet_jid,
                               const char *why);
-/* A message error bounced for one of ours. */
-void xb_deliver_on_error(struct xb_bridge *xb, const char *id,
-                         const char *condition);
+/* A message error `from` someone for our stanza `id`: acted on (the row
+ * retried, its room maybe rejoined: 1) only when from is the row's
+ * destination (the room's bare JID, or a direct message's recipient);
+ * else ignored (0), as is an id that is no row of ours. */
+int xb_deliver_on_error(struct xb_bridge *xb, const char *from, const char *id,
+                        const char *condition);
 int64_t xb_deliver_tick(struct xb_bridge *xb, int64_t now);
 /* Finish every in-flight row as CG_RETRY with `why`. */
 void xb_deliver_retry_all(struct xb_bridge *xb, const char *why);

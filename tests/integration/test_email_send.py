@@ -411,6 +411,45 @@ def test_plain_room_lines_share_one_thread_and_one_mail(stack, gateway):
         bob.close()
 
 
+def test_room_that_is_never_quiet_still_gets_its_lines_mailed_by_chat_batch_max(
+        stack, gateway):
+    """A line every second and chat_batch = 3: the room is never quiet, yet
+    no line waits longer than chat_batch_max (6 s) for its mail; the lines
+    that came later make the next mail, each line mailed once."""
+    room = f"r{token()}@{stack.MUC_DOMAIN}"
+    gw = gateway(xmpp={}, channels=[{
+        "name": "dev", "address": list_addr(stack), "room": room,
+        "description": "Development", "post_layer": "member",
+        "crm_context": "none", "chat_batch": 3, "chat_batch_max": 6}])
+    gw.start()
+    gw.wait_log(f"joined {room} as gateway", timeout=30)
+    tag = token()
+    pred = lambda m: tag in text_of(m)  # noqa: E731
+    bob = stack.xmpp_client("bob")
+    try:
+        bob.join_room(room, "bob")
+        start = time.monotonic()
+        first_mail = None
+        n = 0
+        while time.monotonic() - start < 16:  # a line a second, 16 s long
+            bob.send_room(room, f"busy {n} {tag}")
+            n += 1
+            time.sleep(1.0)
+            if first_mail is None and copies(stack, "alice", pred):
+                first_mail = time.monotonic() - start
+        # the first mail came while the room was still busy, about
+        # chat_batch_max after the first line (the room was never quiet)
+        assert first_mail is not None, "no mail while the room was busy"
+        assert first_mail <= 6 + 4, first_mail
+        wait_outbox_settled(gw)
+        got = copies(stack, "alice", pred)
+        assert len(got) >= 2
+        lines = [ln for m in got for ln in text_of(m).splitlines() if tag in ln]
+        assert sorted(lines) == sorted(f"Bob Example: busy {i} {tag}" for i in range(n))
+    finally:
+        bob.close()
+
+
 # ---------------------------------------------------------------- CRM context
 
 @pytest.mark.parametrize("mode", ["footer", "header", "none"])

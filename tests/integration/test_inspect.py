@@ -85,7 +85,21 @@ def test_guest_post_would_be_held(conf, tmp_path):
         "From: Alice Example <alice@example.org>", "From: Stranger <s@example.net>"))
     assert fields["Contact"].startswith("unknown")
     assert fields["Layer"] == "guest"
+    # below post_layer, and nothing proves the stranger sent it: a
+    # promotion would not release it without the sender's confirmation
+    assert fields["Flags"] == "held,unverified"
+    assert "below the channel's post_layer and not verified" in fields["Decision"]
+
+
+def test_guest_post_without_sender_proof_is_only_held(tmp_path):
+    p = tmp_path / "coopgate.conf"
+    p.write_text(CONF.format(data=tmp_path / "data")
+                 + 'posting = { sender_proof = "off"; };\n')
+    cli(p, "init", check=0)
+    fields, _ = inspect(p, tmp_path, REPLY.replace(
+        "From: Alice Example <alice@example.org>", "From: Stranger <s@example.net>"))
     assert fields["Flags"] == "held"
+    assert fields["Decision"] == "held: sender below the channel's post_layer"
 
 
 def test_inspect_stores_nothing(conf, tmp_path):

@@ -10,6 +10,7 @@ import time
 
 import dkim
 
+from coopgate import cli
 from helpers import make_message
 from test_email_requests import (confirm_token, gateway, mails, notice_mail,  # noqa: F401
                                  send, send_unauthenticated)
@@ -123,3 +124,61 @@ def test_forged_authentication_results_below_the_receipt_do_not_count(stack, gat
     gw.handled(msg["Message-ID"])
     time.sleep(1)
     assert gw.rows("SELECT count(*) FROM nomination")[0][0] == 0
+
+
+def test_promotion_releases_a_guests_proven_post_and_asks_about_a_forged_one(
+        stack, gateway):
+    """A post forged in a guest's name is held by layer like the guest's own;
+    the promotion releases the proven post only: for the forged one the
+    guest is mailed a confirmation request, and it goes out once confirmed."""
+    gw = gateway()
+    dave = stack.address("dave")
+    cli(gw.conf, "member", "add", dave, "--name", "Dave Guest", "--layer", "guest",
+        check=0)
+    forged = make_message(dave, gw.addr("dev"), "Pay me", "Send the money to me.\n")
+    send_unauthenticated(stack, forged, gw.addr("dev"), dave)
+    gw.handled(forged["Message-ID"])
+    real = make_message(dave, gw.addr("dev"), "Hello from Dave", "May I join?\n")
+    send(stack, "dave", real, gw.addr("dev"))
+    gw.handled(real["Message-ID"])
+    assert held_state(gw, forged["Message-ID"]) == [("held", 1)]
+    assert held_state(gw, real["Message-ID"]) == [("held", 0)]
+    # the weekly notice (it answers the forged post) says which go out
+    held = gw.wait_notice(dave, lambda n: "is held" in n["subject"])
+    text = " ".join(held["body"].split())
+    assert "that show they come from you are delivered" in text, text
+    assert "(nothing shows that you sent this one) you will be asked by mail " \
+        "to confirm" in text, text
+    assert [n for n in gw.notices(dave) if "confirm" in n["subject"]] == []
+
+    to = gw.addr("dev+request")
+    bob, alice = stack.address("bob"), stack.address("alice")
+    first = make_message(bob, to, "Nomination", "nominate dave@example.org\n")
+    send(stack, "bob", first, to)
+    gw.wait_notice(bob, lambda n: n["in_reply_to"] == first["Message-ID"].strip("<>"))
+    second = make_message(alice, to, "Nomination", "nominate dave@example.org\n")
+    send(stack, "alice", second, to)
+    n = gw.wait_notice(alice, lambda n: n["in_reply_to"] == second["Message-ID"].strip("<>"))
+    assert "is now a member" in n["body"], n["body"]
+    assert "1 held message released; 1 more waits for the sender's confirmation" \
+        in " ".join(n["body"].split()), n["body"]
+
+    # the proven post goes out; the forged one waits for dave
+    wait_for(lambda: relayed_to(stack, "bob", real["Message-ID"]),
+             "the proven post never reached bob")
+    ask = gw.wait_notice(dave, lambda n: "confirm" in n["subject"])
+    assert "Pay me" in ask["body"] and ask["in_reply_to"] == forged["Message-ID"].strip("<>")
+    told = gw.wait_notice(dave, lambda n: "now a member" in n["subject"])
+    assert "1 held message in your name did not show that you sent it" in \
+        " ".join(told["body"].split()), told["body"]
+    time.sleep(2)
+    assert relayed_to(stack, "bob", forged["Message-ID"]) == []
+    assert held_state(gw, forged["Message-ID"]) == [("held", 1)]
+
+    # dave confirms from his own mailbox: now it goes out
+    got = notice_mail(stack, "dave", ask)
+    reply = make_message(dave, ask["from_addr"], "Re: " + str(got["Subject"]), "yes, mine\n")
+    send(stack, "dave", reply, ask["from_addr"])
+    wait_for(lambda: relayed_to(stack, "bob", forged["Message-ID"]),
+             "the confirmed post never reached bob")
+    assert held_state(gw, forged["Message-ID"]) == [("released", 1)]

@@ -723,6 +723,45 @@ test_ranges(void **state)
 	    "more\n");
 }
 
+/* A room that is never quiet: chat_batch_max caps how long a chat line
+ * waits for its mail; 5 x chat_batch unless set, never below chat_batch. */
+static void
+test_chat_batch_max_defaults_to_five_batches_and_not_below_batch(void **state)
+{
+	(void)state;
+	struct cg_config cfg;
+	int rc;
+	char *got = load_text(
+	    GATEWAY "channels = (\n"
+	            "  { name = \"dev\"; address = \"dev@lists.example.org\";\n"
+	            "    room = \"dev@c.example.org\"; chat_batch = 3; },\n"
+	            "  { name = \"ops\"; address = \"ops@lists.example.org\";\n"
+	            "    room = \"ops@c.example.org\"; chat_batch = 3;\n"
+	            "    chat_batch_max = 3; },\n"
+	            "  { name = \"law\"; address = \"law@lists.example.org\";\n"
+	            "    room = \"law@c.example.org\"; }\n"
+	            ");\n",
+	    &cfg, &rc);
+	assert_string_equal(got, "");
+	assert_int_equal(cfg.channels[0].chat_batch_max, 15);
+	assert_int_equal(cfg.channels[1].chat_batch_max, 3);
+	assert_int_equal(cfg.channels[2].chat_batch_max, 600);
+	free(got);
+	cg_config_free(&cfg);
+	expect_errors(
+	    GATEWAY "channels = (\n"
+	            "  { name = \"dev\"; address = \"dev@lists.example.org\";\n"
+	            "    room = \"dev@c.example.org\"; chat_batch = 10;\n"
+	            "    chat_batch_max = 6; },\n"
+	            "  { name = \"ops\"; address = \"ops@lists.example.org\";\n"
+	            "    room = \"ops@c.example.org\"; chat_batch_max = 60; }\n"
+	            ");\n",
+	    "coopgate.conf:5: channels[0].chat_batch_max: 6 must not be "
+	    "less than chat_batch (10) of channel dev\n"
+	    "coopgate.conf:7: channels[1].chat_batch_max: 60 must not be "
+	    "less than chat_batch (120) of channel ops\n");
+}
+
 /* ---- the small API ---------------------------------------------------- */
 
 static void
@@ -958,6 +997,7 @@ main(void)
 	orig_dir = getcwd(NULL, 0);
 	const struct CMUnitTest tests[] = {
 	    T(test_example_config_loads_clean),
+	    T(test_chat_batch_max_defaults_to_five_batches_and_not_below_batch),
 	    T(test_reports_section_is_read_and_checked_with_line_numbers),
 	    T(test_minimal_config_gets_every_default),
 	    T(test_ports_default_by_tls_and_mode),

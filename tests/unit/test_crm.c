@@ -367,6 +367,101 @@ test_two_member_nominations_promote_and_release_held_posts(void **st)
 	fixture_free(f);
 }
 
+/* The token of the newest confirmation request mailed to `to`, or NULL
+ * (caller frees). */
+static char *
+confirm_token_to(struct fixture *f, const char *to)
+{
+	struct cg_outbox_row *rows;
+	size_t n;
+	assert_int_equal(cg_store_outbox_due(f->gw.store, "email",
+	                                     cg_now_ms() + 1000, 50, &rows, &n),
+	                 0);
+	char *token = NULL;
+	for (size_t i = 0; i < n; i++) {
+		struct cg_notice no;
+		if (rows[i].notice_id == 0 ||
+		    cg_store_notice_get(f->gw.store, rows[i].notice_id, &no) !=
+		        0)
+			continue;
+		const char *t = strstr(no.subject, "? confirm ");
+		if (strcmp(no.to_addr, to) == 0 && t) {
+			free(token);
+			token = cg_strdup(t + strlen("? confirm "));
+		}
+		cg_notice_free(&no);
+	}
+	cg_outbox_rows_free(rows, n);
+	return token;
+}
+
+static int
+is_held(struct fixture *f, int64_t message_id)
+{
+	struct cg_stored_msg sm;
+	assert_int_equal(cg_store_message_get(f->gw.store, message_id, &sm), 0);
+	int held = (sm.flags & CG_MSG_HELD) != 0;
+	cg_stored_msg_free(&sm);
+	return held;
+}
+
+/*
+ * posting.sender_proof: a post in a guest's name that nothing proves is
+ * held by layer like any guest post, but the promotion does not release
+ * it: the guest is asked to confirm it, and it goes out only then.  Before
+ * the promotion neither "!confirm" nor a token releases it.
+ */
+static void
+test_promotion_asks_the_sender_to_confirm_an_unproven_held_post(void **st)
+{
+	struct fixture *f = nomination_fixture();
+	f->cfg.posting.sender_proof = 1;
+	struct cg_ingest_info info;
+	struct cg_msg m = mail("p1@x.example", "eve@x.example",
+	                       "dev@lists.example.org", "Proven");
+	m.flags |= CG_MSG_SENDER_VERIFIED;
+	assert_int_equal(ingest(f, &m, &info), CG_INGEST_STORED);
+	int64_t proven = info.message_id;
+	m = mail("f1@x.example", "eve@x.example", "dev@lists.example.org",
+	         "Forged");
+	assert_int_equal(ingest(f, &m, &info), CG_INGEST_STORED);
+	int64_t forged = info.message_id;
+	assert_non_null(strstr(info.reason, "post_layer and not verified"));
+	assert_int_equal(
+	    tu_held_count(f->gw.store, contact(f, "eve@x.example")), 2);
+	/* held by layer: the nomination notice, no confirmation request yet,
+	 * and "!confirm" finds nothing to release */
+	assert_null(confirm_token_to(f, "eve@x.example"));
+	char *reply = NULL;
+	assert_int_equal(cg_onboarding_confirm_contact(
+	                     &f->gw, contact(f, "eve@x.example"), &reply),
+	                 0);
+	free(reply);
+	assert_true(is_held(f, forged));
+	assert_int_equal(nominate(f, "alice@example.org", "eve@x.example",
+	                          CG_LAYER_MEMBER, "1 of 2"),
+	                 1);
+	assert_int_equal(
+	    nominate(f, "bob@example.org", "eve@x.example", CG_LAYER_MEMBER,
+	             "1 held message released; 1 more waits for the sender's "
+	             "confirmation"),
+	    2);
+	assert_false(is_held(f, proven));
+	assert_true(is_held(f, forged));
+	char *token = confirm_token_to(f, "eve@x.example");
+	assert_non_null(token);
+	/* an unknown token releases nothing; the mailed one does */
+	assert_int_equal(cg_onboarding_confirm_token(&f->gw, "0000", &reply),
+	                 0);
+	assert_int_equal(cg_onboarding_confirm_token(&f->gw, token, &reply), 1);
+	free(reply);
+	assert_false(is_held(f, forged));
+	assert_int_equal(
+	    tu_held_count(f->gw.store, contact(f, "eve@x.example")), 0);
+	free(token);
+	fixture_free(f);
+}
+
 static void
 test_nomination_needs_a_member_and_is_not_for_oneself(void **st)
 {
@@ -455,6 +550,8 @@ main(void)
 	    cmocka_unit_test(test_held_posts_expire_after_seven_days),
 	    cmocka_unit_test(
 	        test_two_member_nominations_promote_and_release_held_posts),
+	    cmocka_unit_test(
+	        test_promotion_asks_the_sender_to_confirm_an_unproven_held_post),
 	    cmocka_unit_test(
 	        test_nomination_needs_a_member_and_is_not_for_oneself),
 	    cmocka_unit_test(test_nomination_joins_the_callers_transaction),

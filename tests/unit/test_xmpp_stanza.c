@@ -463,6 +463,119 @@ test_only_the_room_itself_answers_for_its_archive(void **state)
 	xmpp_ctx_free(ctx);
 }
 
+/* A message error for our stanza id, as it reaches the bridge. */
+static void
+message_error(xmpp_ctx_t *ctx, struct xb_bridge *xb, const char *from,
+              const char *id)
+{
+	char *from_attr =
+	    from ? cg_asprintf(" from='%s'", from) : cg_strdup("");
+	char *xml = cg_asprintf(
+	    "<message xmlns='jabber:client' type='error' id='%s'%s "
+	    "to='gateway@example.org/r'><error type='auth'>"
+	    "<forbidden xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
+	    "</error></message>",
+	    id, from_attr);
+	xmpp_stanza_t *st = xmpp_stanza_new_from_string(ctx, xml);
+	assert_non_null(st);
+	assert_int_equal(xb_inbound_on_message(NULL, st, xb), 1);
+	xmpp_stanza_release(st);
+	free(xml);
+	free(from_attr);
+}
+
+/* The outbox row of the dev room (a post by alice), in flight on xb. */
+static void
+room_row_in_flight(struct fixture *f, struct xb_bridge *xb, struct xb_room *r)
+{
+	fixture_member(f, "alice@example.org", CG_LAYER_MEMBER, "dev",
+	               CG_DELIVERY_EACH);
+	struct cg_msg m = mail("e1@example.org", "alice@example.org",
+	                       "dev@lists.example.org", "Plans");
+	struct cg_ingest_info info;
+	assert_int_equal(cg_gateway_ingest(&f->gw, &m, NULL, NULL, &info),
+	                 CG_INGEST_STORED);
+	cg_msg_free(&m);
+	struct cg_outbox_row *rows;
+	size_t n;
+	assert_int_equal(
+	    cg_store_outbox_due(f->gw.store, "xmpp", INT64_MAX, 10, &rows, &n),
+	    0);
+	assert_int_equal(n, 1);
+	memset(xb, 0, sizeof *xb);
+	memset(r, 0, sizeof *r);
+	r->jid = "dev@conference.example.org";
+	r->state = XB_ROOM_JOINED;
+	xb->rooms = r;
+	xb->nrooms = 1;
+	xb->gw = &f->gw;
+	xb->pend = cg_calloc(1, sizeof *xb->pend);
+	xb->npend = 1;
+	struct xb_pending *p = &xb->pend[0];
+	p->row = rows[0];
+	rows[0].bridge = rows[0].destination = rows[0].last_error = NULL;
+	p->origin_id = cg_asprintf("cg-%lld-0badcafe", (long long)p->row.id);
+	assert_string_equal(p->row.destination, "dev@conference.example.org");
+	cg_outbox_rows_free(rows, n);
+}
+
+/*
+ * Our stanza ids can be guessed (cg-ROW-HASH): a message error counts only
+ * from the row's destination, the room's bare JID.  Anyone else (an
+ * occupant speaking as ROOM/NICK, another entity, the MUC service, a look-
+ * alike domain, nobody) changes nothing: no retry, no rejoin.
+ */
+static void
+test_message_error_counts_only_from_the_rows_room(void **state)
+{
+	struct fixture *f = fixture_new();
+	xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
+	struct xb_bridge xb;
+	struct xb_room r;
+	room_row_in_flight(f, &xb, &r);
+	char *id = cg_strdup(xb.pend[0].origin_id);
+	static const char *const forgers[] = {
+	    "mallory@example.org/x",
+	    "mallory@example.org",
+	    "dev@conference.example.org/mallory",
+	    "conference.example.org",
+	    "dev@conference.example.org.evil",
+	    "ev@conference.example.org",
+	    "dev@example.org",
+	    NULL,
+	};
+	for (size_t i = 0; i < sizeof forgers / sizeof *forgers; i++) {
+		message_error(ctx, &xb, forgers[i], id);
+		if (xb.npend != 1 || r.state != XB_ROOM_JOINED)
+			fail_msg("acted on an error from %s",
+			         forgers[i] ? forgers[i] : "(nobody)");
+	}
+	struct cg_outbox_row *rows;
+	size_t n;
+	assert_int_equal(
+	    cg_store_outbox_due(f->gw.store, "xmpp", INT64_MAX, 10, &rows, &n),
+	    0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].attempts, 0);
+	cg_outbox_rows_free(rows, n);
+	/* the room itself (its domain in any case): retried, rejoined */
+	message_error(ctx, &xb, "dev@Conference.Example.ORG", id);
+	assert_int_equal(xb.npend, 0);
+	assert_int_equal(r.state, XB_ROOM_OUT);
+	assert_int_equal(
+	    cg_store_outbox_due(f->gw.store, "xmpp", INT64_MAX, 10, &rows, &n),
+	    0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].attempts, 1);
+	assert_non_null(strstr(rows[0].last_error, "forbidden"));
+	cg_outbox_rows_free(rows, n);
+	free(id);
+	free(xb.pend);
+	free(r.error);
+	xmpp_ctx_free(ctx);
+	fixture_free(f);
+}
+
 static int
 answer_from(xmpp_ctx_t *ctx, const char *xml, const char *service)
 {
@@ -808,6 +921,7 @@ main(void)
 	    cmocka_unit_test(
 	        test_jids_are_the_same_only_with_the_same_resource),
 	    cmocka_unit_test(test_only_the_room_itself_answers_for_its_archive),
+	    cmocka_unit_test(test_message_error_counts_only_from_the_rows_room),
 	    cmocka_unit_test(
 	        test_only_the_upload_service_answers_a_slot_request),
 	    cmocka_unit_test(test_slot_request_names_one_clean_file),

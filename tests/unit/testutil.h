@@ -85,6 +85,7 @@ fixture_channel(struct cg_config *cfg, const char *name, enum cg_layer post)
 	c->room = cg_asprintf("%s@conference.example.org", name);
 	c->post_layer = post;
 	c->chat_batch = 120;
+	c->chat_batch_max = 600;
 }
 
 /* A store with channels dev (post: member) and open (post: guest). */

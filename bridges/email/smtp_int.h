@@ -18,9 +18,8 @@
 #include "store/box.h"
 
 #define SMTP_WORKERS 3
-#define WORKER_TAKE 16     /* jobs a worker takes at once */
-#define QUEUE_MAX 4096     /* deliver() pauses above this many rows */
-#define CONN_IDLE_MS 10000 /* QUIT after this long without work */
+#define WORKER_TAKE 16 /* jobs a worker takes at once */
+#define QUEUE_MAX 4096 /* deliver() pauses above this many rows */
 #define STOP_GRACE_MS 5000
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS (5 * 60 * 1000)
@@ -71,6 +70,9 @@ struct worker {
 	struct email_smtp_client *conn; /* NULL: not connected */
 	int fd;    /* conn's socket or -1; written under s->mu (stop cuts it) */
 	int xverp; /* conn's EHLO offered XVERP */
+	/* conn's clock (monotonic ms, smtp_plan.h email_conn_next): opened,
+	 * last carried a transaction or NOOP, last looked at. */
+	int64_t opened_ms, used_ms, checked_ms;
 };
 
 struct email_smtp {
@@ -100,10 +102,14 @@ struct email_smtp {
 	struct jobq queue, done;
 	int stopping;
 	int64_t down_until, backoff_ms;
-	int down;          /* the last connection attempt failed */
-	int state_changed; /* down flipped: tell the loop thread */
-	char *state_error; /* why, while down */
-	atomic_int force;  /* stop: give up on the rest now */
+	int down;           /* the last connection attempt failed */
+	int64_t down_since; /* ... the first of this outage, at */
+	int nconn;          /* connections open now */
+	int start_left;     /* threads still opening their first connection */
+	int announced;      /* "N connection(s) open" was logged */
+	int state_changed;  /* down flipped: tell the loop thread */
+	char *state_error;  /* why, while down */
+	atomic_int force;   /* stop: give up on the rest now */
 };
 
 /* ---- mail_out.c (loop thread) ---- */

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "bridges/bridge.h"
+#include "bridges/email/fanout.h"
 #include "bridges/email/smtp_out.h"
 #include "store/box.h"
 
@@ -47,6 +48,7 @@ struct rcpt {
 	char *far_id, *error;
 	int bounced; /* CG_FAILED by a 5xx about this recipient: counts
 	                toward its bounce score (email_smtp_drain) */
+	struct email_fanout_answer rcpt; /* its RCPT's answer (last try) */
 };
 
 /* One mail to some recipients, and later their results. */
@@ -90,9 +92,11 @@ struct email_smtp {
 	/* Whether the last connection's EHLO offered XVERP: -1 not known
 	 * yet, 0 no, 1 yes (written by workers, read by deliver()). */
 	atomic_int xverp;
-	/* Recipients per batched transaction (fanout.h): smtp.max_recipients,
-	 * lowered by workers when the server answers 452 too many. */
-	atomic_int max_rcpt;
+	/* Recipients per transaction the server takes: 0 not known, else
+	 * what it took when it answered 452 too many (fanout.h); a batch
+	 * holds up to smtp.max_recipients, an XVERP one EMAIL_XVERP_MAX,
+	 * neither more than this.  Only ever lowered, by the workers. */
+	atomic_int server_limit;
 	/* The key of the VERP tokens (cg_box_mac_key): set at creation,
 	 * read by the workers. */
 	unsigned char verp_key[CG_BOX_MAC_KEY_BYTES];

@@ -277,6 +277,12 @@ send_txn(struct worker *w, const struct mail *m, const char *sender, int xverp,
 		addrs[i] = r[i].addr;
 	enum email_smtp_outcome o = email_smtp_client_send(
 	    w->conn, m->data, m->len, sender, xverp, addrs, n, a);
+	for (size_t i = 0; i < n; i++) {
+		int at_rcpt = a[i].stage && strcmp(a[i].stage, "RCPT TO") == 0;
+		r[i].rcpt.refused = at_rcpt;
+		r[i].rcpt.too_many = at_rcpt && a[i].code == 452 &&
+		                     email_fanout_too_many(a[i].text);
+	}
 	for (size_t i = 0; i < n && o != EMAIL_SMTP_BROKEN_EARLY; i++)
 		if (a[i].lost)
 			rcpt_result(&r[i], CG_RETRY, NULL,
@@ -509,30 +515,63 @@ run_txn(struct worker *w, const struct mail *m, const char *sender, int xverp,
 
 /* ---- batched fan-out (fanout.h) ---------------------------------------- */
 
-/* A job as transactions of up to max_rcpt recipients with the plain bounce
- * address, the limit lowered when the server says 452 too many. */
+/* Recipients per transaction: a batch (plain bounce address) or an
+ * XVERP one, never more than the server said it takes. */
+static size_t
+txn_limit(struct email_smtp *s, int xverp)
+{
+	size_t max = xverp ? EMAIL_XVERP_MAX
+	             : s->cfg->max_recipients > 0
+	                 ? (size_t)s->cfg->max_recipients
+	                 : 100;
+	int server = atomic_load(&s->server_limit);
+	return server > 0 && (size_t)server < max ? (size_t)server : max;
+}
+
+/* The server took `took` recipients and refused the next as too many:
+ * that is its limit (logged once; a limit is only ever lowered). */
 static void
-deliver_batched(struct worker *w, struct job *j)
+limit_lower(struct email_smtp *s, size_t took)
+{
+	int cur = atomic_load(&s->server_limit);
+	while (cur == 0 || (size_t)cur > took)
+		if (atomic_compare_exchange_weak(&s->server_limit, &cur,
+		                                 (int)took)) {
+			cg_info("%s: server takes %zu recipients per "
+			        "transaction: batches lowered to that",
+			        s->where, took);
+			return;
+		}
+}
+
+/* A job as transactions of up to txn_limit() recipients with the shared
+ * bounce address (XVERP=-= when xverp).  When the server answers 452 too
+ * many, the limit is lowered to what it took and the refused ones go in
+ * the next transactions: every recipient is answered once. */
+static void
+deliver_batched(struct worker *w, struct job *j, int xverp)
 {
 	struct email_smtp *s = w->s;
 	char *sender =
 	    email_xverp_sender(s->verp_key, j->mail->list_addr, cg_now());
 	for (size_t off = 0; off < j->n;) {
-		size_t max = (size_t)atomic_load(&s->max_rcpt);
+		size_t max = txn_limit(s, xverp);
 		size_t k = j->n - off < max ? j->n - off : max;
-		run_txn(w, j->mail, sender, 0, j->r + off, k);
-		size_t first = k;
-		for (size_t i = 0; i < k && first == k; i++)
-			if (j->r[off + i].status == CG_RETRY &&
-			    email_fanout_too_many(j->r[off + i].error))
-				first = i;
-		if (first > 0 && first < k) {
-			cg_info("%s: server takes %zu recipients per "
-			        "transaction: batches lowered to that",
-			        s->where, first);
-			atomic_store(&s->max_rcpt, (int)first);
-		}
-		off += first > 0 ? first : k;
+		struct rcpt *r = j->r + off;
+		for (size_t i = 0; i < k; i++)
+			r[i].rcpt = (struct email_fanout_answer){0};
+		run_txn(w, j->mail, sender, xverp, r, k);
+		struct email_fanout_answer *a = cg_calloc(k, sizeof *a);
+		for (size_t i = 0; i < k; i++)
+			a[i] = r[i].rcpt;
+		size_t next;
+		size_t took = email_fanout_took(a, k, &next);
+		free(a);
+		if (next < k && took > 0)
+			limit_lower(s, took);
+		/* The refused ones again, unless nothing went through (they
+		 * keep their 452: the outbox retries them later). */
+		off += next > 0 ? next : k;
 	}
 	free(sender);
 }
@@ -551,17 +590,11 @@ deliver_job(struct worker *w, struct job *j)
 		named = j->r[i].readable;
 	if (email_fanout_batched(w->s->cfg->verp, w->xverp, named,
 	                         m->list_addr != NULL, j->n)) {
-		deliver_batched(w, j);
+		deliver_batched(w, j, 0);
 		return;
 	}
-	int together = m->list_addr != NULL && j->n > 1 && w->xverp;
-	for (size_t i = 0; i < j->n && together; i++)
-		together = j->r[i].readable;
-	if (together) {
-		char *sender =
-		    email_xverp_sender(w->s->verp_key, m->list_addr, cg_now());
-		run_txn(w, m, sender, 1, j->r, j->n);
-		free(sender);
+	if (m->list_addr != NULL && j->n > 1 && w->xverp && named) {
+		deliver_batched(w, j, 1);
 		return;
 	}
 	for (size_t i = 0; i < j->n; i++) {
@@ -667,8 +700,7 @@ email_smtp_new(struct cg_gateway *gw, email_smtp_state_fn *state, void *arg)
 	pthread_cond_init(&s->cv, NULL);
 	atomic_init(&s->force, 0);
 	atomic_init(&s->xverp, -1);
-	atomic_init(&s->max_rcpt,
-	            s->cfg->max_recipients > 0 ? s->cfg->max_recipients : 100);
+	atomic_init(&s->server_limit, 0);
 	cg_box_mac_key(gw->box, s->verp_key);
 	for (int i = 0; i < SMTP_WORKERS; i++) {
 		s->w[i].s = s;
@@ -969,8 +1001,7 @@ plan_jobs(struct email_smtp *s, struct cg_outbox_item *d, size_t n, size_t i,
 	size_t njobs =
 	    email_fanout_planned(s->cfg->verp, atomic_load(&s->xverp),
 	                         m->list_addr != NULL)
-	        ? email_fanout_plan(nr, (size_t)atomic_load(&s->max_rcpt),
-	                            SMTP_WORKERS, job_of)
+	        ? email_fanout_plan(nr, txn_limit(s, 0), SMTP_WORKERS, job_of)
 	        : email_smtp_plan_chunks(readable, nr,
 	                                 atomic_load(&s->xverp) != 0,
 	                                 SMTP_WORKERS, job_of);

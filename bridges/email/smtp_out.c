@@ -52,8 +52,9 @@
  * connection -> CG_RETRY (before the message went out, the job is tried
  * once more on a new connection first).  Workers post results to a list
  * and write a byte to a pipe the bridge lists in fds();
- * email_smtp_drain() (loop thread) records each row with
- * cg_outbox_complete().  Workers never touch the store or the gateway.
+ * email_smtp_drain() (loop thread) records the rows of every finished
+ * job in one store transaction (cg_outbox_complete_many()).  Workers never
+ * touch the store or the gateway.
  *
  * Must never: send a row twice within one run (every job is answered
  * exactly once), mark a row delivered before the server took the
@@ -760,6 +761,40 @@ count_bounce(struct email_smtp *s, const struct rcpt *r)
 	free(reason);
 }
 
+/* The rows of the finished jobs, recorded in one store transaction;
+ * then the bounces (each opens its own), once per recipient. */
+static void
+record_done(struct email_smtp *s, struct jobq *done)
+{
+	size_t n = 0, k = 0;
+	for (struct job *j = done->head; j; j = j->next)
+		for (size_t i = 0; i < j->n; i++)
+			n += j->r[i].nrows;
+	struct cg_outbox_item *it = cg_calloc(n ? n : 1, sizeof *it);
+	for (struct job *j = done->head; j; j = j->next)
+		for (size_t i = 0; i < j->n; i++)
+			for (size_t x = 0; x < j->r[i].nrows; x++)
+				it[k++] = (struct cg_outbox_item){
+				    .row = &j->r[i].rows[x],
+				    .status = j->r[i].status,
+				    .far_id = cg_strdup(j->r[i].far_id),
+				    .error = cg_strdup(j->r[i].error),
+				};
+	cg_outbox_complete_many(s->gw, it, n); /* takes far_id, error */
+	for (size_t i = 0; i < n; i++) {
+		free(it[i].far_id);
+		free(it[i].error);
+	}
+	free(it);
+	struct job *j;
+	while ((j = q_pop(done)) != NULL) {
+		for (size_t i = 0; i < j->n; i++)
+			if (j->r[i].bounced && j->r[i].status == CG_FAILED)
+				count_bounce(s, &j->r[i]);
+		job_free(j);
+	}
+}
+
 void
 email_smtp_drain(struct email_smtp *s)
 {
@@ -781,28 +816,7 @@ email_smtp_drain(struct email_smtp *s)
 	if (changed && err == NULL)
 		s->gw->outbox_kick = 1; /* reachable again: rows may go */
 	free(err);
-	struct job *j;
-	while ((j = q_pop(&done)) != NULL) {
-		for (size_t i = 0; i < j->n; i++) {
-			struct rcpt *r = &j->r[i];
-			for (size_t k = 0; k < r->nrows; k++) {
-				struct cg_outbox_item it = {
-				    .row = &r->rows[k],
-				    .status = r->status,
-				    .far_id = cg_strdup(r->far_id),
-				    .error = cg_strdup(r->error),
-				};
-				cg_outbox_complete(s->gw, &it); /* takes them */
-				free(it.far_id);
-				free(it.error);
-			}
-			/* After the rows' own transactions: the bounce opens
-			 * its own.  Once per recipient, not per row. */
-			if (r->bounced && r->status == CG_FAILED)
-				count_bounce(s, r);
-		}
-		job_free(j);
-	}
+	record_done(s, &done);
 	/* Nothing queued: no batch shares a composed mail any more. */
 	if (idle)
 		email_out_cache_clear(s);

@@ -6,7 +6,8 @@
  * many recipients per transaction when the server offers XVERP.  bridge.c
  * owns it; the functions below are called from the loop thread only.
  * Results come back through a pipe (email_smtp_fd) and are recorded with
- * cg_outbox_complete() in the loop thread.
+ * cg_outbox_complete_many() in the loop thread, one store transaction
+ * for every result a wake-up brings.
  */
 #ifndef EMAIL_SMTP_OUT_H
 #define EMAIL_SMTP_OUT_H

@@ -99,6 +99,10 @@ void cg_gateway_bridge_state(struct cg_gateway *gw, const char *bridge,
 /* A bridge finishes an outbox row it reported as CG_INFLIGHT. */
 struct cg_outbox_item;
 void cg_outbox_complete(struct cg_gateway *gw, struct cg_outbox_item *d);
+/* The same for d[0..n), recorded in one store transaction (a fan-out's
+ * thousand results cost one commit, not a thousand). */
+void cg_outbox_complete_many(struct cg_gateway *gw, struct cg_outbox_item *d,
+                             size_t n);
 
 /* Message-ID for a message created by the gateway: "cg.TOKEN.N@domain". */
 char *cg_gateway_message_id(const struct cg_gateway *gw,

@@ -21,7 +21,10 @@
 #include "lib/util.h"
 #include "store/store.h"
 
-#define OUTBOX_BATCH 256
+/* Rows handed to a bridge at once: a post to 1,000 members in one batch,
+ * so it is planned as max_recipients-sized transactions (10 of 100, or 3
+ * XVERP ones), not split at 256 rows into 12. */
+#define OUTBOX_BATCH 1024
 
 int64_t
 cg_outbox_backoff_ms(const struct cg_cfg_outbox *o, int attempts, double rnd)
@@ -149,6 +152,20 @@ cg_outbox_complete(struct cg_gateway *gw, struct cg_outbox_item *d)
 	if (cg_store_begin(gw->store) != 0)
 		return;
 	record(gw, d);
+	cg_store_commit(gw->store);
+}
+
+void
+cg_outbox_complete_many(struct cg_gateway *gw, struct cg_outbox_item *d,
+                        size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		inflight_remove(gw, d[i].row->id);
+	gw->outbox_kick = 1;
+	if (n == 0 || cg_store_begin(gw->store) != 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		record(gw, &d[i]);
 	cg_store_commit(gw->store);
 }
 

@@ -7,6 +7,10 @@
  * back are still recognisably ours and are attributed from their DSN
  * (bounce_attr.c).  smtp_out.c applies these rules; this file decides.
  *
+ * When the server answers 452 "too many recipients" to a RCPT, what it
+ * took before is its limit (email_fanout_took): smtp_out.c lowers its
+ * transactions to that and sends the rest in the following ones.
+ *
  * Must never: put more than max recipients in one transaction, batch a
  * notice (envelope sender <>), or batch when smtp.verp is "always".
  */
@@ -62,4 +66,19 @@ email_fanout_too_many(const char *reply)
 		    strncmp(q, "4.5.3", 5) == 0)
 			return 1;
 	return 0;
+}
+
+size_t
+email_fanout_took(const struct email_fanout_answer *a, size_t n, size_t *next)
+{
+	size_t took = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (a[i].too_many) {
+			*next = i;
+			return took;
+		}
+		took += !a[i].refused;
+	}
+	*next = n;
+	return took;
 }

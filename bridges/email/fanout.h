@@ -44,4 +44,20 @@ size_t email_fanout_plan(size_t n, size_t max, size_t workers, size_t *job_of);
  */
 int email_fanout_too_many(const char *reply);
 
+/* What a transaction's RCPTs were answered, per recipient. */
+struct email_fanout_answer {
+	int refused;  /* RCPT TO not answered 2xx */
+	int too_many; /* ... answered 452 too many (email_fanout_too_many) */
+};
+
+/*
+ * After one transaction to a[0..n): *next is the first recipient the
+ * server refused as one too many (n when none: all were answered); the
+ * result is how many it took before that (refused ones do not count
+ * toward its limit: Postfix's smtpd_recipient_limit counts accepted
+ * RCPTs).  A result below n with *next < n is the server's limit.
+ */
+size_t email_fanout_took(const struct email_fanout_answer *a, size_t n,
+                         size_t *next);
+
 #endif

@@ -15,6 +15,7 @@
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -158,6 +159,31 @@ email_smtp_client_close(struct email_smtp_client *cl, int quit)
 	mailsmtp_free(cl->sm);
 	mmap_string_free(cl->line);
 	free(cl);
+}
+
+static int read_reply(struct email_smtp_client *cl, int *code, char **text);
+static int write_all(mailstream *st, const char *p, size_t n);
+
+/* smtp_client.h.  An idle connection has nothing to read: anything there
+ * (a 421, the server's FIN, a TLS alert) means it is gone. */
+int
+email_smtp_client_check(struct email_smtp_client *cl, int noop)
+{
+	mailstream *st = cl->sm->stream;
+	if (st == NULL || st->read_buffer_len > 0)
+		return -1;
+	int fd = mailstream_low_get_fd(mailstream_get_low(st));
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	if (fd < 0 || poll(&p, 1, 0) != 0)
+		return -1;
+	if (!noop)
+		return 0;
+	int code;
+	char *text = NULL;
+	int bad = write_all(st, "NOOP\r\n", 6) != 0 ||
+	          read_reply(cl, &code, &text) != 0 || code / 100 != 2;
+	free(text);
+	return bad ? -1 : 0;
 }
 
 void

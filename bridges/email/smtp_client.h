@@ -25,6 +25,13 @@ struct email_smtp_client *email_smtp_client_open(const struct cg_cfg_smtp *c,
                                                  void *arg, char **why);
 /* Whether the server's last EHLO offered XVERP. */
 int email_smtp_client_xverp(const struct email_smtp_client *cl);
+/*
+ * Whether an idle connection is still usable: 0 yes, -1 no (the server
+ * closed it, said something unasked such as 421, or did not answer).
+ * Without noop only the socket is looked at (nothing is sent); with noop
+ * a NOOP must be answered 250 too.
+ */
+int email_smtp_client_check(struct email_smtp_client *cl, int noop);
 /* QUIT first when quit; then close and free. */
 void email_smtp_client_close(struct email_smtp_client *cl, int quit);
 

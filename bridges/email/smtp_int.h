@@ -14,13 +14,13 @@
 #include <stdint.h>
 
 #include "bridges/bridge.h"
+#include "bridges/email/fanout.h"
 #include "bridges/email/smtp_out.h"
 #include "store/box.h"
 
 #define SMTP_WORKERS 3
-#define WORKER_TAKE 16     /* jobs a worker takes at once */
-#define QUEUE_MAX 4096     /* deliver() pauses above this many rows */
-#define CONN_IDLE_MS 10000 /* QUIT after this long without work */
+#define WORKER_TAKE 16 /* jobs a worker takes at once */
+#define QUEUE_MAX 4096 /* deliver() pauses above this many rows */
 #define STOP_GRACE_MS 5000
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS (5 * 60 * 1000)
@@ -48,6 +48,7 @@ struct rcpt {
 	char *far_id, *error;
 	int bounced; /* CG_FAILED by a 5xx about this recipient: counts
 	                toward its bounce score (email_smtp_drain) */
+	struct email_fanout_answer rcpt; /* its RCPT's answer (last try) */
 };
 
 /* One mail to some recipients, and later their results. */
@@ -71,6 +72,9 @@ struct worker {
 	struct email_smtp_client *conn; /* NULL: not connected */
 	int fd;    /* conn's socket or -1; written under s->mu (stop cuts it) */
 	int xverp; /* conn's EHLO offered XVERP */
+	/* conn's clock (monotonic ms, smtp_plan.h email_conn_next): opened,
+	 * last carried a transaction or NOOP, last looked at. */
+	int64_t opened_ms, used_ms, checked_ms;
 };
 
 struct email_smtp {
@@ -88,9 +92,11 @@ struct email_smtp {
 	/* Whether the last connection's EHLO offered XVERP: -1 not known
 	 * yet, 0 no, 1 yes (written by workers, read by deliver()). */
 	atomic_int xverp;
-	/* Recipients per batched transaction (fanout.h): smtp.max_recipients,
-	 * lowered by workers when the server answers 452 too many. */
-	atomic_int max_rcpt;
+	/* Recipients per transaction the server takes: 0 not known, else
+	 * what it took when it answered 452 too many (fanout.h); a batch
+	 * holds up to smtp.max_recipients, an XVERP one EMAIL_XVERP_MAX,
+	 * neither more than this.  Only ever lowered, by the workers. */
+	atomic_int server_limit;
 	/* The key of the VERP tokens (cg_box_mac_key): set at creation,
 	 * read by the workers. */
 	unsigned char verp_key[CG_BOX_MAC_KEY_BYTES];
@@ -100,10 +106,14 @@ struct email_smtp {
 	struct jobq queue, done;
 	int stopping;
 	int64_t down_until, backoff_ms;
-	int down;          /* the last connection attempt failed */
-	int state_changed; /* down flipped: tell the loop thread */
-	char *state_error; /* why, while down */
-	atomic_int force;  /* stop: give up on the rest now */
+	int down;           /* the last connection attempt failed */
+	int64_t down_since; /* ... the first of this outage, at */
+	int nconn;          /* connections open now */
+	int start_left;     /* threads still opening their first connection */
+	int announced;      /* "N connection(s) open" was logged */
+	int state_changed;  /* down flipped: tell the loop thread */
+	char *state_error;  /* why, while down */
+	atomic_int force;   /* stop: give up on the rest now */
 };
 
 /* ---- mail_out.c (loop thread) ---- */

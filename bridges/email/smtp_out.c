@@ -17,10 +17,19 @@
  * A job is one mail and its recipients; each recipient carries the
  * outbox rows it answers for (several for a chat batch).
  *
- * Workers (SMTP_WORKERS threads, one connection each, kept open while
- * there is work and closed after CONN_IDLE_MS) speak SMTP through
+ * Workers (SMTP_WORKERS threads, one connection each) speak SMTP through
  * smtp_client.c (TLS checked, EHLO, STARTTLS, AUTH; MAIL FROM, RCPT TOs
  * and DATA pipelined when offered) and turn its answers into results.
+ * Each opens its connection when the daemon starts, before any post, so
+ * the first fan-out pays no TLS and AUTH (logged once: "smtp H:P: 3
+ * connection(s) open, XVERP offered"), and keeps it (email_conn_next in
+ * smtp_plan.c: looked at every 5 s while idle, NOOP now and then, replaced
+ * at 60 s or when the server closed it).  A server that cannot be reached
+ * is one outage: one log line, deliver() takes no rows (they wait in the
+ * outbox, their attempts not counted), the threads try again with a
+ * backoff of 1 s doubling to 5 min, and the first that gets through logs
+ * "reachable again" and wakes the loop.  A dead server at start delays
+ * nothing but the mail.
  *
  * Fan-out: when the server advertises XVERP (Postfix does for clients in
  * smtpd_authorized_verp_clients), a job holds up to EMAIL_XVERP_MAX recipients
@@ -44,8 +53,9 @@
  * connection -> CG_RETRY (before the message went out, the job is tried
  * once more on a new connection first).  Workers post results to a list
  * and write a byte to a pipe the bridge lists in fds();
- * email_smtp_drain() (loop thread) records each row with
- * cg_outbox_complete().  Workers never touch the store or the gateway.
+ * email_smtp_drain() (loop thread) records the rows of every finished
+ * job in one store transaction (cg_outbox_complete_many()).  Workers never
+ * touch the store or the gateway.
  *
  * Must never: send a row twice within one run (every job is answered
  * exactly once), mark a row delivered before the server took the
@@ -204,8 +214,21 @@ set_fd(void *arg, int fd)
 static void
 conn_close(struct worker *w, int quit)
 {
+	if (w->conn == NULL)
+		return;
 	email_smtp_client_close(w->conn, quit);
 	w->conn = NULL;
+	pthread_mutex_lock(&w->s->mu);
+	w->s->nconn--;
+	pthread_mutex_unlock(&w->s->mu);
+}
+
+/* Wake the loop thread: it drains results and state changes. */
+static void
+wake_loop(struct email_smtp *s)
+{
+	char b = 1;
+	(void)!write(s->pipe[1], &b, 1); /* a full pipe wakes it too */
 }
 
 /* "250 2.0.0 Ok: queued as 4XyZ" -> "4XyZ" */
@@ -256,6 +279,12 @@ send_txn(struct worker *w, const struct mail *m, const char *sender, int xverp,
 		addrs[i] = r[i].addr;
 	enum email_smtp_outcome o = email_smtp_client_send(
 	    w->conn, m->data, m->len, sender, xverp, addrs, n, a);
+	for (size_t i = 0; i < n; i++) {
+		int at_rcpt = a[i].stage && strcmp(a[i].stage, "RCPT TO") == 0;
+		r[i].rcpt.refused = at_rcpt;
+		r[i].rcpt.too_many = at_rcpt && a[i].code == 452 &&
+		                     email_fanout_too_many(a[i].text);
+	}
 	for (size_t i = 0; i < n && o != EMAIL_SMTP_BROKEN_EARLY; i++)
 		if (a[i].lost)
 			rcpt_result(&r[i], CG_RETRY, NULL,
@@ -271,43 +300,84 @@ send_txn(struct worker *w, const struct mail *m, const char *sender, int xverp,
 	return o;
 }
 
+/* An attempt to connect failed: the outage (and its one log line)
+ * begins, or the next attempt moves further out. */
 static void
 conn_failed(struct email_smtp *s, const char *why)
 {
 	pthread_mutex_lock(&s->mu);
 	int64_t now = cg_mono_ms();
+	if (!s->down) {
+		cg_error("%s: %s; outgoing mail waits in the outbox, the "
+		         "sender threads try again in the background",
+		         s->where, why);
+		s->down_since = now;
+		s->backoff_ms = BACKOFF_MIN_MS;
+	}
 	if (!s->down || now >= s->down_until) {
-		cg_error("%s: %s; pausing deliveries for %lld s", s->where, why,
-		         (long long)(s->backoff_ms / 1000));
 		s->down_until = now + s->backoff_ms;
 		s->backoff_ms *= 2;
 		if (s->backoff_ms > BACKOFF_MAX_MS)
 			s->backoff_ms = BACKOFF_MAX_MS;
 	}
+	char *full = cg_asprintf("%s: %s", s->where, why);
 	if (!s->down || s->state_error == NULL ||
-	    strcmp(s->state_error, why) != 0) {
+	    strcmp(s->state_error, full) != 0) {
 		free(s->state_error);
-		s->state_error = cg_asprintf("%s: %s", s->where, why);
+		s->state_error = full;
+		full = NULL;
 		s->state_changed = 1;
 	}
+	free(full);
 	s->down = 1;
+	int changed = s->state_changed;
 	pthread_mutex_unlock(&s->mu);
+	if (changed)
+		wake_loop(s);
 }
 
+/* Log "N connection(s) open" once, when every thread has tried its first
+ * connection and at least one is open (called under mu). */
 static void
-conn_ok(struct email_smtp *s)
+announce_locked(struct email_smtp *s)
 {
+	if (s->announced || s->start_left > 0 || s->nconn == 0)
+		return;
+	s->announced = 1;
+	cg_info("%s: %d connection(s) open, XVERP %s", s->where, s->nconn,
+	        atomic_load(&s->xverp) == 1 ? "offered" : "not offered");
+}
+
+/* w's connection has just been opened: the server is up. */
+static void
+conn_opened(struct worker *w)
+{
+	struct email_smtp *s = w->s;
+	int64_t now = cg_mono_ms();
+	w->opened_ms = w->used_ms = w->checked_ms = now;
+	w->xverp = email_smtp_client_xverp(w->conn);
+	int before = atomic_exchange(&s->xverp, w->xverp);
 	pthread_mutex_lock(&s->mu);
+	s->nconn++;
 	if (s->down) {
+		cg_info("%s: reachable again after %lld s", s->where,
+		        (long long)((now - s->down_since + 500) / 1000));
 		s->down = 0;
 		free(s->state_error);
 		s->state_error = NULL;
 		s->state_changed = 1;
-		cg_info("%s: reachable again", s->where);
 	}
 	s->backoff_ms = BACKOFF_MIN_MS;
 	s->down_until = 0;
+	if (s->announced && before != -1 && before != w->xverp)
+		cg_info("%s: XVERP %s", s->where,
+		        w->xverp ? "offered now" : "no longer offered");
+	announce_locked(s);
+	int changed = s->state_changed;
+	pthread_cond_broadcast(&s->cv); /* threads waiting out the outage */
 	pthread_mutex_unlock(&s->mu);
+	if (changed)
+		wake_loop(s);
 }
 
 static int
@@ -321,32 +391,86 @@ server_paused(struct email_smtp *s, char **why)
 	return paused;
 }
 
+/* Open w's connection (none open), unless the server is down and its
+ * backoff has not passed: 0, or -1 with *why ("smtp H:P: ...", caller
+ * frees). */
+static int
+conn_open(struct worker *w, char **why)
+{
+	struct email_smtp *s = w->s;
+	char *raw = NULL;
+	*why = NULL;
+	if (server_paused(s, why))
+		return -1;
+	w->conn = email_smtp_client_open(s->cfg, set_fd, w, &raw);
+	if (w->conn == NULL) {
+		conn_failed(s, raw);
+		*why = cg_asprintf("%s: %s", s->where, raw);
+		free(raw);
+		return -1;
+	}
+	conn_opened(w);
+	return 0;
+}
+
 /* w's connection, opened when needed; 0, or -1 with r[0..n) answered. */
 static int
 conn_get(struct worker *w, struct rcpt *r, size_t n, int *fresh)
 {
-	struct email_smtp *s = w->s;
 	char *why = NULL;
 	*fresh = 0;
 	if (w->conn)
 		return 0;
-	if (server_paused(s, &why)) {
+	if (conn_open(w, &why) != 0) {
 		rcpts_result(r, n, CG_RETRY, why);
 		return -1;
 	}
-	w->conn = email_smtp_client_open(s->cfg, set_fd, w, &why);
-	if (w->conn == NULL) {
-		conn_failed(s, why);
-		rcpts_result(r, n, CG_RETRY,
-		             cg_asprintf("%s: %s", s->where, why));
-		free(why);
-		return -1;
-	}
-	w->xverp = email_smtp_client_xverp(w->conn);
-	atomic_store(&s->xverp, w->xverp);
-	conn_ok(s);
 	*fresh = 1;
 	return 0;
+}
+
+/* An idle thread's step with its connection (email_conn_next): look at
+ * it, NOOP it, replace it, or open one. */
+static void
+conn_keep(struct worker *w, enum email_conn_step step)
+{
+	struct email_smtp *s = w->s;
+	int64_t now = cg_mono_ms();
+	char *why = NULL;
+	if (step == EMAIL_CONN_WAIT)
+		return;
+	if (step == EMAIL_CONN_CHECK || step == EMAIL_CONN_NOOP) {
+		int noop = step == EMAIL_CONN_NOOP;
+		if (email_smtp_client_check(w->conn, noop) == 0) {
+			w->checked_ms = now;
+			if (noop)
+				w->used_ms = now;
+			return;
+		}
+		cg_debug("%s: the server closed a kept connection: opening "
+		         "a new one",
+		         s->where);
+		conn_close(w, 0);
+	} else if (step == EMAIL_CONN_RENEW) {
+		conn_close(w, 1);
+	}
+	if (conn_open(w, &why) != 0)
+		free(why);
+}
+
+/* What an idle thread does next (under mu). */
+static enum email_conn_step
+idle_step(struct worker *w, int64_t now, int64_t *next)
+{
+	struct email_conn_clock c = {
+	    .open = w->conn != NULL,
+	    .opened = w->opened_ms,
+	    .used = w->used_ms,
+	    .checked = w->checked_ms,
+	    .down = w->s->down,
+	    .down_until = w->s->down_until,
+	};
+	return email_conn_next(&c, now, next);
 }
 
 /* One transaction, tried once more on a new connection when a kept one
@@ -374,8 +498,10 @@ run_txn(struct worker *w, const struct mail *m, const char *sender, int xverp,
 			return;
 		}
 		enum email_smtp_outcome o = send_txn(w, m, sender, xverp, r, n);
-		if (o == EMAIL_SMTP_OK)
+		if (o == EMAIL_SMTP_OK) {
+			w->used_ms = w->checked_ms = cg_mono_ms();
 			return;
+		}
 		conn_close(w, 0);
 		if (o == EMAIL_SMTP_BROKEN)
 			return;
@@ -391,30 +517,63 @@ run_txn(struct worker *w, const struct mail *m, const char *sender, int xverp,
 
 /* ---- batched fan-out (fanout.h) ---------------------------------------- */
 
-/* A job as transactions of up to max_rcpt recipients with the plain bounce
- * address, the limit lowered when the server says 452 too many. */
+/* Recipients per transaction: a batch (plain bounce address) or an
+ * XVERP one, never more than the server said it takes. */
+static size_t
+txn_limit(struct email_smtp *s, int xverp)
+{
+	size_t max = xverp ? EMAIL_XVERP_MAX
+	             : s->cfg->max_recipients > 0
+	                 ? (size_t)s->cfg->max_recipients
+	                 : 100;
+	int server = atomic_load(&s->server_limit);
+	return server > 0 && (size_t)server < max ? (size_t)server : max;
+}
+
+/* The server took `took` recipients and refused the next as too many:
+ * that is its limit (logged once; a limit is only ever lowered). */
 static void
-deliver_batched(struct worker *w, struct job *j)
+limit_lower(struct email_smtp *s, size_t took)
+{
+	int cur = atomic_load(&s->server_limit);
+	while (cur == 0 || (size_t)cur > took)
+		if (atomic_compare_exchange_weak(&s->server_limit, &cur,
+		                                 (int)took)) {
+			cg_info("%s: server takes %zu recipients per "
+			        "transaction: batches lowered to that",
+			        s->where, took);
+			return;
+		}
+}
+
+/* A job as transactions of up to txn_limit() recipients with the shared
+ * bounce address (XVERP=-= when xverp).  When the server answers 452 too
+ * many, the limit is lowered to what it took and the refused ones go in
+ * the next transactions: every recipient is answered once. */
+static void
+deliver_batched(struct worker *w, struct job *j, int xverp)
 {
 	struct email_smtp *s = w->s;
 	char *sender =
 	    email_xverp_sender(s->verp_key, j->mail->list_addr, cg_now());
 	for (size_t off = 0; off < j->n;) {
-		size_t max = (size_t)atomic_load(&s->max_rcpt);
+		size_t max = txn_limit(s, xverp);
 		size_t k = j->n - off < max ? j->n - off : max;
-		run_txn(w, j->mail, sender, 0, j->r + off, k);
-		size_t first = k;
-		for (size_t i = 0; i < k && first == k; i++)
-			if (j->r[off + i].status == CG_RETRY &&
-			    email_fanout_too_many(j->r[off + i].error))
-				first = i;
-		if (first > 0 && first < k) {
-			cg_info("%s: server takes %zu recipients per "
-			        "transaction: batches lowered to that",
-			        s->where, first);
-			atomic_store(&s->max_rcpt, (int)first);
-		}
-		off += first > 0 ? first : k;
+		struct rcpt *r = j->r + off;
+		for (size_t i = 0; i < k; i++)
+			r[i].rcpt = (struct email_fanout_answer){0};
+		run_txn(w, j->mail, sender, xverp, r, k);
+		struct email_fanout_answer *a = cg_calloc(k, sizeof *a);
+		for (size_t i = 0; i < k; i++)
+			a[i] = r[i].rcpt;
+		size_t next;
+		size_t took = email_fanout_took(a, k, &next);
+		free(a);
+		if (next < k && took > 0)
+			limit_lower(s, took);
+		/* The refused ones again, unless nothing went through (they
+		 * keep their 452: the outbox retries them later). */
+		off += next > 0 ? next : k;
 	}
 	free(sender);
 }
@@ -433,17 +592,11 @@ deliver_job(struct worker *w, struct job *j)
 		named = j->r[i].readable;
 	if (email_fanout_batched(w->s->cfg->verp, w->xverp, named,
 	                         m->list_addr != NULL, j->n)) {
-		deliver_batched(w, j);
+		deliver_batched(w, j, 0);
 		return;
 	}
-	int together = m->list_addr != NULL && j->n > 1 && w->xverp;
-	for (size_t i = 0; i < j->n && together; i++)
-		together = j->r[i].readable;
-	if (together) {
-		char *sender =
-		    email_xverp_sender(w->s->verp_key, m->list_addr, cg_now());
-		run_txn(w, m, sender, 1, j->r, j->n);
-		free(sender);
+	if (m->list_addr != NULL && j->n > 1 && w->xverp && named) {
+		deliver_batched(w, j, 1);
 		return;
 	}
 	for (size_t i = 0; i < j->n; i++) {
@@ -471,9 +624,20 @@ post(struct email_smtp *s, struct job *j)
 	int wake = s->done.n == 0; /* else the loop has a wake-up coming */
 	q_push(&s->done, j);
 	pthread_mutex_unlock(&s->mu);
-	char b = 1;
-	if (wake) /* a full pipe wakes the loop too */
-		(void)!write(s->pipe[1], &b, 1);
+	if (wake)
+		wake_loop(s);
+}
+
+/* The thread's first connection, opened when the daemon starts. */
+static void
+start_done(struct worker *w)
+{
+	struct email_smtp *s = w->s;
+	conn_keep(w, EMAIL_CONN_OPEN);
+	pthread_mutex_lock(&s->mu);
+	s->start_left--;
+	announce_locked(s);
+	pthread_mutex_unlock(&s->mu);
 }
 
 static void *
@@ -482,6 +646,7 @@ worker_main(void *arg)
 	struct worker *w = arg;
 	struct email_smtp *s = w->s;
 	struct job *batch[WORKER_TAKE];
+	start_done(w);
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		if (atomic_load(&s->force))
@@ -489,15 +654,14 @@ worker_main(void *arg)
 		if (s->queue.n == 0) {
 			if (s->stopping)
 				break;
-			if (w->conn == NULL) {
-				pthread_cond_wait(&s->cv, &s->mu);
-				continue;
-			}
-			struct timespec ts = deadline_in(CONN_IDLE_MS);
-			int r = pthread_cond_timedwait(&s->cv, &s->mu, &ts);
-			if (r == ETIMEDOUT && s->queue.n == 0 && !s->stopping) {
+			int64_t now = cg_mono_ms(), next;
+			enum email_conn_step step = idle_step(w, now, &next);
+			if (step == EMAIL_CONN_WAIT) {
+				struct timespec ts = deadline_in(next - now);
+				pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+			} else {
 				pthread_mutex_unlock(&s->mu);
-				conn_close(w, 1);
+				conn_keep(w, step);
 				pthread_mutex_lock(&s->mu);
 			}
 			continue;
@@ -538,8 +702,7 @@ email_smtp_new(struct cg_gateway *gw, email_smtp_state_fn *state, void *arg)
 	pthread_cond_init(&s->cv, NULL);
 	atomic_init(&s->force, 0);
 	atomic_init(&s->xverp, -1);
-	atomic_init(&s->max_rcpt,
-	            s->cfg->max_recipients > 0 ? s->cfg->max_recipients : 100);
+	atomic_init(&s->server_limit, 0);
 	cg_box_mac_key(gw->box, s->verp_key);
 	for (int i = 0; i < SMTP_WORKERS; i++) {
 		s->w[i].s = s;
@@ -559,18 +722,25 @@ email_smtp_start(struct email_smtp *s)
 	}
 	mailsasl_ref();
 	s->stopping = 0;
+	s->announced = 0;
+	s->start_left = SMTP_WORKERS; /* before any thread runs */
 	atomic_store(&s->force, 0);
 	for (int i = 0; i < SMTP_WORKERS; i++) {
 		struct worker *w = &s->w[i];
 		if (pthread_create(&w->th, NULL, worker_main, w) != 0) {
 			cg_error("%s: cannot start worker thread %d", s->where,
 			         i);
+			pthread_mutex_lock(&s->mu);
+			s->start_left--;
+			announce_locked(s);
+			pthread_mutex_unlock(&s->mu);
 			continue;
 		}
 		w->running = 1;
 	}
 	s->started = 1;
-	cg_info("%s: %d sender thread(s) ready", s->where, SMTP_WORKERS);
+	cg_debug("%s: %d sender thread(s) started, opening their connections",
+	         s->where, SMTP_WORKERS);
 	return 0;
 }
 
@@ -592,6 +762,40 @@ count_bounce(struct email_smtp *s, const struct rcpt *r)
 	free(reason);
 }
 
+/* The rows of the finished jobs, recorded in one store transaction;
+ * then the bounces (each opens its own), once per recipient. */
+static void
+record_done(struct email_smtp *s, struct jobq *done)
+{
+	size_t n = 0, k = 0;
+	for (struct job *j = done->head; j; j = j->next)
+		for (size_t i = 0; i < j->n; i++)
+			n += j->r[i].nrows;
+	struct cg_outbox_item *it = cg_calloc(n ? n : 1, sizeof *it);
+	for (struct job *j = done->head; j; j = j->next)
+		for (size_t i = 0; i < j->n; i++)
+			for (size_t x = 0; x < j->r[i].nrows; x++)
+				it[k++] = (struct cg_outbox_item){
+				    .row = &j->r[i].rows[x],
+				    .status = j->r[i].status,
+				    .far_id = cg_strdup(j->r[i].far_id),
+				    .error = cg_strdup(j->r[i].error),
+				};
+	cg_outbox_complete_many(s->gw, it, n); /* takes far_id, error */
+	for (size_t i = 0; i < n; i++) {
+		free(it[i].far_id);
+		free(it[i].error);
+	}
+	free(it);
+	struct job *j;
+	while ((j = q_pop(done)) != NULL) {
+		for (size_t i = 0; i < j->n; i++)
+			if (j->r[i].bounced && j->r[i].status == CG_FAILED)
+				count_bounce(s, &j->r[i]);
+		job_free(j);
+	}
+}
+
 void
 email_smtp_drain(struct email_smtp *s)
 {
@@ -610,29 +814,10 @@ email_smtp_drain(struct email_smtp *s)
 	pthread_mutex_unlock(&s->mu);
 	if (changed && s->state_fn)
 		s->state_fn(s->state_arg, err);
+	if (changed && err == NULL)
+		s->gw->outbox_kick = 1; /* reachable again: rows may go */
 	free(err);
-	struct job *j;
-	while ((j = q_pop(&done)) != NULL) {
-		for (size_t i = 0; i < j->n; i++) {
-			struct rcpt *r = &j->r[i];
-			for (size_t k = 0; k < r->nrows; k++) {
-				struct cg_outbox_item it = {
-				    .row = &r->rows[k],
-				    .status = r->status,
-				    .far_id = cg_strdup(r->far_id),
-				    .error = cg_strdup(r->error),
-				};
-				cg_outbox_complete(s->gw, &it); /* takes them */
-				free(it.far_id);
-				free(it.error);
-			}
-			/* After the rows' own transactions: the bounce opens
-			 * its own.  Once per recipient, not per row. */
-			if (r->bounced && r->status == CG_FAILED)
-				count_bounce(s, r);
-		}
-		job_free(j);
-	}
+	record_done(s, &done);
 	/* Nothing queued: no batch shares a composed mail any more. */
 	if (idle)
 		email_out_cache_clear(s);
@@ -644,8 +829,7 @@ email_smtp_ready(struct email_smtp *s)
 	if (!s->started)
 		return 0;
 	pthread_mutex_lock(&s->mu);
-	int ok = !s->stopping && s->queue.rows < QUEUE_MAX &&
-	         !(s->down && cg_mono_ms() < s->down_until);
+	int ok = !s->stopping && s->queue.rows < QUEUE_MAX && !s->down;
 	pthread_mutex_unlock(&s->mu);
 	return ok;
 }
@@ -860,8 +1044,7 @@ plan_jobs(struct email_smtp *s, struct cg_outbox_item *d, size_t n, size_t i,
 	size_t njobs =
 	    email_fanout_planned(s->cfg->verp, atomic_load(&s->xverp),
 	                         m->list_addr != NULL)
-	        ? email_fanout_plan(nr, (size_t)atomic_load(&s->max_rcpt),
-	                            SMTP_WORKERS, job_of)
+	        ? email_fanout_plan(nr, txn_limit(s, 0), SMTP_WORKERS, job_of)
 	        : email_smtp_plan_chunks(readable, nr,
 	                                 atomic_load(&s->xverp) != 0,
 	                                 SMTP_WORKERS, job_of);
@@ -914,15 +1097,14 @@ email_smtp_deliver(struct email_smtp *s, struct cg_outbox_item *d, size_t n)
 	return took;
 }
 
+/* Nothing to wait for: a thread that reaches the server again after an
+ * outage wakes the loop through the pipe (email_smtp_drain). */
 int64_t
 email_smtp_tick(struct email_smtp *s, int64_t now)
 {
-	if (!s->started)
-		return 0;
-	pthread_mutex_lock(&s->mu);
-	int64_t until = s->down ? s->down_until : 0;
-	pthread_mutex_unlock(&s->mu);
-	return until > now ? until : 0;
+	(void)s;
+	(void)now;
+	return 0;
 }
 
 void

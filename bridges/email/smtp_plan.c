@@ -3,9 +3,13 @@
  * so the rules that decide how many transactions a post costs and which
  * room lines share a mail can be tested without a server.
  *
+ * The clock of a kept connection (email_conn_next) lives here for the
+ * same reason.
+ *
  * Must never: put a recipient XVERP cannot name into a shared
- * transaction, exceed EMAIL_XVERP_MAX recipients in one, or batch lines
- * of different threads or recipients into one mail.
+ * transaction, exceed EMAIL_XVERP_MAX recipients in one, batch lines of
+ * different threads or recipients into one mail, or have a thread try a
+ * server that is down before its backoff has passed.
  */
 #include <stdlib.h>
 #include <strings.h>
@@ -82,4 +86,26 @@ email_smtp_plan_chat(const struct email_chat_row *v, size_t n, size_t i,
 		ids[(*nids)++] = v[idx[x]].msg;
 	qsort(ids, *nids, sizeof *ids, cmp_id);
 	return k;
+}
+
+enum email_conn_step
+email_conn_next(const struct email_conn_clock *c, int64_t now, int64_t *next)
+{
+	*next = now;
+	if (!c->open) {
+		if (c->down && now < c->down_until) {
+			*next = c->down_until;
+			return EMAIL_CONN_WAIT;
+		}
+		return EMAIL_CONN_OPEN;
+	}
+	int64_t renew = c->opened + EMAIL_CONN_MAX_AGE_MS;
+	if (now >= renew)
+		return EMAIL_CONN_RENEW;
+	int64_t look = c->checked + EMAIL_CONN_CHECK_MS;
+	if (now >= look)
+		return now - c->used >= EMAIL_CONN_NOOP_MS ? EMAIL_CONN_NOOP
+		                                           : EMAIL_CONN_CHECK;
+	*next = look < renew ? look : renew;
+	return EMAIL_CONN_WAIT;
 }

@@ -78,6 +78,30 @@ test_452_too_many_recipients_is_recognised(void **state)
 }
 
 static void
+test_after_452_the_limit_is_what_the_server_took(void **state)
+{
+	struct email_fanout_answer a[20] = {0};
+	size_t next;
+	for (size_t i = 10; i < 20; i++)
+		a[i] =
+		    (struct email_fanout_answer){.refused = 1, .too_many = 1};
+	assert_int_equal(email_fanout_took(a, 20, &next), 10);
+	assert_int_equal(next, 10); /* the rest go in the next transaction */
+	a[3].refused = 1;           /* a 5xx does not count toward the limit */
+	assert_int_equal(email_fanout_took(a, 20, &next), 9);
+	assert_int_equal(next, 10);
+}
+
+static void
+test_without_452_every_recipient_is_answered(void **state)
+{
+	struct email_fanout_answer a[5] = {{.refused = 1}};
+	size_t next;
+	assert_int_equal(email_fanout_took(a, 5, &next), 4);
+	assert_int_equal(next, 5);
+}
+
+static void
 test_a_report_counts_only_for_a_recipient_of_the_returned_message(void **state)
 {
 	/* plain bounce address */
@@ -155,6 +179,8 @@ main(void)
 	    cmocka_unit_test(test_a_mid_sized_list_is_shared_among_the_workers),
 	    cmocka_unit_test(test_batches_only_without_xverp_or_when_asked),
 	    cmocka_unit_test(test_452_too_many_recipients_is_recognised),
+	    cmocka_unit_test(test_after_452_the_limit_is_what_the_server_took),
+	    cmocka_unit_test(test_without_452_every_recipient_is_answered),
 	    cmocka_unit_test(
 	        test_a_report_counts_only_for_a_recipient_of_the_returned_message),
 	    cmocka_unit_test(

@@ -229,6 +229,54 @@ test_inflight_rows_are_not_handed_out_twice(void **state)
 	fixture_free(f);
 }
 
+static void
+test_results_completed_together_are_each_recorded(void **state)
+{
+	struct fixture *f = fixture_new();
+	fixture_member(f, "carol@example.org", CG_LAYER_MEMBER, "dev",
+	               CG_DELIVERY_EACH);
+	struct cg_msg m = mail("m2@example.org", "alice@example.org",
+	                       "dev@lists.example.org", "Hi all");
+	fixture_member(f, "alice@example.org", CG_LAYER_CORE, "dev",
+	               CG_DELIVERY_EACH);
+	fixture_member(f, "bob@example.org", CG_LAYER_MEMBER, "dev",
+	               CG_DELIVERY_EACH);
+	f->cfg.xmpp.present = 0;
+	struct cg_ingest_info info;
+	assert_int_equal(cg_gateway_ingest(&f->gw, &m, NULL, NULL, &info),
+	                 CG_INGEST_STORED);
+	cg_msg_free(&m);
+	struct script s = {.status = CG_INFLIGHT};
+	struct cg_bridge b;
+	attach(f, &b, &s);
+	cg_outbox_run(&f->gw);
+	struct cg_outbox_row *rows;
+	size_t n;
+	assert_int_equal(cg_store_outbox_due(f->gw.store, "email", cg_now_ms(),
+	                                     10, &rows, &n),
+	                 0);
+	assert_int_equal(n, 2);
+	struct cg_outbox_item d[2] = {
+	    {.row = &rows[0], .status = CG_DELIVERED, .far_id = cg_strdup("Q")},
+	    {.row = &rows[1], .status = CG_FAILED, .error = cg_strdup("550")},
+	};
+	cg_outbox_complete_many(&f->gw, d, 2);
+	for (size_t i = 0; i < 2; i++) {
+		enum cg_outbox_state st;
+		struct cg_outbox_row row;
+		assert_false(cg_outbox_inflight(&f->gw, rows[i].id));
+		assert_int_equal(cg_store_outbox_get(f->gw.store, rows[i].id,
+		                                     &row, &st, NULL),
+		                 0);
+		assert_int_equal(st, i == 0 ? CG_OUT_DONE : CG_OUT_DEAD);
+		free(row.bridge);
+		free(row.destination);
+		free(row.last_error);
+	}
+	cg_outbox_rows_free(rows, n);
+	fixture_free(f);
+}
+
 int
 main(void)
 {
@@ -240,6 +288,7 @@ main(void)
 	        test_temporary_failure_retries_later_then_dead_letters),
 	    cmocka_unit_test(test_permanent_failure_dead_letters_at_once),
 	    cmocka_unit_test(test_inflight_rows_are_not_handed_out_twice),
+	    cmocka_unit_test(test_results_completed_together_are_each_recorded),
 	};
 	return cmocka_run_group_tests_name("outbox", tests, NULL, NULL);
 }

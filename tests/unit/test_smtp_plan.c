@@ -1,7 +1,8 @@
 /*
  * test_smtp_plan.c: how due rows become SMTP jobs (bridges/email/
  * smtp_plan.c): how many transactions a post to many members costs with
- * and without XVERP, and which room lines share one batch mail.
+ * and without XVERP, which room lines share one batch mail, and what a
+ * sender thread does with its kept connection while idle.
  */
 #include "testutil.h"
 
@@ -130,6 +131,48 @@ test_a_long_chat_is_cut_into_batches(void **state)
 	assert_int_equal(ids[2], 50);
 }
 
+static void
+test_a_thread_opens_its_connection_before_any_work(void **state)
+{
+	struct email_conn_clock c = {0};
+	int64_t next;
+	assert_int_equal(email_conn_next(&c, 1000, &next), EMAIL_CONN_OPEN);
+}
+
+static void
+test_an_idle_connection_is_looked_at_every_five_seconds(void **state)
+{
+	struct email_conn_clock c = {
+	    .open = 1, .opened = 1000, .used = 1000, .checked = 1000};
+	int64_t next;
+	assert_int_equal(email_conn_next(&c, 3000, &next), EMAIL_CONN_WAIT);
+	assert_int_equal(next, 1000 + EMAIL_CONN_CHECK_MS);
+	assert_int_equal(email_conn_next(&c, 6000, &next), EMAIL_CONN_CHECK);
+	c.checked = 16000; /* looked at, carried nothing for 20 s: NOOP */
+	assert_int_equal(email_conn_next(&c, 21000, &next), EMAIL_CONN_NOOP);
+}
+
+static void
+test_a_connection_is_replaced_at_sixty_seconds_even_when_busy(void **state)
+{
+	struct email_conn_clock c = {
+	    .open = 1, .opened = 1000, .used = 59000, .checked = 59000};
+	int64_t next;
+	assert_int_equal(email_conn_next(&c, 60000, &next), EMAIL_CONN_WAIT);
+	assert_int_equal(next, 61000); /* not the next look at 64 s */
+	assert_int_equal(email_conn_next(&c, 61000, &next), EMAIL_CONN_RENEW);
+}
+
+static void
+test_a_server_that_is_down_is_not_tried_before_its_backoff(void **state)
+{
+	struct email_conn_clock c = {.down = 1, .down_until = 9000};
+	int64_t next;
+	assert_int_equal(email_conn_next(&c, 5000, &next), EMAIL_CONN_WAIT);
+	assert_int_equal(next, 9000); /* no busy loop */
+	assert_int_equal(email_conn_next(&c, 9000, &next), EMAIL_CONN_OPEN);
+}
+
 int
 main(void)
 {
@@ -143,6 +186,14 @@ main(void)
 	    cmocka_unit_test(
 	        test_lines_of_one_thread_to_one_member_share_a_mail),
 	    cmocka_unit_test(test_a_long_chat_is_cut_into_batches),
+	    cmocka_unit_test(
+	        test_a_thread_opens_its_connection_before_any_work),
+	    cmocka_unit_test(
+	        test_an_idle_connection_is_looked_at_every_five_seconds),
+	    cmocka_unit_test(
+	        test_a_connection_is_replaced_at_sixty_seconds_even_when_busy),
+	    cmocka_unit_test(
+	        test_a_server_that_is_down_is_not_tried_before_its_backoff),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

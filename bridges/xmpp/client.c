@@ -673,15 +673,22 @@ xb_stop(struct cg_bridge *b)
 		cg_loop_timer_cancel(xb->gw->loop, xb->flush_timer);
 	xb->flush_timer = 0;
 	xb_deliver_retry_all(xb, "gateway stopping");
+	/* Stopped mid-handshake: let it finish (briefly) and close it
+	 * properly.  Released during SASL, libstrophe leaks its SCRAM state
+	 * (the handler's user data), which the sanitizer build reports. */
+	xb->stopping = 1; /* no flush timer, no line stored from here on */
+	int64_t until = cg_mono_ms() + 1000;
+	while (xb->conn && xb->state == XB_CONNECTING && !xb->conn_dead &&
+	       !xb->warmup && cg_mono_ms() < until)
+		xmpp_run_once(xb->ctx, 10);
 	if (xb->conn && xb->state == XB_ONLINE) {
 		/* Leave the rooms and close the stream politely, briefly (a
 		 * component's occupants leave one by one: the server cannot
 		 * tell they are gone when the stream closes). */
-		xb->stopping = 1; /* no flush timer from here on */
 		if (xb->component)
 			xb_muc_leave_all(xb);
 		xmpp_disconnect(xb->conn);
-		int64_t until = cg_mono_ms() + 1000;
+		until = cg_mono_ms() + 1000;
 		while (xb->conn && !xb->conn_dead && cg_mono_ms() < until)
 			xmpp_run_once(xb->ctx, 10);
 	}

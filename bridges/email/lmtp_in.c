@@ -569,11 +569,19 @@ serve_input(struct lmtp_conn *c)
 
 /* Read what is there: 0, or -1 when the client is gone (or hung up
  * mid-transaction: nothing of it is kept). */
+/* Whether more input may be read now (not while what was read waits for
+ * replies to be read). */
+static int
+input_room(const struct lmtp_conn *c)
+{
+	return c->in.len - c->in_off < LMTP_MAX_LINE + LMTP_READ_CHUNK;
+}
+
 static int
 read_input(struct lmtp_conn *c)
 {
-	if (c->in.len - c->in_off >= LMTP_MAX_LINE + LMTP_READ_CHUNK)
-		return 0; /* waiting for replies to be read */
+	if (!input_room(c))
+		return 0;
 	cg_buf_reserve(&c->in, LMTP_READ_CHUNK);
 	ssize_t n = recv(c->fd, c->in.data + c->in.len, LMTP_READ_CHUNK, 0);
 	if (n < 0)
@@ -597,13 +605,11 @@ nonblocking(int fd)
 	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-void
-email_lmtp_adopt(struct email_lmtp *lm, int fd, const char *peer)
+/* A client with its greeting queued; the protocol (serve_input) needs no
+ * socket: fd may be -1 (tests/fuzz/fuzz_lmtp.c). */
+static struct lmtp_conn *
+conn_new(struct email_lmtp *lm, int fd, const char *peer)
 {
-	if (nonblocking(fd) != 0) {
-		close(fd);
-		return;
-	}
 	struct lmtp_conn *c = cg_calloc(1, sizeof *c);
 	c->lm = lm;
 	c->fd = fd;
@@ -611,6 +617,17 @@ email_lmtp_adopt(struct email_lmtp *lm, int fd, const char *peer)
 	c->deadline = cg_mono_ms() + (int64_t)lm->cfg->timeout * 1000;
 	const char *domain = lm->gw->cfg->gateway.domain;
 	reply(c, "220 %s LMTP coopgate ready", domain ? domain : "coopgate");
+	return c;
+}
+
+void
+email_lmtp_adopt(struct email_lmtp *lm, int fd, const char *peer)
+{
+	if (nonblocking(fd) != 0) {
+		close(fd);
+		return;
+	}
+	struct lmtp_conn *c = conn_new(lm, fd, peer);
 	lm->conns = cg_realloc(lm->conns, (lm->nconns + 1) * sizeof *lm->conns);
 	lm->conns[lm->nconns++] = c;
 	if (flush(c) != 0)

@@ -136,7 +136,7 @@ check: deps
 # crashes to build/fuzz/crash-NAME-*.  make fuzz-replay: the corpus of past
 # findings fed to each target built with the normal compiler and flags
 # (SAN=1: with the sanitizers), one child process per input.
-FUZZ_TARGETS   := mail xmpp config vcard request
+FUZZ_TARGETS   := mail xmpp config vcard request lmtp
 FUZZ_CC        ?= clang
 FUZZ_BUILD      = build/fuzz
 FUZZ_SECONDS   ?= 60

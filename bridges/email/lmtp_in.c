@@ -14,6 +14,14 @@
  * not polled while full).  So a slow or hostile client costs its own
  * buffers and nothing else.
  *
+ * The messages held at once, by all clients together, are bounded too
+ * (email_lmtp.inflight, at most max(4 x imap.max_message_size,
+ * LMTP_INFLIGHT_MIN) bytes): a client whose next bytes would pass that
+ * bound keeps nothing more, reads on to the final "." discarding, and
+ * gets 452 4.3.1 per recipient (the MTA retries later).  A client's
+ * bytes count from the first one taken until its message is delivered,
+ * refused, reset or the client is gone.
+ *
  * Delivery: RCPT is answered 550 unless the address has somewhere to go
  * (request.c: a channel or one of its plus-addresses), 452 past
  * LMTP_MAX_RCPTS.  After the final "." every accepted recipient gets its
@@ -23,13 +31,15 @@
  * routing address; 250 only after its transaction committed, 451 when
  * the store refused it (the MTA keeps it and retries; the Message-ID
  * dedup drops what a retry brings twice), 552 over imap.max_message_size,
- * 554 for bytes that are no mail.
+ * 554 for bytes that are no mail, 452 when the bound on all messages
+ * held at once left no room for it.
  *
  * Must never: answer 250 for a copy that is not committed, store any part
  * of a message whose DATA did not end with CRLF.CRLF, end DATA at
  * anything but CRLF "." CRLF (bare LF is refused: no smuggling), or
  * read without bound.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -59,6 +69,7 @@
 #define LMTP_OUT_MAX (64 * 1024) /* unread replies: stop reading */
 #define LMTP_READ_CHUNK 65536
 #define LMTP_ADDR_MAX 512
+#define LMTP_INFLIGHT_MIN ((int64_t)64 << 20) /* all clients' DATA */
 
 enum conn_state {
 	CS_COMMAND, /* reading command lines */
@@ -66,11 +77,14 @@ enum conn_state {
 	CS_CLOSING, /* flush the replies, then close */
 };
 
-/* Why a message read after DATA cannot be taken (0: it can). */
+/* Why a message read after DATA cannot be taken (0: it can); a later
+ * fault replaces an earlier, smaller one: a permanent refusal wins over
+ * the temporary "no room". */
 enum data_fault {
 	DF_NONE,
-	DF_TOO_BIG,
+	DF_NO_ROOM, /* all clients' messages at the bound: 452 */
 	DF_BARE_LF,
+	DF_TOO_BIG,
 };
 
 struct lmtp_conn {
@@ -88,6 +102,8 @@ struct lmtp_conn {
 	char **rcpts;
 	size_t nrcpts;
 	struct cg_buf msg; /* the message, dot-unstuffed */
+	int64_t held;      /* bytes of msg counted in lm->inflight */
+	int64_t data_len;  /* bytes of the message read, kept or not */
 	int bol;           /* msg is at the beginning of a line */
 	int prev_cr;       /* the last byte taken was CR */
 	enum data_fault fault;
@@ -99,6 +115,8 @@ struct email_lmtp {
 	int listen_fd;
 	struct lmtp_conn **conns;
 	size_t nconns;
+	int64_t inflight;     /* sum of the clients' held */
+	int64_t inflight_max; /* the bound on inflight */
 };
 
 /* ---- replies and closing --------------------------------------------- */
@@ -113,6 +131,16 @@ reply(struct lmtp_conn *c, const char *fmt, ...)
 	cg_buf_add(&c->out, "\r\n", 2);
 }
 
+/* Drop the message read so far and give its bytes back to the bound. */
+static void
+msg_discard(struct lmtp_conn *c)
+{
+	cg_buf_free(&c->msg);
+	c->lm->inflight -= c->held;
+	c->held = 0;
+	assert(c->lm->inflight >= 0);
+}
+
 static void
 reset_transaction(struct lmtp_conn *c)
 {
@@ -123,7 +151,8 @@ reset_transaction(struct lmtp_conn *c)
 	free(c->rcpts);
 	c->rcpts = NULL;
 	c->nrcpts = 0;
-	cg_buf_free(&c->msg);
+	msg_discard(c);
+	c->data_len = 0;
 	c->fault = DF_NONE;
 }
 
@@ -285,7 +314,8 @@ cmd_data(struct lmtp_conn *c)
 		c->bol = 1;
 		c->prev_cr = 0;
 		c->fault = DF_NONE;
-		cg_buf_reset(&c->msg);
+		msg_discard(c);
+		c->data_len = 0;
 	}
 }
 
@@ -402,6 +432,11 @@ end_of_data(struct lmtp_conn *c)
 		else if (c->fault == DF_BARE_LF)
 			reply(c, "554 5.6.0 <%s> Bare <LF> in the message",
 			      c->rcpts[i]);
+		else if (c->fault == DF_NO_ROOM)
+			reply(c,
+			      "452 4.3.1 <%s> Insufficient system storage; try "
+			      "again later",
+			      c->rcpts[i]);
 		else
 			deliver_one(c, c->rcpts[i]);
 	}
@@ -411,18 +446,35 @@ end_of_data(struct lmtp_conn *c)
 	c->st = CS_COMMAND;
 }
 
+/* The message cannot be taken: keep nothing of it, read on to the ".". */
+static void
+data_fault(struct lmtp_conn *c, enum data_fault f)
+{
+	if (f > c->fault)
+		c->fault = f;
+	msg_discard(c);
+}
+
 static void
 msg_add(struct lmtp_conn *c, const char *p, size_t n)
 {
-	int64_t max = c->lm->gw->cfg->imap.max_message_size;
-	if (c->fault == DF_TOO_BIG)
+	struct email_lmtp *lm = c->lm;
+	int64_t max = lm->gw->cfg->imap.max_message_size;
+	c->data_len += (int64_t)n;
+	if (max > 0 && c->data_len > max)
+		data_fault(c, DF_TOO_BIG);
+	else if (c->fault != DF_NONE)
 		return;
-	if (max > 0 && (int64_t)(c->msg.len + n) > max) {
-		c->fault = DF_TOO_BIG;
-		cg_buf_free(&c->msg); /* read on to the ".", keep nothing */
-		return;
+	else if (lm->inflight + (int64_t)n > lm->inflight_max) {
+		cg_warn("lmtp %s: messages held by all clients at the bound "
+		        "(%lld bytes): this one refused with 452",
+		        c->peer, (long long)lm->inflight_max);
+		data_fault(c, DF_NO_ROOM);
+	} else {
+		cg_buf_add(&c->msg, p, n);
+		c->held += (int64_t)n;
+		lm->inflight += (int64_t)n;
 	}
-	cg_buf_add(&c->msg, p, n);
 }
 
 /*
@@ -451,8 +503,8 @@ data_bytes(struct lmtp_conn *c, const char *p, size_t n)
 		const char *lf = memchr(s, '\n', left);
 		size_t k = lf ? (size_t)(lf - s) + 1 : left;
 		int cr = k >= 2 ? s[k - 2] == '\r' : c->prev_cr;
-		if (lf && !cr && c->fault == DF_NONE)
-			c->fault = DF_BARE_LF;
+		if (lf && !cr)
+			data_fault(c, DF_BARE_LF);
 		msg_add(c, s, k);
 		c->prev_cr = s[k - 1] == '\r';
 		c->bol = lf != NULL;
@@ -517,11 +569,19 @@ serve_input(struct lmtp_conn *c)
 
 /* Read what is there: 0, or -1 when the client is gone (or hung up
  * mid-transaction: nothing of it is kept). */
+/* Whether more input may be read now (not while what was read waits for
+ * replies to be read). */
+static int
+input_room(const struct lmtp_conn *c)
+{
+	return c->in.len - c->in_off < LMTP_MAX_LINE + LMTP_READ_CHUNK;
+}
+
 static int
 read_input(struct lmtp_conn *c)
 {
-	if (c->in.len - c->in_off >= LMTP_MAX_LINE + LMTP_READ_CHUNK)
-		return 0; /* waiting for replies to be read */
+	if (!input_room(c))
+		return 0;
 	cg_buf_reserve(&c->in, LMTP_READ_CHUNK);
 	ssize_t n = recv(c->fd, c->in.data + c->in.len, LMTP_READ_CHUNK, 0);
 	if (n < 0)
@@ -545,13 +605,11 @@ nonblocking(int fd)
 	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-void
-email_lmtp_adopt(struct email_lmtp *lm, int fd, const char *peer)
+/* A client with its greeting queued; the protocol (serve_input) needs no
+ * socket: fd may be -1 (tests/fuzz/fuzz_lmtp.c). */
+static struct lmtp_conn *
+conn_new(struct email_lmtp *lm, int fd, const char *peer)
 {
-	if (nonblocking(fd) != 0) {
-		close(fd);
-		return;
-	}
 	struct lmtp_conn *c = cg_calloc(1, sizeof *c);
 	c->lm = lm;
 	c->fd = fd;
@@ -559,6 +617,17 @@ email_lmtp_adopt(struct email_lmtp *lm, int fd, const char *peer)
 	c->deadline = cg_mono_ms() + (int64_t)lm->cfg->timeout * 1000;
 	const char *domain = lm->gw->cfg->gateway.domain;
 	reply(c, "220 %s LMTP coopgate ready", domain ? domain : "coopgate");
+	return c;
+}
+
+void
+email_lmtp_adopt(struct email_lmtp *lm, int fd, const char *peer)
+{
+	if (nonblocking(fd) != 0) {
+		close(fd);
+		return;
+	}
+	struct lmtp_conn *c = conn_new(lm, fd, peer);
 	lm->conns = cg_realloc(lm->conns, (lm->nconns + 1) * sizeof *lm->conns);
 	lm->conns[lm->nconns++] = c;
 	if (flush(c) != 0)
@@ -703,6 +772,10 @@ email_lmtp_new(struct cg_gateway *gw)
 	lm->gw = gw;
 	lm->cfg = &gw->cfg->lmtp;
 	lm->listen_fd = -1;
+	int64_t max = gw->cfg->imap.max_message_size;
+	lm->inflight_max = max > INT64_MAX / 4           ? INT64_MAX
+	                   : max > LMTP_INFLIGHT_MIN / 4 ? 4 * max
+	                                                 : LMTP_INFLIGHT_MIN;
 	return lm;
 }
 
@@ -788,6 +861,18 @@ int
 email_lmtp_clients(const struct email_lmtp *lm)
 {
 	return (int)lm->nconns;
+}
+
+int64_t
+email_lmtp_inflight(const struct email_lmtp *lm)
+{
+	return lm->inflight;
+}
+
+void
+email_lmtp_set_inflight_max(struct email_lmtp *lm, int64_t bytes)
+{
+	lm->inflight_max = bytes;
 }
 
 void

@@ -32,6 +32,10 @@ void email_lmtp_on_ready(struct email_lmtp *lm, int fd, short revents);
 int64_t email_lmtp_tick(struct email_lmtp *lm, int64_t now_mono_ms);
 /* How many clients are connected. */
 int email_lmtp_clients(const struct email_lmtp *lm);
+/* Bytes of DATA all clients hold now, and the bound on them (default
+ * max(4 x imap.max_message_size, 64 MiB); tests lower it). */
+int64_t email_lmtp_inflight(const struct email_lmtp *lm);
+void email_lmtp_set_inflight_max(struct email_lmtp *lm, int64_t bytes);
 /* Close every client (421) and the listener (unlinking a unix socket). */
 void email_lmtp_stop(struct email_lmtp *lm);
 void email_lmtp_free(struct email_lmtp *lm);

@@ -4,7 +4,8 @@
  * DATA, dot-unstuffing, and what hostile or broken clients get (garbage,
  * overlong lines, bare LF, a message over the limit, 10,000 RCPTs, a
  * hang-up mid-DATA, a store that refuses): nothing half-written is
- * stored.
+ * stored.  Two clients on one server share the bound on the messages
+ * held at once: past it, 452 per recipient.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,8 @@ struct lmtp_test {
 	struct email_lmtp *lm;
 	int client, server;
 	struct cg_buf got; /* everything the server answered */
+	int other;         /* a second client (-1: none) */
+	struct cg_buf other_got;
 };
 
 static struct lmtp_test *
@@ -35,7 +38,19 @@ lt_new(void)
 	t->server = sv[1];
 	fcntl(t->client, F_SETFL, O_NONBLOCK);
 	email_lmtp_adopt(t->lm, t->server, "test");
+	t->other = -1;
 	return t;
+}
+
+/* Connect the second client. */
+static void
+lt_other_connect(struct lmtp_test *t)
+{
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	t->other = sv[0];
+	fcntl(t->other, F_SETFL, O_NONBLOCK);
+	email_lmtp_adopt(t->lm, sv[1], "other");
 }
 
 static void
@@ -43,12 +58,15 @@ lt_free(struct lmtp_test *t)
 {
 	email_lmtp_free(t->lm);
 	close(t->client);
+	if (t->other >= 0)
+		close(t->other);
 	cg_buf_free(&t->got);
+	cg_buf_free(&t->other_got);
 	fixture_free(t->f);
 	free(t);
 }
 
-/* Read every reply that is there into t->got. */
+/* Read every reply that is there into t->got (t->other_got). */
 static void
 lt_read(struct lmtp_test *t)
 {
@@ -56,6 +74,8 @@ lt_read(struct lmtp_test *t)
 	ssize_t n;
 	while ((n = read(t->client, buf, sizeof buf)) > 0)
 		cg_buf_add(&t->got, buf, (size_t)n);
+	while (t->other >= 0 && (n = read(t->other, buf, sizeof buf)) > 0)
+		cg_buf_add(&t->other_got, buf, (size_t)n);
 }
 
 /* Let the server run as the loop would while it has fds ready. */
@@ -76,13 +96,14 @@ lt_run(struct lmtp_test *t)
 	lt_read(t);
 }
 
-/* Send s (all of it, serving the server meanwhile), then run it. */
+/* Send s from client fd (all of it, serving the server meanwhile), then
+ * run it. */
 static void
-lt_send(struct lmtp_test *t, const char *s, size_t n)
+lt_send_from(struct lmtp_test *t, int fd, const char *s, size_t n)
 {
 	size_t off = 0;
 	while (off < n) {
-		ssize_t k = send(t->client, s + off, n - off, MSG_NOSIGNAL);
+		ssize_t k = send(fd, s + off, n - off, MSG_NOSIGNAL);
 		if (k > 0)
 			off += (size_t)k;
 		else if (k < 0 && errno != EAGAIN)
@@ -93,9 +114,31 @@ lt_send(struct lmtp_test *t, const char *s, size_t n)
 }
 
 static void
+lt_send(struct lmtp_test *t, const char *s, size_t n)
+{
+	lt_send_from(t, t->client, s, n);
+}
+
+static void
 lt_says(struct lmtp_test *t, const char *s)
 {
 	lt_send(t, s, strlen(s));
+}
+
+static void
+lt_other_says(struct lmtp_test *t, const char *s)
+{
+	lt_send_from(t, t->other, s, strlen(s));
+}
+
+static int
+lt_other_count(struct lmtp_test *t, const char *needle)
+{
+	int n = 0;
+	const char *p = cg_buf_str(&t->other_got);
+	for (; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
 }
 
 static int
@@ -344,6 +387,122 @@ test_silent_client_is_dropped_after_the_timeout(void **s)
 	lt_free(t);
 }
 
+/* A message body of about n bytes, in lines of 80. */
+static char *
+body_of(size_t n)
+{
+	struct cg_buf b = CG_BUF_INIT;
+	while (b.len < n)
+		cg_buf_puts(&b, "0123456789012345678901234567890123456789"
+		                "01234567890123456789012345678901234567\r\n");
+	return cg_buf_steal(&b);
+}
+
+static void
+test_message_past_the_bound_on_all_clients_gets_452_per_rcpt(void **s)
+{
+	struct lmtp_test *t = lt_new();
+	email_lmtp_set_inflight_max(t->lm, 150000);
+	char *body = body_of(90000);
+	/* The first client holds 90 KB, its final "." not yet sent. */
+	lt_says(t, ENVELOPE "RCPT TO:<open@lists.example.org>\r\nDATA\r\n");
+	lt_says(t, POST("first@example.org"));
+	lt_says(t, body);
+	int64_t first = email_lmtp_inflight(t->lm);
+	assert_true(first > 90000 && first < 100000);
+	/* The second's 90 KB do not fit beside them. */
+	lt_other_connect(t);
+	lt_other_says(t, ENVELOPE "RCPT TO:<open@lists.example.org>\r\n"
+	                          "RCPT TO:<open+request@lists.example.org>\r\n"
+	                          "DATA\r\n" POST("second@example.org"));
+	lt_other_says(t, body);
+	/* It keeps nothing while it reads on to its "." */
+	assert_int_equal(email_lmtp_inflight(t->lm), first);
+	assert_int_equal(lt_other_count(t, "452 4.3.1"), 0);
+	lt_other_says(t, "more\r\n.\r\n");
+	assert_int_equal(
+	    lt_other_count(t, "452 4.3.1 <open@lists.example.org>"), 1);
+	assert_int_equal(
+	    lt_other_count(t, "452 4.3.1 <open+request@lists.example.org>"), 1);
+	assert_int_equal(lt_other_count(t, "250 2.0.0"), 0);
+	assert_false(stored(t, "second@example.org"));
+	/* The first is taken; then nothing is held. */
+	lt_says(t, ".\r\n");
+	assert_int_equal(lt_count(t, "250 2.0.0 <open@lists.example.org>"), 1);
+	assert_true(stored(t, "first@example.org"));
+	assert_int_equal(email_lmtp_inflight(t->lm), 0);
+	/* The MTA's retry of the second now fits. */
+	lt_other_says(t, "MAIL FROM:<alice@example.org>\r\n"
+	                 "RCPT TO:<open@lists.example.org>\r\nDATA\r\n" POST(
+	                     "second@example.org"));
+	lt_other_says(t, body);
+	lt_other_says(t, ".\r\n");
+	assert_int_equal(
+	    lt_other_count(t, "250 2.0.0 <open@lists.example.org>"), 1);
+	assert_true(stored(t, "second@example.org"));
+	assert_int_equal(email_lmtp_inflight(t->lm), 0);
+	free(body);
+	lt_free(t);
+}
+
+static void
+test_hang_up_mid_data_gives_its_bytes_back_to_the_bound(void **s)
+{
+	struct lmtp_test *t = lt_new();
+	email_lmtp_set_inflight_max(t->lm, 150000);
+	char *body = body_of(90000);
+	lt_says(t, ENVELOPE "RCPT TO:<open@lists.example.org>\r\nDATA\r\n");
+	lt_says(t, POST("gone@example.org"));
+	lt_says(t, body);
+	assert_true(email_lmtp_inflight(t->lm) > 90000);
+	shutdown(t->client, SHUT_WR);
+	lt_run(t);
+	assert_false(connected(t));
+	assert_int_equal(email_lmtp_inflight(t->lm), 0);
+	/* A later message of the same size is taken. */
+	lt_other_connect(t);
+	lt_other_says(t, ENVELOPE "RCPT TO:<open@lists.example.org>\r\n"
+	                          "DATA\r\n" POST("later@example.org"));
+	lt_other_says(t, body);
+	lt_other_says(t, ".\r\n");
+	assert_int_equal(
+	    lt_other_count(t, "250 2.0.0 <open@lists.example.org>"), 1);
+	assert_true(stored(t, "later@example.org"));
+	assert_int_equal(email_lmtp_inflight(t->lm), 0);
+	free(body);
+	lt_free(t);
+}
+
+static void
+test_refused_and_reset_messages_give_their_bytes_back(void **s)
+{
+	struct lmtp_test *t = lt_new();
+	char *body = body_of(60000);
+	/* Refused: bare LF, then over the limit. */
+	lt_says(t, ENVELOPE "RCPT TO:<open@lists.example.org>\r\nDATA\r\n");
+	lt_says(t, POST("lf@example.org") "a\nb\r\n");
+	assert_int_equal(email_lmtp_inflight(t->lm), 0);
+	lt_says(t, ".\r\n");
+	assert_int_equal(lt_count(t, "554 5.6.0"), 1);
+	lt_says(t, "MAIL FROM:<alice@example.org>\r\n"
+	           "RCPT TO:<open@lists.example.org>\r\nDATA\r\n");
+	lt_says(t, body);
+	assert_true(email_lmtp_inflight(t->lm) >= 60000);
+	lt_says(t, body);
+	assert_int_equal(email_lmtp_inflight(t->lm), 0);
+	lt_says(t, ".\r\n");
+	assert_int_equal(lt_count(t, "552 5.3.4 <open@lists.example.org>"), 1);
+	/* Held by a client the server shuts down. */
+	lt_says(t, "MAIL FROM:<alice@example.org>\r\n"
+	           "RCPT TO:<open@lists.example.org>\r\nDATA\r\n");
+	lt_says(t, body);
+	assert_true(email_lmtp_inflight(t->lm) >= 60000);
+	email_lmtp_stop(t->lm);
+	assert_int_equal(email_lmtp_inflight(t->lm), 0);
+	free(body);
+	lt_free(t);
+}
+
 int
 main(void)
 {
@@ -363,6 +522,12 @@ main(void)
 	    cmocka_unit_test(
 	        test_store_that_refuses_gets_451_so_the_mta_retries),
 	    cmocka_unit_test(test_silent_client_is_dropped_after_the_timeout),
+	    cmocka_unit_test(
+	        test_message_past_the_bound_on_all_clients_gets_452_per_rcpt),
+	    cmocka_unit_test(
+	        test_hang_up_mid_data_gives_its_bytes_back_to_the_bound),
+	    cmocka_unit_test(
+	        test_refused_and_reset_messages_give_their_bytes_back),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -127,6 +127,16 @@ class Stack:
         self.run("restart-postfix")
         self.reload()
 
+    def postconf(self, *settings: str) -> None:
+        """Change the stack's Postfix main.cf ("name = value") and reload;
+        returns once Postfix greets again.  Call it while no client connects
+        (see reload_postfix in stack.sh)."""
+        self.run("postconf", *settings)
+
+    def postconf_get(self, name: str) -> str:
+        return subprocess.run(["postconf", "-c", str(self.dir / "postfix"), "-h", name],
+                              capture_output=True, text=True, check=True).stdout.strip()
+
     def restart_prosody(self) -> None:
         self.run("restart-prosody")
         self.reload()

@@ -7,9 +7,6 @@ real Dovecot and Postfix (Postfix made to refuse one recipient at RCPT time).
 from __future__ import annotations
 
 import re
-import subprocess
-import time
-from pathlib import Path
 
 import pytest
 
@@ -23,16 +20,11 @@ assert gateway  # the fixture, imported for pytest
 def postfix_refuses(stack):
     """The stack's Postfix refuses one recipient at RCPT time (554 5.7.1,
     check_recipient_access) for one test; yields that address."""
-    pf = str(Path(stack.dir) / "postfix")
     gone = f"gone-{token()}@{stack.MAIL_DOMAIN}"
-    old = subprocess.run(["postconf", "-c", pf, "-h", "smtpd_recipient_restrictions"],
-                         capture_output=True, text=True, check=True).stdout.strip()
+    old = stack.postconf_get("smtpd_recipient_restrictions")
 
     def set_(v):
-        subprocess.run(["postconf", "-c", pf, "-e", f"smtpd_recipient_restrictions = {v}"],
-                       check=True)
-        subprocess.run(["postfix", "-c", pf, "reload"], check=True, capture_output=True)
-        time.sleep(1.0)
+        stack.postconf(f"smtpd_recipient_restrictions = {v}")
     set_(f"check_recipient_access inline:{{{gone}=REJECT}}")
     try:
         yield gone

@@ -17,7 +17,6 @@ import email
 import email.utils
 import re
 import sqlite3
-import subprocess
 import time
 from pathlib import Path
 
@@ -111,14 +110,9 @@ def gateway(stack, tmp_path):
 def postfix_verp_clients(stack, value):
     """The stack's Postfix with `smtpd_authorized_verp_clients = value` for
     one test (the fixture's main.cf offers XVERP to 127.0.0.1)."""
-    pf = str(Path(stack.dir) / "postfix")
-    old = subprocess.run(["postconf", "-c", pf, "-h", "smtpd_authorized_verp_clients"],
-                         capture_output=True, text=True, check=True).stdout.strip()
+    old = stack.postconf_get("smtpd_authorized_verp_clients")
     def set_(v):
-        subprocess.run(["postconf", "-c", pf, "-e", f"smtpd_authorized_verp_clients = {v}"],
-                       check=True)
-        subprocess.run(["postfix", "-c", pf, "reload"], check=True, capture_output=True)
-        time.sleep(1.0)
+        stack.postconf(f"smtpd_authorized_verp_clients = {v}")
     set_(value)
     try:
         yield

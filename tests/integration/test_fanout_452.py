@@ -10,8 +10,6 @@ with XVERP offered or not.
 from __future__ import annotations
 
 import re
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -27,24 +25,16 @@ LIMIT = 10
 LOWERED = f"server takes {LIMIT} recipients per transaction: batches lowered to that"
 
 
-def postconf(pf: str, setting: str) -> None:
-    subprocess.run(["postconf", "-c", pf, "-e", setting], check=True)
-    subprocess.run(["postfix", "-c", pf, "reload"], check=True, capture_output=True)
-    time.sleep(1.0)
-
-
 @pytest.fixture
 def postfix_recipient_limit(stack):
     """The stack's Postfix takes LIMIT recipients per transaction for one
     test; its old setting is restored even when the test fails."""
-    pf = str(Path(stack.dir) / "postfix")
-    old = subprocess.run(["postconf", "-c", pf, "-h", "smtpd_recipient_limit"],
-                         capture_output=True, text=True, check=True).stdout.strip()
-    postconf(pf, f"smtpd_recipient_limit = {LIMIT}")
+    old = stack.postconf_get("smtpd_recipient_limit")
+    stack.postconf(f"smtpd_recipient_limit = {LIMIT}")
     try:
         yield LIMIT
     finally:
-        postconf(pf, f"smtpd_recipient_limit = {old}")
+        stack.postconf(f"smtpd_recipient_limit = {old}")
 
 
 @pytest.mark.parametrize("xverp", ["not offered", "offered"])

@@ -72,8 +72,10 @@ def gateway(stack, tmp_path):
         empty_gateway_mailbox(stack)
         gw = Gateway(stack, tmp_path, sockdir / "lmtp.sock", **overrides)
         made.append(gw)
-        gw.start_listening()
+        # Postfix reloads before the gateway connects to it (see
+        # reload_postfix in stack.sh); it uses the socket only for a mail
         stack.run("lmtp-on", str(gw.sock))
+        gw.start_listening()
         return gw
 
     try:

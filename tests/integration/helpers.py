@@ -130,8 +130,9 @@ class Stack:
     def postconf(self, *settings: str) -> None:
         """Change the stack's Postfix main.cf ("name = value") and reload;
         returns once Postfix greets again.  Call it while no client connects
-        (see reload_postfix in stack.sh)."""
+        (see reload_postfix in stack.sh), which may restart Postfix."""
         self.run("postconf", *settings)
+        self.reload()
 
     def postconf_get(self, name: str) -> str:
         return subprocess.run(["postconf", "-c", str(self.dir / "postfix"), "-h", name],

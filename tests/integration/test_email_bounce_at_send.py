@@ -32,7 +32,7 @@ def postfix_refuses(stack):
         set_(old)
 
 
-def test_a_5xx_to_rcpt_at_send_time_counts_as_a_bounce(stack, gateway, postfix_refuses):
+def test_a_5xx_to_rcpt_at_send_time_counts_as_a_bounce(stack, postfix_refuses, gateway):
     gone = postfix_refuses
     members = [
         {"address": stack.address("alice"), "name": "Alice Example",

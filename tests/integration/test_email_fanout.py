@@ -54,7 +54,7 @@ def score(gw, address) -> float:
 
 
 def test_a_post_to_1000_members_arrives_once_each_in_few_transactions(
-        stack, gateway, no_xverp_postfix):
+        stack, no_xverp_postfix, gateway):
     tag = "f" + token()[:5]
     gw = gateway(members=people(stack, *members(stack, 1000, tag)))
     msgid = post(stack, gw, f"big fan-out {tag}")
@@ -77,7 +77,7 @@ def test_a_post_to_1000_members_arrives_once_each_in_few_transactions(
 
 
 def test_a_recipient_refused_at_rcpt_counts_as_a_bounce_in_a_batch(
-        stack, gateway, no_xverp_postfix, postfix_refuses):
+        stack, no_xverp_postfix, postfix_refuses, gateway):
     gone = postfix_refuses
     gw = gateway(members=people(stack, {"address": gone, "name": "Gone", "layer": "member",
                                         "channels": ["dev"], "delivery": "each"}))
@@ -95,7 +95,7 @@ def test_a_recipient_refused_at_rcpt_counts_as_a_bounce_in_a_batch(
 
 
 def test_a_report_to_the_plain_address_counts_for_the_recipient_it_names(
-        stack, gateway, no_xverp_postfix):
+        stack, no_xverp_postfix, gateway):
     gw = gateway(members=people(stack))
     msgid = post(stack, gw, f"batched {token()}")
     got = wait_mail(stack, "bob", with_msgid(msgid))
@@ -114,7 +114,7 @@ def test_a_report_to_the_plain_address_counts_for_the_recipient_it_names(
     gw.wait_log("did not send there: ignored")
 
 
-def test_an_unattributable_report_leads_to_a_verp_probe(stack, gateway, no_xverp_postfix):
+def test_an_unattributable_report_leads_to_a_verp_probe(stack, no_xverp_postfix, gateway):
     gw = gateway(members=people(stack))
     msgid = post(stack, gw, f"probe me {token()}")
     got = wait_mail(stack, "bob", with_msgid(msgid))
@@ -163,8 +163,9 @@ def settled_once(stack, gw, msgid, users=("bob", "carol")):
 
 @pytest.mark.parametrize("xverp", ["offered", "not offered"])
 def test_the_sender_threads_open_their_connections_when_the_daemon_starts(
-        stack, gateway, request, xverp):
+        stack, request, xverp):
     request.getfixturevalue("xverp_postfix" if xverp == "offered" else "no_xverp_postfix")
+    gateway = request.getfixturevalue("gateway")  # stopped before Postfix reloads
     gw = gateway(members=people(stack))
     gw.wait_log("connection(s) open")
     log = gw.log_text()
@@ -176,7 +177,7 @@ def test_the_sender_threads_open_their_connections_when_the_daemon_starts(
 
 
 def test_a_post_after_postfix_restarted_arrives_exactly_once(
-        stack, gateway, no_xverp_postfix):
+        stack, no_xverp_postfix, gateway):
     gw = gateway(members=people(stack))
     gw.wait_log("connection(s) open")
     settled_once(stack, gw, post(stack, gw, f"before the restart {token()}"))
@@ -205,7 +206,7 @@ def postfix_down(stack):
 
 
 def test_mail_waits_while_postfix_is_down_even_at_start_and_goes_out_once(
-        stack, gateway, no_xverp_postfix):
+        stack, no_xverp_postfix, gateway):
     with postfix_down(stack):
         # the daemon starts (IMAP is up) although its SMTP server is down
         gw = gateway(members=people(stack), posting={"sender_proof": "off"})

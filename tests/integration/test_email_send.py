@@ -151,7 +151,7 @@ def post(stack, frm_user, subject, body, **headers):
 # ---------------------------------------------------------------- fan-out
 
 def test_xverp_fanout_is_one_transaction_with_per_recipient_bounce_address(
-        stack, gateway, xverp_postfix):
+        stack, xverp_postfix, gateway):
     tag = "x" + token()[:6]
     members = many_members(stack, 30, tag)
     gw = gateway(members=[{"address": stack.address("alice"), "name": "Alice Example",
@@ -192,7 +192,7 @@ def test_xverp_fanout_is_one_transaction_with_per_recipient_bounce_address(
 
 
 def test_xverp_fanout_killed_midway_completes_only_accepted_rows(
-        stack, gateway, xverp_postfix):
+        stack, xverp_postfix, gateway):
     n = 900
     tag = "k" + token()[:6]
     gw = gateway(members=[{"address": stack.address("alice"), "name": "Alice Example",
@@ -236,8 +236,8 @@ def test_xverp_fanout_killed_midway_completes_only_accepted_rows(
         wait_copies(stack, f"{tag}{i:03d}", by_msgid(msgid))
 
 
-def test_without_xverp_each_recipient_gets_its_own_transaction(stack, gateway,
-                                                              no_xverp_postfix):
+def test_without_xverp_each_recipient_gets_its_own_transaction(stack, no_xverp_postfix,
+                                                              gateway):
     # smtp.verp = "always": every copy names its recipient (no batches)
     tag = "p" + token()[:6]
     gw = gateway(members=[{"address": stack.address("alice"), "name": "Alice Example",

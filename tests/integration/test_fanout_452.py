@@ -39,8 +39,9 @@ def postfix_recipient_limit(stack):
 
 @pytest.mark.parametrize("xverp", ["not offered", "offered"])
 def test_a_452_too_many_lowers_the_batches_and_every_member_gets_the_post_once(
-        stack, gateway, request, postfix_recipient_limit, xverp):
+        stack, request, postfix_recipient_limit, xverp):
     request.getfixturevalue("xverp_postfix" if xverp == "offered" else "no_xverp_postfix")
+    gateway = request.getfixturevalue("gateway")  # stopped before Postfix reloads
     tag = "l" + token()[:5]
     gw = gateway(members=people(stack, *members(stack, 35, tag)))
     gw.wait_log(f"connection(s) open, XVERP {xverp}")

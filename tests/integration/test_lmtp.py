@@ -75,17 +75,20 @@ def gateway(stack, tmp_path):
         # Postfix reloads before the gateway connects to it (see
         # reload_postfix in stack.sh); it uses the socket only for a mail
         stack.run("lmtp-on", str(gw.sock))
+        stack.reload()
         gw.start_listening()
         return gw
 
     try:
         yield make
     finally:
-        if made:
-            stack.run("lmtp-off")
         for gw in made:
             if gw.proc and gw.proc.poll() is None:
                 gw.stop()
+        if made:  # after the gateways: no client connects while it reloads
+            stack.run("lmtp-off")
+            stack.reload()
+        for gw in made:
             log = gw.log_text()
             for mark in SANITIZER_MARKS:
                 assert mark not in log, log

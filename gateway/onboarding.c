@@ -331,7 +331,7 @@ static int ask_confirmation(struct cg_gateway *gw,
                             const struct cg_cfg_channel *ch, int64_t channel_id,
                             int64_t message_id, int64_t contact_id,
                             const char *ext_message_id, const char *subject,
-                            const char *text, int64_t now);
+                            const char *text, int rationed, int64_t now);
 
 /* Whether the contact receives the channel's mail already. */
 static int
@@ -348,12 +348,14 @@ subscribed(struct cg_store *s, int64_t contact, const char *channel)
 	return yes;
 }
 
-/* Held post message_id of the promoted nominee, not proven to be theirs:
- * the confirmation request goes to them now, as for a member's unproven
- * post (its channel: the post's own). */
+/* Held post message_id in contact's name, not proven to be theirs and
+ * not asked about yet (cg_store_held_unconfirmed): the confirmation
+ * request goes to them now, as for a member's unproven post (its channel:
+ * the post's own).  0 asked (or rationed), 1 its channel is gone, -1
+ * store error. */
 static int
-ask_after_promotion(struct cg_gateway *gw, struct promotion *p,
-                    int64_t message_id)
+ask_for_held(struct cg_gateway *gw, int64_t contact_id, int64_t message_id,
+             int rationed)
 {
 	struct cg_stored_msg sm;
 	if (cg_store_message_get(gw->store, message_id, &sm) != 0)
@@ -361,19 +363,29 @@ ask_after_promotion(struct cg_gateway *gw, struct promotion *p,
 	char *name = cg_store_channel_name(gw->store, sm.channel_id);
 	const struct cg_cfg_channel *ch =
 	    name ? cg_config_channel(gw->cfg, name) : NULL;
-	int rc = 0;
+	int rc = 1;
 	if (ch == NULL)
 		cg_warn("message %lld: channel %s is no longer configured",
 		        (long long)message_id, name ? name : "?");
 	else
 		rc = ask_confirmation(gw, ch, sm.channel_id, message_id,
-		                      p->nominee, sm.message_id, sm.subject,
-		                      sm.trimmed, cg_now());
-	if (rc == 0 && ch)
-		p->asked++;
+		                      contact_id, sm.message_id, sm.subject,
+		                      sm.trimmed, rationed, cg_now());
 	free(name);
 	cg_stored_msg_free(&sm);
 	return rc;
+}
+
+/* Held post message_id of the promoted nominee, not proven to be theirs:
+ * asked about now. */
+static int
+ask_after_promotion(struct cg_gateway *gw, struct promotion *p,
+                    int64_t message_id)
+{
+	int rc = ask_for_held(gw, p->nominee, message_id, 1);
+	if (rc == 0)
+		p->asked++;
+	return rc < 0 ? -1 : 0;
 }
 
 /* The nominee's held posts its new layer allows: the proven ones go out,
@@ -667,20 +679,55 @@ confirm_body(const struct cg_cfg_channel *ch, const char *subject,
 	return r;
 }
 
+/* Confirmation requests mailed to one address an hour (with the
+ * channel's other +request answers): a wave of forged posts in a member's
+ * name mails them this many, not one per post.  The others wait unasked
+ * (cg_store_held_unconfirmed): the next one is asked about when the
+ * member answers a request, and "!confirm" in the room releases them all. */
+#define CONFIRMS_PER_HOUR 3
+
+/* Whether the request for held post message_id may not be mailed to `to`
+ * now: 1 rationed (the post is marked unproven, no token), 0 go ahead, -1
+ * store error. */
+static int
+confirmation_rationed(struct cg_store *s, const char *to, const char *from,
+                      int64_t message_id, int64_t now)
+{
+	int64_t n = 0;
+	if (cg_store_notice_count(s, to, from, now - 3600, &n) < 0)
+		return -1;
+	if (n < CONFIRMS_PER_HOUR)
+		return 0;
+	cg_info("onboarding: held message %lld: no confirmation request "
+	        "mailed to %s (%d an hour at most); it is asked about when "
+	        "the sender answers one, or released by !confirm",
+	        (long long)message_id, to, CONFIRMS_PER_HOUR);
+	return cg_store_held_mark_unverified(s, message_id) == 0 ? 1 : -1;
+}
+
 /* Held post message_id (unproven): its confirmation token, and the
- * request to the contact's own address. */
+ * request to the contact's own address (rationed: CONFIRMS_PER_HOUR). */
 static int
 ask_confirmation(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
                  int64_t channel_id, int64_t message_id, int64_t contact_id,
                  const char *ext_message_id, const char *subject,
-                 const char *text, int64_t now)
+                 const char *text, int rationed, int64_t now)
 {
 	struct cg_store *s = gw->store;
+	char *to = contact_email(s, contact_id);
+	if (to && gw->cfg->smtp.present && rationed) {
+		char *from = cg_onboarding_request_addr(ch->address);
+		int r = confirmation_rationed(s, to, from, message_id, now);
+		free(from);
+		if (r != 0) {
+			free(to);
+			return r < 0 ? -1 : 0;
+		}
+	}
 	char *token = cg_random_hex(CONFIRM_TOKEN_HEX);
 	int rc = cg_store_held_unverified(s, message_id, token, now,
 	                                  now + CG_HELD_TTL);
-	char *to = rc == 0 ? contact_email(s, contact_id) : NULL;
-	if (to && gw->cfg->smtp.present) {
+	if (rc == 0 && to && gw->cfg->smtp.present) {
 		struct cg_notice n = {
 		    .channel_id = channel_id,
 		    .from_addr = cg_onboarding_request_addr(ch->address),
@@ -713,7 +760,7 @@ cg_onboarding_unverified(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
 	                      now, now + CG_HELD_TTL) != 0)
 		return -1;
 	return ask_confirmation(gw, ch, channel_id, message_id, contact_id,
-	                        ext_message_id, subject, text, now);
+	                        ext_message_id, subject, text, 1, now);
 }
 
 int
@@ -726,13 +773,47 @@ cg_onboarding_confirm_token(struct cg_gateway *gw, const char *token,
 	int r = cg_store_held_confirm_take(gw->store, token, cg_now(), &id);
 	if (r <= 0)
 		return r;
+	struct cg_stored_msg sm;
+	if (cg_store_message_get(gw->store, id, &sm) != 0)
+		return -1;
+	int64_t contact_id = sm.contact_id;
+	cg_stored_msg_free(&sm);
 	if (cg_gateway_release_held(gw, id, &rows) != 0)
 		return -1;
 	cg_info("onboarding: held message %lld confirmed by its sender",
 	        (long long)id);
 	gw->outbox_kick = 1;
-	*reply = cg_strdup("Thank you: your message is confirmed and goes "
-	                   "out now.");
+	/* The token came back from the member's mailbox: the next post that
+	 * waits unasked (rationed) is asked about now, one per answer. */
+	int64_t *ids = NULL;
+	size_t n = 0, asked = 0, waiting = 0;
+	if (cg_store_held_unconfirmed(gw->store, contact_id, cg_now(), &ids,
+	                              &n) != 0)
+		return -1;
+	for (size_t i = 0; i < n && asked == 0; i++) {
+		int a = ask_for_held(gw, contact_id, ids[i], 0);
+		if (a < 0) {
+			free(ids);
+			return -1;
+		}
+		asked += a == 0;
+	}
+	free(ids);
+	if (asked) {
+		if (cg_store_held_unverified_for_contact(
+		        gw->store, contact_id, cg_now(), &ids, &waiting) != 0)
+			return -1;
+		free(ids);
+	}
+	if (asked)
+		*reply = cg_asprintf(
+		    "Thank you: your message is confirmed and goes out now.  "
+		    "%zu more in your name wait%s for confirmation; the "
+		    "request for one more is on its way.",
+		    waiting, waiting == 1 ? "s" : "");
+	else
+		*reply = cg_strdup("Thank you: your message is confirmed and "
+		                   "goes out now.");
 	return 1;
 }
 

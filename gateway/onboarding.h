@@ -69,8 +69,11 @@ int cg_onboarding_held(struct cg_gateway *gw, const struct cg_cfg_channel *ch,
  * the contact's own address a short request (from CHANNEL+request@,
  * "confirm TOKEN" in its subject): a reply releases the post
  * (cg_onboarding_confirm_token), and so does "!confirm" in the room
- * (cg_onboarding_confirm_contact).  Such a post is never released by a
- * promotion and expires like any held post.  One also held by layer is
+ * (cg_onboarding_confirm_contact).  At most 3 such requests an hour go
+ * to one address: a wave of forged posts in a member's name leaves the
+ * rest waiting unasked (logged), asked about one by one as the member
+ * answers.  Such a post is never released by a promotion and expires
+ * like any held post.  One also held by layer is
  * recorded by cg_onboarding_held() instead and asked about after the
  * promotion; neither a token nor "!confirm" releases a post in a
  * channel its sender may not post to.
@@ -83,8 +86,9 @@ int cg_onboarding_unverified(struct cg_gateway *gw,
                              int64_t now);
 
 /* A confirmation token came back: release its post (inside the caller's
- * transaction).  1 released (*reply says so), 0 no such token, -1 store
- * error.  *reply: caller frees, set for 1 only. */
+ * transaction), and mail the request for the sender's next unproven post
+ * that waits unasked, if any.  1 released (*reply says so), 0 no such
+ * token, -1 store error.  *reply: caller frees, set for 1 only. */
 int cg_onboarding_confirm_token(struct cg_gateway *gw, const char *token,
                                 char **reply);
 

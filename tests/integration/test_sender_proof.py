@@ -53,6 +53,42 @@ def test_forged_post_from_outside_is_held_and_the_member_confirms_it(stack, gate
     assert confirm_token(n)
 
 
+def test_a_wave_of_forged_posts_mails_the_member_three_requests_an_hour(stack, gateway):
+    """Six forged posts in Alice's name reach her mailbox as three
+    confirmation requests, not six; answering one releases that post and
+    brings the request for the next."""
+    gw = gateway()
+    alice = stack.address("alice")
+    wave = [make_message(alice, gw.addr("dev"), f"Wave {i}", f"Forged {i}.\n")
+            for i in range(6)]
+    for msg in wave:
+        send_unauthenticated(stack, msg, gw.addr("dev"), alice)
+    for msg in wave:
+        gw.handled(msg["Message-ID"])
+    assert all(held_state(gw, m["Message-ID"]) == [("held", 1)] for m in wave)
+    asks = [n for n in gw.notices(alice) if "confirm" in n["subject"]]
+    assert len(asks) == 3, asks
+    gw.wait_log("no confirmation request mailed to alice@example.org (3 an hour at most)")
+    got = [notice_mail(stack, "alice", n) for n in asks]
+    time.sleep(1)
+    wave_ids = {m["Message-ID"] for m in wave}
+    assert len(mails(stack, "alice", lambda m: "Did you send this" in str(m["Subject"])
+                     and str(m["In-Reply-To"]) in wave_ids)) == 3
+    # Alice answers the first: its post goes out, the fourth is asked about
+    first = next(m for m in wave if m["Message-ID"].strip("<>") == asks[0]["in_reply_to"])
+    reply = make_message(alice, asks[0]["from_addr"], "Re: " + str(got[0]["Subject"]),
+                         "yes, mine\n")
+    send(stack, "alice", reply, asks[0]["from_addr"])
+    wait_for(lambda: relayed_to(stack, "bob", first["Message-ID"]),
+             "the confirmed post never reached bob")
+    answer = gw.wait_notice(alice, lambda n: n["in_reply_to"] == reply["Message-ID"].strip("<>"))
+    assert "5 more in your name wait for confirmation" in answer["body"], answer["body"]
+    fourth = gw.wait_notice(alice, lambda n: "confirm" in n["subject"]
+                            and n["id"] not in {a["id"] for a in asks})
+    notice_mail(stack, "alice", fourth)
+    assert sum(held_state(gw, m["Message-ID"]) == [("held", 1)] for m in wave) == 5
+
+
 def test_post_submitted_with_login_goes_out_at_once(stack, gateway):
     gw = gateway()
     bob = stack.address("bob")

@@ -462,6 +462,101 @@ test_promotion_asks_the_sender_to_confirm_an_unproven_held_post(void **st)
 	fixture_free(f);
 }
 
+/* Every confirmation token mailed to `to`, oldest first (*tokens: caller
+ * frees each and the array). */
+static size_t
+confirm_tokens_to(struct fixture *f, const char *to, char ***tokens)
+{
+	struct cg_outbox_row *rows;
+	size_t n, k = 0;
+	assert_int_equal(cg_store_outbox_due(f->gw.store, "email",
+	                                     cg_now_ms() + 1000, 100, &rows,
+	                                     &n),
+	                 0);
+	*tokens = NULL;
+	for (size_t i = 0; i < n; i++) {
+		struct cg_notice no;
+		if (rows[i].notice_id == 0 ||
+		    cg_store_notice_get(f->gw.store, rows[i].notice_id, &no) !=
+		        0)
+			continue;
+		const char *t = strstr(no.subject, "? confirm ");
+		if (strcmp(no.to_addr, to) == 0 && t) {
+			*tokens =
+			    cg_realloc(*tokens, (k + 1) * sizeof **tokens);
+			(*tokens)[k++] = cg_strdup(t + strlen("? confirm "));
+		}
+		cg_notice_free(&no);
+	}
+	cg_outbox_rows_free(rows, n);
+	return k;
+}
+
+static void
+tokens_free(char **tokens, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(tokens[i]);
+	free(tokens);
+}
+
+/*
+ * A wave of unproven posts in a member's name does not turn into a wave of
+ * mail to the member: three confirmation requests an hour, the other posts
+ * held unasked.  Each answer releases its post and brings the request for
+ * the next one; "!confirm" releases all that are left.
+ */
+static void
+test_confirmation_requests_are_rationed_and_each_answer_asks_the_next(void **st)
+{
+	struct fixture *f = nomination_fixture();
+	f->cfg.posting.sender_proof = 1;
+	int64_t ids[10];
+	for (int i = 0; i < 10; i++) {
+		char mid[32];
+		snprintf(mid, sizeof mid, "wave%d@x.example", i);
+		struct cg_msg m =
+		    mail(mid, "bob@example.org", "dev@lists.example.org",
+		         "In Bob's name");
+		struct cg_ingest_info info;
+		assert_int_equal(ingest(f, &m, &info), CG_INGEST_STORED);
+		assert_non_null(strstr(info.reason, "not verified"));
+		ids[i] = info.message_id;
+	}
+	int64_t bob = contact(f, "bob@example.org");
+	assert_int_equal(tu_held_count(f->gw.store, bob), 10);
+	char **tokens;
+	size_t n = confirm_tokens_to(f, "bob@example.org", &tokens);
+	assert_int_equal(n, 3);
+	/* an answer releases its post and mails the request for the fourth */
+	char *reply = NULL;
+	assert_int_equal(cg_onboarding_confirm_token(&f->gw, tokens[0], &reply),
+	                 1);
+	assert_non_null(strstr(reply, "9 more in your name wait"));
+	free(reply);
+	tokens_free(tokens, n);
+	assert_false(is_held(f, ids[0]));
+	assert_true(is_held(f, ids[3]));
+	n = confirm_tokens_to(f, "bob@example.org", &tokens);
+	assert_int_equal(n, 4);
+	assert_int_equal(cg_onboarding_confirm_token(&f->gw, tokens[3], &reply),
+	                 1);
+	free(reply);
+	tokens_free(tokens, n);
+	assert_false(is_held(f, ids[3]));
+	assert_true(is_held(f, ids[1]) && is_held(f, ids[2]));
+	assert_int_equal(confirm_tokens_to(f, "bob@example.org", &tokens), 5);
+	tokens_free(tokens, 5);
+	/* "!confirm" (a proven occupant) releases the eight left, asked or not
+	 */
+	assert_int_equal(cg_onboarding_confirm_contact(&f->gw, bob, &reply), 8);
+	free(reply);
+	for (int i = 0; i < 10; i++)
+		assert_false(is_held(f, ids[i]));
+	assert_int_equal(tu_held_count(f->gw.store, bob), 0);
+	fixture_free(f);
+}
+
 static void
 test_nomination_needs_a_member_and_is_not_for_oneself(void **st)
 {
@@ -552,6 +647,8 @@ main(void)
 	        test_two_member_nominations_promote_and_release_held_posts),
 	    cmocka_unit_test(
 	        test_promotion_asks_the_sender_to_confirm_an_unproven_held_post),
+	    cmocka_unit_test(
+	        test_confirmation_requests_are_rationed_and_each_answer_asks_the_next),
 	    cmocka_unit_test(
 	        test_nomination_needs_a_member_and_is_not_for_oneself),
 	    cmocka_unit_test(test_nomination_joins_the_callers_transaction),

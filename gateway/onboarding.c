@@ -799,21 +799,20 @@ cg_onboarding_confirm_token(struct cg_gateway *gw, const char *token,
 		asked += a == 0;
 	}
 	free(ids);
-	if (asked) {
-		if (cg_store_held_unverified_for_contact(
-		        gw->store, contact_id, cg_now(), &ids, &waiting) != 0)
-			return -1;
-		free(ids);
-	}
-	if (asked)
-		*reply = cg_asprintf(
-		    "Thank you: your message is confirmed and goes out now.  "
-		    "%zu more in your name wait%s for confirmation; the "
-		    "request for one more is on its way.",
-		    waiting, waiting == 1 ? "s" : "");
-	else
+	if (!asked) {
 		*reply = cg_strdup("Thank you: your message is confirmed and "
 		                   "goes out now.");
+		return 1;
+	}
+	if (cg_store_held_unverified_for_contact(gw->store, contact_id,
+	                                         cg_now(), &ids, &waiting) != 0)
+		return -1;
+	free(ids);
+	*reply = cg_asprintf(
+	    "Thank you: your message is confirmed and goes out now.  "
+	    "%zu more in your name wait%s for confirmation; the request for "
+	    "one more is on its way.",
+	    waiting, waiting == 1 ? "s" : "");
 	return 1;
 }
 

@@ -10,6 +10,7 @@
 #include "bridges/email/crm_headers.h"
 #include "gateway/crm.h"
 #include "gateway/onboarding.h"
+#include "store/report_queries.h"
 
 static int64_t
 contact(struct fixture *f, const char *addr)
@@ -367,17 +368,18 @@ test_two_member_nominations_promote_and_release_held_posts(void **st)
 	fixture_free(f);
 }
 
-/* The token of the newest confirmation request mailed to `to`, or NULL
- * (caller frees). */
-static char *
-confirm_token_to(struct fixture *f, const char *to)
+/* Every confirmation token mailed to `to`, oldest first (*tokens: caller
+ * frees each and the array). */
+static size_t
+confirm_tokens_to(struct fixture *f, const char *to, char ***tokens)
 {
 	struct cg_outbox_row *rows;
-	size_t n;
+	size_t n, k = 0;
 	assert_int_equal(cg_store_outbox_due(f->gw.store, "email",
-	                                     cg_now_ms() + 1000, 50, &rows, &n),
+	                                     cg_now_ms() + 1000, 100, &rows,
+	                                     &n),
 	                 0);
-	char *token = NULL;
+	*tokens = NULL;
 	for (size_t i = 0; i < n; i++) {
 		struct cg_notice no;
 		if (rows[i].notice_id == 0 ||
@@ -386,12 +388,27 @@ confirm_token_to(struct fixture *f, const char *to)
 			continue;
 		const char *t = strstr(no.subject, "? confirm ");
 		if (strcmp(no.to_addr, to) == 0 && t) {
-			free(token);
-			token = cg_strdup(t + strlen("? confirm "));
+			*tokens =
+			    cg_realloc(*tokens, (k + 1) * sizeof **tokens);
+			(*tokens)[k++] = cg_strdup(t + strlen("? confirm "));
 		}
 		cg_notice_free(&no);
 	}
 	cg_outbox_rows_free(rows, n);
+	return k;
+}
+
+/* The token of the newest confirmation request mailed to `to`, or NULL
+ * (caller frees). */
+static char *
+confirm_token_to(struct fixture *f, const char *to)
+{
+	char **tokens;
+	size_t n = confirm_tokens_to(f, to, &tokens);
+	char *token = n ? tokens[n - 1] : NULL;
+	if (n)
+		tokens[n - 1] = NULL;
+	cg_strv_free(tokens, n);
 	return token;
 }
 
@@ -462,44 +479,6 @@ test_promotion_asks_the_sender_to_confirm_an_unproven_held_post(void **st)
 	fixture_free(f);
 }
 
-/* Every confirmation token mailed to `to`, oldest first (*tokens: caller
- * frees each and the array). */
-static size_t
-confirm_tokens_to(struct fixture *f, const char *to, char ***tokens)
-{
-	struct cg_outbox_row *rows;
-	size_t n, k = 0;
-	assert_int_equal(cg_store_outbox_due(f->gw.store, "email",
-	                                     cg_now_ms() + 1000, 100, &rows,
-	                                     &n),
-	                 0);
-	*tokens = NULL;
-	for (size_t i = 0; i < n; i++) {
-		struct cg_notice no;
-		if (rows[i].notice_id == 0 ||
-		    cg_store_notice_get(f->gw.store, rows[i].notice_id, &no) !=
-		        0)
-			continue;
-		const char *t = strstr(no.subject, "? confirm ");
-		if (strcmp(no.to_addr, to) == 0 && t) {
-			*tokens =
-			    cg_realloc(*tokens, (k + 1) * sizeof **tokens);
-			(*tokens)[k++] = cg_strdup(t + strlen("? confirm "));
-		}
-		cg_notice_free(&no);
-	}
-	cg_outbox_rows_free(rows, n);
-	return k;
-}
-
-static void
-tokens_free(char **tokens, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(tokens[i]);
-	free(tokens);
-}
-
 /*
  * A wave of unproven posts in a member's name does not turn into a wave of
  * mail to the member: three confirmation requests an hour, the other posts
@@ -534,7 +513,7 @@ test_confirmation_requests_are_rationed_and_each_answer_asks_the_next(void **st)
 	                 1);
 	assert_non_null(strstr(reply, "9 more in your name wait"));
 	free(reply);
-	tokens_free(tokens, n);
+	cg_strv_free(tokens, n);
 	assert_false(is_held(f, ids[0]));
 	assert_true(is_held(f, ids[3]));
 	n = confirm_tokens_to(f, "bob@example.org", &tokens);
@@ -542,11 +521,11 @@ test_confirmation_requests_are_rationed_and_each_answer_asks_the_next(void **st)
 	assert_int_equal(cg_onboarding_confirm_token(&f->gw, tokens[3], &reply),
 	                 1);
 	free(reply);
-	tokens_free(tokens, n);
+	cg_strv_free(tokens, n);
 	assert_false(is_held(f, ids[3]));
 	assert_true(is_held(f, ids[1]) && is_held(f, ids[2]));
 	assert_int_equal(confirm_tokens_to(f, "bob@example.org", &tokens), 5);
-	tokens_free(tokens, 5);
+	cg_strv_free(tokens, 5);
 	/* "!confirm" (a proven occupant) releases the eight left, asked or not
 	 */
 	assert_int_equal(cg_onboarding_confirm_contact(&f->gw, bob, &reply), 8);

@@ -8,10 +8,12 @@ burst loses nothing and relays nothing twice.
 
 from __future__ import annotations
 
+import grp
 import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import threading
@@ -124,6 +126,11 @@ def test_list_mail_over_lmtp_reaches_members_and_room(stack, gateway):
         "description": "Development", "post_layer": "member",
         "crm_context": "footer", "chat_batch": 1}])
     gw.wait_log(f"joined {room} as gateway", timeout=30)
+    # the daemon runs as root here: Postfix's lmtp client (user postfix)
+    # writes to the socket through its group, and nobody else can
+    mode = gw.sock.stat()
+    assert stat.S_IMODE(mode.st_mode) == 0o660, oct(mode.st_mode)
+    assert grp.getgrgid(mode.st_gid).gr_name == "postfix"
     carol = stack.xmpp_client("carol")
     try:
         carol.join_room(room, "carol")
